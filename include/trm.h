@@ -1,0 +1,245 @@
+/* trm.h - Tiny Recursive Models in C: the public API of libtrm.
+ *
+ * A TRM refines a latent z from (x, y, z) n times, then the answer y from
+ * (y, z); that cycle runs T times per supervision step, and up to
+ * halt_max_steps supervision steps run under an ACT halting head.
+ * See docs/ and ../shared/docs/trm-spec.md for the model definition.
+ *
+ * Conventions
+ *   - All tensors are fp32, row-major, with PyTorch's [out, in] layout for
+ *     weight matrices (y = x W^T).
+ *   - Functions that can fail return 0 on success and -1 on failure, with a
+ *     one-line message in a caller-provided trm_err.
+ *   - Objects come in _new/_free pairs; _free(NULL) is a no-op.
+ */
+#ifndef TRM_H
+#define TRM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TRM_VERSION "0.1.0"
+#define TRM_IGNORE_LABEL (-100)
+
+/* ---------------------------------------------------------------- errors */
+
+typedef struct {
+    char msg[512];
+} trm_err;
+
+/* Formats msg into err (if err is not NULL) and returns -1. */
+int trm_errf(trm_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------- config */
+
+typedef enum {
+    TRM_POS_NONE = 0,
+    TRM_POS_ROPE = 1,
+    TRM_POS_LEARNED = 2,
+} trm_pos_encoding;
+
+/* Every architecture field of the reference's TinyRecursiveReasoningModel
+ * config, with the reference's names. */
+typedef struct {
+    int hidden_size;            /* D */
+    int num_heads;              /* head_dim = D / num_heads */
+    float expansion;            /* SwiGLU expansion */
+    int L_layers;               /* blocks in the one network */
+    int H_cycles;               /* T */
+    int L_cycles;               /* n */
+    int halt_max_steps;         /* N_sup */
+    float halt_exploration_prob;
+    trm_pos_encoding pos_encodings;
+    bool mlp_t;                 /* token-mixing MLP instead of attention */
+    int puzzle_emb_ndim;        /* 0 disables the puzzle embedding */
+    int puzzle_emb_len;         /* prefix positions; 0 = ceil(ndim / D) */
+    float rms_norm_eps;
+    float rope_theta;
+    int vocab_size;
+    int seq_len;                /* grid tokens, without the prefix */
+    int num_puzzle_identifiers;
+} trm_config;
+
+/* The reference defaults (config/arch/trm.yaml); vocab/seq_len unset (0). */
+void trm_config_default(trm_config *cfg);
+/* Fills cfg with a named preset: sudoku-mlp, sudoku-att, maze-att,
+ * arc1-att, arc2-att (the paper's configurations), or tiny (a small
+ * CPU-friendly Sudoku config for demos and tests). */
+int trm_config_preset(trm_config *cfg, const char *name, trm_err *err);
+/* Comma-separated list of preset names, for help texts. */
+const char *trm_preset_names(void);
+/* Checks every field for consistency. */
+int trm_config_validate(const trm_config *cfg, trm_err *err);
+/* Sets one field by its reference name from a string ("hidden_size=64"
+ * style overrides). */
+int trm_config_set(trm_config *cfg, const char *key, const char *value, trm_err *err);
+/* Serialises to a JSON object with the reference's arch field names.
+ * Returns a malloc'd string. */
+char *trm_config_to_json(const trm_config *cfg);
+/* Parses such a JSON object; missing fields keep their current values
+ * (call trm_config_default first to get the reference defaults). */
+int trm_config_from_json(trm_config *cfg, const char *json, trm_err *err);
+
+/* Derived sizes. */
+int trm_config_prefix_len(const trm_config *cfg);   /* puzzle positions */
+int trm_config_total_len(const trm_config *cfg);    /* L = prefix + seq_len */
+int trm_swiglu_width(int h_in, float expansion);    /* reference rounding */
+const char *trm_pos_encoding_name(trm_pos_encoding p);
+
+/* ---------------------------------------------------------------- model */
+
+/* One named parameter or buffer, with the reference's state_dict name
+ * (without the "model.inner." prefix). */
+typedef struct {
+    char name[96];
+    int ndim;
+    int64_t shape[4];
+    int64_t numel;
+    float *data;
+    float *grad;       /* NULL for buffers that receive no dense gradient */
+    bool trainable;    /* counted in num_params and updated by Adam */
+} trm_tensor;
+
+typedef struct {
+    float *qkv_w;      /* [3D, D]          attention variant */
+    float *o_w;        /* [D, D]           attention variant */
+    float *tok_gu_w;   /* [2It, L]         mlp_t variant */
+    float *tok_down_w; /* [L, It]          mlp_t variant */
+    float *gu_w;       /* [2I, D] */
+    float *down_w;     /* [D, I] */
+} trm_block_params;
+
+typedef struct trm_model {
+    trm_config cfg;
+    int L;             /* total positions: prefix + seq_len */
+    int P;             /* prefix positions */
+    int I;             /* channel SwiGLU width */
+    int It;            /* token SwiGLU width (mlp_t) */
+    /* weights, pointing into tensors[] */
+    float *embed_tokens;   /* [V, D] */
+    float *embed_pos;      /* [L, D] or NULL */
+    float *lm_head;        /* [V, D] */
+    float *q_head_w;       /* [2, D] */
+    float *q_head_b;       /* [2] */
+    float *puzzle_emb;     /* [num_puzzle_identifiers, ndim] or NULL */
+    float *H_init;         /* [D]  y_init */
+    float *L_init;         /* [D]  z_init */
+    trm_block_params *blocks; /* [L_layers] */
+    float *rope_cos;       /* [L, head_dim] or NULL (not saved) */
+    float *rope_sin;
+    trm_tensor *tensors;
+    int n_tensors;
+    /* set when the weights live in a mapped file rather than heap memory */
+    void *mapping;
+    size_t mapping_size;
+} trm_model;
+
+/* Allocates a model with the reference's initialisation (spec 1.7) drawn
+ * from our own RNG seeded with seed. */
+trm_model *trm_model_new(const trm_config *cfg, uint64_t seed, trm_err *err);
+void trm_model_free(trm_model *m);
+/* Number of trainable parameters (the reference's num_params). */
+int64_t trm_model_num_params(const trm_model *m);
+trm_tensor *trm_model_find(trm_model *m, const char *name);
+void trm_model_zero_grad(trm_model *m);
+
+/* ---------------------------------------------------------------- ACT */
+
+typedef enum { TRM_EVAL = 0, TRM_TRAIN = 1 } trm_mode;
+typedef enum { TRM_LOSS_STABLEMAX = 0, TRM_LOSS_SOFTMAX = 1 } trm_loss_kind;
+
+/* A batch of examples: inputs/labels [batch, seq_len], puzzle ids [batch].
+ * labels may use TRM_IGNORE_LABEL; labels and puzzle_ids may be NULL
+ * (then all ignored / id 0). */
+typedef struct {
+    int batch;
+    const int32_t *inputs;
+    const int32_t *labels;
+    const int32_t *puzzle_ids;
+} trm_batch;
+
+/* Exploration draws of one training step (spec 1.6), normally taken from
+ * the ACT state's RNG; tests pass the reference's draws instead. */
+typedef struct {
+    const float *u;    /* [batch] uniform in [0, 1) */
+    const int32_t *k;  /* [batch] uniform in {2..halt_max_steps} */
+} trm_explore;
+
+typedef struct {
+    double lm_loss, q_halt_loss, total;  /* sums over rows (spec 2.3) */
+    double count, accuracy, exact_accuracy, q_halt_accuracy, steps; /* sums (spec 2.4) */
+} trm_metrics;
+
+typedef struct trm_act_work trm_act_work; /* saved activations, scratch */
+
+/* The persistent ACT carry of a batch plus the outputs of its last step. */
+typedef struct {
+    int batch;
+    trm_mode mode;
+    /* carry */
+    float *y;              /* [B, L, D]  answer state (reference z_H) */
+    float *z;              /* [B, L, D]  latent state (reference z_L) */
+    int32_t *steps;        /* [B] */
+    bool *halted;          /* [B] */
+    int32_t *inputs;       /* [B, seq_len] current data */
+    int32_t *labels;       /* [B, seq_len] */
+    int32_t *puzzle_ids;   /* [B] */
+    /* outputs of the last step */
+    float *logits;         /* [B, seq_len, V] */
+    float *q_halt;         /* [B] */
+    float *q_continue;     /* [B] */
+    uint64_t rng[4];       /* exploration RNG state */
+    trm_act_work *work;
+} trm_act;
+
+trm_act *trm_act_new(const trm_model *m, int batch, trm_mode mode,
+                     uint64_t seed, trm_err *err);
+void trm_act_free(trm_act *a);
+/* Marks every row halted, so the next step loads fresh data. */
+void trm_act_reset(trm_act *a);
+/* One supervision step (spec 1.6): reset halted rows with the batch's rows,
+ * run the inner step (T cycles), update steps/halted. In TRM_TRAIN mode the
+ * activations of the last cycle are kept for trm_act_backward. draws may
+ * be NULL (then drawn from a->rng). */
+int trm_act_step(trm_model *m, trm_act *a, const trm_batch *batch,
+                 const trm_explore *draws, trm_err *err);
+/* Loss and metrics of the last step (spec 2.3-2.4); in TRM_TRAIN mode also
+ * stores d(total)/d(logits, q_halt) for the backward pass. */
+void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind,
+                  trm_metrics *out);
+/* Back-propagates grad_scale * total loss of the last step into the
+ * model's gradients (accumulating). Puzzle-embedding gradients go to
+ * trm_act_puzzle_grad (one row per batch row, as the reference). */
+int trm_act_backward(trm_model *m, trm_act *a, float grad_scale, trm_err *err);
+/* [B, puzzle_emb_ndim] gradient of the puzzle rows used by the last
+ * training step, or NULL. */
+const float *trm_act_puzzle_grad(const trm_act *a);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+/* Saves weights (names "model.inner.<name>") and the config in the
+ * safetensors __metadata__ under "config"; temporary file + rename. */
+int trm_checkpoint_save(const trm_model *m, const char *path, trm_err *err);
+/* Loads a checkpoint written by trm or converted from the reference
+ * (prefixes _orig_mod., model., inner. accepted; F32 and BF16). */
+trm_model *trm_checkpoint_load(const char *path, trm_err *err);
+
+/* ---------------------------------------------------------------- matmul */
+
+typedef enum { TRM_MATMUL_BLAS = 0, TRM_MATMUL_PORTABLE = 1 } trm_matmul_backend;
+/* Selects the matmul backend for the whole process (default BLAS when
+ * compiled in). Returns the backend in effect. */
+trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
+trm_matmul_backend trm_matmul_get_backend(void);
+const char *trm_matmul_backend_name(trm_matmul_backend b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRM_H */
