@@ -140,6 +140,8 @@ typedef struct trm_model {
     size_t mapping_size;
 } trm_model;
 
+/* A model with every tensor zero, for loaders to fill. */
+trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err);
 /* Allocates a model with the reference's initialisation (spec 1.7) drawn
  * from our own RNG seeded with seed. */
 trm_model *trm_model_new(const trm_config *cfg, uint64_t seed, trm_err *err);
@@ -195,6 +197,7 @@ typedef struct {
     float *q_halt;         /* [B] */
     float *q_continue;     /* [B] */
     uint64_t rng[4];       /* exploration RNG state */
+    const trm_model *model;
     trm_act_work *work;
 } trm_act;
 

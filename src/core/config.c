@@ -1,0 +1,328 @@
+/* config.c - the architecture config: defaults, presets, validation, JSON.
+ *
+ * Field names are the reference's (config/arch/trm.yaml and the model's
+ * config class) so configs travel between trm and PyTorch unchanged.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trm.h"
+
+/* ------------------------------------------------------------ defaults */
+
+void trm_config_default(trm_config *c) {
+    memset(c, 0, sizeof *c);
+    c->hidden_size = 512;
+    c->num_heads = 8;
+    c->expansion = 4.0f;
+    c->L_layers = 2;
+    c->H_cycles = 3;
+    c->L_cycles = 6;
+    c->halt_max_steps = 16;
+    c->halt_exploration_prob = 0.1f;
+    c->pos_encodings = TRM_POS_ROPE;
+    c->mlp_t = false;
+    c->puzzle_emb_ndim = 512;
+    c->puzzle_emb_len = 16;
+    c->rms_norm_eps = 1e-5f;
+    c->rope_theta = 10000.0f;
+    c->vocab_size = 0;
+    c->seq_len = 0;
+    c->num_puzzle_identifiers = 1;
+}
+
+/* ------------------------------------------------------------ presets */
+
+typedef struct {
+    const char *name;
+    bool mlp_t;
+    int L_cycles, vocab, seq_len, num_ids;
+} preset;
+
+/* The paper's runs (spec 3.6); vocab/seq_len/ids come from the datasets. */
+static const preset PRESETS[] = {
+    {"sudoku-mlp", true, 6, 11, 81, 1},
+    {"sudoku-att", false, 6, 11, 81, 1},
+    {"maze-att", false, 4, 6, 900, 1},
+    {"arc1-att", false, 4, 12, 900, 876406},
+    {"arc2-att", false, 4, 12, 900, 1191730},
+};
+
+const char *trm_preset_names(void) {
+    return "sudoku-mlp, sudoku-att, maze-att, arc1-att, arc2-att, tiny";
+}
+
+int trm_config_preset(trm_config *c, const char *name, trm_err *err) {
+    trm_config_default(c);
+    if (strcmp(name, "tiny") == 0) {
+        /* small enough to train for a few steps on a laptop in seconds */
+        c->hidden_size = 64;
+        c->num_heads = 4;
+        c->H_cycles = 2;
+        c->L_cycles = 2;
+        c->halt_max_steps = 8;
+        c->puzzle_emb_ndim = 64;
+        c->puzzle_emb_len = 1;
+        c->vocab_size = 11;
+        c->seq_len = 81;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++) {
+        const preset *p = &PRESETS[i];
+        if (strcmp(name, p->name) != 0) continue;
+        c->mlp_t = p->mlp_t;
+        c->pos_encodings = p->mlp_t ? TRM_POS_NONE : TRM_POS_ROPE;
+        c->L_cycles = p->L_cycles;
+        c->vocab_size = p->vocab;
+        c->seq_len = p->seq_len;
+        c->num_puzzle_identifiers = p->num_ids;
+        return 0;
+    }
+    return trm_errf(err, "unknown preset '%s' (expected one of: %s)", name,
+                    trm_preset_names());
+}
+
+/* ------------------------------------------------------------ derived */
+
+int trm_config_prefix_len(const trm_config *c) {
+    if (c->puzzle_emb_len > 0) return c->puzzle_emb_len;
+    return (c->puzzle_emb_ndim + c->hidden_size - 1) / c->hidden_size;
+}
+
+int trm_config_total_len(const trm_config *c) {
+    return trm_config_prefix_len(c) + c->seq_len;
+}
+
+/* round() in the reference is Python's, which rounds halves to even: rint
+ * under the default rounding mode does the same. */
+int trm_swiglu_width(int h_in, float expansion) {
+    long inter = (long)rint((double)expansion * h_in * 2.0 / 3.0);
+    return (int)((inter + 255) / 256 * 256);
+}
+
+const char *trm_pos_encoding_name(trm_pos_encoding p) {
+    switch (p) {
+    case TRM_POS_ROPE: return "rope";
+    case TRM_POS_LEARNED: return "learned";
+    default: return "none";
+    }
+}
+
+static int parse_pos(const char *s, trm_pos_encoding *out) {
+    if (strcmp(s, "rope") == 0) *out = TRM_POS_ROPE;
+    else if (strcmp(s, "learned") == 0) *out = TRM_POS_LEARNED;
+    else if (strcmp(s, "none") == 0) *out = TRM_POS_NONE;
+    else return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ validation */
+
+#define REQUIRE(cond, ...) do { if (!(cond)) return trm_errf(err, __VA_ARGS__); } while (0)
+
+int trm_config_validate(const trm_config *c, trm_err *err) {
+    REQUIRE(c->hidden_size > 0 && c->hidden_size <= 65536,
+            "config field hidden_size: expected 1..65536, got %d", c->hidden_size);
+    REQUIRE(c->expansion > 0 && c->expansion <= 64,
+            "config field expansion: expected a number in (0, 64], got %g", c->expansion);
+    REQUIRE(c->L_layers >= 1 && c->L_layers <= 64,
+            "config field L_layers: expected 1..64, got %d", c->L_layers);
+    REQUIRE(c->H_cycles >= 1 && c->H_cycles <= 1000,
+            "config field H_cycles: expected 1..1000, got %d", c->H_cycles);
+    REQUIRE(c->L_cycles >= 1 && c->L_cycles <= 1000,
+            "config field L_cycles: expected 1..1000, got %d", c->L_cycles);
+    REQUIRE(c->halt_max_steps >= 1 && c->halt_max_steps <= 100000,
+            "config field halt_max_steps: expected 1..100000, got %d", c->halt_max_steps);
+    REQUIRE(c->halt_exploration_prob >= 0 && c->halt_exploration_prob <= 1,
+            "config field halt_exploration_prob: expected a probability in [0, 1], got %g",
+            c->halt_exploration_prob);
+    REQUIRE(c->rms_norm_eps > 0, "config field rms_norm_eps: expected > 0, got %g", c->rms_norm_eps);
+    REQUIRE(c->rope_theta > 0, "config field rope_theta: expected > 0, got %g", c->rope_theta);
+    REQUIRE(c->vocab_size >= 2 && c->vocab_size <= 1000000,
+            "config field vocab_size: expected 2..1000000, got %d", c->vocab_size);
+    REQUIRE(c->seq_len >= 1 && c->seq_len <= 1000000,
+            "config field seq_len: expected 1..1000000, got %d", c->seq_len);
+    REQUIRE(c->num_puzzle_identifiers >= 1 && c->num_puzzle_identifiers <= 100000000,
+            "config field num_puzzle_identifiers: expected 1..100000000, got %d",
+            c->num_puzzle_identifiers);
+    REQUIRE(c->puzzle_emb_ndim >= 0 && c->puzzle_emb_len >= 0 && c->puzzle_emb_len <= 4096,
+            "config fields puzzle_emb_ndim/puzzle_emb_len: expected >= 0 (len <= 4096), got %d/%d",
+            c->puzzle_emb_ndim, c->puzzle_emb_len);
+    /* the reference concatenates no prefix without a puzzle embedding, so a
+     * nonzero length would make its carry and its input disagree */
+    REQUIRE(c->puzzle_emb_ndim > 0 || c->puzzle_emb_len == 0,
+            "config field puzzle_emb_len: must be 0 when puzzle_emb_ndim is 0, got %d",
+            c->puzzle_emb_len);
+    REQUIRE((long)c->puzzle_emb_ndim <= (long)trm_config_prefix_len(c) * c->hidden_size,
+            "config field puzzle_emb_ndim: %d does not fit in puzzle_emb_len %d x hidden_size %d",
+            c->puzzle_emb_ndim, c->puzzle_emb_len, c->hidden_size);
+    if (!c->mlp_t) {
+        REQUIRE(c->num_heads >= 1 && c->hidden_size % c->num_heads == 0,
+                "config field num_heads: expected a divisor of hidden_size %d, got %d",
+                c->hidden_size, c->num_heads);
+        REQUIRE(c->pos_encodings != TRM_POS_ROPE || (c->hidden_size / c->num_heads) % 2 == 0,
+                "config field num_heads: RoPE needs an even head_dim, got %d",
+                c->hidden_size / c->num_heads);
+    }
+    REQUIRE(c->pos_encodings >= TRM_POS_NONE && c->pos_encodings <= TRM_POS_LEARNED,
+            "config field pos_encodings: expected rope, learned or none");
+    return 0;
+}
+
+/* ------------------------------------------------------------ fields */
+
+typedef enum { F_INT, F_FLOAT, F_BOOL, F_POS } field_kind;
+typedef struct {
+    const char *name;
+    field_kind kind;
+    size_t offset;
+} field;
+
+#define FIELD(n, k) {#n, k, offsetof(trm_config, n)}
+static const field FIELDS[] = {
+    FIELD(hidden_size, F_INT), FIELD(num_heads, F_INT), FIELD(expansion, F_FLOAT),
+    FIELD(L_layers, F_INT), FIELD(H_cycles, F_INT), FIELD(L_cycles, F_INT),
+    FIELD(halt_max_steps, F_INT), FIELD(halt_exploration_prob, F_FLOAT),
+    FIELD(pos_encodings, F_POS), FIELD(mlp_t, F_BOOL), FIELD(puzzle_emb_ndim, F_INT),
+    FIELD(puzzle_emb_len, F_INT), FIELD(rms_norm_eps, F_FLOAT), FIELD(rope_theta, F_FLOAT),
+    FIELD(vocab_size, F_INT), FIELD(seq_len, F_INT), FIELD(num_puzzle_identifiers, F_INT),
+};
+#define N_FIELDS (sizeof FIELDS / sizeof FIELDS[0])
+
+/* Reference config keys that are not architecture (or are fixed in TRM):
+ * accepted and ignored so a reference all_config.yaml arch section loads. */
+static const char *IGNORED[] = {"batch_size", "H_layers", "forward_dtype", "name", "loss",
+                                "no_ACT_continue", NULL};
+
+static const field *find_field(const char *key) {
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (strcmp(FIELDS[i].name, key) == 0) return &FIELDS[i];
+    return NULL;
+}
+
+static bool is_ignored(const char *key) {
+    for (int i = 0; IGNORED[i]; i++)
+        if (strcmp(IGNORED[i], key) == 0) return true;
+    return false;
+}
+
+static int field_names(char *buf, size_t n) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < N_FIELDS && used < n; i++)
+        used += snprintf(buf + used, n - used, "%s%s", i ? ", " : "", FIELDS[i].name);
+    return 0;
+}
+
+int trm_config_set(trm_config *c, const char *key, const char *value, trm_err *err) {
+    const field *f = find_field(key);
+    if (!f) {
+        char names[400];
+        field_names(names, sizeof names);
+        return trm_errf(err, "unknown config field '%s' (expected one of: %s)", key, names);
+    }
+    char *end = NULL;
+    void *p = (char *)c + f->offset;
+    errno = 0;
+    switch (f->kind) {
+    case F_INT: {
+        long v = strtol(value, &end, 10);
+        if (end == value || *end || errno || v < -2147483647L || v > 2147483647L)
+            return trm_errf(err, "config field %s: expected an integer, got '%s'", key, value);
+        *(int *)p = (int)v;
+        break;
+    }
+    case F_FLOAT: {
+        double v = strtod(value, &end);
+        if (end == value || *end || errno || !isfinite(v))
+            return trm_errf(err, "config field %s: expected a number, got '%s'", key, value);
+        *(float *)p = (float)v;
+        break;
+    }
+    case F_BOOL:
+        if (!strcmp(value, "true") || !strcmp(value, "True") || !strcmp(value, "1")) *(bool *)p = true;
+        else if (!strcmp(value, "false") || !strcmp(value, "False") || !strcmp(value, "0")) *(bool *)p = false;
+        else return trm_errf(err, "config field %s: expected true or false, got '%s'", key, value);
+        break;
+    case F_POS:
+        if (parse_pos(value, (trm_pos_encoding *)p))
+            return trm_errf(err, "config field %s: expected rope, learned or none, got '%s'", key, value);
+        break;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ JSON */
+
+char *trm_config_to_json(const trm_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const field *f = &FIELDS[i];
+        const void *p = (const char *)c + f->offset;
+        switch (f->kind) {
+        case F_INT: cJSON_AddNumberToObject(o, f->name, *(const int *)p); break;
+        /* print floats with the shortest text that reads back equal */
+        case F_FLOAT: {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%.9g", *(const float *)p);
+            cJSON_AddItemToObject(o, f->name, cJSON_CreateRaw(buf));
+            break;
+        }
+        case F_BOOL: cJSON_AddBoolToObject(o, f->name, *(const bool *)p); break;
+        case F_POS:
+            cJSON_AddStringToObject(o, f->name, trm_pos_encoding_name(*(const trm_pos_encoding *)p));
+            break;
+        }
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static int set_from_json_item(trm_config *c, const field *f, const cJSON *it, trm_err *err) {
+    void *p = (char *)c + f->offset;
+    switch (f->kind) {
+    case F_INT:
+        if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
+            fabs(it->valuedouble) > 2147483647.0)
+            return trm_errf(err, "config field %s: expected an integer", f->name);
+        *(int *)p = (int)it->valuedouble;
+        return 0;
+    case F_FLOAT:
+        if (!cJSON_IsNumber(it)) return trm_errf(err, "config field %s: expected a number", f->name);
+        *(float *)p = (float)it->valuedouble;
+        return 0;
+    case F_BOOL:
+        if (!cJSON_IsBool(it)) return trm_errf(err, "config field %s: expected true or false", f->name);
+        *(bool *)p = cJSON_IsTrue(it);
+        return 0;
+    case F_POS:
+        if (!cJSON_IsString(it) || parse_pos(it->valuestring, (trm_pos_encoding *)p))
+            return trm_errf(err, "config field %s: expected \"rope\", \"learned\" or \"none\"", f->name);
+        return 0;
+    }
+    return 0;
+}
+
+int trm_config_from_json(trm_config *c, const char *json, trm_err *err) {
+    cJSON *o = cJSON_Parse(json);
+    if (!o || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return trm_errf(err, "config: expected a JSON object");
+    }
+    int rc = 0;
+    for (const cJSON *it = o->child; it && rc == 0; it = it->next) {
+        const field *f = find_field(it->string);
+        if (f) rc = set_from_json_item(c, f, it, err);
+        else if (!strcmp(it->string, "no_ACT_continue") && cJSON_IsFalse(it))
+            rc = trm_errf(err, "config field no_ACT_continue: only true (TRM's default) is supported");
+        else if (!is_ignored(it->string))
+            rc = trm_errf(err, "config: unknown field '%s'", it->string);
+    }
+    cJSON_Delete(o);
+    return rc;
+}

@@ -1,0 +1,117 @@
+/* checkpoint.c - TRM weights as safetensors with the reference's names.
+ *
+ * Written as "model.inner.<name>" (the reference's loss-head wrapper),
+ * F32, with the arch config as JSON in __metadata__["config"]. Read with
+ * or without the "_orig_mod.", "model." and "inner." prefixes, F32 or BF16,
+ * so a checkpoint converted from the reference loads unchanged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+#include "trm.h"
+
+#define SAVE_PREFIX "model.inner."
+
+/* ------------------------------------------------------------ save */
+
+int trm_checkpoint_save(const trm_model *m, const char *path, trm_err *err) {
+    st_writer *w = st_writer_new();
+    if (!w) return trm_errf(err, "%s: out of memory", path);
+    char *cfg = trm_config_to_json(&m->cfg);
+    int rc = cfg ? st_writer_meta(w, "config", cfg, err) : trm_errf(err, "%s: out of memory", path);
+    if (rc == 0) rc = st_writer_meta(w, "format", "trm", err);
+    for (int i = 0; rc == 0 && i < m->n_tensors; i++) {
+        const trm_tensor *t = &m->tensors[i];
+        char name[160];
+        snprintf(name, sizeof name, SAVE_PREFIX "%s", t->name);
+        rc = st_writer_add(w, name, ST_F32, t->ndim, t->shape, t->data, err);
+    }
+    if (rc == 0) rc = st_writer_write(w, path, err);
+    st_writer_free(w);
+    free(cfg);
+    return rc;
+}
+
+/* ------------------------------------------------------------ load */
+
+/* Strips the reference's wrapper prefixes, in the order they nest. */
+static const char *bare_name(const char *name) {
+    static const char *prefixes[] = {"_orig_mod.", "model.", "inner."};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(name, prefixes[i], n) == 0) name += n;
+    }
+    return name;
+}
+
+static int read_config(const st_file *f, trm_config *cfg, trm_err *err) {
+    const char *json = st_metadata(f, "config");
+    if (!json)
+        return trm_errf(err, "%s: no \"config\" entry in __metadata__ (convert reference "
+                        "checkpoints with tools/convert_checkpoint.py --config)", f->path);
+    trm_config_default(cfg);
+    trm_err e;
+    if (trm_config_from_json(cfg, json, &e) || trm_config_validate(cfg, &e))
+        return trm_errf(err, "%s: __metadata__.config: %s", f->path, e.msg);
+    return 0;
+}
+
+static int check_shape(const st_file *f, const st_tensor *st, const trm_tensor *t, trm_err *err) {
+    bool same = st->ndim == t->ndim;
+    for (int d = 0; same && d < t->ndim; d++) same = st->shape[d] == t->shape[d];
+    if (same) return 0;
+    char want[64], got[128];
+    int n = 0;
+    for (int d = 0; d < t->ndim; d++) n += snprintf(want + n, sizeof want - n, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    n = 0;
+    got[0] = 0;
+    for (int d = 0; d < st->ndim && n < (int)sizeof got - 24; d++)
+        n += snprintf(got + n, sizeof got - n, "%s%lld", d ? ", " : "", (long long)st->shape[d]);
+    return trm_errf(err, "%s: tensor %s: expected shape [%s], got [%s]", f->path, st->name, want, got);
+}
+
+static int load_tensors(const st_file *f, trm_model *m, trm_err *err) {
+    bool *seen = calloc((size_t)m->n_tensors, sizeof(bool));
+    if (!seen) return trm_errf(err, "out of memory");
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < f->n; i++) {
+        const st_tensor *st = &f->tensors[i];
+        trm_tensor *t = trm_model_find(m, bare_name(st->name));
+        if (!t) {
+            rc = trm_errf(err, "%s: unexpected tensor %s (not part of a %s TRM with this config)",
+                          f->path, st->name, m->cfg.mlp_t ? "mlp_t" : "attention");
+            break;
+        }
+        int idx = (int)(t - m->tensors);
+        if (seen[idx]) { rc = trm_errf(err, "%s: tensor %s appears twice", f->path, t->name); break; }
+        seen[idx] = true;
+        if (check_shape(f, st, t, err)) { rc = -1; break; }
+        if (st->dtype != ST_F32 && st->dtype != ST_BF16 && st->dtype != ST_F16 && st->dtype != ST_F64) {
+            rc = trm_errf(err, "%s: tensor %s: expected dtype F32 or BF16, got %s", f->path,
+                          st->name, st_dtype_name(st->dtype));
+            break;
+        }
+        rc = st_to_f32(f, st, t->data, err);
+    }
+    for (int i = 0; rc == 0 && i < m->n_tensors; i++)
+        if (!seen[i]) rc = trm_errf(err, "%s: missing tensor model.inner.%s", f->path, m->tensors[i].name);
+    free(seen);
+    return rc;
+}
+
+trm_model *trm_checkpoint_load(const char *path, trm_err *err) {
+    st_file *f = st_open(path, err);
+    if (!f) return NULL;
+    trm_config cfg;
+    trm_model *m = NULL;
+    if (read_config(f, &cfg, err) == 0) {
+        trm_err e;
+        m = trm_model_alloc(&cfg, &e);
+        if (!m) trm_errf(err, "%s: %s", path, e.msg);
+        else if (load_tensors(f, m, err)) { trm_model_free(m); m = NULL; }
+    }
+    st_close(f);
+    return m;
+}

@@ -1,0 +1,295 @@
+/* ops.c - forward and backward of every TRM operation (fp32, OpenMP).
+ * Derivations: docs/backward.md. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+
+/* Parallelise element loops only when they are big enough to pay for the
+ * fork, and never inside a parallel region of our own. */
+#define PAR_MIN 16384
+#define OMP_FOR _Pragma("omp parallel for schedule(static) if (!omp_in_parallel() && work > PAR_MIN)")
+#include <omp.h>
+
+/* ------------------------------------------------------------ linear */
+
+void linear_forward(float *out, const float *in, const float *W, const float *b,
+                    int N, int I, int O) {
+    trm_gemm(false, true, N, O, I, 1.0f, in, I, W, I, 0.0f, out, O);
+    if (b) {
+        long work = (long)N * O;
+        OMP_FOR
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
+    }
+}
+
+void linear_backward(float *din, float *dW, float *db, const float *dout,
+                     const float *in, const float *W, int N, int I, int O) {
+    if (din) trm_gemm(false, false, N, I, O, 1.0f, dout, O, W, I, 1.0f, din, I);
+    if (dW) trm_gemm(true, false, O, I, N, 1.0f, dout, O, in, I, 1.0f, dW, I);
+    if (db)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) db[o] += dout[(size_t)n * O + o];
+}
+
+/* ------------------------------------------------------------ embedding */
+
+void embedding_forward(float *out, const int32_t *ids, const float *table,
+                       int N, int D, float scale) {
+    for (int n = 0; n < N; n++) {
+        const float *row = table + (size_t)ids[n] * D;
+        float *o = out + (size_t)n * D;
+        for (int d = 0; d < D; d++) o[d] = scale * row[d];
+    }
+}
+
+void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
+                        int N, int D, float scale) {
+    /* serial: rows with equal ids would race */
+    for (int n = 0; n < N; n++) {
+        float *row = dtable + (size_t)ids[n] * D;
+        const float *g = dout + (size_t)n * D;
+        for (int d = 0; d < D; d++) row[d] += scale * g[d];
+    }
+}
+
+/* ------------------------------------------------------------ rmsnorm */
+
+void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
+                     float eps) {
+    long work = (long)N * C;
+    OMP_FOR
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (size_t)n * C;
+        float *y = out + (size_t)n * C;
+        double ss = 0.0;
+        for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
+        float r = (float)(1.0 / sqrt(ss / C + eps));
+        for (int c = 0; c < C; c++) y[c] = x[c] * r;
+        if (inv_rms) inv_rms[n] = r;
+    }
+}
+
+void rmsnorm_backward(float *din, const float *dout, const float *out,
+                      const float *inv_rms, int N, int C) {
+    long work = (long)N * C;
+    OMP_FOR
+    for (int n = 0; n < N; n++) {
+        const float *dy = dout + (size_t)n * C, *y = out + (size_t)n * C;
+        float *dx = din + (size_t)n * C;
+        double dot = 0.0;
+        for (int c = 0; c < C; c++) dot += (double)dy[c] * y[c];
+        float mean = (float)(dot / C), r = inv_rms[n];
+        for (int c = 0; c < C; c++) dx[c] += r * (dy[c] - y[c] * mean);
+    }
+}
+
+/* ------------------------------------------------------------ swiglu */
+
+static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void swiglu_forward(float *m, const float *gu, int N, int I) {
+    long work = (long)N * I;
+    OMP_FOR
+    for (int n = 0; n < N; n++) {
+        const float *g = gu + (size_t)n * 2 * I, *u = g + I;
+        float *o = m + (size_t)n * I;
+        for (int i = 0; i < I; i++) o[i] = g[i] * sigmoidf_(g[i]) * u[i];
+    }
+}
+
+void swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I) {
+    long work = (long)N * I;
+    OMP_FOR
+    for (int n = 0; n < N; n++) {
+        const float *g = gu + (size_t)n * 2 * I, *u = g + I, *d = dm + (size_t)n * I;
+        float *dg = dgu + (size_t)n * 2 * I, *du = dg + I;
+        for (int i = 0; i < I; i++) {
+            float s = sigmoidf_(g[i]), silu = g[i] * s;
+            dg[i] += d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+            du[i] += d[i] * silu;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ rope */
+
+void rope_tables(float *cos_t, float *sin_t, int L, int hd, float theta) {
+    int half = hd / 2;
+    for (int i = 0; i < half; i++) {
+        /* the reference computes the frequencies in fp32 */
+        float inv_freq = (float)(1.0 / pow((double)theta, (double)(2 * i) / hd));
+        for (int p = 0; p < L; p++) {
+            float ang = (float)p * inv_freq;
+            cos_t[(size_t)p * hd + i] = cos_t[(size_t)p * hd + i + half] = cosf(ang);
+            sin_t[(size_t)p * hd + i] = sin_t[(size_t)p * hd + i + half] = sinf(ang);
+        }
+    }
+}
+
+/* sign = +1 applies R(p), sign = -1 applies R(p)^T. */
+static void rope_apply(float *x, int rows, int L, int n_heads, int hd,
+                       int row_stride, const float *cos_t, const float *sin_t,
+                       float sign) {
+    int half = hd / 2;
+    long work = (long)rows * n_heads * hd;
+    OMP_FOR
+    for (int r = 0; r < rows; r++) {
+        const float *c = cos_t + (size_t)(r % L) * hd, *s = sin_t + (size_t)(r % L) * hd;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + (size_t)r * row_stride + (size_t)h * hd;
+            for (int i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half];
+                v[i] = a * c[i] - sign * b * s[i];
+                v[i + half] = b * c[i + half] + sign * a * s[i + half];
+            }
+        }
+    }
+}
+
+void rope_forward(float *x, int rows, int L, int n_heads, int hd, int row_stride,
+                  const float *cos_t, const float *sin_t) {
+    rope_apply(x, rows, L, n_heads, hd, row_stride, cos_t, sin_t, 1.0f);
+}
+
+void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stride,
+                   const float *cos_t, const float *sin_t) {
+    rope_apply(dx, rows, L, n_heads, hd, row_stride, cos_t, sin_t, -1.0f);
+}
+
+/* ------------------------------------------------------------ attention */
+
+static void softmax_rows(float *S, int R, int C) {
+    for (int r = 0; r < R; r++) {
+        float *row = S + (size_t)r * C, mx = row[0];
+        for (int c = 1; c < C; c++) mx = row[c] > mx ? row[c] : mx;
+        float sum = 0.0f;
+        for (int c = 0; c < C; c++) sum += (row[c] = expf(row[c] - mx));
+        float inv = 1.0f / sum;
+        for (int c = 0; c < C; c++) row[c] *= inv;
+    }
+}
+
+void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
+                       int H, int hd) {
+    int D = H * hd, ld = 3 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    #pragma omp parallel
+    {
+        float *scratch = probs ? NULL : malloc(sizeof(float) * (size_t)L * L);
+        #pragma omp for schedule(static) collapse(2)
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++) {
+                const float *q = qkv + (size_t)b * L * ld + (size_t)h * hd;
+                const float *k = q + D, *v = q + 2 * D;
+                float *P = probs ? probs + ((size_t)b * H + h) * L * L : scratch;
+                trm_gemm(false, true, L, L, hd, scale, q, ld, k, ld, 0.0f, P, L);
+                softmax_rows(P, L, L);
+                trm_gemm(false, false, L, hd, L, 1.0f, P, L, v, ld, 0.0f,
+                         out + (size_t)b * L * D + (size_t)h * hd, D);
+            }
+        free(scratch);
+    }
+}
+
+void attention_backward(float *dqkv, const float *dout, const float *qkv,
+                        const float *probs, int B, int L, int H, int hd) {
+    int D = H * hd, ld = 3 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    #pragma omp parallel
+    {
+        float *dP = malloc(sizeof(float) * (size_t)L * L);
+        #pragma omp for schedule(static) collapse(2)
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++) {
+                size_t off = (size_t)b * L * ld + (size_t)h * hd;
+                const float *q = qkv + off, *k = q + D, *v = q + 2 * D;
+                float *dq = dqkv + off, *dk = dq + D, *dv = dq + 2 * D;
+                const float *P = probs + ((size_t)b * H + h) * L * L;
+                const float *dO = dout + (size_t)b * L * D + (size_t)h * hd;
+                /* dV += P^T dO ; dP = dO V^T */
+                trm_gemm(true, false, L, hd, L, 1.0f, P, L, dO, D, 1.0f, dv, ld);
+                trm_gemm(false, true, L, L, hd, 1.0f, dO, D, v, ld, 0.0f, dP, L);
+                /* dS = P * (dP - rowsum(P * dP)), times the score scale */
+                for (int i = 0; i < L; i++) {
+                    const float *p = P + (size_t)i * L;
+                    float *d = dP + (size_t)i * L, dot = 0.0f;
+                    for (int j = 0; j < L; j++) dot += p[j] * d[j];
+                    for (int j = 0; j < L; j++) d[j] = scale * p[j] * (d[j] - dot);
+                }
+                /* dQ += dS K ; dK += dS^T Q */
+                trm_gemm(false, false, L, hd, L, 1.0f, dP, L, k, ld, 1.0f, dq, ld);
+                trm_gemm(true, false, L, hd, L, 1.0f, dP, L, q, ld, 1.0f, dk, ld);
+            }
+        free(dP);
+    }
+}
+
+/* ------------------------------------------------------------ elementwise */
+
+void transpose_last2(float *out, const float *in, int B, int R, int C) {
+    long work = (long)B * R * C;
+    OMP_FOR
+    for (int b = 0; b < B; b++) {
+        const float *src = in + (size_t)b * R * C;
+        float *dst = out + (size_t)b * R * C;
+        for (int r = 0; r < R; r++)
+            for (int c = 0; c < C; c++) dst[(size_t)c * R + r] = src[(size_t)r * C + c];
+    }
+}
+
+void vec_add(float *dst, const float *a, const float *b, size_t n) {
+    long work = (long)n;
+    OMP_FOR
+    for (size_t i = 0; i < n; i++) dst[i] = a[i] + b[i];
+}
+
+void vec_acc(float *dst, const float *a, size_t n) {
+    long work = (long)n;
+    OMP_FOR
+    for (size_t i = 0; i < n; i++) dst[i] += a[i];
+}
+
+/* ------------------------------------------------------------ losses */
+
+static inline double stablemax_s(double v) { return v >= 0 ? v + 1.0 : 1.0 / (1.0 - v + 1e-30); }
+static inline double stablemax_ds(double v) {
+    if (v >= 0) return 1.0;
+    double t = 1.0 - v + 1e-30;
+    return 1.0 / (t * t);
+}
+
+double stablemax_ce(const float *logits, int V, int label, float *dlogits,
+                    double scale) {
+    double S = 0.0;
+    for (int i = 0; i < V; i++) S += stablemax_s(logits[i]);
+    double sl = stablemax_s(logits[label]);
+    if (dlogits) {
+        for (int i = 0; i < V; i++) {
+            double g = stablemax_ds(logits[i]) / S;
+            if (i == label) g -= stablemax_ds(logits[i]) / sl;
+            dlogits[i] = (float)(scale * g);
+        }
+    }
+    return -log(sl / S);
+}
+
+double softmax_ce(const float *logits, int V, int label, float *dlogits,
+                  double scale) {
+    double mx = logits[0];
+    for (int i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
+    double S = 0.0;
+    for (int i = 0; i < V; i++) S += exp(logits[i] - mx);
+    if (dlogits)
+        for (int i = 0; i < V; i++)
+            dlogits[i] = (float)(scale * (exp(logits[i] - mx) / S - (i == label)));
+    return -(logits[label] - mx - log(S));
+}
+
+double bce_with_logits(double x, double t, double *dx) {
+    if (dx) *dx = 1.0 / (1.0 + exp(-x)) - t;
+    return (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));
+}

@@ -1,0 +1,86 @@
+/* ops.h - every operation of the TRM, one forward and one backward each.
+ *
+ * Conventions (llm.c style):
+ *   - Shapes in comments; activations are row-major [rows, features].
+ *   - Backward functions ADD into their gradient outputs (callers zero
+ *     them), except rope_backward which rotates a gradient in place.
+ *   - Any gradient output may be NULL when it is not needed.
+ * The derivations are in docs/backward.md.
+ */
+#ifndef TRM_OPS_H
+#define TRM_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Linear layer: out[N,O] = in[N,I] . W[O,I]^T (+ b[O]). */
+void linear_forward(float *out, const float *in, const float *W, const float *b,
+                    int N, int I, int O);
+/* din[N,I] += dout . W;  dW[O,I] += dout^T . in;  db[O] += sum_n dout. */
+void linear_backward(float *din, float *dW, float *db, const float *dout,
+                     const float *in, const float *W, int N, int I, int O);
+
+/* Embedding lookup: out[n,:] = scale * table[ids[n],:], table [V,D]. */
+void embedding_forward(float *out, const int32_t *ids, const float *table,
+                       int N, int D, float scale);
+/* dtable[ids[n],:] += scale * dout[n,:]. */
+void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
+                        int N, int D, float scale);
+
+/* Parameter-free RMSNorm over the last axis of in[N,C]:
+ * out = in / sqrt(mean(in^2) + eps); inv_rms[N] keeps 1/sqrt(...).
+ * out may alias in. */
+void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
+                     float eps);
+/* din[N,C] += inv_rms * (dout - out * mean(dout * out)). */
+void rmsnorm_backward(float *din, const float *dout, const float *out,
+                      const float *inv_rms, int N, int C);
+
+/* SwiGLU activation: m[N,I] = silu(gu[:, :I]) * gu[:, I:], gu [N, 2I]. */
+void swiglu_forward(float *m, const float *gu, int N, int I);
+/* dgu[N,2I] += (dm * u * silu'(g), dm * silu(g)). */
+void swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I);
+
+/* RoPE tables [L, hd]: angle(p, i) = p * theta^(-2 (i mod hd/2) / hd). */
+void rope_tables(float *cos_t, float *sin_t, int L, int hd, float theta);
+/* Rotates, in place, the first n_heads heads (hd each) of every row of
+ * x[rows, row_stride]; row r sits at position r mod L. Half-rotation
+ * convention: x' = x cos + [-x2, x1] sin. */
+void rope_forward(float *x, int rows, int L, int n_heads, int hd, int row_stride,
+                  const float *cos_t, const float *sin_t);
+/* Applies the transposed rotation to a gradient, in place. */
+void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stride,
+                   const float *cos_t, const float *sin_t);
+
+/* Non-causal multi-head attention, scale 1/sqrt(hd).
+ * qkv [B, L, 3*H*hd] (Q heads, then K heads, then V heads);
+ * out [B, L, H*hd]; probs [B, H, L, L] softmax weights kept for backward
+ * (may be NULL in inference). */
+void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
+                       int H, int hd);
+/* dqkv [B, L, 3*H*hd] += gradient through the attention. */
+void attention_backward(float *dqkv, const float *dout, const float *qkv,
+                        const float *probs, int B, int L, int H, int hd);
+
+/* out[b, c, r] = in[b, r, c] for in [B, R, C]. */
+void transpose_last2(float *out, const float *in, int B, int R, int C);
+
+/* dst[i] = a[i] + b[i] (dst may alias a or b). */
+void vec_add(float *dst, const float *a, const float *b, size_t n);
+/* dst[i] += a[i]. */
+void vec_acc(float *dst, const float *a, size_t n);
+
+/* ---- losses (per token / per row, in double) ---- */
+
+/* Stablemax cross entropy of one token over V logits:
+ * s(v) = v + 1 (v >= 0), 1 / (1 - v + 1e-30) (v < 0); loss = -log(s_l / sum s).
+ * If dlogits is not NULL, writes scale * dloss/dlogits (overwrites). */
+double stablemax_ce(const float *logits, int V, int label, float *dlogits,
+                    double scale);
+/* Ordinary softmax cross entropy, same interface. */
+double softmax_ce(const float *logits, int V, int label, float *dlogits,
+                  double scale);
+/* BCE with logits: max(x,0) - x t + log(1 + exp(-|x|)); *dx = sigmoid(x) - t. */
+double bce_with_logits(double x, double t, double *dx);
+
+#endif

@@ -1,0 +1,166 @@
+/* block.c - one post-norm block of the network, forward and backward.
+ *
+ *   attention:  h1 = rms(x + o_proj(attn(rope(qkv_proj(x)))))
+ *   mlp_t:      h1 = rms_L(x^T + swiglu_L(x^T))^T        (norm over L)
+ *   both:       out = rms(h1 + down(silu(g) * u)),  [g|u] = gate_up(h1)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/ops.h"
+#include "model/internal.h"
+
+void *xcalloc(size_t n, size_t size) {
+    if (n == 0) n = 1;
+    return calloc(n, size);
+}
+
+#define ALLOC(ptr, count) do { if (!((ptr) = xcalloc((size_t)(count), sizeof(float)))) return -1; } while (0)
+
+int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool keep_probs, bool own_in) {
+    memset(a, 0, sizeof *a);
+    const trm_config *c = &m->cfg;
+    size_t D = c->hidden_size, L = m->L, N = (size_t)B * L;
+    if (own_in) { ALLOC(a->own_in, N * D); a->in = a->own_in; }
+    if (c->mlp_t) {
+        ALLOC(a->xt, N * D);
+        ALLOC(a->gut, (size_t)B * D * 2 * m->It);
+        ALLOC(a->mt, (size_t)B * D * m->It);
+        ALLOC(a->h1t, N * D);
+        ALLOC(a->rinv1, (size_t)B * D);
+    } else {
+        size_t H = c->num_heads;
+        ALLOC(a->qkv, N * 3 * D);
+        if (keep_probs) ALLOC(a->probs, (size_t)B * H * L * L);
+        ALLOC(a->att, N * D);
+        ALLOC(a->rinv1, N);
+    }
+    ALLOC(a->h1, N * D);
+    ALLOC(a->gu, N * 2 * m->I);
+    ALLOC(a->m, N * m->I);
+    ALLOC(a->out, N * D);
+    ALLOC(a->rinv2, N);
+    return 0;
+}
+
+void block_acts_free(block_acts *a) {
+    float *bufs[] = {a->own_in, a->qkv, a->probs, a->att, a->xt, a->gut, a->mt,
+                     a->h1t, a->rinv1, a->h1, a->gu, a->m, a->out, a->rinv2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    memset(a, 0, sizeof *a);
+}
+
+int block_grads_alloc(block_grads *g, const trm_model *m, int B) {
+    memset(g, 0, sizeof *g);
+    size_t D = m->cfg.hidden_size, L = m->L, N = (size_t)B * L;
+    size_t mw = N * m->I, tw = (size_t)B * D * m->It;
+    size_t big = mw > tw ? mw : tw;
+    ALLOC(g->d_r, N * D);
+    ALLOC(g->d_h1, N * D);
+    ALLOC(g->d_m, big);
+    ALLOC(g->d_gu, 2 * big);
+    ALLOC(g->d_att, N * D);
+    ALLOC(g->d_qkv, m->cfg.mlp_t ? 1 : N * 3 * D);
+    ALLOC(g->d_t, N * D);
+    ALLOC(g->d_t2, N * D);
+    return 0;
+}
+
+void block_grads_free(block_grads *g) {
+    float *bufs[] = {g->d_r, g->d_h1, g->d_m, g->d_gu, g->d_att, g->d_qkv, g->d_t, g->d_t2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    memset(g, 0, sizeof *g);
+}
+
+/* ------------------------------------------------------------ forward */
+
+static void token_mix_forward(const trm_model *m, const trm_block_params *p,
+                              block_acts *a, int B) {
+    int D = m->cfg.hidden_size, L = m->L, It = m->It;
+    transpose_last2(a->xt, a->in, B, L, D);                                   /* [B, D, L] */
+    linear_forward(a->gut, a->xt, p->tok_gu_w, NULL, B * D, L, 2 * It);       /* [B*D, 2It] */
+    swiglu_forward(a->mt, a->gut, B * D, It);                                 /* [B*D, It] */
+    linear_forward(a->h1t, a->mt, p->tok_down_w, NULL, B * D, It, L);         /* [B*D, L] */
+    vec_acc(a->h1t, a->xt, (size_t)B * D * L);
+    rmsnorm_forward(a->h1t, a->rinv1, a->h1t, B * D, L, m->cfg.rms_norm_eps); /* over L */
+    transpose_last2(a->h1, a->h1t, B, D, L);                                  /* [B, L, D] */
+}
+
+static void attention_sub_forward(const trm_model *m, const trm_block_params *p,
+                                  block_acts *a, int B) {
+    const trm_config *c = &m->cfg;
+    int D = c->hidden_size, L = m->L, N = B * L, H = c->num_heads, hd = D / H;
+    linear_forward(a->qkv, a->in, p->qkv_w, NULL, N, D, 3 * D);               /* [N, 3D] */
+    if (m->rope_cos) rope_forward(a->qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin);
+    attention_forward(a->att, a->probs, a->qkv, B, L, H, hd);                 /* [N, D] */
+    linear_forward(a->h1, a->att, p->o_w, NULL, N, D, D);
+    vec_acc(a->h1, a->in, (size_t)N * D);
+    rmsnorm_forward(a->h1, a->rinv1, a->h1, N, D, c->rms_norm_eps);
+}
+
+void block_forward(const trm_model *m, int layer, block_acts *a, int B) {
+    const trm_block_params *p = &m->blocks[layer];
+    int D = m->cfg.hidden_size, N = B * m->L, I = m->I;
+    if (m->cfg.mlp_t) token_mix_forward(m, p, a, B);
+    else attention_sub_forward(m, p, a, B);
+    linear_forward(a->gu, a->h1, p->gu_w, NULL, N, D, 2 * I);                 /* [N, 2I] */
+    swiglu_forward(a->m, a->gu, N, I);                                        /* [N, I] */
+    linear_forward(a->out, a->m, p->down_w, NULL, N, I, D);                   /* [N, D] */
+    vec_acc(a->out, a->h1, (size_t)N * D);
+    rmsnorm_forward(a->out, a->rinv2, a->out, N, D, m->cfg.rms_norm_eps);
+}
+
+/* ------------------------------------------------------------ backward */
+
+/* d_h1 [N, D] -> d_in [N, D] (added) through the token-mixing sub-block. */
+static void token_mix_backward(const trm_block_params *p, const trm_block_params *gp,
+                               const trm_model *m, const block_acts *a, int B,
+                               const float *d_h1, float *d_in, block_grads *g) {
+    int D = m->cfg.hidden_size, L = m->L, It = m->It;
+    size_t NT = (size_t)B * D;
+    transpose_last2(g->d_t, d_h1, B, L, D);                                   /* [B, D, L] */
+    memset(g->d_t2, 0, sizeof(float) * NT * L);
+    rmsnorm_backward(g->d_t2, g->d_t, a->h1t, a->rinv1, (int)NT, L);          /* d(xt + ft) */
+    memset(g->d_m, 0, sizeof(float) * NT * It);
+    linear_backward(g->d_m, gp->tok_down_w, NULL, g->d_t2, a->mt, p->tok_down_w, (int)NT, It, L);
+    memset(g->d_gu, 0, sizeof(float) * NT * 2 * It);
+    swiglu_backward(g->d_gu, g->d_m, a->gut, (int)NT, It);
+    linear_backward(g->d_t2, gp->tok_gu_w, NULL, g->d_gu, a->xt, p->tok_gu_w, (int)NT, L, 2 * It);
+    transpose_last2(g->d_t, g->d_t2, B, D, L);                                /* [B, L, D] */
+    vec_acc(d_in, g->d_t, NT * L);
+}
+
+static void attention_sub_backward(const trm_block_params *p, const trm_block_params *gp,
+                                   const trm_model *m, const block_acts *a, int B,
+                                   const float *d_h1, float *d_in, block_grads *g) {
+    const trm_config *c = &m->cfg;
+    int D = c->hidden_size, L = m->L, N = B * L, H = c->num_heads, hd = D / H;
+    memset(g->d_r, 0, sizeof(float) * (size_t)N * D);
+    rmsnorm_backward(g->d_r, d_h1, a->h1, a->rinv1, N, D);                    /* d(in + o) */
+    vec_acc(d_in, g->d_r, (size_t)N * D);
+    memset(g->d_att, 0, sizeof(float) * (size_t)N * D);
+    linear_backward(g->d_att, gp->o_w, NULL, g->d_r, a->att, p->o_w, N, D, D);
+    memset(g->d_qkv, 0, sizeof(float) * (size_t)N * 3 * D);
+    attention_backward(g->d_qkv, g->d_att, a->qkv, a->probs, B, L, H, hd);
+    if (m->rope_cos) rope_backward(g->d_qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin);
+    /* qkv_proj saw the un-rotated input, so its weight gradient uses `in` */
+    linear_backward(d_in, gp->qkv_w, NULL, g->d_qkv, a->in, p->qkv_w, N, D, 3 * D);
+}
+
+void block_backward(trm_model *m, int layer, const block_acts *a, int B,
+                    const float *d_out, float *d_in, block_grads *g) {
+    const trm_block_params *p = &m->blocks[layer];
+    trm_block_params gp = block_grad_ptrs(m, layer);
+    int D = m->cfg.hidden_size, N = B * m->L, I = m->I;
+    /* channel MLP: out = rms(h1 + down(swiglu(gate_up(h1)))) */
+    memset(g->d_h1, 0, sizeof(float) * (size_t)N * D);
+    rmsnorm_backward(g->d_h1, d_out, a->out, a->rinv2, N, D);                 /* d(h1 + f) */
+    memset(g->d_m, 0, sizeof(float) * (size_t)N * I);
+    linear_backward(g->d_m, gp.down_w, NULL, g->d_h1, a->m, p->down_w, N, I, D);
+    memset(g->d_gu, 0, sizeof(float) * (size_t)N * 2 * I);
+    swiglu_backward(g->d_gu, g->d_m, a->gu, N, I);
+    linear_backward(g->d_h1, gp.gu_w, NULL, g->d_gu, a->h1, p->gu_w, N, D, 2 * I);
+    memset(d_in, 0, sizeof(float) * (size_t)N * D);
+    if (m->cfg.mlp_t) token_mix_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
+    else attention_sub_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
+}

@@ -1,0 +1,61 @@
+/* internal.h - what the model's source files share (not public API). */
+#ifndef TRM_MODEL_INTERNAL_H
+#define TRM_MODEL_INTERNAL_H
+
+#include <stddef.h>
+
+#include "trm.h"
+
+/* Activations of one block application, N = B*L rows (spec 1.4).
+ * `in` is borrowed (the previous block's out, or the injected state);
+ * the rest is owned. Buffers of the other variant stay NULL. */
+typedef struct {
+    const float *in;  /* [N, D]   block input */
+    float *own_in;    /* [N, D]   storage for `in` of a layer-0 block */
+    /* attention variant */
+    float *qkv;       /* [N, 3D]  projections, RoPE applied to Q and K */
+    float *probs;     /* [B, H, L, L] attention weights (NULL: not kept) */
+    float *att;       /* [N, D]   attention output before o_proj */
+    /* mlp_t variant (token mixing along L, per channel) */
+    float *xt;        /* [B, D, L] transposed input */
+    float *gut;       /* [B*D, 2It] */
+    float *mt;        /* [B*D, It] */
+    float *h1t;       /* [B, D, L] normalised over L */
+    /* shared */
+    float *rinv1;     /* [N] or [B*D] inverse RMS of the first norm */
+    float *h1;        /* [N, D] after the first sub-block */
+    float *gu;        /* [N, 2I] */
+    float *m;         /* [N, I]  silu(g) * u */
+    float *out;       /* [N, D] block output */
+    float *rinv2;     /* [N] */
+} block_acts;
+
+/* Gradient scratch of a block backward, sized for one batch. */
+typedef struct {
+    float *d_r;       /* [N, D] */
+    float *d_h1;      /* [N, D] */
+    float *d_m;       /* [N, I] or [B*D, It] (whichever is larger) */
+    float *d_gu;      /* [N, 2I] or [B*D, 2It] */
+    float *d_att;     /* [N, D] */
+    float *d_qkv;     /* [N, 3D] */
+    float *d_t;       /* [B, D, L] */
+    float *d_t2;      /* [B, D, L] */
+} block_grads;
+
+int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool keep_probs, bool own_in);
+void block_acts_free(block_acts *a);
+int block_grads_alloc(block_grads *g, const trm_model *m, int B);
+void block_grads_free(block_grads *g);
+
+/* One block: acts->in -> acts->out. */
+void block_forward(const trm_model *m, int layer, block_acts *a, int B);
+/* d_out [N, D] -> d_in [N, D] (overwritten), accumulating weight grads. */
+void block_backward(trm_model *m, int layer, const block_acts *a, int B,
+                    const float *d_out, float *d_in, block_grads *g);
+
+/* Weight-gradient pointers of a block (parallel to trm_block_params). */
+trm_block_params block_grad_ptrs(const trm_model *m, int layer);
+
+void *xcalloc(size_t n, size_t size);
+
+#endif
