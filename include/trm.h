@@ -90,6 +90,8 @@ int trm_config_from_json(trm_config *cfg, const char *json, trm_err *err);
 int trm_config_prefix_len(const trm_config *cfg);   /* puzzle positions */
 int trm_config_total_len(const trm_config *cfg);    /* L = prefix + seq_len */
 int trm_swiglu_width(int h_in, float expansion);    /* reference rounding */
+/* Trainable parameters of a model with this config, without building it. */
+int64_t trm_config_num_params(const trm_config *cfg);
 const char *trm_pos_encoding_name(trm_pos_encoding p);
 
 /* ---------------------------------------------------------------- model */
@@ -223,6 +225,28 @@ int trm_act_backward(trm_model *m, trm_act *a, float grad_scale, trm_err *err);
 /* [B, puzzle_emb_ndim] gradient of the puzzle rows used by the last
  * training step, or NULL. */
 const float *trm_act_puzzle_grad(const trm_act *a);
+
+/* ---------------------------------------------------------------- optim */
+
+typedef struct {
+    float lr, beta1, beta2, weight_decay;     /* AdamATan2 (spec 3.1a) */
+    float puzzle_emb_lr, puzzle_emb_weight_decay; /* sign-SGD (spec 3.1b) */
+    int64_t lr_warmup_steps;
+    float lr_min_ratio;
+    int64_t total_steps;                      /* for the cosine; 0 = none */
+} trm_optim_config;
+
+typedef struct trm_optim trm_optim;
+
+/* The reference's defaults (cfg_pretrain.yaml). */
+void trm_optim_config_default(trm_optim_config *c);
+trm_optim *trm_optim_new(const trm_model *m, const trm_optim_config *c, trm_err *err);
+void trm_optim_free(trm_optim *o);
+/* One update of every trainable tensor from its gradient, and of the
+ * puzzle rows used by a's last training step (a may be NULL). */
+int trm_optim_step(trm_optim *o, trm_model *m, const trm_act *a);
+/* Learning rate at step (1-based) under warm-up + cosine (spec 3.2). */
+float trm_lr_at(float base, int64_t step, int64_t warmup, int64_t total, float min_ratio);
 
 /* ---------------------------------------------------------------- checkpoints */
 

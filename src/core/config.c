@@ -104,6 +104,22 @@ int trm_swiglu_width(int h_in, float expansion) {
     return (int)((inter + 255) / 256 * 256);
 }
 
+/* Same count as the model's tensor table (a test checks both agree). */
+int64_t trm_config_num_params(const trm_config *c) {
+    int64_t D = c->hidden_size, V = c->vocab_size, L = trm_config_total_len(c);
+    int64_t I = trm_swiglu_width(c->hidden_size, c->expansion);
+    int64_t block = 2 * I * D + D * I;
+    if (c->mlp_t) {
+        int64_t It = trm_swiglu_width((int)L, c->expansion);
+        block += 2 * It * L + L * It;
+    } else {
+        block += 3 * D * D + D * D;
+    }
+    int64_t n = c->L_layers * block + 2 * V * D + 2 * D + 2;
+    if (c->pos_encodings == TRM_POS_LEARNED) n += L * D;
+    return n;
+}
+
 const char *trm_pos_encoding_name(trm_pos_encoding p) {
     switch (p) {
     case TRM_POS_ROPE: return "rope";

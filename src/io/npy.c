@@ -51,6 +51,7 @@ typedef struct {
 
 typedef struct {
     char descr[32];
+    char bad_key[32]; /* set when the dict holds a key we do not know */
     npy_dtype dt;
     bool fortran;
     npy_shape shape;
@@ -163,7 +164,8 @@ static const char *parse_value(cursor *c, const char *key, npy_header *h, unsign
         *seen |= 4;
         return parse_shape(c, &h->shape);
     }
-    return "unexpected key (expected descr, fortran_order, shape)";
+    snprintf(h->bad_key, sizeof h->bad_key, "%s", key);
+    return "unexpected key";
 }
 
 static const char *parse_dict(cursor *c, npy_header *h) {
@@ -214,6 +216,9 @@ static int read_header(const char *path, const uint8_t *b, size_t size, npy_head
     memset(h, 0, sizeof *h);
     cursor c = {(const char *)b + pre, (const char *)b + pre + hlen, (const char *)b + pre};
     const char *e = parse_dict(&c, h);
+    if (e && h->bad_key[0])
+        return trm_errf(err, "%s: header: unexpected key '%s' (expected descr, "
+                        "fortran_order and shape)", path, h->bad_key);
     if (e)
         return trm_errf(err, "%s: header: %s (at header byte %ld)", path, e,
                         (long)(c.p - c.start));

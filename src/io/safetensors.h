@@ -25,7 +25,9 @@
 
 /* ---------------------------------------------------------------- reading */
 
-typedef enum { ST_F32, ST_BF16, ST_F16, ST_F64, ST_I32, ST_I64, ST_I16, ST_I8, ST_U8, ST_BOOL } st_dtype;
+typedef enum {
+    ST_F32, ST_BF16, ST_F16, ST_F64, ST_I32, ST_I64, ST_I16, ST_I8, ST_U8, ST_BOOL
+} st_dtype;
 
 typedef struct {
     char *name;

@@ -1,0 +1,12 @@
+/* cli.h - the subcommands of the trm program. Each returns the exit code. */
+#ifndef TRM_CLI_H
+#define TRM_CLI_H
+
+int cmd_info(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Prints "trm <cmd>: <msg>" on stderr and returns 1 (for `return die(...)`). */
+int die(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,57 @@
+/* main.c - the trm command line: one program, one subcommand per job. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "trm.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"demo", cmd_demo, "train a tiny model on bundled Sudoku puzzles, then solve one (default)"},
+    {"info", cmd_info, "print a preset's or checkpoint's config and parameter count as JSON"},
+    {"forward", cmd_forward, "run evaluation steps on token rows (.npy) and write logits"},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+int die(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "trm %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "trm %s - Tiny Recursive Models in C\n\n"
+            "usage: trm <command> [options]     (trm <command> --help for its options)\n\n"
+            "commands:\n", TRM_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out, "\npresets: %s\nmatmul backend: %s\n", trm_preset_names(),
+            trm_matmul_backend_name(trm_matmul_get_backend()));
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return cmd_demo(argc, argv);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("trm %s\n", TRM_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "trm: unknown command '%s' (expected one of: demo, info, forward; see trm --help)\n", argv[1]);
+    return 2;
+}
