@@ -53,17 +53,17 @@ def _cfg(base, **over):
 
 
 CASES = [
-    dict(name="att_small", cfg=SMALL, mode="train", loss="stablemax", B=6, K=5, seed=101,
+    dict(name="att_small", cfg=SMALL, mode="train", loss="stablemax", B=6, K=5, seed=2101,
          require=("explore", "midrun_reset", "exact")),
     dict(name="mlp_small", cfg=_cfg(SMALL, mlp_t=True, pos_encodings="none", puzzle_emb_len=0,
                                     puzzle_emb_ndim=128, halt_exploration_prob=0.25),
          mode="train", loss="stablemax", B=6, K=5, seed=202,
          require=("explore", "midrun_reset", "exact")),
     dict(name="learned_small", cfg=_cfg(SMALL, pos_encodings="learned", halt_exploration_prob=0.25),
-         mode="train", loss="softmax", B=6, K=3, seed=303, require=("midrun_reset", "exact")),
+         mode="train", loss="softmax", B=6, K=3, seed=1303, require=("midrun_reset", "exact")),
     dict(name="att_eval", cfg=_cfg(SMALL, halt_max_steps=3), mode="eval", loss="stablemax",
          B=6, K=4, seed=404, require=("exact",)),
-    dict(name="sudoku_att", cfg=SUDOKU, mode="train", loss="stablemax", B=2, K=2, seed=505,
+    dict(name="sudoku_att", cfg=SUDOKU, mode="train", loss="stablemax", B=2, K=2, seed=3505,
          require=("carry_kept",)),
     dict(name="sudoku_mlp", cfg=_cfg(SUDOKU, mlp_t=True, pos_encodings="none"), mode="train",
          loss="stablemax", B=2, K=1, seed=606),

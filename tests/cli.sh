@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# tests/cli.sh TRM - end-to-end checks of the trm program (TAP lines).
+# Uses the parity fixtures ($TRM_FIXTURES) for a real checkpoint and the
+# reference's own outputs, and /usr/bin/python3 + numpy to write inputs.
+set -u
+TRM=${1:-build/trm}
+FIX=${TRM_FIXTURES:-build/fixtures}
+PY=/usr/bin/python3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+bad() { n=$((n + 1)); echo "not ok $n - $1"; }
+
+# expect_ok NAME CMD...: exit 0
+expect_ok() {
+    local name=$1; shift
+    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok "$name"; else bad "$name (exit $?)"; cat "$TMP/err"; fi
+}
+
+# expect_err NAME PATTERN CMD...: exit 1 or 2 (not a signal), one stderr
+# line matching PATTERN, nothing on stdout.
+expect_err() {
+    local name=$1 pat=$2; shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$? lines
+    lines=$(wc -l <"$TMP/err")
+    if [ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err" && [ ! -s "$TMP/out" ]; then
+        ok "$name"
+    else
+        bad "$name (exit $rc, $lines stderr lines, want /$pat/)"; cat "$TMP/err"
+    fi
+}
+
+# ---- help and usage
+expect_ok "trm --help" "$TRM" --help
+grep -q "usage: trm <command>" "$TMP/out" && ok "help text names the commands" || bad "help text"
+for c in info forward demo; do
+    expect_ok "trm $c --help" "$TRM" "$c" --help
+    grep -q "default" "$TMP/out" && ok "trm $c --help prints defaults" || bad "trm $c --help prints defaults"
+done
+expect_err "unknown command" "unknown command 'frobnicate'" "$TRM" frobnicate
+
+# ---- info: parameter counts of spec 1.9
+for pc in sudoku-mlp:5028866 sudoku-att:6828034 maze-att:6822914 arc1-att:6829058 arc2-att:6829058; do
+    p=${pc%%:*} want=${pc##*:}
+    "$TRM" info --preset "$p" >"$TMP/out" 2>"$TMP/err"
+    if grep -q "\"num_params\":$want," "$TMP/out"; then ok "info --preset $p: $want parameters"
+    else bad "info --preset $p (want $want)"; cat "$TMP/out" "$TMP/err"; fi
+done
+"$TRM" info --preset sudoku-mlp >"$TMP/out"
+$PY -c "import json,sys; d=json.load(open('$TMP/out')); c=d['config']; assert c['mlp_t'] is True and c['pos_encodings']=='none' and c['seq_len']==81 and c['hidden_size']==512" \
+    && ok "info prints valid JSON with reference field names" || bad "info JSON"
+expect_ok "info --set override" "$TRM" info --preset sudoku-att --set hidden_size=256 --set num_heads=4
+grep -q '"hidden_size":256' "$TMP/out" && ok "info --set applied" || bad "info --set applied"
+expect_err "info: unknown preset" "unknown preset 'sudoku-huge'" "$TRM" info --preset sudoku-huge
+expect_err "info: unknown option" "unrecognized option" "$TRM" info --bogus
+expect_err "info: unknown config field" "unknown config field 'hidden'" "$TRM" info --preset tiny --set hidden=3
+expect_err "info: invalid config value" "num_heads" "$TRM" info --preset tiny --set num_heads=5
+expect_err "info: neither preset nor checkpoint" "exactly one of" "$TRM" info
+
+# ---- checkpoints: a real one from the fixtures
+CK=$FIX/att_eval/weights.safetensors
+if [ ! -f "$CK" ]; then
+    bad "fixtures missing at $FIX (tests/run.sh generates them)"
+    echo "1..$n"; exit 1
+fi
+expect_ok "info --checkpoint" "$TRM" info --checkpoint "$CK"
+grep -q '"checkpoint"' "$TMP/out" && ok "info --checkpoint prints the config" || bad "info --checkpoint output"
+
+# ---- forward equals the reference: 3 eval steps from a fresh carry = the
+# fixture's step 2 of att_eval (its batch of step 0 stays for 3 steps)
+$PY - "$FIX/att_eval" "$TMP" <<'PYEOF'
+import sys, numpy as np
+sys.path.insert(0, "tests/reference")
+from safetensors_io import load_file
+fix, tmp = sys.argv[1], sys.argv[2]
+s0 = load_file(fix + "/step_0.safetensors"); s2 = load_file(fix + "/step_2.safetensors")
+np.save(tmp + "/x.npy", np.asarray(s0["inputs"], dtype=np.int32))
+np.save(tmp + "/x64.npy", np.asarray(s0["inputs"], dtype=np.int64))
+np.save(tmp + "/pid.npy", np.asarray(s0["puzzle_ids"], dtype=np.int32))
+np.save(tmp + "/want_logits.npy", np.asarray(s2["logits"], dtype=np.float32))
+np.save(tmp + "/want_q.npy", np.asarray(s2["q_halt"], dtype=np.float32))
+bad = np.asarray(s0["inputs"], dtype=np.int32).copy(); bad[1, 3] = 99
+np.save(tmp + "/x_bad.npy", bad)
+np.save(tmp + "/x_shape.npy", np.zeros((2, 5), dtype=np.int32))
+np.save(tmp + "/x_float.npy", np.zeros((2, 16), dtype=np.float32))
+PYEOF
+expect_ok "forward runs" "$TRM" forward --checkpoint "$CK" --inputs "$TMP/x.npy" --puzzle-ids "$TMP/pid.npy" --steps 3 --out "$TMP/fw"
+cmp_outputs() {
+    $PY - "$TMP" "$1" <<'PYEOF'
+import sys, numpy as np
+tmp, d = sys.argv[1], sys.argv[2]
+for name, want in (("logits", "want_logits"), ("q_halt", "want_q")):
+    got = np.load(f"{d}/{name}.npy"); ref = np.load(f"{tmp}/{want}.npy")
+    assert got.dtype == np.float32 and got.shape == ref.shape, (name, got.dtype, got.shape, ref.shape)
+    err = np.abs(got - ref).max() / np.abs(ref).max()
+    print(f"# forward {name}: max relative error {err:.2e}")
+    assert err <= 1e-4, err
+PYEOF
+}
+cmp_outputs "$TMP/fw" && ok "forward logits/q_halt match the PyTorch reference" || bad "forward vs reference"
+expect_ok "forward with int64 inputs and batch 1" "$TRM" forward --checkpoint "$CK" --inputs "$TMP/x64.npy" --puzzle-ids "$TMP/pid.npy" --steps 3 --batch 1 --out "$TMP/fw1"
+cmp_outputs "$TMP/fw1" && ok "forward in chunks of 1 row gives the same outputs" || bad "forward chunked"
+expect_err "forward: token id out of range" "inputs\[1\]\[3\]: token id 99 out of range" "$TRM" forward --checkpoint "$CK" --inputs "$TMP/x_bad.npy" --out "$TMP/fw2"
+[ ! -e "$TMP/fw2/logits.npy" ] && ok "forward: no partial output after an error" || bad "forward left partial output"
+expect_err "forward: wrong input shape" "expected shape \[B, 16\]" "$TRM" forward --checkpoint "$CK" --inputs "$TMP/x_shape.npy"
+expect_err "forward: float inputs" "x_float.npy" "$TRM" forward --checkpoint "$CK" --inputs "$TMP/x_float.npy"
+expect_err "forward: missing inputs file" "nope.npy" "$TRM" forward --checkpoint "$CK" --inputs "$TMP/nope.npy"
+expect_err "forward: bad --steps" "--steps" "$TRM" forward --checkpoint "$CK" --inputs "$TMP/x.npy" --steps 0
+expect_err "forward: missing --checkpoint" "required" "$TRM" forward --inputs "$TMP/x.npy"
+
+# ---- malformed checkpoints through the CLI
+head -c 5 "$CK" >"$TMP/short.st"
+expect_err "checkpoint: shorter than 8 bytes" "short.st" "$TRM" info --checkpoint "$TMP/short.st"
+head -c 4000 "$CK" >"$TMP/trunc.st"
+expect_err "checkpoint: truncated" "trunc.st" "$TRM" info --checkpoint "$TMP/trunc.st"
+printf '\xff\xff\xff\x00\x00\x00\x00\x00{}' >"$TMP/hdr.st"
+expect_err "checkpoint: header length past EOF" "hdr.st" "$TRM" info --checkpoint "$TMP/hdr.st"
+expect_err "checkpoint: missing file" "nothere.st" "$TRM" info --checkpoint "$TMP/nothere.st"
+$PY - "$CK" "$TMP" <<'PYEOF'
+import sys, json
+sys.path.insert(0, "tests/reference")
+from safetensors_io import load_file, save_file, read_metadata
+ck, tmp = sys.argv[1], sys.argv[2]
+t = load_file(ck); meta = read_metadata(ck)
+a = dict(t); a.pop("model.inner.lm_head.weight"); save_file(a, tmp + "/missing.st", meta)
+b = dict(t); b["model.inner.lm_head.weight"] = b["model.inner.lm_head.weight"][:, :5].copy(); save_file(b, tmp + "/shape.st", meta)
+c = dict(t); c["model.inner.lm_head.weight"] = c["model.inner.lm_head.weight"].astype("int32"); save_file(c, tmp + "/dtype.st", meta)
+save_file(t, tmp + "/noconfig.st", {})
+PYEOF
+expect_err "checkpoint: missing tensor" "missing tensor model.inner.lm_head.weight" "$TRM" info --checkpoint "$TMP/missing.st"
+expect_err "checkpoint: wrong shape" "lm_head.weight: expected shape \[11, 64\]" "$TRM" info --checkpoint "$TMP/shape.st"
+expect_err "checkpoint: wrong dtype" "expected dtype F32 or BF16, got I32" "$TRM" info --checkpoint "$TMP/dtype.st"
+expect_err "checkpoint: no config" "no \"config\"" "$TRM" info --checkpoint "$TMP/noconfig.st"
+
+# ---- the default job runs (short)
+expect_ok "demo runs" "$TRM" demo --steps 2 --batch 2
+grep -q "held-out puzzle" "$TMP/out" && ok "demo prints a solved board" || bad "demo output"
+
+echo "1..$n"

@@ -1,0 +1,255 @@
+/* test_parity.c - trm against the PyTorch reference (tests/reference/).
+ *
+ * tests/reference/make_fixtures.py writes, per case, the weights, the
+ * batches and exploration draws of K ACT steps, and what the float64
+ * PyTorch model computed after each: logits, q logits, carry, halting,
+ * losses, metrics and every gradient. Here the C engine replays the same
+ * steps and every tensor is compared by max |c - ref| / max |ref|.
+ * Fixture root: $TRM_FIXTURES (tests/run.sh generates it).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+#include "trm.h"
+
+#define TOL 1e-4 /* the bound on max relative error */
+
+/* ------------------------------------------------------------ error report */
+
+/* Worst error seen per tensor group over all cases, printed at the end. */
+typedef struct { const char *group; double worst; char where[128]; } group_err;
+static group_err GROUPS[] = {
+    {"logits", 0, ""}, {"q_logits", 0, ""}, {"carry_y_z", 0, ""}, {"losses", 0, ""},
+    {"grad_embed_tokens", 0, ""}, {"grad_lm_head", 0, ""}, {"grad_q_head", 0, ""},
+    {"grad_attention", 0, ""}, {"grad_token_mlp", 0, ""}, {"grad_channel_mlp", 0, ""},
+    {"grad_embed_pos", 0, ""}, {"grad_puzzle_emb", 0, ""},
+};
+
+static void note(const char *group, double err, const char *where) {
+    for (size_t i = 0; i < sizeof GROUPS / sizeof GROUPS[0]; i++)
+        if (!strcmp(GROUPS[i].group, group) && err >= GROUPS[i].worst) {
+            GROUPS[i].worst = err;
+            snprintf(GROUPS[i].where, sizeof GROUPS[i].where, "%s", where);
+        }
+}
+
+static const char *grad_group(const char *name) {
+    if (strstr(name, "embed_tokens")) return "grad_embed_tokens";
+    if (strstr(name, "embed_pos")) return "grad_embed_pos";
+    if (strstr(name, "lm_head")) return "grad_lm_head";
+    if (strstr(name, "q_head")) return "grad_q_head";
+    if (strstr(name, "self_attn")) return "grad_attention";
+    if (strstr(name, "mlp_t")) return "grad_token_mlp";
+    if (strstr(name, "puzzle_emb")) return "grad_puzzle_emb";
+    return "grad_channel_mlp";
+}
+
+static double rel_err(const float *got, const float *want, size_t n) {
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= diff)) diff = d; /* NaN propagates */
+        if (fabs(want[i]) > scale) scale = fabs(want[i]);
+    }
+    return diff / (scale > 1e-30 ? scale : 1e-30);
+}
+
+/* ------------------------------------------------------------ fixture io */
+
+typedef struct { st_file *f; const char *where; } step_file;
+
+static float *get_f32(step_file *s, const char *name, size_t expect) {
+    const st_tensor *t = st_find(s->f, name);
+    if (!t) fail_msg("%s: missing tensor %s", s->where, name);
+    if ((size_t)t->numel != expect) fail_msg("%s: %s has %lld values, expected %zu", s->where, name, (long long)t->numel, expect);
+    float *out = malloc(sizeof(float) * (expect ? expect : 1));
+    trm_err e;
+    if (st_to_f32(s->f, t, out, &e)) fail_msg("%s", e.msg);
+    return out;
+}
+
+static int32_t *get_i32(step_file *s, const char *name, size_t expect) {
+    const st_tensor *t = st_find(s->f, name);
+    if (!t) fail_msg("%s: missing tensor %s", s->where, name);
+    if ((size_t)t->numel != expect) fail_msg("%s: %s has %lld values, expected %zu", s->where, name, (long long)t->numel, expect);
+    int32_t *out = malloc(sizeof(int32_t) * (expect ? expect : 1));
+    trm_err e;
+    if (st_to_i32(s->f, t, out, &e)) fail_msg("%s", e.msg);
+    return out;
+}
+
+static double get_scalar(step_file *s, const char *name, int idx) {
+    const st_tensor *t = st_find(s->f, name);
+    if (!t || t->dtype != ST_F64 || t->numel <= idx) fail_msg("%s: missing F64 tensor %s[%d]", s->where, name, idx);
+    double v;
+    memcpy(&v, t->data + 8 * idx, 8);
+    return v;
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = 0;
+    fclose(f);
+    return s;
+}
+
+/* ------------------------------------------------------------ comparisons */
+
+static void compare_f32(step_file *s, const char *name, const float *got, size_t n, const char *group) {
+    float *want = get_f32(s, name, n);
+    double e = rel_err(got, want, n);
+    char where[128];
+    snprintf(where, sizeof where, "%s %s", s->where, name);
+    note(group, e, where);
+    free(want);
+    if (!(e <= TOL)) fail_msg("%s: max relative error %.3g > %.0e", where, e, TOL);
+}
+
+static void compare_scalar(step_file *s, const char *name, int idx, double got) {
+    double want = get_scalar(s, name, idx);
+    double e = fabs(got - want) / fmax(fabs(want), 1e-12);
+    char where[128];
+    snprintf(where, sizeof where, "%s %s[%d]", s->where, name, idx);
+    note("losses", e, where);
+    if (!(e <= TOL)) fail_msg("%s: %.9g vs reference %.9g", where, got, want);
+}
+
+static void compare_grads(step_file *s, trm_model *m, trm_act *a) {
+    for (int i = 0; i < m->n_tensors; i++) {
+        trm_tensor *t = &m->tensors[i];
+        char name[128];
+        snprintf(name, sizeof name, "grad.%s", t->name);
+        if (t->grad) { compare_f32(s, name, t->grad, (size_t)t->numel, grad_group(t->name)); continue; }
+        if (strcmp(t->name, "puzzle_emb.weights")) continue;
+        /* dense table gradient = per-row gradients summed by id */
+        const float *rows = trm_act_puzzle_grad(a);
+        assert_non_null(rows);
+        int nd = m->cfg.puzzle_emb_ndim;
+        float *dense = calloc((size_t)t->numel, sizeof(float));
+        for (int b = 0; b < a->batch; b++)
+            for (int j = 0; j < nd; j++) dense[(size_t)a->puzzle_ids[b] * nd + j] += rows[(size_t)b * nd + j];
+        compare_f32(s, name, dense, (size_t)t->numel, "grad_puzzle_emb");
+        free(dense);
+    }
+}
+
+/* ------------------------------------------------------------ one case */
+
+static const char *fixture_root(void) {
+    const char *r = getenv("TRM_FIXTURES");
+    return r ? r : "build/fixtures";
+}
+
+static void run_case(const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/meta.json", fixture_root(), name);
+    char *meta_text = read_text(path);
+    if (!meta_text) fail_msg("%s: missing (run tests/run.sh, which generates the fixtures)", path);
+    cJSON *meta = cJSON_Parse(meta_text);
+    assert_non_null(meta);
+    bool train = !strcmp(cJSON_GetObjectItem(meta, "mode")->valuestring, "train");
+    bool softmax = !strcmp(cJSON_GetObjectItem(meta, "loss")->valuestring, "softmax");
+    int B = cJSON_GetObjectItem(meta, "batch")->valueint, K = cJSON_GetObjectItem(meta, "steps")->valueint;
+    double grad_scale = cJSON_GetObjectItem(meta, "grad_scale")->valuedouble;
+
+    trm_err e;
+    snprintf(path, sizeof path, "%s/%s/weights.safetensors", fixture_root(), name);
+    trm_model *m = trm_checkpoint_load(path, &e);
+    if (!m) fail_msg("%s", e.msg);
+    trm_act *a = trm_act_new(m, B, train ? TRM_TRAIN : TRM_EVAL, 0, &e);
+    assert_non_null(a);
+    const trm_config *c = &m->cfg;
+    size_t S = c->seq_len, V = c->vocab_size, NLD = (size_t)B * m->L * c->hidden_size;
+
+    for (int k = 0; k < K; k++) {
+        char where[96];
+        snprintf(path, sizeof path, "%s/%s/step_%d.safetensors", fixture_root(), name, k);
+        snprintf(where, sizeof where, "%s step %d", name, k);
+        step_file s = {st_open(path, &e), where};
+        if (!s.f) fail_msg("%s", e.msg);
+        int32_t *in = get_i32(&s, "inputs", B * S), *lab = get_i32(&s, "labels", B * S);
+        int32_t *pid = get_i32(&s, "puzzle_ids", B), *ek = get_i32(&s, "explore_k", B);
+        float *eu = get_f32(&s, "explore_u", B);
+        trm_batch bt = {B, in, lab, pid};
+        trm_explore draws = {eu, ek};
+        if (trm_act_step(m, a, &bt, &draws, &e)) fail_msg("%s: %s", where, e.msg);
+        compare_f32(&s, "logits", a->logits, B * S * V, "logits");
+        compare_f32(&s, "q_halt", a->q_halt, B, "q_logits");
+        compare_f32(&s, "q_continue", a->q_continue, B, "q_logits");
+        compare_f32(&s, "y", a->y, NLD, "carry_y_z");
+        compare_f32(&s, "z", a->z, NLD, "carry_y_z");
+        int32_t *steps = get_i32(&s, "steps", B), *halted = get_i32(&s, "halted", B);
+        for (int b = 0; b < B; b++) {
+            if (steps[b] != a->steps[b]) fail_msg("%s: row %d steps %d, reference %d", where, b, a->steps[b], steps[b]);
+            if (halted[b] != (int)a->halted[b]) fail_msg("%s: row %d halted %d, reference %d", where, b, a->halted[b], halted[b]);
+        }
+        trm_metrics mt;
+        trm_act_loss(m, a, softmax ? TRM_LOSS_SOFTMAX : TRM_LOSS_STABLEMAX, &mt);
+        compare_scalar(&s, "lm_loss", 0, mt.lm_loss);
+        compare_scalar(&s, "q_halt_loss", 0, mt.q_halt_loss);
+        compare_scalar(&s, "total", 0, mt.total);
+        double got_metrics[5] = {mt.count, mt.accuracy, mt.exact_accuracy, mt.q_halt_accuracy, mt.steps};
+        for (int i = 0; i < 5; i++) compare_scalar(&s, "metrics", i, got_metrics[i]);
+        if (train) {
+            trm_model_zero_grad(m);
+            if (trm_act_backward(m, a, (float)grad_scale, &e)) fail_msg("%s", e.msg);
+            compare_grads(&s, m, a);
+        }
+        free(in); free(lab); free(pid); free(ek); free(eu); free(steps); free(halted);
+        st_close(s.f);
+    }
+    trm_act_free(a);
+    trm_model_free(m);
+    cJSON_Delete(meta);
+    free(meta_text);
+}
+
+static void test_att_small(void **st) { (void)st; run_case("att_small"); }
+static void test_mlp_small(void **st) { (void)st; run_case("mlp_small"); }
+static void test_learned_small(void **st) { (void)st; run_case("learned_small"); }
+static void test_att_eval(void **st) { (void)st; run_case("att_eval"); }
+static void test_sudoku_att(void **st) { (void)st; run_case("sudoku_att"); }
+static void test_sudoku_mlp(void **st) { (void)st; run_case("sudoku_mlp"); }
+
+/* Both matmul backends must agree with the reference. */
+static void test_att_small_portable(void **st) {
+    (void)st;
+    trm_matmul_backend prev = trm_matmul_get_backend();
+    trm_matmul_set_backend(TRM_MATMUL_PORTABLE);
+    run_case("att_small");
+    trm_matmul_set_backend(prev);
+}
+
+static int print_report(void **st) {
+    (void)st;
+    fprintf(stderr, "# parity: worst max-relative-error per tensor group (tolerance %.0e)\n", TOL);
+    for (size_t i = 0; i < sizeof GROUPS / sizeof GROUPS[0]; i++)
+        fprintf(stderr, "#   %-20s %.2e  (%s)\n", GROUPS[i].group, GROUPS[i].worst, GROUPS[i].where);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_att_small), cmocka_unit_test(test_mlp_small),
+        cmocka_unit_test(test_learned_small), cmocka_unit_test(test_att_eval),
+        cmocka_unit_test(test_sudoku_att), cmocka_unit_test(test_sudoku_mlp),
+        cmocka_unit_test(test_att_small_portable),
+    };
+    return cmocka_run_group_tests(tests, NULL, print_report);
+}
