@@ -117,6 +117,7 @@ static void compare_f32(step_file *s, const char *name, const float *got, size_t
     char where[128];
     snprintf(where, sizeof where, "%s %s", s->where, name);
     note(group, e, where);
+    if (getenv("TRM_PARITY_VERBOSE")) fprintf(stderr, "#   %-60s %.2e\n", where, e);
     free(want);
     if (!(e <= TOL)) fail_msg("%s: max relative error %.3g > %.0e", where, e, TOL);
 }
