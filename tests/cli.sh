@@ -76,7 +76,7 @@ import sys, numpy as np
 sys.path.insert(0, "tests/reference")
 from safetensors_io import load_file
 fix, tmp = sys.argv[1], sys.argv[2]
-s0 = load_file(fix + "/step_0.safetensors"); s2 = load_file(fix + "/step_2.safetensors")
+s0, _ = load_file(fix + "/step_0.safetensors", as_torch=False); s2, _ = load_file(fix + "/step_2.safetensors", as_torch=False)
 np.save(tmp + "/x.npy", np.asarray(s0["inputs"], dtype=np.int32))
 np.save(tmp + "/x64.npy", np.asarray(s0["inputs"], dtype=np.int64))
 np.save(tmp + "/pid.npy", np.asarray(s0["puzzle_ids"], dtype=np.int32))
@@ -122,9 +122,9 @@ expect_err "checkpoint: missing file" "nothere.st" "$TRM" info --checkpoint "$TM
 $PY - "$CK" "$TMP" <<'PYEOF'
 import sys, json
 sys.path.insert(0, "tests/reference")
-from safetensors_io import load_file, save_file, read_metadata
+from safetensors_io import load_file, save_file
 ck, tmp = sys.argv[1], sys.argv[2]
-t = load_file(ck); meta = read_metadata(ck)
+t, meta = load_file(ck, as_torch=False)
 a = dict(t); a.pop("model.inner.lm_head.weight"); save_file(a, tmp + "/missing.st", meta)
 b = dict(t); b["model.inner.lm_head.weight"] = b["model.inner.lm_head.weight"][:, :5].copy(); save_file(b, tmp + "/shape.st", meta)
 c = dict(t); c["model.inner.lm_head.weight"] = c["model.inner.lm_head.weight"].astype("int32"); save_file(c, tmp + "/dtype.st", meta)

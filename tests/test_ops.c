@@ -933,7 +933,7 @@ static void test_matmul(void **state) {
         trm_gemm(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3);
         for (int i = 0; i < 6; i++) assert_near(C[i], 0.5f * (i + 1), 0.0f);
         printf("    trm_gemm %-9s 24 cases (4 trans x 3 alpha/beta x 2 sizes) rel %.2e (tol 1e-5)\n",
-               trm_matmul_backend_name(backends[be]), worst);
+               trm_matmul_backend_name(trm_matmul_get_backend()), worst);
     }
     trm_matmul_set_backend(TRM_MATMUL_BLAS);
 }

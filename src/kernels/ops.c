@@ -177,7 +177,7 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
                        int H, int hd) {
     int D = H * hd, ld = 3 * D;
     float scale = 1.0f / sqrtf((float)hd);
-    #pragma omp parallel
+    #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > PAR_MIN)
     {
         float *scratch = probs ? NULL : malloc(sizeof(float) * (size_t)L * L);
         #pragma omp for schedule(static) collapse(2)
@@ -199,7 +199,7 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv,
                         const float *probs, int B, int L, int H, int hd) {
     int D = H * hd, ld = 3 * D;
     float scale = 1.0f / sqrtf((float)hd);
-    #pragma omp parallel
+    #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > PAR_MIN)
     {
         float *dP = malloc(sizeof(float) * (size_t)L * L);
         #pragma omp for schedule(static) collapse(2)

@@ -46,6 +46,16 @@ SUDOKU = dict(hidden_size=512, num_heads=8, expansion=4.0, L_layers=2, H_cycles=
               vocab_size=11, seq_len=81, num_puzzle_identifiers=1)
 
 
+def _finite(v):
+    if isinstance(v, float) and v != v or v in (float("inf"), float("-inf")):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v
+
+
 def _cfg(base, **over):
     d = dict(base)
     d.update(over)
@@ -307,7 +317,8 @@ def write_case(outdir, case, cfg, weights, batches, draws, recs, seed, extra):
             "grad_scale": 1.0 / B, "seed": seed}
     meta.update(extra)
     with open(os.path.join(d, "meta.json"), "w") as f:
-        f.write(json.dumps(meta, indent=1) + "\n")
+        # strict JSON: an infinite margin (nothing near a threshold) is null
+        f.write(json.dumps(_finite(meta), indent=1, allow_nan=False) + "\n")
     for k, r in enumerate(recs):
         t = {
             "inputs": batches[k]["inputs"].to(torch.int32),
