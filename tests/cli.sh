@@ -38,7 +38,10 @@ expect_ok "trm --help" "$TRM" --help
 grep -q "usage: trm <command>" "$TMP/out" && ok "help text names the commands" || bad "help text"
 for c in info forward demo; do
     expect_ok "trm $c --help" "$TRM" "$c" --help
-    grep -q "default" "$TMP/out" && ok "trm $c --help prints defaults" || bad "trm $c --help prints defaults"
+    grep -q "^usage: trm $c" "$TMP/out" && ok "trm $c --help prints usage" || bad "trm $c --help prints usage"
+done
+for c in forward demo; do
+    "$TRM" "$c" --help | grep -q "(default: " && ok "trm $c --help prints defaults" || bad "trm $c --help prints defaults"
 done
 expect_err "unknown command" "unknown command 'frobnicate'" "$TRM" frobnicate
 
@@ -55,7 +58,8 @@ $PY -c "import json,sys; d=json.load(open('$TMP/out')); c=d['config']; assert c[
 expect_ok "info --set override" "$TRM" info --preset sudoku-att --set hidden_size=256 --set num_heads=4
 grep -q '"hidden_size":256' "$TMP/out" && ok "info --set applied" || bad "info --set applied"
 expect_err "info: unknown preset" "unknown preset 'sudoku-huge'" "$TRM" info --preset sudoku-huge
-expect_err "info: unknown option" "unrecognized option" "$TRM" info --bogus
+expect_err "info: unknown option" "unknown option or missing value: '--bogus'" "$TRM" info --bogus
+expect_err "forward: option missing its value" "missing value: '--inputs'" "$TRM" forward --inputs
 expect_err "info: unknown config field" "unknown config field 'hidden'" "$TRM" info --preset tiny --set hidden=3
 expect_err "info: invalid config value" "num_heads" "$TRM" info --preset tiny --set num_heads=5
 expect_err "info: neither preset nor checkpoint" "exactly one of" "$TRM" info

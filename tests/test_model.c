@@ -229,6 +229,15 @@ typedef struct {
     double mean, std, maxabs;
 } stats;
 
+/* Values within a relative 1e-6 of bound: a truncated normal (the inverse
+ * CDF of a truncated uniform) essentially never lands there, a normal
+ * that is clipped piles up mass on it. */
+static int64_t count_at_bound(const float *x, int64_t n, double bound) {
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++) k += fabs(x[i]) >= bound * (1 - 1e-6);
+    return k;
+}
+
 static stats tensor_stats(const float *x, int64_t n) {
     double s = 0, s2 = 0, mx = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -255,6 +264,10 @@ static void check_trunc_normal(const trm_tensor *t, double sigma, double rel_tol
             fail_msg("%s: max |w| %.6g, expected close to the clip %.6g", t->name, s.maxabs, bound);
         if (fabs(s.mean) > 0.05 * sigma)
             fail_msg("%s: mean %.4g is not ~0 (std %.4g)", t->name, s.mean, sigma);
+        int64_t k = count_at_bound(t->data, t->numel, bound);
+        if (k > 2)
+            fail_msg("%s: %lld values sit on the clip +-%.6g (clipped, not truncated)", t->name,
+                     (long long)k, bound);
     }
 }
 

@@ -9,4 +9,8 @@ int cmd_demo(int argc, char **argv);
 /* Prints "trm <cmd>: <msg>" on stderr and returns 1 (for `return die(...)`). */
 int die(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The one-line error for an option getopt rejected (call from the '?'
+ * branch); returns 1. */
+int bad_option(const char *cmd, int argc, char **argv);
+
 #endif

@@ -126,6 +126,7 @@ static int parse(int argc, char **argv, demo_opts *o) {
     *o = (demo_opts){.preset = "tiny", .steps = 30, .batch = 16, .lr = 1e-3f, .seed = 0};
     int c;
     optind = 1;
+    opterr = 0; /* we print our own one-line errors */
     while ((c = getopt_long(argc, argv, "d:p:s:b:l:r:h", opts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
@@ -136,7 +137,7 @@ static int parse(int argc, char **argv, demo_opts *o) {
         case 'l': o->lr = strtof(optarg, &end); if (*end || !(o->lr > 0)) return die("demo", "--lr: expected a positive number, got '%s'", optarg); break;
         case 'r': o->seed = strtoull(optarg, &end, 10); if (*end) return die("demo", "--seed: expected an integer, got '%s'", optarg); break;
         case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
+        default: exit(bad_option("demo", argc, argv) + 1);
         }
     }
     if (optind < argc) return die("demo", "unexpected argument '%s' (see trm demo --help)", argv[optind]);

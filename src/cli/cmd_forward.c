@@ -49,6 +49,7 @@ static int parse_opts(int argc, char **argv, forward_opts *o) {
     *o = (forward_opts){.out = ".", .steps = 0, .batch = 32};
     int c;
     optind = 1;
+    opterr = 0; /* we print our own one-line errors */
     while ((c = getopt_long(argc, argv, "c:i:p:k:b:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': o->ckpt = optarg; break;
@@ -62,7 +63,7 @@ static int parse_opts(int argc, char **argv, forward_opts *o) {
             if (parse_int(optarg, 1, 1 << 20, &o->batch)) return die("forward", "--batch: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
         case 'h': usage(stdout); return 1;
-        default: usage(stderr); return 3;
+        default: return bad_option("forward", argc, argv) + 2;
         }
     }
     if (optind < argc) return die("forward", "unexpected argument '%s' (see trm forward --help)", argv[optind]) + 1;

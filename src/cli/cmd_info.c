@@ -39,6 +39,7 @@ int cmd_info(int argc, char **argv) {
     char *sets[64];
     int n_sets = 0, o;
     optind = 1;
+    opterr = 0; /* we print our own one-line errors */
     while ((o = getopt_long(argc, argv, "p:c:s:h", opts, NULL)) != -1) {
         switch (o) {
         case 'p': preset = optarg; break;
@@ -48,7 +49,7 @@ int cmd_info(int argc, char **argv) {
             sets[n_sets++] = optarg;
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return bad_option("info", argc, argv) + 1;
         }
     }
     if (optind < argc) return die("info", "unexpected argument '%s' (see trm info --help)", argv[optind]);

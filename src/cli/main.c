@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <getopt.h>
 
 #include "cli/cli.h"
 #include "trm.h"
@@ -27,6 +28,11 @@ int die(const char *cmd, const char *fmt, ...) {
     fputc('\n', stderr);
     va_end(ap);
     return 1;
+}
+
+int bad_option(const char *cmd, int argc, char **argv) {
+    const char *arg = optind - 1 < argc && optind >= 1 ? argv[optind - 1] : "?";
+    return die(cmd, "unknown option or missing value: '%s' (see trm %s --help)", arg, cmd);
 }
 
 static void usage(FILE *out) {
