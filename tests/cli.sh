@@ -139,6 +139,18 @@ expect_err "checkpoint: wrong shape" "lm_head.weight: expected shape \[11, 64\]"
 expect_err "checkpoint: wrong dtype" "expected dtype F32 or BF16, got I32" "$TRM" info --checkpoint "$TMP/dtype.st"
 expect_err "checkpoint: no config" "no \"config\"" "$TRM" info --checkpoint "$TMP/noconfig.st"
 
+# ---- a checkpoint in the reference's .pt form converts and loads
+if $PY tools/convert_checkpoint.py st2pt "$CK" "$TMP/ref.pt" >/dev/null 2>&1 &&
+   $PY tools/convert_checkpoint.py pt2st "$TMP/ref.pt" "$TMP/conv.safetensors" --config "$FIX/att_eval/config.json" >/dev/null 2>&1; then
+    ok "convert_checkpoint.py st2pt then pt2st"
+else
+    bad "convert_checkpoint.py st2pt then pt2st"
+fi
+"$TRM" info --checkpoint "$CK" | sed 's/"checkpoint":"[^"]*"//' >"$TMP/info_a"
+"$TRM" info --checkpoint "$TMP/conv.safetensors" | sed 's/"checkpoint":"[^"]*"//' >"$TMP/info_b"
+cmp -s "$TMP/info_a" "$TMP/info_b" && ok "converted reference checkpoint loads with the same config and parameter count" || bad "converted checkpoint differs"
+expect_ok "forward on the converted checkpoint" "$TRM" forward --checkpoint "$TMP/conv.safetensors" --inputs "$TMP/x.npy" --puzzle-ids "$TMP/pid.npy" --steps 2 --out "$TMP/fwc"
+
 # ---- the default job runs (short)
 expect_ok "demo runs" "$TRM" demo --steps 2 --batch 2
 grep -q "held-out puzzle" "$TMP/out" && ok "demo prints a solved board" || bad "demo output"

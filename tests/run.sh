@@ -43,6 +43,8 @@ check() {
 start=$SECONDS
 check "reference: PyTorch model self-test" $PY tests/reference/trm_ref.py
 check "reference: parameter counts of spec 1.9" $PY tests/reference/check_params.py
+check "reference: safetensors reader/writer self-test" $PY tests/reference/safetensors_io.py
+check "tools: checkpoint converter round trip" $PY tests/reference/test_convert_checkpoint.py
 
 stamp="$TRM_FIXTURES/.stamp"
 src_hash=$(cat tests/reference/*.py | sha256sum | cut -c1-16)
