@@ -136,7 +136,7 @@ save_file(t, tmp + "/noconfig.st", {})
 PYEOF
 expect_err "checkpoint: missing tensor" "missing tensor model.inner.lm_head.weight" "$TRM" info --checkpoint "$TMP/missing.st"
 expect_err "checkpoint: wrong shape" "lm_head.weight: expected shape \[11, 64\]" "$TRM" info --checkpoint "$TMP/shape.st"
-expect_err "checkpoint: wrong dtype" "expected dtype F32 or BF16, got I32" "$TRM" info --checkpoint "$TMP/dtype.st"
+expect_err "checkpoint: wrong dtype" "expected dtype F32, BF16, F16 or F64, got I32" "$TRM" info --checkpoint "$TMP/dtype.st"
 expect_err "checkpoint: no config" "no \"config\"" "$TRM" info --checkpoint "$TMP/noconfig.st"
 
 # ---- a checkpoint in the reference's .pt form converts and loads

@@ -374,6 +374,9 @@ static void test_erfinv(void **state) {
         if (e > worst) worst = e;
         assert_true(trm_erfinv(-x) == -y); /* odd */
     }
+    /* "double precision": a few ulps of erf, not just 1e-12 (one Newton
+     * step from the single-precision guess leaves ~5e-15) */
+    if (worst > 1e-15) fail_msg("erfinv round trip error up to %g", worst);
     /* the tails, where the initial guess switches branch */
     static const double tails[] = {0.99, 0.999, 0.9999, 0.999999, 1 - 1e-9, 1 - 1e-12,
                                    0.9544997361036416, 1e-8, 1e-300};
@@ -557,6 +560,7 @@ static void test_config_set(void **state) {
     assert_contains(err.msg, "hiden_size");
     assert_contains(err.msg, "hidden_size"); /* the list of valid names */
     static const struct { const char *key, *value; } BAD[] = {
+        {"rope_theta", "1e99"},
         {"hidden_size", "12x"}, {"hidden_size", ""}, {"hidden_size", "1.5"},
         {"hidden_size", "99999999999"}, {"L_layers", "two"},
         {"expansion", "abc"}, {"expansion", "inf"}, {"expansion", "nan"},
@@ -593,6 +597,8 @@ static void test_config_validate(void **state) {
 #define ACCEPT(stmt) do { c = base; stmt; \
         if (trm_config_validate(&c, &err)) fail_msg("rejected %s: %s", #stmt, err.msg); } while (0)
 
+    REJECT("rope_theta", c.rope_theta = INFINITY);
+    REJECT("rms_norm_eps", c.rms_norm_eps = INFINITY);
     REJECT("hidden_size", c.hidden_size = 0);
     REJECT("hidden_size", c.hidden_size = -64);
     REJECT("num_heads", c.num_heads = 3);

@@ -143,7 +143,7 @@ static int parse_pos(const char *s, trm_pos_encoding *out) {
 int trm_config_validate(const trm_config *c, trm_err *err) {
     REQUIRE(c->hidden_size > 0 && c->hidden_size <= 65536,
             "config field hidden_size: expected 1..65536, got %d", c->hidden_size);
-    REQUIRE(c->expansion > 0 && c->expansion <= 64,
+    REQUIRE(c->expansion > 0 && c->expansion <= 64 && isfinite(c->expansion),
             "config field expansion: expected a number in (0, 64], got %g", c->expansion);
     REQUIRE(c->L_layers >= 1 && c->L_layers <= 64,
             "config field L_layers: expected 1..64, got %d", c->L_layers);
@@ -156,8 +156,10 @@ int trm_config_validate(const trm_config *c, trm_err *err) {
     REQUIRE(c->halt_exploration_prob >= 0 && c->halt_exploration_prob <= 1,
             "config field halt_exploration_prob: expected a probability in [0, 1], got %g",
             c->halt_exploration_prob);
-    REQUIRE(c->rms_norm_eps > 0, "config field rms_norm_eps: expected > 0, got %g", c->rms_norm_eps);
-    REQUIRE(c->rope_theta > 0, "config field rope_theta: expected > 0, got %g", c->rope_theta);
+    REQUIRE(c->rms_norm_eps > 0 && isfinite(c->rms_norm_eps),
+            "config field rms_norm_eps: expected a finite number > 0, got %g", c->rms_norm_eps);
+    REQUIRE(c->rope_theta > 0 && isfinite(c->rope_theta),
+            "config field rope_theta: expected a finite number > 0, got %g", c->rope_theta);
     REQUIRE(c->vocab_size >= 2 && c->vocab_size <= 1000000,
             "config field vocab_size: expected 2..1000000, got %d", c->vocab_size);
     REQUIRE(c->seq_len >= 1 && c->seq_len <= 1000000,
@@ -254,7 +256,7 @@ int trm_config_set(trm_config *c, const char *key, const char *value, trm_err *e
     }
     case F_FLOAT: {
         double v = strtod(value, &end);
-        if (end == value || *end || errno || !isfinite(v))
+        if (end == value || *end || errno || !isfinite((float)v))
             return trm_errf(err, "config field %s: expected a number, got '%s'", key, value);
         *(float *)p = (float)v;
         break;
@@ -309,7 +311,8 @@ static int set_from_json_item(trm_config *c, const field *f, const cJSON *it, tr
         *(int *)p = (int)it->valuedouble;
         return 0;
     case F_FLOAT:
-        if (!cJSON_IsNumber(it)) return trm_errf(err, "config field %s: expected a number", f->name);
+        if (!cJSON_IsNumber(it) || !isfinite((float)it->valuedouble))
+            return trm_errf(err, "config field %s: expected a finite number", f->name);
         *(float *)p = (float)it->valuedouble;
         return 0;
     case F_BOOL:

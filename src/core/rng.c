@@ -33,7 +33,7 @@ int rng_int(uint64_t s[4], int lo, int hi) {
     uint64_t range = (uint64_t)((int64_t)hi - lo) + 1, limit = UINT64_MAX - UINT64_MAX % range;
     uint64_t x;
     do x = rng_next(s); while (x >= limit);
-    return lo + (int)(x % range);
+    return (int)((int64_t)lo + (int64_t)(x % range));
 }
 
 /* Giles' single-precision-style initial guess refined by two Newton

@@ -17,6 +17,8 @@
 /* ------------------------------------------------------------ save */
 
 int trm_checkpoint_save(const trm_model *m, const char *path, trm_err *err) {
+    trm_err e;
+    if (trm_config_validate(&m->cfg, &e)) return trm_errf(err, "%s: not saved: %s", path, e.msg);
     st_writer *w = st_writer_new();
     if (!w) return trm_errf(err, "%s: out of memory", path);
     char *cfg = trm_config_to_json(&m->cfg);
@@ -85,11 +87,15 @@ static int load_tensors(const st_file *f, trm_model *m, trm_err *err) {
             break;
         }
         int idx = (int)(t - m->tensors);
-        if (seen[idx]) { rc = trm_errf(err, "%s: tensor %s appears twice", f->path, t->name); break; }
+        if (seen[idx]) {
+            rc = trm_errf(err, "%s: tensor %s appears twice (as %s and an earlier name with other prefixes)",
+                          f->path, t->name, st->name);
+            break;
+        }
         seen[idx] = true;
         if (check_shape(f, st, t, err)) { rc = -1; break; }
         if (st->dtype != ST_F32 && st->dtype != ST_BF16 && st->dtype != ST_F16 && st->dtype != ST_F64) {
-            rc = trm_errf(err, "%s: tensor %s: expected dtype F32 or BF16, got %s", f->path,
+            rc = trm_errf(err, "%s: tensor %s: expected dtype F32, BF16, F16 or F64, got %s", f->path,
                           st->name, st_dtype_name(st->dtype));
             break;
         }
