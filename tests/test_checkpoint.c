@@ -25,36 +25,20 @@
 
 #include "io/safetensors.h"
 #include "trm.h"
+#include "testutil.h"
 
 #include "gradcheck.h"
 
 /* ---------------------------------------------------------------- fixtures */
 
-static char g_dir[64];
-
-/* A path inside the temp dir; a small ring so a test can hold a few. */
-static const char *tpath(const char *name) {
-    static char ring[4][PATH_MAX];
-    static int next;
-    char *p = ring[next++ % 4];
-    snprintf(p, PATH_MAX, "%s/%s", g_dir, name);
-    return p;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int group_setup(void **state) {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/trm_ckpt_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return tu_make_dir("/tmp/trm_ckpt_XXXXXX");
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    return nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tu_remove_dir();
 }
 
 static void assert_contains(const char *hay, const char *needle) {
@@ -69,7 +53,7 @@ static bool exists(const char *path) {
 
 /* Number of entries of the temp dir whose name contains needle. */
 static int count_entries(const char *needle) {
-    DIR *d = opendir(g_dir);
+    DIR *d = opendir(tu_dir);
     assert_non_null(d);
     int n = 0;
     for (struct dirent *e; (e = readdir(d));)
@@ -130,18 +114,6 @@ static void cfg_mlp(trm_config *c) {
     c->num_puzzle_identifiers = 3;
 }
 
-static bool cfg_equal(const trm_config *a, const trm_config *b) {
-    return a->hidden_size == b->hidden_size && a->num_heads == b->num_heads &&
-           a->expansion == b->expansion && a->L_layers == b->L_layers &&
-           a->H_cycles == b->H_cycles && a->L_cycles == b->L_cycles &&
-           a->halt_max_steps == b->halt_max_steps &&
-           a->halt_exploration_prob == b->halt_exploration_prob &&
-           a->pos_encodings == b->pos_encodings && a->mlp_t == b->mlp_t &&
-           a->puzzle_emb_ndim == b->puzzle_emb_ndim && a->puzzle_emb_len == b->puzzle_emb_len &&
-           a->rms_norm_eps == b->rms_norm_eps && a->rope_theta == b->rope_theta &&
-           a->vocab_size == b->vocab_size && a->seq_len == b->seq_len &&
-           a->num_puzzle_identifiers == b->num_puzzle_identifiers;
-}
 
 /* A model whose every tensor (buffers included, which init leaves zero or
  * constant) holds distinct random values, plus a few special bit patterns
@@ -669,12 +641,12 @@ static void test_empty_file(void **state) {
 static void test_nonexistent_path(void **state) {
     (void)state;
     expect_load_error(tpath("nope.safetensors"), "cannot open", "No such file", NULL);
-    expect_load_error(g_dir, "not a regular file", NULL, NULL);
+    expect_load_error(tu_dir, "not a regular file", NULL, NULL);
 }
 
 /* ---------------------------------------------------------------- atomic save */
 
-static void test_save_into_missing_dir(void **state) {
+static void test_save_into_missintu_dir(void **state) {
     (void)state;
     trm_model *m = small_model();
     trm_err err = {{0}};
@@ -737,7 +709,7 @@ int main(void) {
         cmocka_unit_test(test_header_past_eof),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_nonexistent_path),
-        cmocka_unit_test(test_save_into_missing_dir),
+        cmocka_unit_test(test_save_into_missintu_dir),
         cmocka_unit_test(test_save_replaces_existing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -21,34 +21,18 @@
 
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "testutil.h"
 
 /* ---------------------------------------------------------------- fixtures */
 
-static char g_dir[64];
-
-/* A path inside the temp dir; a small ring so a test can hold a few. */
-static const char *tpath(const char *name) {
-    static char ring[4][PATH_MAX];
-    static int next;
-    char *p = ring[next++ % 4];
-    snprintf(p, PATH_MAX, "%s/%s", g_dir, name);
-    return p;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int group_setup(void **state) {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/trm_formats_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return tu_make_dir("/tmp/trm_formats_XXXXXX");
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    return nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tu_remove_dir();
 }
 
 static void write_file(const char *path, const void *buf, size_t len) {
@@ -65,7 +49,7 @@ static void assert_contains(const char *hay, const char *needle) {
 
 /* Whether any "<name>.tmp.<pid>" file is left in the temp dir. */
 static bool tmp_file_left(void) {
-    DIR *d = opendir(g_dir);
+    DIR *d = opendir(tu_dir);
     assert_non_null(d);
     bool found = false;
     for (struct dirent *e; (e = readdir(d));)
@@ -141,7 +125,7 @@ static void test_st_missing_file(void **state) {
 
 static void test_st_directory(void **state) {
     (void)state;
-    expect_st_error(g_dir, "directory", NULL);
+    expect_st_error(tu_dir, "directory", NULL);
 }
 
 static void test_st_header_past_eof(void **state) {
@@ -831,7 +815,7 @@ static void test_npy_files_not_there(void **state) {
     write_file(tpath("empty0.npy"), "", 0);
     expect_npy_error(tpath("empty0.npy"), false, "empty file", NULL);
     expect_npy_error(tpath("missing.npy"), true, "No such file", NULL);
-    expect_npy_error(g_dir, true, "directory", NULL);
+    expect_npy_error(tu_dir, true, "directory", NULL);
 }
 
 static void test_npy_write_failures(void **state) {

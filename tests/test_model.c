@@ -17,6 +17,7 @@
 
 #include "core/rng.h"
 #include "trm.h"
+#include "testutil.h"
 
 #include "gradcheck.h"
 
@@ -47,18 +48,6 @@ static trm_model *new_model(const trm_config *c, uint64_t seed) {
     return m;
 }
 
-static bool cfg_equal(const trm_config *a, const trm_config *b) {
-    return a->hidden_size == b->hidden_size && a->num_heads == b->num_heads &&
-           a->expansion == b->expansion && a->L_layers == b->L_layers &&
-           a->H_cycles == b->H_cycles && a->L_cycles == b->L_cycles &&
-           a->halt_max_steps == b->halt_max_steps &&
-           a->halt_exploration_prob == b->halt_exploration_prob &&
-           a->pos_encodings == b->pos_encodings && a->mlp_t == b->mlp_t &&
-           a->puzzle_emb_ndim == b->puzzle_emb_ndim && a->puzzle_emb_len == b->puzzle_emb_len &&
-           a->rms_norm_eps == b->rms_norm_eps && a->rope_theta == b->rope_theta &&
-           a->vocab_size == b->vocab_size && a->seq_len == b->seq_len &&
-           a->num_puzzle_identifiers == b->num_puzzle_identifiers;
-}
 
 static trm_tensor *find(trm_model *m, const char *name) {
     trm_tensor *t = trm_model_find(m, name);
