@@ -242,9 +242,31 @@ typedef struct trm_optim trm_optim;
 void trm_optim_config_default(trm_optim_config *c);
 trm_optim *trm_optim_new(const trm_model *m, const trm_optim_config *c, trm_err *err);
 void trm_optim_free(trm_optim *o);
-/* One update of every trainable tensor from its gradient, and of the
- * puzzle rows used by a's last training step (a may be NULL). */
+/* One update (spec 3.3): the step counter advances; past total_steps
+ * (when > 0) nothing changes and 1 is returned. Otherwise every trainable
+ * tensor moves by AdamATan2 from its gradient, and the puzzle rows used by
+ * a's last training step (a may be NULL) by sign-SGD; returns 0. */
 int trm_optim_step(trm_optim *o, trm_model *m, const trm_act *a);
+/* Steps taken so far (the reference's step counter). */
+int64_t trm_optim_steps(const trm_optim *o);
+/* Adam moments of tensor i of the model (NULL for non-trainable), for
+ * checkpointing the training state; set_steps restores the counter. */
+float *trm_optim_moment(trm_optim *o, int tensor, int which /* 0 = m, 1 = v */);
+void trm_optim_set_steps(trm_optim *o, int64_t steps);
+
+/* EMA of the trainable (Adam) parameters (spec 3.4): shadow starts as a
+ * copy; update: shadow = rate * shadow + (1 - rate) * param. The puzzle
+ * table and y_init/z_init are not averaged. */
+typedef struct trm_ema trm_ema;
+trm_ema *trm_ema_new(const trm_model *m, float rate, trm_err *err);
+void trm_ema_free(trm_ema *e);
+void trm_ema_update(trm_ema *e, const trm_model *m);
+/* Copies the shadow into dst's trainable tensors and the live model's
+ * buffers (puzzle table, y_init, z_init) into dst: the model the reference
+ * evaluates and saves. dst must have m's config. */
+void trm_ema_apply(const trm_ema *e, const trm_model *m, trm_model *dst);
+/* Shadow of tensor i (NULL for non-trainable), for checkpoints. */
+float *trm_ema_shadow(trm_ema *e, int tensor);
 /* Learning rate at step (1-based) under warm-up + cosine (spec 3.2). */
 float trm_lr_at(float base, int64_t step, int64_t warmup, int64_t total, float min_ratio);
 

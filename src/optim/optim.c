@@ -103,9 +103,18 @@ static void sign_sgd_rows(trm_model *model, const int32_t *ids, const float *gra
     free(done);
 }
 
+int64_t trm_optim_steps(const trm_optim *o) { return o->t; }
+void trm_optim_set_steps(trm_optim *o, int64_t steps) { o->t = steps; }
+
+float *trm_optim_moment(trm_optim *o, int tensor, int which) {
+    if (tensor < 0 || tensor >= o->n) return NULL;
+    return which == 0 ? o->m[tensor] : o->v[tensor];
+}
+
 int trm_optim_step(trm_optim *o, trm_model *model, const trm_act *a) {
     const trm_optim_config *c = &o->cfg;
     o->t++;
+    if (c->total_steps > 0 && o->t > c->total_steps) return 1;
     int64_t total = c->total_steps > 0 ? c->total_steps : o->t;
     float lr = trm_lr_at(c->lr, o->t, c->lr_warmup_steps, total, c->lr_min_ratio);
     if (a && trm_act_puzzle_grad(a)) {
@@ -116,4 +125,64 @@ int trm_optim_step(trm_optim *o, trm_model *model, const trm_act *a) {
     for (int i = 0; i < o->n; i++)
         if (o->m[i]) adam_atan2_tensor(&model->tensors[i], o->m[i], o->v[i], lr, c, o->t);
     return 0;
+}
+
+/* ------------------------------------------------------------ EMA */
+
+struct trm_ema {
+    float rate;
+    float **shadow; /* per tensor, NULL for non-trainable */
+    int n;
+};
+
+trm_ema *trm_ema_new(const trm_model *m, float rate, trm_err *err) {
+    trm_ema *e = calloc(1, sizeof *e);
+    if (!e || !(e->shadow = calloc((size_t)m->n_tensors, sizeof(float *)))) {
+        free(e);
+        trm_errf(err, "out of memory");
+        return NULL;
+    }
+    e->rate = rate;
+    e->n = m->n_tensors;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const trm_tensor *t = &m->tensors[i];
+        if (!t->trainable) continue;
+        if (!(e->shadow[i] = malloc(sizeof(float) * (size_t)t->numel))) {
+            trm_ema_free(e);
+            trm_errf(err, "out of memory");
+            return NULL;
+        }
+        memcpy(e->shadow[i], t->data, sizeof(float) * (size_t)t->numel);
+    }
+    return e;
+}
+
+void trm_ema_free(trm_ema *e) {
+    if (!e) return;
+    for (int i = 0; i < e->n; i++) free(e->shadow[i]);
+    free(e->shadow);
+    free(e);
+}
+
+void trm_ema_update(trm_ema *e, const trm_model *m) {
+    float keep = e->rate, take = 1.0f - e->rate;
+    for (int i = 0; i < e->n; i++) {
+        if (!e->shadow[i]) continue;
+        const trm_tensor *t = &m->tensors[i];
+        float *s = e->shadow[i];
+        #pragma omp parallel for schedule(static) if (t->numel > 65536)
+        for (int64_t j = 0; j < t->numel; j++) s[j] = keep * s[j] + take * t->data[j];
+    }
+}
+
+void trm_ema_apply(const trm_ema *e, const trm_model *m, trm_model *dst) {
+    for (int i = 0; i < e->n && i < dst->n_tensors; i++) {
+        const float *src = e->shadow[i] ? e->shadow[i] : m->tensors[i].data;
+        if (dst->tensors[i].data != src)
+            memcpy(dst->tensors[i].data, src, sizeof(float) * (size_t)m->tensors[i].numel);
+    }
+}
+
+float *trm_ema_shadow(trm_ema *e, int tensor) {
+    return tensor >= 0 && tensor < e->n ? e->shadow[tensor] : NULL;
 }

@@ -1,0 +1,109 @@
+/* dataset.h - datasets in the reference's on-disk format (spec 4.1) and
+ * the batch loader of spec 3.5.
+ *
+ *   DIR/identifiers.json              ["<blank>", name1, ...]
+ *   DIR/<split>/dataset.json          metadata (below)
+ *   DIR/<split>/all__inputs.npy       uint8 (or any int) [N_ex, seq_len]
+ *   DIR/<split>/all__labels.npy       same; value ignore_label_id = ignore
+ *   DIR/<split>/all__puzzle_identifiers.npy  int32 [N_puz]
+ *   DIR/<split>/all__puzzle_indices.npy      int32 [N_puz + 1], examples of puzzle p
+ *   DIR/<split>/all__group_indices.npy       int32 [N_grp + 1], puzzles of group g
+ * Groups (one original puzzle) -> puzzles (augmented versions, each with an
+ * identifier) -> examples (input/label pairs).
+ */
+#ifndef TRM_DATA_DATASET_H
+#define TRM_DATA_DATASET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "trm.h"
+
+/* dataset.json */
+typedef struct {
+    int seq_len, vocab_size;
+    int pad_id;
+    bool has_ignore_label;      /* false when ignore_label_id is null */
+    int ignore_label_id;
+    int blank_identifier_id;
+    int num_puzzle_identifiers; /* including the blank id 0 */
+    int64_t total_groups, total_puzzles;
+    double mean_puzzle_examples;
+    int n_sets;                 /* only the set "all" is supported */
+} trm_dataset_meta;
+
+/* ------------------------------------------------------------ reading */
+
+typedef struct trm_split trm_split;
+
+/* Opens DIR/<split> (split = "train" or "test"): parses dataset.json,
+ * maps inputs/labels (not copied), loads the index arrays, validates
+ * dtypes, shapes, index monotonicity and bounds, token ids < vocab_size,
+ * puzzle ids < num_puzzle_identifiers. Errors name the file and field. */
+trm_split *trm_split_open(const char *dir, const char *split, trm_err *err);
+void trm_split_close(trm_split *s);
+const trm_dataset_meta *trm_split_meta(const trm_split *s);
+int64_t trm_split_num_examples(const trm_split *s);
+int64_t trm_split_num_puzzles(const trm_split *s);
+int64_t trm_split_num_groups(const trm_split *s);
+/* Example i as int32 tokens; labels equal to ignore_label_id become -100. */
+void trm_split_example(const trm_split *s, int64_t i, int32_t *inputs, int32_t *labels);
+int32_t trm_split_puzzle_id(const trm_split *s, int64_t puzzle);
+/* [first, end) examples of a puzzle / puzzles of a group. */
+void trm_split_puzzle_range(const trm_split *s, int64_t puzzle, int64_t *first, int64_t *end);
+void trm_split_group_range(const trm_split *s, int64_t group, int64_t *first, int64_t *end);
+
+/* ------------------------------------------------------------ writing */
+
+typedef struct trm_split_writer trm_split_writer;
+
+/* Collects one split in memory; nothing touches disk before finish. */
+trm_split_writer *trm_split_writer_new(int seq_len, int vocab_size);
+void trm_split_writer_free(trm_split_writer *w);
+/* Structure: begin_group, then per augmented version add_puzzle(id), then
+ * its examples. Tokens must be in [0, 256) (stored as uint8 like the
+ * reference); labels use 0 (= pad = ignore) for ignored cells. */
+int trm_split_writer_group(trm_split_writer *w, trm_err *err);
+int trm_split_writer_puzzle(trm_split_writer *w, int32_t puzzle_id, trm_err *err);
+int trm_split_writer_example(trm_split_writer *w, const int32_t *inputs, const int32_t *labels,
+                             trm_err *err);
+/* Writes DIR/<split>/ (dataset.json + the five arrays) through a temporary
+ * directory renamed into place; an existing split is replaced only on
+ * success. num_puzzle_identifiers as the metadata field (>= max id + 1). */
+int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *split,
+                            int num_puzzle_identifiers, trm_err *err);
+/* DIR/identifiers.json: names[0] should be "<blank>". Atomic. */
+int trm_write_identifiers(const char *dir, const char *const *names, int n, trm_err *err);
+
+/* ------------------------------------------------------------ batching */
+
+/* Spec 3.5. Train: each epoch a seeded permutation of the groups; walking
+ * it, each group contributes one uniformly chosen puzzle, all of whose
+ * examples (in random order) go into the batch, truncated at the batch
+ * end (the rest is dropped); the final incomplete batch of an epoch is
+ * dropped. Test: examples in file order, the last batch padded (inputs
+ * pad_id, labels -100, puzzle id blank_identifier_id). */
+typedef struct trm_loader trm_loader;
+
+typedef struct {
+    int64_t epoch;       /* epochs completed */
+    int64_t cursor;      /* next group (train) or example (test) */
+    uint64_t rng[4];
+} trm_loader_state;
+
+trm_loader *trm_loader_new(const trm_split *s, int batch, bool train, uint64_t seed, trm_err *err);
+void trm_loader_free(trm_loader *l);
+/* Fills the next batch ([batch, seq_len] inputs/labels, [batch] ids) and
+ * returns the number of real (non-padding) rows. Train never ends (it
+ * moves to the next epoch); test returns 0 after the last batch (and
+ * trm_loader_rewind starts over). */
+int trm_loader_next(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *puzzle_ids);
+void trm_loader_rewind(trm_loader *l);
+/* Epoch progress for logs: fraction of the current epoch consumed. */
+double trm_loader_epoch_progress(const trm_loader *l);
+/* Exact resume: a loader restored from a saved state yields the same
+ * batches as the original would have. */
+void trm_loader_get_state(const trm_loader *l, trm_loader_state *st);
+int trm_loader_set_state(trm_loader *l, const trm_loader_state *st, trm_err *err);
+
+#endif
