@@ -17,7 +17,7 @@ LDLIBS  += -lopenblas
 endif
 LDFLAGS += -fopenmp
 
-LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c src/data/*.c src/tasks/*.c src/train/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

@@ -5,6 +5,9 @@
 int cmd_info(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_solve(int argc, char **argv);
 
 /* Prints "trm <cmd>: <msg>" on stderr and returns 1 (for `return die(...)`). */
 int die(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

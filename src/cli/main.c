@@ -17,6 +17,9 @@ static const command COMMANDS[] = {
     {"demo", cmd_demo, "train a tiny model on bundled Sudoku puzzles, then solve one (default)"},
     {"info", cmd_info, "print a preset's or checkpoint's config and parameter count as JSON"},
     {"forward", cmd_forward, "run evaluation steps on token rows (.npy) and write logits"},
+    {"train", cmd_train, "train a model on a dataset (reference format), with exact resume"},
+    {"eval", cmd_eval, "accuracy of a checkpoint on a dataset split, at any test-time depth"},
+    {"solve", cmd_solve, "solve Sudoku puzzles given as text, file or stdin"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -58,6 +61,6 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "trm: unknown command '%s' (expected one of: demo, info, forward; see trm --help)\n", argv[1]);
+    fprintf(stderr, "trm: unknown command '%s' (expected one of: demo, info, forward, train, eval, solve, data; see trm --help)\n", argv[1]);
     return 2;
 }

@@ -31,4 +31,35 @@ float *npy_read_f32(const char *path, npy_shape *shape, trm_err *err);
 int npy_write(const char *path, const char *descr, int ndim, const int64_t *shape,
               const void *data, trm_err *err);
 
+/* ---------------------------------------------------------------- mapping
+ * Large integer arrays (dataset inputs/labels) are read in place rather
+ * than copied: the file is mapped read-only and elements are converted
+ * by dtype when accessed. */
+
+typedef struct {
+    void *map;             /* the whole file; NULL for an empty mapping */
+    size_t size;
+    const uint8_t *data;   /* first element; possibly unaligned */
+    char descr[8];         /* as in the header, e.g. "|u1" or "<i4" */
+    char kind;             /* 'i' or 'u' */
+    int itemsize;          /* bytes per element: 1, 2, 4 or 8 */
+    int ndim;
+    int64_t shape[NPY_MAX_DIMS];
+    int64_t numel;
+} npy_view;
+
+/* Maps an integer array of descr |u1 |i1 <i2 <u2 <i4 <u4 <i8 (also with
+ * '=' byte order; "<u1" "<i1" spellings accepted) in C order. Checks the
+ * header and that the data size matches the shape exactly. On failure v
+ * is left empty (npy_unmap is still safe). */
+int npy_map(const char *path, npy_view *v, trm_err *err);
+/* Releases the mapping; safe on a zeroed or already unmapped view. */
+void npy_unmap(npy_view *v);
+/* Elements [first, first + n) (flat, C order) as int64: exact for every
+ * accepted dtype. The caller keeps the range within numel. */
+void npy_view_get_i64(const npy_view *v, int64_t first, int64_t n, int64_t *dst);
+/* The same as int32, for values the caller has range-checked (values
+ * outside int32 are truncated as C's conversion does). */
+void npy_view_get_i32(const npy_view *v, int64_t first, int64_t n, int32_t *dst);
+
 #endif /* TRM_IO_NPY_H */

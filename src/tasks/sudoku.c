@@ -1,0 +1,569 @@
+/* sudoku.c - the Sudoku task (spec 4.2): collection parsing, an exact
+ * solver, validity-preserving augmentation, a puzzle generator, tokens.
+ *
+ * The solver keeps one 9-bit mask of placed digits per unit (27 units:
+ * rows 0-8, columns 9-17, boxes 18-26), so a cell's candidates are three
+ * ORs away. Each search node propagates naked and hidden singles to a
+ * fixpoint, then branches on the blank with the fewest candidates. That
+ * is enough for well under a millisecond on the forum's hardest puzzles,
+ * and node counts make a usable difficulty rating. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "tasks/sudoku.h"
+
+#define ALL_DIGITS 0x1FFu
+
+/* ---------------------------------------------------------------- geometry */
+
+/* Cells of each unit: rows, then columns, then boxes (row-major inside). */
+static const int8_t UNIT[27][9] = {
+    { 0,  1,  2,  3,  4,  5,  6,  7,  8}, { 9, 10, 11, 12, 13, 14, 15, 16, 17},
+    {18, 19, 20, 21, 22, 23, 24, 25, 26}, {27, 28, 29, 30, 31, 32, 33, 34, 35},
+    {36, 37, 38, 39, 40, 41, 42, 43, 44}, {45, 46, 47, 48, 49, 50, 51, 52, 53},
+    {54, 55, 56, 57, 58, 59, 60, 61, 62}, {63, 64, 65, 66, 67, 68, 69, 70, 71},
+    {72, 73, 74, 75, 76, 77, 78, 79, 80},
+    { 0,  9, 18, 27, 36, 45, 54, 63, 72}, { 1, 10, 19, 28, 37, 46, 55, 64, 73},
+    { 2, 11, 20, 29, 38, 47, 56, 65, 74}, { 3, 12, 21, 30, 39, 48, 57, 66, 75},
+    { 4, 13, 22, 31, 40, 49, 58, 67, 76}, { 5, 14, 23, 32, 41, 50, 59, 68, 77},
+    { 6, 15, 24, 33, 42, 51, 60, 69, 78}, { 7, 16, 25, 34, 43, 52, 61, 70, 79},
+    { 8, 17, 26, 35, 44, 53, 62, 71, 80},
+    { 0,  1,  2,  9, 10, 11, 18, 19, 20}, { 3,  4,  5, 12, 13, 14, 21, 22, 23},
+    { 6,  7,  8, 15, 16, 17, 24, 25, 26}, {27, 28, 29, 36, 37, 38, 45, 46, 47},
+    {30, 31, 32, 39, 40, 41, 48, 49, 50}, {33, 34, 35, 42, 43, 44, 51, 52, 53},
+    {54, 55, 56, 63, 64, 65, 72, 73, 74}, {57, 58, 59, 66, 67, 68, 75, 76, 77},
+    {60, 61, 62, 69, 70, 71, 78, 79, 80},
+};
+
+/* The box of each cell. */
+static const int8_t BOX_OF[81] = {
+    0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 2, 2,
+    3, 3, 3, 4, 4, 4, 5, 5, 5, 3, 3, 3, 4, 4, 4, 5, 5, 5, 3, 3, 3, 4, 4, 4, 5, 5, 5,
+    6, 6, 6, 7, 7, 7, 8, 8, 8, 6, 6, 6, 7, 7, 7, 8, 8, 8, 6, 6, 6, 7, 7, 7, 8, 8, 8,
+};
+
+/* ---------------------------------------------------------------- solver */
+
+typedef struct {
+    uint16_t used[27]; /* digits placed in each unit, bit d-1 for digit d */
+    int8_t g[81];
+    int blanks;
+} board;
+
+typedef struct {
+    int max, count;
+    long nodes;
+    int8_t *solution;
+    uint64_t *rng;     /* non-NULL: try a node's digits in random order */
+} search;
+
+static inline unsigned candidates(const board *b, int i) {
+    return ~(unsigned)(b->used[i / 9] | b->used[9 + i % 9] | b->used[18 + BOX_OF[i]]) & ALL_DIGITS;
+}
+
+static inline void place(board *b, int i, int d) {
+    uint16_t bit = (uint16_t)(1u << (d - 1));
+    b->g[i] = (int8_t)d;
+    b->used[i / 9] |= bit;
+    b->used[9 + i % 9] |= bit;
+    b->used[18 + BOX_OF[i]] |= bit;
+    b->blanks--;
+}
+
+/* Loads the givens; false when they already clash (or a cell is out of
+ * range), i.e. the puzzle has no solution. */
+static bool board_init(board *b, const int8_t q[81]) {
+    memset(b, 0, sizeof *b);
+    b->blanks = 81;
+    for (int i = 0; i < 81; i++) {
+        if (q[i] == 0) continue;
+        if (q[i] < 0 || q[i] > 9 || !(candidates(b, i) & (1u << (q[i] - 1)))) return false;
+        place(b, i, q[i]);
+    }
+    return true;
+}
+
+/* Places every digit that has a single possible cell in some unit.
+ * Returns the number placed, or -1 on a contradiction (a digit with no
+ * cell left, or one cell that must take two digits). */
+static int hidden_singles(board *b) {
+    int placed = 0;
+    for (int u = 0; u < 27; u++) {
+        unsigned once = 0, twice = 0;
+        for (int k = 0; k < 9; k++) {
+            int i = UNIT[u][k];
+            if (b->g[i]) continue;
+            unsigned c = candidates(b, i);
+            twice |= once & c;
+            once |= c;
+        }
+        if ((once | b->used[u]) != ALL_DIGITS) return -1;
+        unsigned only = once & ~twice;
+        for (int k = 0; only && k < 9; k++) {
+            int i = UNIT[u][k];
+            if (b->g[i]) continue;
+            unsigned c = candidates(b, i) & only;
+            if (!c) continue;
+            if (c & (c - 1)) return -1;
+            place(b, i, __builtin_ctz(c) + 1);
+            only &= ~c;
+            placed++;
+        }
+    }
+    return placed;
+}
+
+/* Singles to a fixpoint. Returns -1 (contradiction), 81 (solved) or the
+ * blank with the fewest candidates to branch on. Naked singles go first:
+ * they are cheaper to find than hidden ones. */
+static int propagate(board *b) {
+    for (;;) {
+        int best = 81, best_n = 10, progress = 0;
+        for (int i = 0; i < 81; i++) {
+            if (b->g[i]) continue;
+            unsigned c = candidates(b, i);
+            int n = __builtin_popcount(c);
+            if (n == 0) return -1;
+            if (n == 1) {
+                place(b, i, __builtin_ctz(c) + 1);
+                progress = 1;
+            } else if (n < best_n) {
+                best_n = n;
+                best = i;
+            }
+        }
+        if (b->blanks == 0) return 81;
+        if (progress) continue;
+        int h = hidden_singles(b);
+        if (h < 0) return -1;
+        if (h == 0) return best;
+    }
+}
+
+/* The candidate digits of a mask, in increasing or (with rng) random order. */
+static int digit_order(unsigned c, uint64_t *rng, int out[9]) {
+    int n = 0;
+    for (; c; c &= c - 1) out[n++] = __builtin_ctz(c) + 1;
+    for (int k = n - 1; rng && k > 0; k--) {
+        int j = rng_int(rng, 0, k), t = out[k];
+        out[k] = out[j];
+        out[j] = t;
+    }
+    return n;
+}
+
+static void search_node(search *s, board *b) {
+    s->nodes++;
+    int i = propagate(b);
+    if (i < 0) return;
+    if (i == 81) {
+        if (s->count++ == 0 && s->solution) memcpy(s->solution, b->g, 81);
+        return;
+    }
+    int digits[9], n = digit_order(candidates(b, i), s->rng, digits);
+    for (int k = 0; k < n && s->count < s->max; k++) {
+        board child = *b;
+        place(&child, i, digits[k]);
+        search_node(s, &child);
+    }
+}
+
+static int solve_with(const int8_t q[81], int8_t solution[81], int max_solutions, long *nodes,
+                      uint64_t *rng) {
+    search s = {max_solutions < 1 ? 1 : max_solutions, 0, 0, solution, rng};
+    board b;
+    if (board_init(&b, q)) search_node(&s, &b);
+    if (nodes) *nodes = s.nodes;
+    return s.count;
+}
+
+int sudoku_solve(const int8_t q[81], int8_t solution[81], int max_solutions, long *nodes) {
+    return solve_with(q, solution, max_solutions, nodes, NULL);
+}
+
+/* ---------------------------------------------------------------- rules */
+
+int sudoku_violations(const int8_t grid[81], const int8_t givens[81]) {
+    int v = 0;
+    for (int u = 0; u < 27; u++) {
+        int seen[10] = {0};
+        for (int k = 0; k < 9; k++) {
+            int d = grid[UNIT[u][k]];
+            if (d >= 1 && d <= 9 && seen[d]++) v++;
+        }
+    }
+    for (int i = 0; i < 81; i++) {
+        if (grid[i] < 1 || grid[i] > 9) v++;
+        else if (givens && givens[i] && givens[i] != grid[i]) v++;
+    }
+    return v;
+}
+
+/* ---------------------------------------------------------------- augmentation */
+
+/* In-place Fisher-Yates shuffle of n ints. */
+static void shuffle(int *a, int n, uint64_t rng[4]) {
+    for (int k = n - 1; k > 0; k--) {
+        int j = rng_int(rng, 0, k), t = a[k];
+        a[k] = a[j];
+        a[j] = t;
+    }
+}
+
+/* 3 groups in random order, each with its 3 lines in random order: the
+ * reference's band/row (and stack/column) permutation. */
+static void line_perm(int perm[9], uint64_t rng[4]) {
+    int groups[3] = {0, 1, 2};
+    shuffle(groups, 3, rng);
+    for (int g = 0; g < 3; g++) {
+        int lines[3] = {0, 1, 2};
+        shuffle(lines, 3, rng);
+        for (int k = 0; k < 3; k++) perm[g * 3 + k] = groups[g] * 3 + lines[k];
+    }
+}
+
+/* Draws in the reference's order (shuffle_sudoku): digit map, transpose
+ * flag, rows, columns. */
+void sudoku_augment(const int8_t q[81], const int8_t a[81], int8_t q_out[81], int8_t a_out[81],
+                    uint64_t rng[4]) {
+    int digit_map[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, rows[9], cols[9];
+    shuffle(digit_map + 1, 9, rng);
+    bool transpose = rng_uniform(rng) < 0.5f;
+    line_perm(rows, rng);
+    line_perm(cols, rng);
+    for (int i = 0; i < 9; i++)
+        for (int j = 0; j < 9; j++) {
+            int r = rows[i], c = cols[j], src = transpose ? c * 9 + r : r * 9 + c;
+            int qv = q[src], av = a[src];
+            q_out[i * 9 + j] = (int8_t)(qv >= 0 && qv <= 9 ? digit_map[qv] : qv);
+            a_out[i * 9 + j] = (int8_t)(av >= 0 && av <= 9 ? digit_map[av] : av);
+        }
+}
+
+/* ---------------------------------------------------------------- generator */
+
+/* Removes clues from the full grid q in random order, each only if the
+ * solution stays unique. One pass leaves a minimal puzzle: a clue that
+ * was needed with more clues present is still needed with fewer. */
+static void remove_clues(int8_t q[81], uint64_t rng[4]) {
+    int order[81];
+    for (int i = 0; i < 81; i++) order[i] = i;
+    shuffle(order, 81, rng);
+    for (int k = 0; k < 81; k++) {
+        int i = order[k];
+        int8_t v = q[i];
+        q[i] = 0;
+        if (sudoku_solve(q, NULL, 2, NULL) != 1) q[i] = v;
+    }
+}
+
+int sudoku_generate(int8_t q[81], int8_t a[81], long min_nodes, int min_blanks, int max_tries,
+                    uint64_t rng[4]) {
+    for (int t = 0; t < max_tries; t++) {
+        int8_t empty[81] = {0}, grid[81];
+        solve_with(empty, grid, 1, NULL, rng); /* random digit order -> random full grid */
+        memcpy(q, grid, 81);
+        remove_clues(q, rng);
+        int blanks = 0;
+        for (int i = 0; i < 81; i++) blanks += q[i] == 0;
+        long nodes;
+        sudoku_solve(q, NULL, 2, &nodes);
+        if (nodes >= min_nodes && blanks >= min_blanks) {
+            memcpy(a, grid, 81);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+void sudoku_to_tokens(const int8_t grid[81], int32_t tokens[81]) {
+    for (int i = 0; i < 81; i++) tokens[i] = grid[i] + 1;
+}
+
+void sudoku_from_tokens(const int32_t tokens[81], int8_t grid[81]) {
+    for (int i = 0; i < 81; i++) grid[i] = (int8_t)(tokens[i] >= 1 && tokens[i] <= 10 ? tokens[i] - 1 : 0);
+}
+
+/* ---------------------------------------------------------------- printing */
+
+/* Without colour, a filled (non-given) cell carries a ' and a wrong one a
+ * '*' so the two kinds stay distinguishable in logs and pipes. */
+void sudoku_print(FILE *f, const int8_t grid[81], const int8_t givens[81], const int8_t *truth,
+                  bool color) {
+    for (int r = 0; r < 9; r++) {
+        if (r && r % 3 == 0) fprintf(f, " -------+--------+-------\n");
+        for (int c = 0; c < 9; c++) {
+            int i = r * 9 + c, d = grid[i];
+            bool given = givens && givens[i], wrong = truth && !given && d != truth[i];
+            char ch = d >= 1 && d <= 9 ? (char)('0' + d) : '.';
+            char mark = wrong ? '*' : (givens && !given && d ? '\'' : ' ');
+            fprintf(f, "%s", c && c % 3 == 0 ? " |" : "");
+            if (!color) fprintf(f, " %c%c", ch, mark);
+            else if (wrong) fprintf(f, " \033[1;31m%c\033[0m ", ch);
+            else if (givens && !given && d) fprintf(f, " \033[36m%c\033[0m ", ch);
+            else fprintf(f, " %c ", ch);
+        }
+        fputc('\n', f);
+    }
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+/* A field of a CSV line: [p, p + n), trimmed of spaces and one pair of
+ * double quotes. */
+typedef struct {
+    const char *p;
+    int n;
+} field;
+
+static field trim_field(const char *p, int n) {
+    while (n > 0 && isspace((unsigned char)*p)) p++, n--;
+    while (n > 0 && isspace((unsigned char)p[n - 1])) n--;
+    if (n >= 2 && p[0] == '"' && p[n - 1] == '"') p++, n -= 2;
+    return (field){p, n};
+}
+
+/* Splits line at commas into at most max fields; returns the count. */
+static int split_fields(const char *line, field *out, int max) {
+    int n = 0;
+    const char *p = line;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        int len = comma ? (int)(comma - p) : (int)strlen(p);
+        if (n < max) out[n] = trim_field(p, len);
+        n++;
+        if (!comma) return n;
+        p = comma + 1;
+    }
+}
+
+/* A character for a message: printable ones as is, others as hex. */
+static const char *show_char(char ch, char buf[8]) {
+    if (isprint((unsigned char)ch)) snprintf(buf, 8, "'%c'", ch);
+    else snprintf(buf, 8, "0x%02x", (unsigned char)ch);
+    return buf;
+}
+
+static int parse_question(field f, int8_t q[81], trm_err *err) {
+    char b[8];
+    if (f.n != 81)
+        return trm_errf(err, "expected 81 cells ('.' or '0' blank, '1'-'9'), got %d characters", f.n);
+    for (int i = 0; i < 81; i++) {
+        char ch = f.p[i];
+        if (ch == '.' || ch == '0') q[i] = 0;
+        else if (ch >= '1' && ch <= '9') q[i] = (int8_t)(ch - '0');
+        else return trm_errf(err, "cell %d (row %d, column %d): expected '.', '0' or '1'-'9', got %s",
+                             i + 1, i / 9 + 1, i % 9 + 1, show_char(ch, b));
+    }
+    return 0;
+}
+
+static int parse_answer(field f, int8_t a[81], trm_err *err) {
+    char b[8];
+    if (f.n != 81) return trm_errf(err, "answer: expected 81 digits '1'-'9', got %d characters", f.n);
+    for (int i = 0; i < 81; i++) {
+        char ch = f.p[i];
+        if (ch < '1' || ch > '9')
+            return trm_errf(err, "answer cell %d (row %d, column %d): expected a digit '1'-'9', got %s",
+                            i + 1, i / 9 + 1, i % 9 + 1, show_char(ch, b));
+        a[i] = (int8_t)(ch - '0');
+    }
+    return 0;
+}
+
+/* Question from field qcol, answer (when acol >= 0 and present) from acol. */
+static int parse_columns(const char *line, int qcol, int acol, int8_t q[81], int8_t a[81],
+                         bool *has_answer, trm_err *err) {
+    field f[64];
+    int n = split_fields(line, f, 64), need = (qcol > acol ? qcol : acol) + 1;
+    if (n > 64) return trm_errf(err, "expected at most 64 comma-separated columns, got %d", n);
+    if (n < need && (qcol > 0 || acol > 1))
+        return trm_errf(err, "expected %d comma-separated columns (as in the header), got %d", need, n);
+    if (parse_question(f[qcol], q, err)) return -1;
+    *has_answer = acol >= 0 && acol < n;
+    if (!*has_answer) return 0;
+    if (f[acol].n == 0) return trm_errf(err, "expected an 81-digit answer after the comma, got nothing");
+    return parse_answer(f[acol], a, err);
+}
+
+int sudoku_parse_line(const char *line, int8_t q[81], int8_t a[81], bool *has_answer, trm_err *err) {
+    return parse_columns(line, 0, 1, q, a, has_answer, err);
+}
+
+/* ---------------------------------------------------------------- loading */
+
+/* Column names accepted in a header (sapientinc uses question/answer;
+ * other public dumps use puzzle/solution or quizzes/solutions). */
+static bool name_is(field f, const char *const *names) {
+    for (; *names; names++)
+        if ((int)strlen(*names) == f.n && !strncasecmp(f.p, *names, f.n)) return true;
+    return false;
+}
+
+/* A header is a first data line starting with a letter: finds the
+ * question and answer (-1 if none) columns. */
+static int parse_header(const char *line, int *qcol, int *acol, trm_err *err) {
+    static const char *const QN[] = {"question", "puzzle", "quizzes", "quiz", NULL};
+    static const char *const AN[] = {"answer", "solution", "solutions", NULL};
+    field f[64];
+    int n = split_fields(line, f, 64);
+    *qcol = *acol = -1;
+    for (int k = 0; k < n && k < 64; k++) {
+        if (*qcol < 0 && name_is(f[k], QN)) *qcol = k;
+        else if (*acol < 0 && name_is(f[k], AN)) *acol = k;
+    }
+    if (*qcol < 0)
+        return trm_errf(err, "header has no 'question' column (expected e.g. question,answer or "
+                        "source,question,answer,rating)");
+    return 0;
+}
+
+/* The parsed lines of a file before checking: questions, answers as
+ * given (has[k] false when absent) and line numbers for messages. */
+typedef struct {
+    int n, cap;
+    int8_t *q, *a;
+    bool *has;
+    int *line;
+} raw_set;
+
+static int raw_push(raw_set *r, const int8_t q[81], const int8_t a[81], bool has, int line) {
+    if (r->n == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 1024;
+        int8_t *nq = realloc(r->q, (size_t)cap * 81), *na = nq ? realloc(r->a, (size_t)cap * 81) : NULL;
+        if (nq) r->q = nq;
+        if (na) r->a = na;
+        bool *nh = na ? realloc(r->has, (size_t)cap) : NULL;
+        if (nh) r->has = nh;
+        int *nl = nh ? realloc(r->line, sizeof(int) * cap) : NULL;
+        if (!nl) return -1;
+        r->line = nl;
+        r->cap = cap;
+    }
+    memcpy(r->q + (size_t)r->n * 81, q, 81);
+    memcpy(r->a + (size_t)r->n * 81, a, 81);
+    r->has[r->n] = has;
+    r->line[r->n++] = line;
+    return 0;
+}
+
+static void raw_free(raw_set *r) {
+    free(r->q);
+    free(r->a);
+    free(r->has);
+    free(r->line);
+}
+
+/* Strips the line ending and trailing blanks in place (CRLF files). */
+static void chomp(char *s) {
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+}
+
+static int read_lines(const char *path, FILE *fp, raw_set *r, trm_err *err) {
+    char *buf = NULL;
+    size_t cap = 0;
+    int lineno = 0, qcol = 0, acol = 1, rc = 0;
+    bool first = true;
+    while (rc == 0 && getline(&buf, &cap, fp) != -1) {
+        lineno++;
+        chomp(buf);
+        const char *s = buf;
+        while (isspace((unsigned char)*s)) s++;
+        if (!*s || *s == '#') continue;
+        trm_err e;
+        int8_t q[81], a[81];
+        bool has;
+        if (first && isalpha((unsigned char)*s)) {
+            if (parse_header(s, &qcol, &acol, &e)) rc = trm_errf(err, "%s:%d: %s", path, lineno, e.msg);
+        } else if (parse_columns(s, qcol, acol, q, a, &has, &e)) {
+            rc = trm_errf(err, "%s:%d: %s", path, lineno, e.msg);
+        } else if (raw_push(r, q, a, has, lineno)) {
+            rc = trm_errf(err, "%s: out of memory after %d puzzles", path, r->n);
+        }
+        first = false;
+    }
+    if (rc == 0 && ferror(fp)) rc = trm_errf(err, "%s: read error: %s", path, strerror(errno));
+    free(buf);
+    return rc;
+}
+
+enum { OK = 0, NO_SOLUTION, MANY_SOLUTIONS, ANSWER_BAD };
+
+/* Solves puzzle k (up to 2 solutions: uniqueness) and checks a given
+ * answer; fills the answer when absent. The nodes of this uniqueness
+ * search are the difficulty rating. */
+static int check_one(raw_set *r, int k, long *nodes) {
+    int8_t *q = r->q + (size_t)k * 81, *a = r->a + (size_t)k * 81, sol[81];
+    if (r->has[k] && sudoku_violations(a, q)) return ANSWER_BAD;
+    int count = sudoku_solve(q, sol, 2, nodes);
+    if (count == 0) return NO_SOLUTION;
+    if (count > 1) return MANY_SOLUTIONS;
+    if (r->has[k] && memcmp(sol, a, 81)) return ANSWER_BAD; /* unreachable: a valid answer is the solution */
+    memcpy(a, sol, 81);
+    return OK;
+}
+
+static int report(const char *path, const raw_set *r, int k, int status, trm_err *err) {
+    const int8_t *q = r->q + (size_t)k * 81, *a = r->a + (size_t)k * 81;
+    int line = r->line[k];
+    if (status == NO_SOLUTION) return trm_errf(err, "%s:%d: the puzzle has no solution", path, line);
+    if (status == MANY_SOLUTIONS)
+        return trm_errf(err, "%s:%d: the puzzle has more than one solution", path, line);
+    for (int i = 0; i < 81; i++)
+        if (q[i] && q[i] != a[i])
+            return trm_errf(err, "%s:%d: the answer contradicts the givens at cell %d (row %d, column %d)",
+                            path, line, i + 1, i / 9 + 1, i % 9 + 1);
+    return trm_errf(err, "%s:%d: the answer breaks the Sudoku rules (%d violations)", path, line,
+                    sudoku_violations(a, NULL));
+}
+
+/* Checks every puzzle (in parallel: the hard collections take seconds
+ * serially) and reports the first bad one in file order. */
+static int check_all(const char *path, raw_set *r, long *nodes, trm_err *err) {
+    int *status = malloc(sizeof(int) * (r->n ? r->n : 1));
+    if (!status) return trm_errf(err, "%s: out of memory for %d puzzles", path, r->n);
+#pragma omp parallel for schedule(dynamic, 256)
+    for (int k = 0; k < r->n; k++) status[k] = check_one(r, k, &nodes[k]);
+    int rc = 0;
+    for (int k = 0; k < r->n && rc == 0; k++)
+        if (status[k] != OK) rc = report(path, r, k, status[k], err);
+    free(status);
+    return rc;
+}
+
+int sudoku_load(const char *path, sudoku_set *out, trm_err *err) {
+    memset(out, 0, sizeof *out);
+    FILE *fp = fopen(path, "r");
+    if (!fp) return trm_errf(err, "%s: %s", path, strerror(errno));
+    raw_set r = {0};
+    int rc = read_lines(path, fp, &r, err);
+    fclose(fp);
+    if (rc == 0 && r.n == 0) rc = trm_errf(err, "%s: no puzzles found (expected 81-cell lines or question,answer CSV)", path);
+    long *nodes = rc == 0 ? malloc(sizeof(long) * r.n) : NULL;
+    if (rc == 0 && !nodes) rc = trm_errf(err, "%s: out of memory for %d puzzles", path, r.n);
+    if (rc == 0) rc = check_all(path, &r, nodes, err);
+    if (rc) {
+        raw_free(&r);
+        free(nodes);
+        return -1;
+    }
+    /* shrink-free hand-over: the raw arrays become the set's */
+    *out = (sudoku_set){r.n, r.q, r.a, nodes};
+    free(r.has);
+    free(r.line);
+    return 0;
+}
+
+void sudoku_set_free(sudoku_set *s) {
+    if (!s) return;
+    free(s->q);
+    free(s->a);
+    free(s->nodes);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,500 @@
+/* train.c - the training loop (spec 3.3): one ACT supervision step per
+ * batch, loss over all rows, backward of total / batch, sign-SGD on the
+ * batch's puzzle rows then AdamATan2, then EMA. Periodic evaluation with
+ * the EMA weights; atomic checkpoints; exact resume; SIGINT/SIGTERM save
+ * and stop.
+ *
+ * Run directory:
+ *   checkpoint.safetensors   model to use (EMA weights when EMA is on)
+ *   state.safetensors        everything needed to resume bit for bit
+ *   metrics.jsonl            one JSON object per log interval / evaluation
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "data/dataset.h"
+#include "io/safetensors.h"
+#include "train/train.h"
+
+/* ------------------------------------------------------------ config */
+
+void trm_train_config_default(trm_train_config *c) {
+    memset(c, 0, sizeof *c);
+    c->global_batch_size = 768;
+    c->epochs = 100000;
+    c->eval_interval = 10000;
+    c->lr = 1e-4f;
+    c->lr_min_ratio = 1.0f;
+    c->lr_warmup_steps = 2000;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.95f;
+    c->weight_decay = 0.1f;
+    c->puzzle_emb_lr = 1e-2f;
+    c->puzzle_emb_weight_decay = 0.1f;
+    c->seed = 0;
+    c->ema = true; /* every README run of the reference sets ema=True */
+    c->ema_rate = 0.999f;
+    c->loss_type = TRM_LOSS_STABLEMAX;
+    c->checkpoint_every = 0;
+    c->eval_max_examples = 0;
+    c->eval_batch_size = 0;
+    c->log_every = 10;
+    c->max_steps = 0;
+}
+
+typedef enum { K_INT, K_I64, K_U64, K_DBL, K_FLT, K_BOOL, K_LOSS } key_kind;
+typedef struct { const char *name; key_kind kind; size_t off; } train_key;
+#define TK(n, k) {#n, k, offsetof(trm_train_config, n)}
+static const train_key KEYS[] = {
+    TK(global_batch_size, K_INT), TK(epochs, K_DBL), TK(eval_interval, K_DBL),
+    TK(lr, K_FLT), TK(lr_min_ratio, K_FLT), TK(lr_warmup_steps, K_I64), TK(beta1, K_FLT),
+    TK(beta2, K_FLT), TK(weight_decay, K_FLT), TK(puzzle_emb_lr, K_FLT),
+    TK(puzzle_emb_weight_decay, K_FLT), TK(seed, K_U64), TK(ema, K_BOOL), TK(ema_rate, K_FLT),
+    TK(loss_type, K_LOSS), TK(checkpoint_every, K_I64), TK(eval_max_examples, K_I64),
+    TK(eval_batch_size, K_INT), TK(log_every, K_INT), TK(max_steps, K_I64), TK(stop_after, K_I64),
+};
+#define N_KEYS (sizeof KEYS / sizeof KEYS[0])
+
+int trm_train_config_set(trm_train_config *c, const char *key, const char *v, trm_err *err) {
+    const train_key *k = NULL;
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (!strcmp(KEYS[i].name, key)) k = &KEYS[i];
+    if (!k) return 1;
+    void *p = (char *)c + k->off;
+    char *end = NULL;
+    errno = 0;
+    double d = 0;
+    if (k->kind == K_BOOL) {
+        if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "1")) *(bool *)p = true;
+        else if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "0")) *(bool *)p = false;
+        else return trm_errf(err, "training field %s: expected true or false, got '%s'", key, v);
+        return 0;
+    }
+    if (k->kind == K_LOSS) {
+        if (!strcmp(v, "stablemax") || !strcmp(v, "stablemax_cross_entropy")) *(trm_loss_kind *)p = TRM_LOSS_STABLEMAX;
+        else if (!strcmp(v, "softmax") || !strcmp(v, "softmax_cross_entropy")) *(trm_loss_kind *)p = TRM_LOSS_SOFTMAX;
+        else return trm_errf(err, "training field %s: expected stablemax or softmax, got '%s'", key, v);
+        return 0;
+    }
+    d = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(d) || d < 0)
+        return trm_errf(err, "training field %s: expected a non-negative number, got '%s'", key, v);
+    bool integral = d == floor(d);
+    switch (k->kind) {
+    case K_INT:
+        if (!integral || d > 1e9) return trm_errf(err, "training field %s: expected an integer, got '%s'", key, v);
+        *(int *)p = (int)d;
+        break;
+    case K_I64:
+        if (!integral || d > 9e18) return trm_errf(err, "training field %s: expected an integer, got '%s'", key, v);
+        *(int64_t *)p = (int64_t)d;
+        break;
+    case K_U64:
+        if (!integral || d > 1.8e19) return trm_errf(err, "training field %s: expected an integer, got '%s'", key, v);
+        *(uint64_t *)p = strtoull(v, NULL, 10);
+        break;
+    case K_DBL: *(double *)p = d; break;
+    case K_FLT: *(float *)p = (float)d; break;
+    default: break;
+    }
+    if (!strcmp(key, "global_batch_size") && c->global_batch_size < 1)
+        return trm_errf(err, "training field global_batch_size: expected >= 1");
+    if ((!strcmp(key, "beta1") || !strcmp(key, "beta2") || !strcmp(key, "ema_rate")) && d >= 1)
+        return trm_errf(err, "training field %s: expected a number in [0, 1), got '%s'", key, v);
+    return 0;
+}
+
+char *trm_train_config_to_json(const trm_train_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const void *p = (const char *)c + KEYS[i].off;
+        char buf[40];
+        switch (KEYS[i].kind) {
+        case K_INT: cJSON_AddNumberToObject(o, KEYS[i].name, *(const int *)p); break;
+        case K_I64: snprintf(buf, sizeof buf, "%lld", (long long)*(const int64_t *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
+        case K_U64: snprintf(buf, sizeof buf, "%llu", (unsigned long long)*(const uint64_t *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
+        case K_DBL: snprintf(buf, sizeof buf, "%.17g", *(const double *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
+        case K_FLT: snprintf(buf, sizeof buf, "%.9g", *(const float *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
+        case K_BOOL: cJSON_AddBoolToObject(o, KEYS[i].name, *(const bool *)p); break;
+        case K_LOSS: cJSON_AddStringToObject(o, KEYS[i].name, *(const trm_loss_kind *)p == TRM_LOSS_SOFTMAX ? "softmax" : "stablemax"); break;
+        }
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* ------------------------------------------------------------ run state */
+
+typedef struct {
+    trm_train_config tc;
+    trm_model *m;          /* live weights */
+    trm_model *eval_m;     /* EMA copy for evaluation and checkpoints */
+    trm_optim *opt;
+    trm_ema *ema;
+    trm_act *act;
+    trm_split *train, *test;
+    trm_loader *loader;
+    int64_t step, total_steps;
+    int32_t *in, *lab, *pid;
+    char path_state[4096], path_ckpt[4096], path_metrics[4096];
+} run;
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+static void add_name(st_writer *w, const char *prefix, const char *name, st_dtype dt, int ndim,
+                     const int64_t *shape, const void *data, int *rc, trm_err *err) {
+    char full[160];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    if (*rc == 0) *rc = st_writer_add(w, full, dt, ndim, shape, data, err);
+}
+
+static int save_state(run *r, trm_err *err) {
+    st_writer *w = st_writer_new();
+    if (!w) return trm_errf(err, "out of memory");
+    int rc = 0;
+    trm_model *m = r->m;
+    char *arch = trm_config_to_json(&m->cfg), *tcj = trm_train_config_to_json(&r->tc);
+    rc = st_writer_meta(w, "config", arch, err);
+    if (rc == 0) rc = st_writer_meta(w, "train_config", tcj, err);
+    if (rc == 0) rc = st_writer_meta(w, "format", "trm-train-state", err);
+    for (int i = 0; i < m->n_tensors; i++) {
+        trm_tensor *t = &m->tensors[i];
+        add_name(w, "live.", t->name, ST_F32, t->ndim, t->shape, t->data, &rc, err);
+        if (!t->trainable) continue;
+        add_name(w, "adam_m.", t->name, ST_F32, t->ndim, t->shape, trm_optim_moment(r->opt, i, 0), &rc, err);
+        add_name(w, "adam_v.", t->name, ST_F32, t->ndim, t->shape, trm_optim_moment(r->opt, i, 1), &rc, err);
+        if (r->ema) add_name(w, "ema.", t->name, ST_F32, t->ndim, t->shape, trm_ema_shadow(r->ema, i), &rc, err);
+    }
+    trm_act *a = r->act;
+    int64_t B = a->batch, L = m->L, D = m->cfg.hidden_size, S = m->cfg.seq_len;
+    int64_t s_yz[3] = {B, L, D}, s_bs[2] = {B, S}, s_b[1] = {B}, s4[1] = {4}, s1[1] = {1};
+    int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
+    for (int b = 0; b < B && halted; b++) halted[b] = a->halted[b];
+    trm_loader_state ls;
+    trm_loader_get_state(r->loader, &ls);
+    int64_t steps = trm_optim_steps(r->opt), counters[3] = {r->step, ls.epoch, ls.cursor};
+    int64_t s3[1] = {3};
+    add_name(w, "carry.", "y", ST_F32, 3, s_yz, a->y, &rc, err);
+    add_name(w, "carry.", "z", ST_F32, 3, s_yz, a->z, &rc, err);
+    add_name(w, "carry.", "steps", ST_I32, 1, s_b, a->steps, &rc, err);
+    add_name(w, "carry.", "halted", ST_I32, 1, s_b, halted, &rc, err);
+    add_name(w, "carry.", "inputs", ST_I32, 2, s_bs, a->inputs, &rc, err);
+    add_name(w, "carry.", "labels", ST_I32, 2, s_bs, a->labels, &rc, err);
+    add_name(w, "carry.", "puzzle_ids", ST_I32, 1, s_b, a->puzzle_ids, &rc, err);
+    add_name(w, "carry.", "rng", ST_I64, 1, s4, a->rng, &rc, err);
+    add_name(w, "loader.", "rng", ST_I64, 1, s4, ls.rng, &rc, err);
+    add_name(w, "run.", "counters", ST_I64, 1, s3, counters, &rc, err);
+    add_name(w, "optim.", "steps", ST_I64, 1, s1, &steps, &rc, err);
+    if (!halted) rc = trm_errf(err, "out of memory");
+    if (rc == 0) rc = st_writer_write(w, r->path_state, err);
+    st_writer_free(w);
+    free(halted); free(arch); free(tcj);
+    return rc;
+}
+
+/* Reads a tensor of the state file into dst, checking dtype and size. */
+static int state_get(const st_file *f, const char *prefix, const char *name, st_dtype dt, int64_t numel,
+                     void *dst, trm_err *err) {
+    char full[160];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    const st_tensor *t = st_find(f, full);
+    if (!t) return trm_errf(err, "%s: missing tensor %s (not a state of this run?)", f->path, full);
+    if (t->dtype != dt || t->numel != numel)
+        return trm_errf(err, "%s: tensor %s: expected %s with %lld values, got %s with %lld", f->path, full,
+                        st_dtype_name(dt), (long long)numel, st_dtype_name(t->dtype), (long long)t->numel);
+    memcpy(dst, t->data, t->nbytes);
+    return 0;
+}
+
+static int load_state(run *r, trm_err *err) {
+    st_file *f = st_open(r->path_state, err);
+    if (!f) return -1;
+    trm_model *m = r->m;
+    int rc = 0;
+    const char *arch = st_metadata(f, "config");
+    char *mine = trm_config_to_json(&m->cfg);
+    if (!arch || strcmp(arch, mine))
+        rc = trm_errf(err, "%s: saved arch config differs from this run's (%s); resume with the same options",
+                      r->path_state, arch ? arch : "missing");
+    free(mine);
+    for (int i = 0; rc == 0 && i < m->n_tensors; i++) {
+        trm_tensor *t = &m->tensors[i];
+        rc = state_get(f, "live.", t->name, ST_F32, t->numel, t->data, err);
+        if (rc || !t->trainable) continue;
+        rc = state_get(f, "adam_m.", t->name, ST_F32, t->numel, trm_optim_moment(r->opt, i, 0), err);
+        if (rc == 0) rc = state_get(f, "adam_v.", t->name, ST_F32, t->numel, trm_optim_moment(r->opt, i, 1), err);
+        if (rc == 0 && r->ema) rc = state_get(f, "ema.", t->name, ST_F32, t->numel, trm_ema_shadow(r->ema, i), err);
+    }
+    trm_act *a = r->act;
+    int64_t B = a->batch, NLD = B * m->L * m->cfg.hidden_size, BS = B * m->cfg.seq_len;
+    int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
+    trm_loader_state ls;
+    int64_t counters[3], steps;
+    if (rc == 0) rc = state_get(f, "carry.", "y", ST_F32, NLD, a->y, err);
+    if (rc == 0) rc = state_get(f, "carry.", "z", ST_F32, NLD, a->z, err);
+    if (rc == 0) rc = state_get(f, "carry.", "steps", ST_I32, B, a->steps, err);
+    if (rc == 0) rc = halted ? state_get(f, "carry.", "halted", ST_I32, B, halted, err) : trm_errf(err, "out of memory");
+    if (rc == 0) rc = state_get(f, "carry.", "inputs", ST_I32, BS, a->inputs, err);
+    if (rc == 0) rc = state_get(f, "carry.", "labels", ST_I32, BS, a->labels, err);
+    if (rc == 0) rc = state_get(f, "carry.", "puzzle_ids", ST_I32, B, a->puzzle_ids, err);
+    if (rc == 0) rc = state_get(f, "carry.", "rng", ST_I64, 4, a->rng, err);
+    if (rc == 0) rc = state_get(f, "loader.", "rng", ST_I64, 4, ls.rng, err);
+    if (rc == 0) rc = state_get(f, "run.", "counters", ST_I64, 3, counters, err);
+    if (rc == 0) rc = state_get(f, "optim.", "steps", ST_I64, 1, &steps, err);
+    if (rc == 0) {
+        for (int b = 0; b < B; b++) a->halted[b] = halted[b] != 0;
+        r->step = counters[0];
+        ls.epoch = counters[1];
+        ls.cursor = counters[2];
+        trm_optim_set_steps(r->opt, steps);
+        rc = trm_loader_set_state(r->loader, &ls, err);
+    }
+    free(halted);
+    st_close(f);
+    return rc;
+}
+
+/* ------------------------------------------------------------ logging */
+
+static void append_jsonl(const char *path, const char *line) {
+    FILE *f = fopen(path, "a");
+    if (!f) return;
+    fprintf(f, "%s\n", line);
+    fclose(f);
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void fmt_eta(char *buf, size_t n, double s) {
+    if (!(s >= 0) || s > 1e8) snprintf(buf, n, "?");
+    else if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+typedef struct { trm_metrics sum; int64_t steps; double t0; } log_window;
+
+static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t start_step) {
+    const trm_metrics *s = &w->sum;
+    double el = now_s() - w->t0, B = r->tc.global_batch_size;
+    double cnt = s->count > 0 ? s->count : 1;
+    double rate = w->steps * B / (el > 0 ? el : 1e-9);
+    double total_el = now_s() - run_t0;
+    double eta = (r->total_steps - r->step) * total_el / (double)(r->step - start_step > 0 ? r->step - start_step : 1);
+    float lr = trm_lr_at(r->tc.lr, r->step, r->tc.lr_warmup_steps, r->total_steps, r->tc.lr_min_ratio);
+    char line[1024], eta_s[32];
+    snprintf(line, sizeof line,
+             "{\"step\":%lld,\"lr\":%.6g,\"lm_loss\":%.6g,\"q_halt_loss\":%.6g,\"accuracy\":%.6g,"
+             "\"exact_accuracy\":%.6g,\"q_halt_accuracy\":%.6g,\"steps\":%.4g,\"count\":%.0f,"
+             "\"examples_per_s\":%.4g}",
+             (long long)r->step, lr, s->lm_loss / (w->steps * B), s->q_halt_loss / (w->steps * B),
+             s->accuracy / cnt, s->exact_accuracy / cnt, s->q_halt_accuracy / cnt, s->steps / cnt,
+             s->count, rate);
+    append_jsonl(r->path_metrics, line);
+    fmt_eta(eta_s, sizeof eta_s, eta);
+    if (!quiet)
+        fprintf(stderr, "\rstep %lld/%lld | %.1f ex/s | ETA %s | loss %.4f | acc %.3f | exact %.3f | halt steps %.2f   ",
+                (long long)r->step, (long long)r->total_steps, rate, eta_s, s->lm_loss / (w->steps * B),
+                s->accuracy / cnt, s->exact_accuracy / cnt, s->steps / cnt);
+    memset(w, 0, sizeof *w);
+    w->t0 = now_s();
+}
+
+/* ------------------------------------------------------------ phases */
+
+static trm_model *current_eval_model(run *r) {
+    if (!r->ema) return r->m;
+    trm_ema_apply(r->ema, r->m, r->eval_m);
+    return r->eval_m;
+}
+
+static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
+    if (!r->test) return 0;
+    trm_eval_result res;
+    int eb = r->tc.eval_batch_size > 0 ? r->tc.eval_batch_size : r->tc.global_batch_size;
+    if (!quiet) fputc('\n', stderr);
+    if (trm_evaluate(current_eval_model(r), r->test, 0, eb, r->tc.eval_max_examples, false, !quiet, &res, err))
+        return -1;
+    char line[512];
+    snprintf(line, sizeof line,
+             "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%.6g,\"accuracy\":%.6g,"
+             "\"q_halt_accuracy\":%.6g,\"lm_loss\":%.6g,\"steps\":%d}}",
+             (long long)r->step, (long long)res.examples, res.exact_accuracy, res.accuracy,
+             res.q_halt_accuracy, res.lm_loss, res.n_steps);
+    append_jsonl(r->path_metrics, line);
+    if (!quiet)
+        fprintf(stderr, "eval at step %lld: exact %.4f, token accuracy %.4f, q_halt accuracy %.4f (%lld examples)\n",
+                (long long)r->step, res.exact_accuracy, res.accuracy, res.q_halt_accuracy, (long long)res.examples);
+    trm_eval_result_free(&res);
+    return 0;
+}
+
+static int save_all(run *r, trm_err *err) {
+    if (save_state(r, err)) return -1;
+    return trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err);
+}
+
+/* One training step (spec 3.3); returns 1 past S_total (a no-op step). */
+static int train_step(run *r, log_window *w, trm_err *err) {
+    int B = r->tc.global_batch_size;
+    trm_loader_next(r->loader, r->in, r->lab, r->pid);
+    trm_batch bt = {B, r->in, r->lab, r->pid};
+    if (trm_act_step(r->m, r->act, &bt, NULL, err)) return -1;
+    trm_metrics mt;
+    trm_act_loss(r->m, r->act, r->tc.loss_type, &mt);
+    trm_model_zero_grad(r->m);
+    if (trm_act_backward(r->m, r->act, 1.0f / B, err)) return -1;
+    int skipped = trm_optim_step(r->opt, r->m, r->act);
+    /* no EMA drift on no-op steps (spec 3.4 note) */
+    if (!skipped && r->ema) trm_ema_update(r->ema, r->m);
+    r->step++;
+    w->steps++;
+    w->sum.lm_loss += mt.lm_loss;
+    w->sum.q_halt_loss += mt.q_halt_loss;
+    w->sum.count += mt.count;
+    w->sum.accuracy += mt.accuracy;
+    w->sum.exact_accuracy += mt.exact_accuracy;
+    w->sum.q_halt_accuracy += mt.q_halt_accuracy;
+    w->sum.steps += mt.steps;
+    return skipped;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int make_dir(const char *dir, trm_err *err) {
+    if (mkdir(dir, 0777) && errno != EEXIST) return trm_errf(err, "%s: %s", dir, strerror(errno));
+    return 0;
+}
+
+static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts *o, trm_err *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", o->data_dir);
+    if (!(r->train = trm_split_open(o->data_dir, "train", err))) return -1;
+    snprintf(path, sizeof path, "%s/test/dataset.json", o->data_dir);
+    struct stat st;
+    if (stat(path, &st) == 0 && !(r->test = trm_split_open(o->data_dir, "test", err))) return -1;
+    const trm_dataset_meta *meta = trm_split_meta(r->train);
+    trm_config arch = *arch_in;
+    arch.vocab_size = meta->vocab_size;
+    arch.seq_len = meta->seq_len;
+    arch.num_puzzle_identifiers = meta->num_puzzle_identifiers;
+    if (!(r->m = trm_model_new(&arch, r->tc.seed, err))) return -1;
+    if (r->tc.ema && (!(r->eval_m = trm_model_alloc(&arch, err)) || !(r->ema = trm_ema_new(r->m, r->tc.ema_rate, err))))
+        return -1;
+    trm_optim_config oc = {.lr = r->tc.lr, .beta1 = r->tc.beta1, .beta2 = r->tc.beta2,
+                           .weight_decay = r->tc.weight_decay, .puzzle_emb_lr = r->tc.puzzle_emb_lr,
+                           .puzzle_emb_weight_decay = r->tc.puzzle_emb_weight_decay,
+                           .lr_warmup_steps = r->tc.lr_warmup_steps, .lr_min_ratio = r->tc.lr_min_ratio};
+    /* S_total = floor(epochs * groups * mean examples / batch) (spec 3.5) */
+    r->total_steps = (int64_t)floor(r->tc.epochs * (double)trm_split_num_groups(r->train) *
+                                    meta->mean_puzzle_examples / r->tc.global_batch_size);
+    if (r->tc.max_steps > 0 && r->tc.max_steps < r->total_steps) r->total_steps = r->tc.max_steps;
+    if (r->total_steps < 1) return trm_errf(err, "training would run 0 steps (epochs %g x %lld groups / batch %d)",
+                                            r->tc.epochs, (long long)trm_split_num_groups(r->train), r->tc.global_batch_size);
+    oc.total_steps = r->total_steps;
+    if (!(r->opt = trm_optim_new(r->m, &oc, err))) return -1;
+    int B = r->tc.global_batch_size;
+    if (!(r->act = trm_act_new(r->m, B, TRM_TRAIN, r->tc.seed + 1, err))) return -1;
+    if (!(r->loader = trm_loader_new(r->train, B, true, r->tc.seed, err))) return -1;
+    r->in = malloc(sizeof(int32_t) * (size_t)B * arch.seq_len);
+    r->lab = malloc(sizeof(int32_t) * (size_t)B * arch.seq_len);
+    r->pid = malloc(sizeof(int32_t) * (size_t)B);
+    if (!r->in || !r->lab || !r->pid) return trm_errf(err, "out of memory for batch %d", B);
+    if (make_dir(o->out_dir, err)) return -1;
+    snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
+    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
+    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
+    return 0;
+}
+
+static void close_run(run *r) {
+    trm_loader_free(r->loader);
+    trm_split_close(r->train);
+    trm_split_close(r->test);
+    trm_act_free(r->act);
+    trm_optim_free(r->opt);
+    trm_ema_free(r->ema);
+    trm_model_free(r->eval_m);
+    trm_model_free(r->m);
+    free(r->in); free(r->lab); free(r->pid);
+}
+
+/* ------------------------------------------------------------ main loop */
+
+static int64_t eval_every_steps(const run *r) {
+    if (r->tc.eval_interval <= 0 || r->tc.epochs <= 0) return 0;
+    int64_t k = (int64_t)floor(r->total_steps * (r->tc.eval_interval / r->tc.epochs));
+    return k > 0 ? k : 1;
+}
+
+static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
+    int64_t eval_every = eval_every_steps(r), start = r->step;
+    log_window w = {.t0 = now_s()};
+    double t0 = now_s();
+    int64_t stop_at = r->tc.stop_after > 0 ? start + r->tc.stop_after : INT64_MAX;
+    while (r->step < r->total_steps && r->step < stop_at && !g_stop) {
+        if (train_step(r, &w, err) < 0) return -1;
+        bool last = r->step == r->total_steps;
+        if (r->tc.log_every > 0 && (r->step % r->tc.log_every == 0 || last)) log_train(r, &w, o->quiet, t0, start);
+        bool do_eval = last || (eval_every > 0 && r->step % eval_every == 0);
+        if (do_eval && evaluate_and_log(r, o->quiet, err)) return -1;
+        bool do_save = do_eval || (r->tc.checkpoint_every > 0 && r->step % r->tc.checkpoint_every == 0);
+        if (do_save && save_all(r, err)) return -1;
+    }
+    if (g_stop) {
+        if (save_all(r, err)) return -1;
+        fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n",
+                (long long)r->step, r->path_state);
+    } else if (r->step < r->total_steps) {
+        if (save_all(r, err)) return -1;
+        if (!o->quiet)
+            fprintf(stderr, "\nstopped after %lld steps (stop_after): state saved at step %lld (continue with --resume)\n",
+                    (long long)(r->step - start), (long long)r->step);
+    } else if (!o->quiet) {
+        fprintf(stderr, "done: %lld steps; model in %s\n", (long long)r->step, r->path_ckpt);
+    }
+    return 0;
+}
+
+int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_train_run_opts *o,
+                  trm_err *err) {
+    run r;
+    memset(&r, 0, sizeof r);
+    r.tc = *tc;
+    int rc = open_run(&r, arch, o, err);
+    if (rc == 0 && o->resume) rc = load_state(&r, err);
+    if (rc == 0 && !o->resume) {
+        FILE *f = fopen(r.path_metrics, "w"); /* a fresh run starts a fresh log */
+        if (f) fclose(f);
+    }
+    if (rc == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        g_stop = 0;
+        if (!o->quiet)
+            fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s\n",
+                    (long long)trm_model_num_params(r.m), (long long)r.total_steps,
+                    tc->global_batch_size, o->resume ? "resumed, " : "", (long long)r.step, o->data_dir);
+        rc = loop(&r, o, err);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+    }
+    close_run(&r);
+    return rc;
+}
