@@ -44,6 +44,7 @@ start=$SECONDS
 check "reference: PyTorch model self-test" $PY tests/reference/trm_ref.py
 check "reference: parameter counts of spec 1.9" $PY tests/reference/check_params.py
 check "reference: safetensors reader/writer self-test" $PY tests/reference/safetensors_io.py
+check "reference: optimizer self-test (spec 9 anchors)" $PY tests/reference/optim_ref.py
 check "tools: checkpoint converter round trip" $PY tests/reference/test_convert_checkpoint.py
 
 stamp="$TRM_FIXTURES/.stamp"
@@ -51,6 +52,8 @@ src_hash=$(cat tests/reference/*.py | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$src_hash" ]; then
     rm -rf "$TRM_FIXTURES"
     check "reference: generate parity fixtures" $PY tests/reference/make_fixtures.py "$TRM_FIXTURES" \
+        && check "reference: generate optimizer fixtures" \
+               $PY tests/reference/make_optim_fixtures.py "$TRM_FIXTURES/optim" \
         && echo "$src_hash" > "$stamp"
 fi
 

@@ -394,7 +394,7 @@ int npy_map(const char *path, npy_view *v, trm_err *err) {
     v->map = map;
     v->size = size;
     v->data = (const uint8_t *)map + h.data_off;
-    snprintf(v->descr, sizeof v->descr, "%s", h.descr);
+    snprintf(v->descr, sizeof v->descr, "%.7s", h.descr); /* 3 chars, checked above */
     v->kind = h.dt.kind;
     v->itemsize = h.dt.size;
     v->ndim = h.shape.ndim;

@@ -15,8 +15,6 @@
 #include "core/rng.h"
 #include "tasks/sudoku.h"
 
-#define ALL_DIGITS 0x1FFu
-
 /* ---------------------------------------------------------------- geometry */
 
 /* Cells of each unit: rows, then columns, then boxes (row-major inside). */
@@ -47,106 +45,183 @@ static const int8_t BOX_OF[81] = {
 
 /* ---------------------------------------------------------------- solver */
 
+/* Per-digit bitboards: bit i of an 81-bit mask is cell i. */
+typedef unsigned __int128 u128;
+#define M(hi, lo) (((u128)(hi) << 64) | (u128)(lo))
+#define ALL_CELLS M(0x1ffffull, ~0ull)
+
+/* UNIT as masks: rows 0-8, columns 9-17, boxes 18-26. */
+static const u128 UNIT_MASK[27] = {
+    M(0x00000ull, 0x00000000000001ffull), M(0x00000ull, 0x000000000003fe00ull),
+    M(0x00000ull, 0x0000000007fc0000ull), M(0x00000ull, 0x0000000ff8000000ull),
+    M(0x00000ull, 0x00001ff000000000ull), M(0x00000ull, 0x003fe00000000000ull),
+    M(0x00000ull, 0x7fc0000000000000ull), M(0x000ffull, 0x8000000000000000ull),
+    M(0x1ff00ull, 0x0000000000000000ull),
+    M(0x00100ull, 0x8040201008040201ull), M(0x00201ull, 0x0080402010080402ull),
+    M(0x00402ull, 0x0100804020100804ull), M(0x00804ull, 0x0201008040201008ull),
+    M(0x01008ull, 0x0402010080402010ull), M(0x02010ull, 0x0804020100804020ull),
+    M(0x04020ull, 0x1008040201008040ull), M(0x08040ull, 0x2010080402010080ull),
+    M(0x10080ull, 0x4020100804020100ull),
+    M(0x00000ull, 0x00000000001c0e07ull), M(0x00000ull, 0x0000000000e07038ull),
+    M(0x00000ull, 0x00000000070381c0ull), M(0x00000ull, 0x0000e07038000000ull),
+    M(0x00000ull, 0x00070381c0000000ull), M(0x00000ull, 0x00381c0e00000000ull),
+    M(0x00703ull, 0x81c0000000000000ull), M(0x0381cull, 0x0e00000000000000ull),
+    M(0x1c0e0ull, 0x7000000000000000ull),
+};
+
 typedef struct {
-    uint16_t used[27]; /* digits placed in each unit, bit d-1 for digit d */
-    int8_t g[81];
-    int blanks;
+    u128 cand[9];    /* blank cells where digit d+1 may still go */
+    u128 placed[9];  /* cells holding digit d+1 */
+    u128 blank;      /* blank cells */
 } board;
 
 typedef struct {
     int max, count;
     long nodes;
     int8_t *solution;
-    uint64_t *rng;     /* non-NULL: try a node's digits in random order */
+    uint64_t *rng;   /* non-NULL: try a node's digits in random order */
 } search;
 
-static inline unsigned candidates(const board *b, int i) {
-    return ~(unsigned)(b->used[i / 9] | b->used[9 + i % 9] | b->used[18 + BOX_OF[i]]) & ALL_DIGITS;
+static inline int ctz128(u128 m) {
+    uint64_t lo = (uint64_t)m;
+    return lo ? __builtin_ctzll(lo) : 64 + __builtin_ctzll((uint64_t)(m >> 64));
 }
 
+static inline bool single_bit(u128 m) { return (m & (m - 1)) == 0; }
+
+static inline u128 bit_of(int i) { return (u128)1 << i; }
+
+static inline u128 peers(int i) {
+    return UNIT_MASK[i / 9] | UNIT_MASK[9 + i % 9] | UNIT_MASK[18 + BOX_OF[i]];
+}
+
+/* Digit d (0-based) into blank cell i. */
 static inline void place(board *b, int i, int d) {
-    uint16_t bit = (uint16_t)(1u << (d - 1));
-    b->g[i] = (int8_t)d;
-    b->used[i / 9] |= bit;
-    b->used[9 + i % 9] |= bit;
-    b->used[18 + BOX_OF[i]] |= bit;
-    b->blanks--;
+    u128 bit = bit_of(i);
+    for (int e = 0; e < 9; e++) b->cand[e] &= ~bit;
+    b->cand[d] &= ~peers(i);
+    b->placed[d] |= bit;
+    b->blank &= ~bit;
 }
 
 /* Loads the givens; false when they already clash (or a cell is out of
  * range), i.e. the puzzle has no solution. */
 static bool board_init(board *b, const int8_t q[81]) {
-    memset(b, 0, sizeof *b);
-    b->blanks = 81;
+    for (int d = 0; d < 9; d++) b->cand[d] = ALL_CELLS, b->placed[d] = 0;
+    b->blank = ALL_CELLS;
     for (int i = 0; i < 81; i++) {
         if (q[i] == 0) continue;
-        if (q[i] < 0 || q[i] > 9 || !(candidates(b, i) & (1u << (q[i] - 1)))) return false;
-        place(b, i, q[i]);
+        if (q[i] < 0 || q[i] > 9 || !(b->cand[q[i] - 1] & bit_of(i))) return false;
+        place(b, i, q[i] - 1);
     }
     return true;
 }
 
-/* Places every digit that has a single possible cell in some unit.
- * Returns the number placed, or -1 on a contradiction (a digit with no
- * cell left, or one cell that must take two digits). */
-static int hidden_singles(board *b) {
+/* Cells with exactly one candidate get it. Returns the number placed, or
+ * -1 when a blank has no candidate left. */
+static int naked_singles(board *b) {
+    u128 ones = 0, twos = 0;
+    for (int d = 0; d < 9; d++) {
+        twos |= ones & b->cand[d];
+        ones |= b->cand[d];
+    }
+    if (b->blank & ~ones) return -1;
     int placed = 0;
-    for (int u = 0; u < 27; u++) {
-        unsigned once = 0, twice = 0;
-        for (int k = 0; k < 9; k++) {
-            int i = UNIT[u][k];
-            if (b->g[i]) continue;
-            unsigned c = candidates(b, i);
-            twice |= once & c;
-            once |= c;
-        }
-        if ((once | b->used[u]) != ALL_DIGITS) return -1;
-        unsigned only = once & ~twice;
-        for (int k = 0; only && k < 9; k++) {
-            int i = UNIT[u][k];
-            if (b->g[i]) continue;
-            unsigned c = candidates(b, i) & only;
-            if (!c) continue;
-            if (c & (c - 1)) return -1;
-            place(b, i, __builtin_ctz(c) + 1);
-            only &= ~c;
-            placed++;
-        }
+    for (u128 s = ones & ~twos; s; s &= s - 1) {
+        int i = ctz128(s), d = 0;
+        /* an earlier single of this batch may have taken the candidate */
+        while (d < 9 && !(b->cand[d] & bit_of(i))) d++;
+        if (d == 9) return -1;
+        place(b, i, d);
+        placed++;
     }
     return placed;
 }
 
-/* Singles to a fixpoint. Returns -1 (contradiction), 81 (solved) or the
- * blank with the fewest candidates to branch on. Naked singles go first:
- * they are cheaper to find than hidden ones. */
-static int propagate(board *b) {
-    for (;;) {
-        int best = 81, best_n = 10, progress = 0;
-        for (int i = 0; i < 81; i++) {
-            if (b->g[i]) continue;
-            unsigned c = candidates(b, i);
-            int n = __builtin_popcount(c);
-            if (n == 0) return -1;
-            if (n == 1) {
-                place(b, i, __builtin_ctz(c) + 1);
-                progress = 1;
-            } else if (n < best_n) {
-                best_n = n;
-                best = i;
+/* Digits with a single possible cell in some unit go there. Returns the
+ * number placed, or -1 when a digit has no cell left in a unit. */
+static int hidden_singles(board *b) {
+    int placed = 0;
+    for (int d = 0; d < 9; d++)
+        for (int u = 0; u < 27; u++) {
+            u128 m = b->cand[d] & UNIT_MASK[u];
+            if (!m) {
+                if (!(b->placed[d] & UNIT_MASK[u])) return -1;
+            } else if (single_bit(m)) {
+                place(b, ctz128(m), d);
+                placed++;
             }
         }
-        if (b->blanks == 0) return 81;
-        if (progress) continue;
-        int h = hidden_singles(b);
-        if (h < 0) return -1;
-        if (h == 0) return best;
+    return placed;
+}
+
+/* Locked candidates: when a digit's cells in a box all lie in one row (or
+ * column), it leaves the rest of that line, and vice versa. Returns
+ * whether anything was eliminated. Prunes the search of hard puzzles
+ * several-fold for little cost per node. */
+static bool locked_candidates(board *b) {
+    bool changed = false;
+    for (int d = 0; d < 9; d++) {
+        u128 c = b->cand[d];
+        for (int bx = 0; bx < 9; bx++) {
+            u128 box = UNIT_MASK[18 + bx];
+            for (int k = 0; k < 3; k++) {
+                u128 row = UNIT_MASK[bx / 3 * 3 + k], col = UNIT_MASK[9 + bx % 3 * 3 + k];
+                u128 in_row = c & box & row, in_col = c & box & col;
+                /* pointing: the box's cells for d lie in one line */
+                if (in_row && !(c & box & ~row)) c &= ~(row & ~box);
+                if (in_col && !(c & box & ~col)) c &= ~(col & ~box);
+                /* claiming: the line's cells for d lie in one box */
+                if (in_row && !(c & row & ~box)) c &= ~(box & ~row);
+                if (in_col && !(c & col & ~box)) c &= ~(box & ~col);
+            }
+        }
+        changed |= c != b->cand[d];
+        b->cand[d] = c;
+    }
+    return changed;
+}
+
+/* Deductions to a fixpoint: -1 on a contradiction, else 0. */
+static int propagate(board *b) {
+    for (;;) {
+        int n = naked_singles(b);
+        if (n < 0) return -1;
+        if (n > 0) continue;
+        if (!b->blank) return 0;
+        n = hidden_singles(b);
+        if (n < 0) return -1;
+        if (n > 0) continue;
+        if (!locked_candidates(b)) return 0;
     }
 }
 
-/* The candidate digits of a mask, in increasing or (with rng) random order. */
-static int digit_order(unsigned c, uint64_t *rng, int out[9]) {
+/* The blank with the fewest candidates (a two-candidate cell when there
+ * is one, as almost always in a stalled search). */
+static int branch_cell(const board *b) {
+    u128 ones = 0, twos = 0, threes = 0;
+    for (int d = 0; d < 9; d++) {
+        threes |= twos & b->cand[d];
+        twos |= ones & b->cand[d];
+        ones |= b->cand[d];
+    }
+    u128 pairs = twos & ~threes;
+    if (pairs) return ctz128(pairs);
+    int best = -1, best_n = 10;
+    for (u128 s = b->blank; s; s &= s - 1) {
+        int i = ctz128(s), n = 0;
+        for (int d = 0; d < 9; d++) n += (int)((b->cand[d] >> i) & 1);
+        if (n < best_n) best_n = n, best = i;
+    }
+    return best;
+}
+
+/* The candidate digits (0-based) of cell i, in increasing or (with rng)
+ * random order. */
+static int digit_order(const board *b, int i, uint64_t *rng, int out[9]) {
     int n = 0;
-    for (; c; c &= c - 1) out[n++] = __builtin_ctz(c) + 1;
+    for (int d = 0; d < 9; d++)
+        if (b->cand[d] & bit_of(i)) out[n++] = d;
     for (int k = n - 1; rng && k > 0; k--) {
         int j = rng_int(rng, 0, k), t = out[k];
         out[k] = out[j];
@@ -155,15 +230,20 @@ static int digit_order(unsigned c, uint64_t *rng, int out[9]) {
     return n;
 }
 
+static void found(search *s, const board *b) {
+    if (s->count++ > 0 || !s->solution) return;
+    for (int d = 0; d < 9; d++)
+        for (u128 m = b->placed[d]; m; m &= m - 1) s->solution[ctz128(m)] = (int8_t)(d + 1);
+}
+
 static void search_node(search *s, board *b) {
     s->nodes++;
-    int i = propagate(b);
-    if (i < 0) return;
-    if (i == 81) {
-        if (s->count++ == 0 && s->solution) memcpy(s->solution, b->g, 81);
+    if (propagate(b) < 0) return;
+    if (!b->blank) {
+        found(s, b);
         return;
     }
-    int digits[9], n = digit_order(candidates(b, i), s->rng, digits);
+    int i = branch_cell(b), digits[9], n = digit_order(b, i, s->rng, digits);
     for (int k = 0; k < n && s->count < s->max; k++) {
         board child = *b;
         place(&child, i, digits[k]);
