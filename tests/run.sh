@@ -36,8 +36,8 @@ tally() {
 # A single check as one TAP line.
 check() {
     local name=$1; shift
-    if "$@" >"$log" 2>&1; then echo "ok - $name"; passed=$((passed + 1))
-    else cat "$log"; echo "not ok - $name"; failed=$((failed + 1)); fi
+    if "$@" >"$log" 2>&1; then echo "ok - $name"; passed=$((passed + 1)); return 0
+    else cat "$log"; echo "not ok - $name"; failed=$((failed + 1)); return 1; fi
 }
 
 start=$SECONDS

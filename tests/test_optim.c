@@ -24,7 +24,8 @@
  * float32 gradient's rounding (~1e-6 of the tensor's largest gradient) is
  * amplified; the same reference run in float32 (make_optim_fixtures.py
  * reports it in meta.json "f32_max_rel_dev") reaches e_max ~ 7e-4 while its
- * e_l2 stays < 1e-5. A sign error on any element still gives e_max >= 0.1.
+ * e_l2 stays about 1e-5. A sign error on any one element still gives an
+ * e_max of order 0.1 or more.
  * The puzzle table moves by sign-SGD, where every row either matches to
  * rounding or differs by a whole step: its e_max must be <= 1e-4, and rows
  * the reference left untouched (ids not yet seen) and y_init/z_init must be

@@ -115,7 +115,8 @@ int trm_optim_step(trm_optim *o, trm_model *model, const trm_act *a) {
     const trm_optim_config *c = &o->cfg;
     o->t++;
     if (c->total_steps > 0 && o->t > c->total_steps) return 1;
-    int64_t total = c->total_steps > 0 ? c->total_steps : o->t;
+    /* no total: the cosine never starts, the LR stays at base after warm-up */
+    int64_t total = c->total_steps > 0 ? c->total_steps : INT64_MAX / 4;
     float lr = trm_lr_at(c->lr, o->t, c->lr_warmup_steps, total, c->lr_min_ratio);
     if (a && trm_act_puzzle_grad(a)) {
         float plr = trm_lr_at(c->puzzle_emb_lr, o->t, c->lr_warmup_steps, total, c->lr_min_ratio);

@@ -36,43 +36,26 @@ static const int8_t UNIT[27][9] = {
     {60, 61, 62, 69, 70, 71, 78, 79, 80},
 };
 
-/* The box of each cell. */
-static const int8_t BOX_OF[81] = {
-    0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 2, 2,
-    3, 3, 3, 4, 4, 4, 5, 5, 5, 3, 3, 3, 4, 4, 4, 5, 5, 5, 3, 3, 3, 4, 4, 4, 5, 5, 5,
-    6, 6, 6, 7, 7, 7, 8, 8, 8, 6, 6, 6, 7, 7, 7, 8, 8, 8, 6, 6, 6, 7, 7, 7, 8, 8, 8,
-};
-
 /* ---------------------------------------------------------------- solver */
 
-/* Per-digit bitboards: bit i of an 81-bit mask is cell i. */
-typedef unsigned __int128 u128;
-#define M(hi, lo) (((u128)(hi) << 64) | (u128)(lo))
-#define ALL_CELLS M(0x1ffffull, ~0ull)
-
-/* UNIT as masks: rows 0-8, columns 9-17, boxes 18-26. */
-static const u128 UNIT_MASK[27] = {
-    M(0x00000ull, 0x00000000000001ffull), M(0x00000ull, 0x000000000003fe00ull),
-    M(0x00000ull, 0x0000000007fc0000ull), M(0x00000ull, 0x0000000ff8000000ull),
-    M(0x00000ull, 0x00001ff000000000ull), M(0x00000ull, 0x003fe00000000000ull),
-    M(0x00000ull, 0x7fc0000000000000ull), M(0x000ffull, 0x8000000000000000ull),
-    M(0x1ff00ull, 0x0000000000000000ull),
-    M(0x00100ull, 0x8040201008040201ull), M(0x00201ull, 0x0080402010080402ull),
-    M(0x00402ull, 0x0100804020100804ull), M(0x00804ull, 0x0201008040201008ull),
-    M(0x01008ull, 0x0402010080402010ull), M(0x02010ull, 0x0804020100804020ull),
-    M(0x04020ull, 0x1008040201008040ull), M(0x08040ull, 0x2010080402010080ull),
-    M(0x10080ull, 0x4020100804020100ull),
-    M(0x00000ull, 0x00000000001c0e07ull), M(0x00000ull, 0x0000000000e07038ull),
-    M(0x00000ull, 0x00000000070381c0ull), M(0x00000ull, 0x0000e07038000000ull),
-    M(0x00000ull, 0x00070381c0000000ull), M(0x00000ull, 0x00381c0e00000000ull),
-    M(0x00703ull, 0x81c0000000000000ull), M(0x0381cull, 0x0e00000000000000ull),
-    M(0x1c0e0ull, 0x7000000000000000ull),
-};
+/* Bitboards by band: a band is 3 rows, 27 cells, one 27-bit word with
+ * bit r*9+c for row r of the band (0-2) and column c. Cell i lives in
+ * band i/27 at bit i%27. Rows, boxes and the band's part of a column are
+ * then constant masks, and all 27 units of a digit are checked with a
+ * few dozen word operations. */
+#define BAND 0x7FFFFFFu
+#define ROW9 0x1FFu
+static inline uint32_t row_mask(int r) { return ROW9 << (9 * r); }
+static inline uint32_t col_mask(int c) { return 0x40201u << c; }
+static inline uint32_t box_mask(int j) { return 0x1C0E07u << (3 * j); }
 
 typedef struct {
-    u128 cand[9];    /* blank cells where digit d+1 may still go */
-    u128 placed[9];  /* cells holding digit d+1 */
-    u128 blank;      /* blank cells */
+    uint32_t cand[9][3];   /* blank cells where digit d+1 may go, per band */
+    uint32_t placed[9][3]; /* cells holding digit d+1 */
+    uint32_t blank[3];
+    /* digits whose candidates changed since hidden singles (bit d) and
+     * locked candidates last looked at them: the rules revisit only these */
+    uint16_t dirty_hidden, dirty_locked;
 } board;
 
 typedef struct {
@@ -82,146 +65,225 @@ typedef struct {
     uint64_t *rng;   /* non-NULL: try a node's digits in random order */
 } search;
 
-static inline int ctz128(u128 m) {
-    uint64_t lo = (uint64_t)m;
-    return lo ? __builtin_ctzll(lo) : 64 + __builtin_ctzll((uint64_t)(m >> 64));
-}
-
-static inline bool single_bit(u128 m) { return (m & (m - 1)) == 0; }
-
-static inline u128 bit_of(int i) { return (u128)1 << i; }
-
-static inline u128 peers(int i) {
-    return UNIT_MASK[i / 9] | UNIT_MASK[9 + i % 9] | UNIT_MASK[18 + BOX_OF[i]];
-}
-
-/* Digit d (0-based) into blank cell i. */
-static inline void place(board *b, int i, int d) {
-    u128 bit = bit_of(i);
-    for (int e = 0; e < 9; e++) b->cand[e] &= ~bit;
-    b->cand[d] &= ~peers(i);
-    b->placed[d] |= bit;
-    b->blank &= ~bit;
+/* Digit d (0-based) into blank cell p (0-26) of band b. */
+static inline void place(board *s, int b, int p, int d) {
+    uint32_t bit = 1u << p;
+    int r = p / 9, c = p % 9;
+    unsigned touched = 1u << d;
+    for (int e = 0; e < 9; e++)
+        if (s->cand[e][b] & bit) s->cand[e][b] &= ~bit, touched |= 1u << e;
+    s->dirty_hidden |= touched;
+    s->dirty_locked |= touched;
+    s->cand[d][b] &= ~(row_mask(r) | box_mask(c / 3));
+    for (int k = 0; k < 3; k++) s->cand[d][k] &= ~col_mask(c);
+    s->placed[d][b] |= bit;
+    s->blank[b] &= ~bit;
 }
 
 /* Loads the givens; false when they already clash (or a cell is out of
  * range), i.e. the puzzle has no solution. */
-static bool board_init(board *b, const int8_t q[81]) {
-    for (int d = 0; d < 9; d++) b->cand[d] = ALL_CELLS, b->placed[d] = 0;
-    b->blank = ALL_CELLS;
+static bool board_init(board *s, const int8_t q[81]) {
+    s->dirty_hidden = s->dirty_locked = 0x1FF;
+    for (int b = 0; b < 3; b++) {
+        s->blank[b] = BAND;
+        for (int d = 0; d < 9; d++) s->cand[d][b] = BAND, s->placed[d][b] = 0;
+    }
     for (int i = 0; i < 81; i++) {
         if (q[i] == 0) continue;
-        if (q[i] < 0 || q[i] > 9 || !(b->cand[q[i] - 1] & bit_of(i))) return false;
-        place(b, i, q[i] - 1);
+        if (q[i] < 0 || q[i] > 9 || !(s->cand[q[i] - 1][i / 27] & (1u << (i % 27)))) return false;
+        place(s, i / 27, i % 27, q[i] - 1);
     }
     return true;
 }
 
 /* Cells with exactly one candidate get it. Returns the number placed, or
  * -1 when a blank has no candidate left. */
-static int naked_singles(board *b) {
-    u128 ones = 0, twos = 0;
-    for (int d = 0; d < 9; d++) {
-        twos |= ones & b->cand[d];
-        ones |= b->cand[d];
-    }
-    if (b->blank & ~ones) return -1;
+static int naked_singles(board *s) {
     int placed = 0;
-    for (u128 s = ones & ~twos; s; s &= s - 1) {
-        int i = ctz128(s), d = 0;
-        /* an earlier single of this batch may have taken the candidate */
-        while (d < 9 && !(b->cand[d] & bit_of(i))) d++;
-        if (d == 9) return -1;
-        place(b, i, d);
-        placed++;
+    for (int b = 0; b < 3; b++) {
+        uint32_t ones = 0, twos = 0;
+        for (int d = 0; d < 9; d++) {
+            twos |= ones & s->cand[d][b];
+            ones |= s->cand[d][b];
+        }
+        if (s->blank[b] & ~ones) return -1;
+        for (uint32_t m = ones & ~twos; m; m &= m - 1) {
+            int p = __builtin_ctz(m), d = 0;
+            /* an earlier single of this batch may have taken the candidate */
+            while (d < 9 && !(s->cand[d][b] & (1u << p))) d++;
+            if (d == 9) return -1;
+            place(s, b, p, d);
+            placed++;
+        }
     }
     return placed;
+}
+
+/* Bit 3j set when the 3-bit group j of x has exactly one bit. */
+static inline uint32_t groups_with_one(uint32_t x) {
+    uint32_t a = x & 0x49, b = (x >> 1) & 0x49, c = (x >> 2) & 0x49;
+    return (a ^ b ^ c) & ~(a & b & c);
+}
+
+/* Whether digit d has a place (a candidate or itself) in every unit. */
+static bool digit_feasible(const board *s, int d) {
+    uint32_t cols = 0;
+    for (int b = 0; b < 3; b++) {
+        uint32_t a = s->cand[d][b] | s->placed[d][b];
+        uint32_t r0 = a & ROW9, r1 = (a >> 9) & ROW9, r2 = a >> 18, o = r0 | r1 | r2;
+        if (!r0 || !r1 || !r2 || ((o | o >> 1 | o >> 2) & 0x49) != 0x49) return false;
+        cols |= o;
+    }
+    return cols == ROW9;
+}
+
+/* Cells that are digit d's only candidate in their row, column or box. */
+static void sole_cells(const board *s, int d, uint32_t out[3]) {
+    uint32_t o[3], t[3];
+    for (int b = 0; b < 3; b++) {
+        uint32_t w = s->cand[d][b], r0 = w & ROW9, r1 = (w >> 9) & ROW9, r2 = w >> 18;
+        o[b] = r0 | r1 | r2;            /* columns with >= 1 candidate in the band */
+        t[b] = (r0 & r1) | ((r0 | r1) & r2); /* ... with >= 2 */
+        out[b] = 0;
+        for (int k = 0; k < 3; k++) {
+            uint32_t x = (w >> (9 * k)) & ROW9;
+            if (x && !(x & (x - 1))) out[b] |= x << (9 * k);
+        }
+        uint32_t boxes = groups_with_one(o[b]) & ~((t[b] | t[b] >> 1 | t[b] >> 2) & 0x49);
+        for (int j = 0; j < 3; j++)
+            if (boxes & (1u << (3 * j))) out[b] |= w & box_mask(j);
+    }
+    uint32_t once = o[0] | o[1] | o[2];
+    uint32_t twice = t[0] | t[1] | t[2] | (o[0] & o[1]) | ((o[0] | o[1]) & o[2]);
+    uint32_t cs = once & ~twice;
+    for (int b = 0; b < 3; b++) out[b] |= s->cand[d][b] & (cs | cs << 9 | cs << 18);
 }
 
 /* Digits with a single possible cell in some unit go there. Returns the
- * number placed, or -1 when a digit has no cell left in a unit. */
-static int hidden_singles(board *b) {
+ * number placed, or -1 when a digit has no place left in some unit. */
+static int hidden_singles(board *s) {
     int placed = 0;
-    for (int d = 0; d < 9; d++)
-        for (int u = 0; u < 27; u++) {
-            u128 m = b->cand[d] & UNIT_MASK[u];
-            if (!m) {
-                if (!(b->placed[d] & UNIT_MASK[u])) return -1;
-            } else if (single_bit(m)) {
-                place(b, ctz128(m), d);
+    for (int d = 0; d < 9; d++) {
+        if (!(s->dirty_hidden & (1u << d))) continue;
+        s->dirty_hidden &= ~(1u << d); /* place() sets it again if d moves */
+        if (!digit_feasible(s, d)) return -1;
+        uint32_t sole[3];
+        sole_cells(s, d, sole);
+        for (int b = 0; b < 3; b++)
+            for (uint32_t m = sole[b]; m; m &= m - 1) {
+                int p = __builtin_ctz(m);
+                /* gone since: another sole cell of d or another digit took
+                 * it, and either way a unit now lacks d */
+                if (!(s->cand[d][b] & (1u << p))) return -1;
+                place(s, b, p, d);
                 placed++;
             }
-        }
+    }
     return placed;
 }
 
-/* Locked candidates: when a digit's cells in a box all lie in one row (or
- * column), it leaves the rest of that line, and vice versa. Returns
- * whether anything was eliminated. Prunes the search of hard puzzles
- * several-fold for little cost per node. */
-static bool locked_candidates(board *b) {
+/* Locked candidates inside one band for digit d: a box whose cells lie in
+ * one row clear that row elsewhere (pointing); a row whose cells lie in
+ * one box clear that box elsewhere (claiming). */
+static uint32_t lock_rows(uint32_t w) {
+    for (int j = 0; j < 3; j++) {
+        uint32_t in = w & box_mask(j);
+        for (int k = 0; k < 3; k++)
+            if (in && !(in & ~row_mask(k))) w &= ~(row_mask(k) & ~box_mask(j));
+    }
+    for (int k = 0; k < 3; k++) {
+        uint32_t in = w & row_mask(k);
+        for (int j = 0; j < 3; j++)
+            if (in && !(in & ~box_mask(j))) w &= ~(box_mask(j) & ~row_mask(k));
+    }
+    return w;
+}
+
+/* The same across bands for columns: a box whose cells lie in one column
+ * clears it in the other bands; a column whose cells lie in one band's
+ * box clears the box's other columns. */
+static void lock_cols(uint32_t w[3]) {
+    for (int b = 0; b < 3; b++)
+        for (int j = 0; j < 3; j++) {
+            uint32_t in = w[b] & box_mask(j);
+            uint32_t cols = ((in | in >> 9 | in >> 18) >> (3 * j)) & 7;
+            if (!cols || (cols & (cols - 1))) continue;
+            int c = 3 * j + __builtin_ctz(cols);
+            for (int k = 0; k < 3; k++)
+                if (k != b) w[k] &= ~col_mask(c);
+        }
+    for (int c = 0; c < 9; c++) {
+        int bands = 0, last = 0;
+        for (int b = 0; b < 3; b++)
+            if (w[b] & col_mask(c)) bands++, last = b;
+        if (bands == 1) w[last] &= ~(box_mask(c / 3) & ~col_mask(c));
+    }
+}
+
+/* Returns whether anything was eliminated. Cheap next to the search it
+ * saves on hard puzzles. */
+static bool locked_candidates(board *s) {
     bool changed = false;
     for (int d = 0; d < 9; d++) {
-        u128 c = b->cand[d];
-        for (int bx = 0; bx < 9; bx++) {
-            u128 box = UNIT_MASK[18 + bx];
-            for (int k = 0; k < 3; k++) {
-                u128 row = UNIT_MASK[bx / 3 * 3 + k], col = UNIT_MASK[9 + bx % 3 * 3 + k];
-                u128 in_row = c & box & row, in_col = c & box & col;
-                /* pointing: the box's cells for d lie in one line */
-                if (in_row && !(c & box & ~row)) c &= ~(row & ~box);
-                if (in_col && !(c & box & ~col)) c &= ~(col & ~box);
-                /* claiming: the line's cells for d lie in one box */
-                if (in_row && !(c & row & ~box)) c &= ~(box & ~row);
-                if (in_col && !(c & col & ~box)) c &= ~(box & ~col);
+        if (!(s->dirty_locked & (1u << d))) continue;
+        s->dirty_locked &= ~(1u << d);
+        uint32_t w[3];
+        for (int b = 0; b < 3; b++) w[b] = lock_rows(s->cand[d][b]);
+        lock_cols(w);
+        for (int b = 0; b < 3; b++)
+            if (w[b] != s->cand[d][b]) {
+                s->cand[d][b] = w[b];
+                s->dirty_hidden |= 1u << d;
+                s->dirty_locked |= 1u << d;
+                changed = true;
             }
-        }
-        changed |= c != b->cand[d];
-        b->cand[d] = c;
     }
     return changed;
 }
 
-/* Deductions to a fixpoint: -1 on a contradiction, else 0. */
-static int propagate(board *b) {
+/* Deductions to a fixpoint: -1 on a contradiction, else 0. Cheaper rules
+ * first; each success starts over from the cheapest. */
+static int propagate(board *s) {
     for (;;) {
-        int n = naked_singles(b);
+        int n = naked_singles(s);
         if (n < 0) return -1;
         if (n > 0) continue;
-        if (!b->blank) return 0;
-        n = hidden_singles(b);
+        if (!(s->blank[0] | s->blank[1] | s->blank[2])) return 0;
+        n = hidden_singles(s);
         if (n < 0) return -1;
         if (n > 0) continue;
-        if (!locked_candidates(b)) return 0;
+        if (!locked_candidates(s)) return 0;
     }
 }
 
 /* The blank with the fewest candidates (a two-candidate cell when there
- * is one, as almost always in a stalled search). */
-static int branch_cell(const board *b) {
-    u128 ones = 0, twos = 0, threes = 0;
-    for (int d = 0; d < 9; d++) {
-        threes |= twos & b->cand[d];
-        twos |= ones & b->cand[d];
-        ones |= b->cand[d];
+ * is one, as almost always in a stalled search), as band * 27 + bit. */
+static int branch_cell(const board *s) {
+    for (int b = 0; b < 3; b++) {
+        uint32_t ones = 0, twos = 0, threes = 0;
+        for (int d = 0; d < 9; d++) {
+            threes |= twos & s->cand[d][b];
+            twos |= ones & s->cand[d][b];
+            ones |= s->cand[d][b];
+        }
+        if (twos & ~threes) return 27 * b + __builtin_ctz(twos & ~threes);
     }
-    u128 pairs = twos & ~threes;
-    if (pairs) return ctz128(pairs);
     int best = -1, best_n = 10;
-    for (u128 s = b->blank; s; s &= s - 1) {
-        int i = ctz128(s), n = 0;
-        for (int d = 0; d < 9; d++) n += (int)((b->cand[d] >> i) & 1);
-        if (n < best_n) best_n = n, best = i;
-    }
+    for (int b = 0; b < 3; b++)
+        for (uint32_t m = s->blank[b]; m; m &= m - 1) {
+            int p = __builtin_ctz(m), n = 0;
+            for (int d = 0; d < 9; d++) n += (s->cand[d][b] >> p) & 1;
+            if (n < best_n) best_n = n, best = 27 * b + p;
+        }
     return best;
 }
 
 /* The candidate digits (0-based) of cell i, in increasing or (with rng)
  * random order. */
-static int digit_order(const board *b, int i, uint64_t *rng, int out[9]) {
+static int digit_order(const board *s, int i, uint64_t *rng, int out[9]) {
     int n = 0;
     for (int d = 0; d < 9; d++)
-        if (b->cand[d] & bit_of(i)) out[n++] = d;
+        if (s->cand[d][i / 27] & (1u << (i % 27))) out[n++] = d;
     for (int k = n - 1; rng && k > 0; k--) {
         int j = rng_int(rng, 0, k), t = out[k];
         out[k] = out[j];
@@ -230,34 +292,36 @@ static int digit_order(const board *b, int i, uint64_t *rng, int out[9]) {
     return n;
 }
 
-static void found(search *s, const board *b) {
-    if (s->count++ > 0 || !s->solution) return;
+static void found(search *se, const board *s) {
+    if (se->count++ > 0 || !se->solution) return;
     for (int d = 0; d < 9; d++)
-        for (u128 m = b->placed[d]; m; m &= m - 1) s->solution[ctz128(m)] = (int8_t)(d + 1);
+        for (int b = 0; b < 3; b++)
+            for (uint32_t m = s->placed[d][b]; m; m &= m - 1)
+                se->solution[27 * b + __builtin_ctz(m)] = (int8_t)(d + 1);
 }
 
-static void search_node(search *s, board *b) {
-    s->nodes++;
-    if (propagate(b) < 0) return;
-    if (!b->blank) {
-        found(s, b);
+static void search_node(search *se, board *s) {
+    se->nodes++;
+    if (propagate(s) < 0) return;
+    if (!(s->blank[0] | s->blank[1] | s->blank[2])) {
+        found(se, s);
         return;
     }
-    int i = branch_cell(b), digits[9], n = digit_order(b, i, s->rng, digits);
-    for (int k = 0; k < n && s->count < s->max; k++) {
-        board child = *b;
-        place(&child, i, digits[k]);
-        search_node(s, &child);
+    int i = branch_cell(s), digits[9], n = digit_order(s, i, se->rng, digits);
+    for (int k = 0; k < n && se->count < se->max; k++) {
+        board child = *s;
+        place(&child, i / 27, i % 27, digits[k]);
+        search_node(se, &child);
     }
 }
 
 static int solve_with(const int8_t q[81], int8_t solution[81], int max_solutions, long *nodes,
                       uint64_t *rng) {
-    search s = {max_solutions < 1 ? 1 : max_solutions, 0, 0, solution, rng};
-    board b;
-    if (board_init(&b, q)) search_node(&s, &b);
-    if (nodes) *nodes = s.nodes;
-    return s.count;
+    search se = {max_solutions < 1 ? 1 : max_solutions, 0, 0, solution, rng};
+    board s;
+    if (board_init(&s, q)) search_node(&se, &s);
+    if (nodes) *nodes = se.nodes;
+    return se.count;
 }
 
 int sudoku_solve(const int8_t q[81], int8_t solution[81], int max_solutions, long *nodes) {
