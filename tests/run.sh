@@ -62,6 +62,7 @@ for t in "$BUILD"/tests/test_*; do
     tally "$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
 done
 tally "cli.sh" tests/cli.sh "$BUILD/trm"
+tally "train.sh" tests/train.sh "$BUILD/trm"
 
 echo "# suite ran in $((SECONDS - start)) s"
 echo "$passed passed, $failed failed"
