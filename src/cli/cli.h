@@ -8,6 +8,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_solve(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 /* Prints "trm <cmd>: <msg>" on stderr and returns 1 (for `return die(...)`). */
 int die(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -20,6 +20,7 @@ static const command COMMANDS[] = {
     {"train", cmd_train, "train a model on a dataset (reference format), with exact resume"},
     {"eval", cmd_eval, "accuracy of a checkpoint on a dataset split, at any test-time depth"},
     {"solve", cmd_solve, "solve Sudoku puzzles given as text, file or stdin"},
+    {"data", cmd_data, "build a Sudoku dataset (reference format) or generate puzzles"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

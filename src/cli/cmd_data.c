@@ -1,0 +1,684 @@
+/* cmd_data.c - `trm data`: dataset builders.
+ *
+ *   trm data sudoku      puzzle collections -> a dataset in the reference's
+ *                        format (spec 4.1/4.2), with seeded splits and
+ *                        validity-preserving augmentation
+ *   trm data sudoku-gen  new unique-solution puzzles -> question,answer CSV
+ *
+ * Everything is checked (inputs parsed and solved, sizes, output place)
+ * before anything is written, so a bad input costs one error line and
+ * leaves no partial output. */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/rng.h"
+#include "data/dataset.h"
+#include "tasks/sudoku.h"
+#include "trm.h"
+
+#define REFERENCE_AUG 1000 /* the reference's --num-aug for Sudoku-Extreme */
+#define GEN_MAX_TRIES 100
+
+/* ---------------------------------------------------------------- shared helpers */
+
+static void usage_data(FILE *out) {
+    fprintf(out,
+            "usage: trm data <builder> [options]     (trm data <builder> --help)\n\n"
+            "builders:\n"
+            "  sudoku      puzzle collections -> dataset in the reference format\n"
+            "  sudoku-gen  generate new unique-solution puzzles as question,answer CSV\n");
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (*s == '-') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno) return -1;
+    *out = v;
+    return 0;
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Progress lines only on a terminal: logs and tests get the summary. */
+static bool show_progress(void) { return isatty(2); }
+
+/* A string as a JSON string literal body (quotes and backslashes, control
+ * characters as \u escapes). */
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* ---------------------------------------------------------------- puzzle pools */
+
+/* Puzzles gathered from several files. */
+typedef struct {
+    int n, cap;
+    int8_t *q, *a;
+    long *nodes;
+} pool;
+
+static void pool_free(pool *p) {
+    free(p->q);
+    free(p->a);
+    free(p->nodes);
+    memset(p, 0, sizeof *p);
+}
+
+static int pool_add(pool *p, const sudoku_set *s) {
+    if (p->n + s->n > p->cap) {
+        int cap = p->n + s->n;
+        int8_t *q = realloc(p->q, (size_t)cap * 81);
+        if (q) p->q = q;
+        int8_t *a = q ? realloc(p->a, (size_t)cap * 81) : NULL;
+        if (a) p->a = a;
+        long *nodes = a ? realloc(p->nodes, sizeof(long) * cap) : NULL;
+        if (!nodes) return -1;
+        p->nodes = nodes;
+        p->cap = cap;
+    }
+    memcpy(p->q + (size_t)p->n * 81, s->q, (size_t)s->n * 81);
+    memcpy(p->a + (size_t)p->n * 81, s->a, (size_t)s->n * 81);
+    memcpy(p->nodes + p->n, s->nodes, sizeof(long) * s->n);
+    p->n += s->n;
+    return 0;
+}
+
+/* Loads a comma-separated list of files into one pool. */
+static int load_files(const char *cmd, const char *list, pool *p) {
+    char *copy = strdup(list);
+    if (!copy) return die(cmd, "out of memory");
+    int rc = 0;
+    for (char *save = NULL, *f = strtok_r(copy, ",", &save); f && rc == 0; f = strtok_r(NULL, ",", &save)) {
+        sudoku_set s;
+        trm_err e;
+        if (sudoku_load(f, &s, &e)) {
+            rc = die(cmd, "%s", e.msg);
+            break;
+        }
+        if (pool_add(p, &s)) rc = die(cmd, "out of memory after %d puzzles", p->n);
+        sudoku_set_free(&s);
+    }
+    free(copy);
+    if (rc == 0 && p->n == 0) rc = die(cmd, "no input files in '%s'", list);
+    return rc;
+}
+
+/* Open-addressing set of questions (indices into a pool), to drop
+ * duplicates and keep train and test disjoint. */
+typedef struct {
+    const pool *p;
+    int *slot; /* -1 = empty */
+    size_t mask;
+} qset;
+
+static uint64_t hash81(const int8_t *q) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (int i = 0; i < 81; i++) h = (h ^ (uint8_t)q[i]) * 1099511628211ull;
+    return h;
+}
+
+static int qset_init(qset *s, const pool *p, int n) {
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n) cap *= 2;
+    s->p = p, s->mask = cap - 1;
+    s->slot = malloc(sizeof(int) * cap);
+    if (!s->slot) return -1;
+    memset(s->slot, 0xff, sizeof(int) * cap);
+    return 0;
+}
+
+/* Whether q is in the set; with add >= 0, inserts index add when absent. */
+static bool qset_has(qset *s, const int8_t *q, int add) {
+    for (size_t h = hash81(q) & s->mask;; h = (h + 1) & s->mask) {
+        int k = s->slot[h];
+        if (k < 0) {
+            if (add >= 0) s->slot[h] = add;
+            return false;
+        }
+        if (!memcmp(s->p->q + (size_t)k * 81, q, 81)) return true;
+    }
+}
+
+/* Keeps the pool's puzzles that pass keep[], in order. */
+static void pool_compact(pool *p, const bool *keep) {
+    int m = 0;
+    for (int k = 0; k < p->n; k++) {
+        if (!keep[k]) continue;
+        memmove(p->q + (size_t)m * 81, p->q + (size_t)k * 81, 81);
+        memmove(p->a + (size_t)m * 81, p->a + (size_t)k * 81, 81);
+        p->nodes[m++] = p->nodes[k];
+    }
+    p->n = m;
+}
+
+/* Drops repeated questions, puzzles easier than min_nodes and (when
+ * other is given) puzzles that are also in other. Counts what went. */
+static int pool_filter(pool *p, const pool *other, long min_nodes, int *dups, int *easy, int *overlap) {
+    qset seen, theirs = {0};
+    bool *keep = malloc(p->n ? (size_t)p->n : 1);
+    if (!keep || qset_init(&seen, p, p->n)) {
+        free(keep);
+        return -1;
+    }
+    if (other && qset_init(&theirs, other, other->n)) {
+        free(keep);
+        free(seen.slot);
+        return -1;
+    }
+    for (int k = 0; other && k < other->n; k++) qset_has(&theirs, other->q + (size_t)k * 81, k);
+    *dups = *easy = *overlap = 0;
+    for (int k = 0; k < p->n; k++) {
+        const int8_t *q = p->q + (size_t)k * 81;
+        keep[k] = false;
+        if (qset_has(&seen, q, k)) (*dups)++;
+        else if (p->nodes[k] < min_nodes) (*easy)++;
+        else if (other && qset_has(&theirs, q, -1)) (*overlap)++;
+        else keep[k] = true;
+    }
+    pool_compact(p, keep);
+    free(keep);
+    free(seen.slot);
+    free(theirs.slot);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- trm data sudoku */
+
+typedef struct {
+    const char *input, *test_input, *out;
+    long train_size, test_size, aug, min_nodes; /* train_size -1 = all minus test */
+    long blanks;                                /* 0 = keep the questions */
+    uint64_t seed;
+} sudoku_opts;
+
+static void usage_sudoku(FILE *out) {
+    fprintf(out,
+            "usage: trm data sudoku --input FILE[,FILE...] --out DIR [options]\n\n"
+            "Builds a Sudoku dataset in the reference's format (spec 4.2): inputs are\n"
+            "the question tokens, labels the solution tokens (every cell supervised),\n"
+            "one shared puzzle identifier. Inputs are 81-character lines ('.' or '0'\n"
+            "blank, '#' comments) or CSV with a question column (question,answer or\n"
+            "sapientinc's source,question,answer,rating); every puzzle is solved and\n"
+            "must have exactly one solution. Repeated puzzles are dropped.\n"
+            "train: N puzzles drawn without replacement, each a group of 1 + K\n"
+            "versions (the original, then K random augmentations); test: M other\n"
+            "puzzles of the same inputs, or all of --test-input, not augmented.\n\n"
+            "  --input FILE[,FILE...]       puzzle collections to draw from\n"
+            "  --out DIR                    output directory (created if missing)\n"
+            "  --train-size N               train puzzles (default: all minus test)\n"
+            "  --test-size M                test puzzles from the inputs (default: 0)\n"
+            "  --test-input FILE[,FILE...]  test puzzles from other files (all of them;\n"
+            "                               puzzles also in these leave the train pool)\n"
+            "  --aug K                      augmented versions per train puzzle\n"
+            "                               (default: 0; the reference uses %d)\n"
+            "  --seed S                     RNG seed for the draw and augmentation (default: 0)\n"
+            "  --min-nodes X                keep only input puzzles whose solver search\n"
+            "                               needs >= X nodes, a difficulty (default: 1)\n"
+            "  --blanks K                   replace every question (each version) by its\n"
+            "                               solution with K random cells blanked, redrawn\n"
+            "                               until the puzzle has one solution: easy puzzles\n"
+            "                               for curricula and smoke tests (default: 0 = off)\n\n"
+            "Prints {\"train_groups\":..,\"train_examples\":..,\"test_examples\":..,\"out\":..}.\n",
+            REFERENCE_AUG);
+}
+
+/* Returns 0 to go on, or exit code + 1 (help 0, bad value 1, bad usage 2). */
+static int parse_sudoku(int argc, char **argv, sudoku_opts *o) {
+    static const struct option opts[] = {
+        {"input", required_argument, 0, 'i'}, {"out", required_argument, 0, 'o'},
+        {"train-size", required_argument, 0, 'n'}, {"test-size", required_argument, 0, 'm'},
+        {"test-input", required_argument, 0, 't'}, {"aug", required_argument, 0, 'k'},
+        {"seed", required_argument, 0, 's'}, {"min-nodes", required_argument, 0, 'x'},
+        {"blanks", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *cmd = "data sudoku";
+    *o = (sudoku_opts){.train_size = -1, .min_nodes = 1};
+    bool test_size_set = false;
+    int c;
+    optind = 1;
+    opterr = 0; /* we print our own one-line errors */
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': o->input = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 't': o->test_input = optarg; break;
+        case 'n':
+            if (parse_long(optarg, 1, 1L << 30, &o->train_size)) return die(cmd, "--train-size: expected an integer >= 1, got '%s'", optarg) + 1;
+            break;
+        case 'm':
+            if (parse_long(optarg, 0, 1L << 30, &o->test_size)) return die(cmd, "--test-size: expected an integer >= 0, got '%s'", optarg) + 1;
+            test_size_set = true;
+            break;
+        case 'k':
+            if (parse_long(optarg, 0, 1000000, &o->aug)) return die(cmd, "--aug: expected an integer in [0, 1000000], got '%s'", optarg) + 1;
+            break;
+        case 's':
+            if (parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
+            break;
+        case 'x':
+            if (parse_long(optarg, 1, 1L << 40, &o->min_nodes)) return die(cmd, "--min-nodes: expected an integer >= 1, got '%s'", optarg) + 1;
+            break;
+        case 'b':
+            if (parse_long(optarg, 0, 64, &o->blanks)) return die(cmd, "--blanks: expected an integer in [0, 64], got '%s'", optarg) + 1;
+            break;
+        case 'h': usage_sudoku(stdout); return 1;
+        default: return bad_option(cmd, argc, argv) + 2;
+        }
+    }
+    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data sudoku --help)", argv[optind]) + 2;
+    if (!o->input || !o->out) return die(cmd, "--input and --out are required (see trm data sudoku --help)") + 2;
+    if (test_size_set && o->test_input) return die(cmd, "--test-size and --test-input exclude each other") + 2;
+    return 0;
+}
+
+/* Draws the split: a seeded shuffle of the pool, test first, then train;
+ * each part back in file order (the order of the groups does not matter
+ * to training, and file order keeps the files easy to inspect). */
+static int cmp_int(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
+
+static int *draw_split(int n, int n_test, int n_train, uint64_t rng[4]) {
+    int *perm = malloc(sizeof(int) * (n ? n : 1));
+    if (!perm) return NULL;
+    for (int k = 0; k < n; k++) perm[k] = k;
+    for (int k = n - 1; k > 0; k--) {
+        int j = rng_int(rng, 0, k), t = perm[k];
+        perm[k] = perm[j];
+        perm[j] = t;
+    }
+    qsort(perm, n_test, sizeof(int), cmp_int);
+    qsort(perm + n_test, n_train, sizeof(int), cmp_int);
+    return perm;
+}
+
+/* One example (question tokens -> solution tokens) as its own puzzle. */
+static int add_version(trm_split_writer *w, const int8_t q[81], const int8_t a[81], trm_err *e) {
+    int32_t in[81], lab[81];
+    sudoku_to_tokens(q, in);
+    sudoku_to_tokens(a, lab);
+    if (trm_split_writer_puzzle(w, 0, e)) return -1;
+    return trm_split_writer_example(w, in, lab, e);
+}
+
+/* q = the solution a with k random cells blank, redrawn until the puzzle
+ * has exactly one solution (so the label is the only right answer). */
+static int blank_cells(const int8_t a[81], long k, int8_t q[81], uint64_t rng[4], trm_err *e) {
+    for (int tries = 0; tries < 1000; tries++) {
+        int cells[81];
+        for (int i = 0; i < 81; i++) cells[i] = i;
+        memcpy(q, a, 81);
+        for (long i = 0; i < k; i++) { /* partial Fisher-Yates */
+            int j = rng_int(rng, (int)i, 80), t = cells[i];
+            cells[i] = cells[j], cells[j] = t;
+            q[cells[i]] = 0;
+        }
+        if (sudoku_solve(q, NULL, 2, NULL) == 1) return 0;
+    }
+    return trm_errf(e, "--blanks %ld: no unique-solution puzzle found in 1000 draws (use fewer blanks)", k);
+}
+
+/* One version, its question re-blanked from the solution when asked. */
+static int add_version_blanked(trm_split_writer *w, const int8_t q[81], const int8_t a[81], long blanks,
+                               uint64_t rng[4], trm_err *e) {
+    if (blanks == 0) return add_version(w, q, a, e);
+    int8_t qb[81];
+    if (blank_cells(a, blanks, qb, rng, e)) return -1;
+    return add_version(w, qb, a, e);
+}
+
+static long g_blanks; /* --blanks of the running build */
+
+/* Groups of 1 + aug versions of the puzzles idx[0..n). */
+static trm_split_writer *build_split(const pool *p, const int *idx, int n, long aug, const char *name,
+                                     uint64_t rng[4], trm_err *e) {
+    trm_split_writer *w = trm_split_writer_new(SUDOKU_CELLS, SUDOKU_VOCAB);
+    if (!w) {
+        trm_errf(e, "out of memory");
+        return NULL;
+    }
+    double t0 = now_s(), last = t0;
+    for (int g = 0; g < n; g++) {
+        const int8_t *q = p->q + (size_t)idx[g] * 81, *a = p->a + (size_t)idx[g] * 81;
+        if (trm_split_writer_group(w, e) || add_version_blanked(w, q, a, g_blanks, rng, e)) goto fail;
+        for (long k = 0; k < aug; k++) {
+            int8_t qa[81], aa[81];
+            sudoku_augment(q, a, qa, aa, rng);
+            if (add_version_blanked(w, qa, aa, g_blanks, rng, e)) goto fail;
+        }
+        if (show_progress() && (now_s() - last > 0.25 || g + 1 == n)) {
+            last = now_s();
+            fprintf(stderr, "\rtrm data: %s %d/%d groups (%.0f examples/s)   ", name, g + 1, n,
+                    (double)(g + 1) * (1 + aug) / (last - t0 + 1e-9));
+        }
+    }
+    if (show_progress() && n) fputc('\n', stderr);
+    return w;
+fail:
+    trm_split_writer_free(w);
+    return NULL;
+}
+
+/* mkdir -p DIR, then proves it takes files. *created is set only when
+ * this call made DIR itself: only then may a failure remove it. */
+static int prepare_out(const char *dir, bool *created) {
+    struct stat st;
+    *created = false;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return die("data sudoku", "%s: exists and is not a directory", dir);
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return die("data sudoku", "%s: path too long", dir);
+    for (char *p = buf + 1;; p++) {
+        bool last = *p == 0;
+        if (*p != '/' && !last) continue;
+        *p = 0;
+        int made = mkdir(buf, 0777) == 0;
+        if (!made && errno != EEXIST) return die("data sudoku", "%s: cannot create directory: %s", buf, strerror(errno));
+        if (last) {
+            *created = made;
+            break;
+        }
+        *p = '/';
+    }
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.trm-probe.%ld", dir, (long)getpid());
+    FILE *f = fopen(probe, "w");
+    if (!f) return die("data sudoku", "%s: not writable: %s", dir, strerror(errno));
+    fclose(f);
+    remove(probe);
+    return 0;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+/* Writes train, test and identifiers.json (each atomic on its own). */
+static int write_dataset(const char *dir, trm_split_writer *train, trm_split_writer *test) {
+    static const char *const names[1] = {"<blank>"};
+    trm_err e;
+    if (trm_split_writer_finish(train, dir, "train", 1, &e) || trm_split_writer_finish(test, dir, "test", 1, &e) ||
+        trm_write_identifiers(dir, names, 1, &e))
+        return die("data sudoku", "%s", e.msg);
+    return 0;
+}
+
+/* Sizes of the split, checked against what the inputs hold. */
+static int plan_sizes(const sudoku_opts *o, int pool_n, bool external_test, int *n_train, int *n_test) {
+    const char *cmd = "data sudoku";
+    *n_test = external_test ? 0 : (int)o->test_size;
+    if (*n_test > pool_n)
+        return die(cmd, "--test-size %d: only %d puzzles available in the inputs", *n_test, pool_n);
+    int left = pool_n - *n_test;
+    *n_train = o->train_size < 0 ? left : (int)o->train_size;
+    if (*n_train > left)
+        return die(cmd, "--train-size %d: only %d puzzles available%s", *n_train, left,
+                   *n_test ? " after the test split" : "");
+    if (*n_train < 1) return die(cmd, "no puzzles left for the train split (%d available, %d for test)", pool_n, *n_test);
+    if ((double)*n_train * (1 + o->aug) > 2147483647.0)
+        return die(cmd, "%d train puzzles x %ld versions exceed the format's 2^31 examples", *n_train, 1 + o->aug);
+    return 0;
+}
+
+static int run_sudoku(const sudoku_opts *o) {
+    const char *cmd = "data sudoku";
+    pool in = {0}, ext = {0};
+    trm_split_writer *train = NULL, *test = NULL;
+    int *perm = NULL, *all = NULL, rc = 1;
+    bool created = false; /* DIR is new: a failure removes it whole (all of it is ours) */
+    int dups = 0, easy = 0, overlap = 0, xd = 0, xe = 0, xo = 0, n_train = 0, n_test = 0;
+    if (load_files(cmd, o->input, &in)) goto done;
+    if (o->test_input && load_files(cmd, o->test_input, &ext)) goto done;
+    if ((o->test_input && pool_filter(&ext, NULL, 1, &xd, &xe, &xo)) ||
+        pool_filter(&in, o->test_input ? &ext : NULL, o->min_nodes, &dups, &easy, &overlap)) {
+        die(cmd, "out of memory");
+        goto done;
+    }
+    if (in.n == 0) {
+        die(cmd, "no input puzzles left: %d repeats, %d below --min-nodes %ld, %d also in --test-input",
+            dups, easy, o->min_nodes, overlap);
+        goto done;
+    }
+    if (plan_sizes(o, in.n, o->test_input != NULL, &n_train, &n_test)) goto done;
+    if (prepare_out(o->out, &created)) goto done;
+    fprintf(stderr, "trm data: %d usable input puzzles (%d repeats, %d below --min-nodes, %d also in "
+            "--test-input dropped); train %d x %ld versions, test %d", in.n, dups, easy, overlap,
+            n_train, 1 + o->aug, o->test_input ? ext.n : n_test);
+    fprintf(stderr, xd ? " (%d repeats dropped)\n" : "\n", xd);
+    uint64_t rng[4];
+    rng_seed(rng, o->seed);
+    trm_err e;
+    g_blanks = o->blanks;
+    if (!(perm = draw_split(in.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
+    train = build_split(&in, perm + n_test, n_train, o->aug, "train", rng, &e);
+    if (train && o->test_input) {
+        if (!(all = malloc(sizeof(int) * (ext.n ? ext.n : 1)))) { die(cmd, "out of memory"); goto done; }
+        for (int k = 0; k < ext.n; k++) all[k] = k;
+        test = build_split(&ext, all, ext.n, 0, "test", rng, &e);
+    } else if (train) {
+        test = build_split(&in, perm, n_test, 0, "test", rng, &e);
+    }
+    if (!train || !test) { die(cmd, "%s", e.msg); goto done; }
+    if (write_dataset(o->out, train, test)) goto done;
+    printf("{\"train_groups\":%d,\"train_examples\":%ld,\"test_examples\":%d,\"out\":", n_train,
+           (long)n_train * (1 + o->aug), o->test_input ? ext.n : n_test);
+    json_string(stdout, o->out);
+    printf("}\n");
+    rc = 0;
+done:
+    if (rc && created) nftw(o->out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    trm_split_writer_free(train);
+    trm_split_writer_free(test);
+    free(perm);
+    free(all);
+    pool_free(&in);
+    pool_free(&ext);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- trm data sudoku-gen */
+
+typedef struct {
+    const char *out;
+    long count, min_nodes, min_blanks, max_tries;
+    uint64_t seed;
+} gen_opts;
+
+static void usage_gen(FILE *out) {
+    fprintf(out,
+            "usage: trm data sudoku-gen --count N --out FILE [options]\n\n"
+            "Generates N new Sudoku puzzles with exactly one solution and writes them as\n"
+            "question,answer CSV ('.' blanks), the input format of trm data sudoku. Each\n"
+            "comes from a random full grid with clues removed in random order while\n"
+            "the solution stays unique, then hardened (a clue swapped at a time) up to\n"
+            "the difficulty target. Deterministic for a seed, whatever the threads.\n\n"
+            "  --count N       puzzles to generate\n"
+            "  --out FILE      output CSV (written to FILE.tmp.<pid>, then renamed)\n"
+            "  --min-nodes X   difficulty: solver search nodes >= X (default: 1; 10 takes\n"
+            "                  ~20 ms a puzzle, 50 about a second)\n"
+            "  --min-blanks B  at least B blank cells (default: 0; minimal puzzles have\n"
+            "                  53-60)\n"
+            "  --max-tries T   full grids tried per puzzle before giving up (default: %d)\n"
+            "  --seed S        RNG seed (default: 0)\n", GEN_MAX_TRIES);
+}
+
+static int parse_gen(int argc, char **argv, gen_opts *o) {
+    static const struct option opts[] = {
+        {"count", required_argument, 0, 'n'}, {"out", required_argument, 0, 'o'},
+        {"min-nodes", required_argument, 0, 'x'}, {"min-blanks", required_argument, 0, 'b'},
+        {"max-tries", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *cmd = "data sudoku-gen";
+    *o = (gen_opts){.count = -1, .min_nodes = 1, .max_tries = GEN_MAX_TRIES};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case 'n':
+            if (parse_long(optarg, 1, 1L << 30, &o->count)) return die(cmd, "--count: expected an integer >= 1, got '%s'", optarg) + 1;
+            break;
+        case 'x':
+            if (parse_long(optarg, 1, 1L << 40, &o->min_nodes)) return die(cmd, "--min-nodes: expected an integer >= 1, got '%s'", optarg) + 1;
+            break;
+        case 'b':
+            if (parse_long(optarg, 0, 64, &o->min_blanks)) return die(cmd, "--min-blanks: expected an integer in [0, 64] (a unique puzzle has >= 17 clues), got '%s'", optarg) + 1;
+            break;
+        case 't':
+            if (parse_long(optarg, 1, 1L << 30, &o->max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
+            break;
+        case 's':
+            if (parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
+            break;
+        case 'h': usage_gen(stdout); return 1;
+        default: return bad_option(cmd, argc, argv) + 2;
+        }
+    }
+    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data sudoku-gen --help)", argv[optind]) + 2;
+    if (o->count < 0 || !o->out) return die(cmd, "--count and --out are required (see trm data sudoku-gen --help)") + 2;
+    return 0;
+}
+
+/* Puzzle k's own stream, so the output does not depend on the threads. */
+static void puzzle_rng(uint64_t rng[4], uint64_t seed, long k) {
+    rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
+}
+
+/* Generates all puzzles in parallel; returns the index of one that failed
+ * (its target was not reached in max_tries grids) or -1. */
+static long generate_all(const gen_opts *o, int8_t *q, int8_t *a) {
+    long failed = -1, done = 0;
+    double t0 = now_s(), last = t0;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long k = 0; k < o->count; k++) {
+        long f;
+#pragma omp atomic read
+        f = failed;
+        if (f >= 0) continue; /* give up early */
+        uint64_t rng[4];
+        puzzle_rng(rng, o->seed, k);
+        int rc = sudoku_generate(q + k * 81, a + k * 81, o->min_nodes, (int)o->min_blanks, (int)o->max_tries, rng);
+#pragma omp critical(progress)
+        {
+            if (rc && failed < 0) failed = k;
+            done++;
+            if (show_progress() && (now_s() - last > 0.25 || done == o->count)) {
+                last = now_s();
+                fprintf(stderr, "\rtrm data sudoku-gen: %ld/%ld puzzles (%.1f/s)   ", done, o->count,
+                        done / (last - t0 + 1e-9));
+            }
+        }
+    }
+    if (show_progress()) fputc('\n', stderr);
+    return failed;
+}
+
+static int write_csv(FILE *f, const gen_opts *o, const int8_t *q, const int8_t *a) {
+    fprintf(f, "question,answer\n");
+    for (long k = 0; k < o->count; k++) {
+        char line[165];
+        for (int i = 0; i < 81; i++) {
+            line[i] = q[k * 81 + i] ? (char)('0' + q[k * 81 + i]) : '.';
+            line[82 + i] = (char)('0' + a[k * 81 + i]);
+        }
+        line[81] = ',';
+        line[163] = '\n';
+        line[164] = 0;
+        fputs(line, f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static int run_gen(const gen_opts *o) {
+    const char *cmd = "data sudoku-gen";
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", o->out, (long)getpid()) >= (int)sizeof tmp) return die(cmd, "%s: path too long", o->out);
+    FILE *f = fopen(tmp, "w"); /* before the work: a bad path fails at once */
+    if (!f) return die(cmd, "%s: %s", o->out, strerror(errno));
+    int8_t *q = malloc((size_t)o->count * 81), *a = malloc((size_t)o->count * 81);
+    int rc = 1;
+    if (!q || !a) {
+        die(cmd, "out of memory for %ld puzzles", o->count);
+        goto fail;
+    }
+    double t0 = now_s();
+    long bad = generate_all(o, q, a);
+    if (bad >= 0) {
+        die(cmd, "puzzle %ld: no grid of %ld tried reached --min-nodes %ld and --min-blanks %ld "
+            "(lower them or raise --max-tries)", bad + 1, o->max_tries, o->min_nodes, o->min_blanks);
+        goto fail;
+    }
+    int werr = write_csv(f, o, q, a);
+    int cerr = fclose(f);
+    f = NULL;
+    if (werr || cerr) {
+        die(cmd, "%s: write failed: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmp, o->out)) {
+        die(cmd, "%s: cannot rename %s into place: %s", o->out, tmp, strerror(errno));
+        goto fail;
+    }
+    fprintf(stderr, "trm data sudoku-gen: %ld puzzles in %.1f s -> %s\n", o->count, now_s() - t0, o->out);
+    rc = 0;
+fail:
+    if (f) fclose(f);
+    if (rc) remove(tmp);
+    free(q);
+    free(a);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+int cmd_data(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "trm data: expected a builder: sudoku or sudoku-gen (see trm data --help)\n");
+        return 2;
+    }
+    const char *b = argv[1];
+    if (!strcmp(b, "--help") || !strcmp(b, "-h") || !strcmp(b, "help")) {
+        usage_data(stdout);
+        return 0;
+    }
+    if (!strcmp(b, "sudoku")) {
+        sudoku_opts o;
+        int prc = parse_sudoku(argc - 1, argv + 1, &o);
+        return prc ? prc - 1 : run_sudoku(&o);
+    }
+    if (!strcmp(b, "sudoku-gen")) {
+        gen_opts o;
+        int prc = parse_gen(argc - 1, argv + 1, &o);
+        return prc ? prc - 1 : run_gen(&o);
+    }
+    fprintf(stderr, "trm data: unknown builder '%s' (expected one of: sudoku, sudoku-gen; see trm data --help)\n", b);
+    return 2;
+}
