@@ -36,12 +36,12 @@ expect_err() {
 # ---- help and usage
 expect_ok "trm --help" "$TRM" --help
 grep -q "usage: trm <command>" "$TMP/out" && ok "help text names the commands" || bad "help text"
-for c in info forward demo; do
-    expect_ok "trm $c --help" "$TRM" "$c" --help
+for c in info forward demo train eval solve "data sudoku" "data sudoku-gen"; do
+    expect_ok "trm $c --help" "$TRM" $c --help
     grep -q "^usage: trm $c" "$TMP/out" && ok "trm $c --help prints usage" || bad "trm $c --help prints usage"
 done
-for c in forward demo; do
-    "$TRM" "$c" --help | grep -q "(default: " && ok "trm $c --help prints defaults" || bad "trm $c --help prints defaults"
+for c in forward demo train eval "data sudoku"; do
+    "$TRM" $c --help | grep -q "(default: " && ok "trm $c --help prints defaults" || bad "trm $c --help prints defaults"
 done
 expect_err "unknown command" "unknown command 'frobnicate'" "$TRM" frobnicate
 
@@ -150,6 +150,16 @@ fi
 "$TRM" info --checkpoint "$TMP/conv.safetensors" | sed 's/"checkpoint":"[^"]*"//' >"$TMP/info_b"
 cmp -s "$TMP/info_a" "$TMP/info_b" && ok "converted reference checkpoint loads with the same config and parameter count" || bad "converted checkpoint differs"
 expect_ok "forward on the converted checkpoint" "$TRM" forward --checkpoint "$TMP/conv.safetensors" --inputs "$TMP/x.npy" --puzzle-ids "$TMP/pid.npy" --steps 2 --out "$TMP/fwc"
+
+# ---- trm data: bad input
+expect_err "data sudoku: missing input" "nope.csv" "$TRM" data sudoku --input "$TMP/nope.csv" --out "$TMP/d1"
+[ ! -e "$TMP/d1" ] && ok "data sudoku: no output directory left after an error" || bad "data sudoku left output"
+printf 'question,answer\n1234\n' >"$TMP/badq.csv"
+expect_err "data sudoku: malformed puzzle names file:line" "badq.csv:2" "$TRM" data sudoku --input "$TMP/badq.csv" --out "$TMP/d2"
+expect_err "data sudoku: more train puzzles than available" "train-size" "$TRM" data sudoku --input data/sudoku-demo/puzzles.csv --out "$TMP/d3" --train-size 9999
+expect_ok "data sudoku-gen makes unique puzzles" "$TRM" data sudoku-gen --count 3 --out "$TMP/gen.csv" --seed 2
+[ "$(grep -c , "$TMP/gen.csv")" -eq 4 ] && ok "sudoku-gen writes question,answer CSV" || bad "sudoku-gen output"
+expect_ok "data sudoku reads generated puzzles" "$TRM" data sudoku --input "$TMP/gen.csv" --out "$TMP/d4" --test-size 1
 
 # ---- the default job runs (short)
 expect_ok "demo runs" "$TRM" demo --steps 2 --batch 2

@@ -63,6 +63,14 @@ for t in "$BUILD"/tests/test_*; do
 done
 tally "cli.sh" tests/cli.sh "$BUILD/trm"
 tally "train.sh" tests/train.sh "$BUILD/trm"
+# The learning test trains for ~1000 steps: it runs in the optimized build
+# only (make test); under the sanitizers (make sanitize) every other test
+# still exercises the same training code.
+if [ "${TRM_SKIP_LEARNING:-0}" = 1 ]; then
+    echo "# learn.sh: not run in this (sanitizer) pass; make test runs it"
+else
+    tally "learn.sh" tests/learn.sh "$BUILD/trm"
+fi
 
 echo "# suite ran in $((SECONDS - start)) s"
 echo "$passed passed, $failed failed"

@@ -22,6 +22,7 @@
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "tasks/sudoku.h"
+#include "tasks/sudoku4.h"
 #include "trm.h"
 
 #define REFERENCE_AUG 1000 /* the reference's --num-aug for Sudoku-Extreme */
@@ -34,7 +35,8 @@ static void usage_data(FILE *out) {
             "usage: trm data <builder> [options]     (trm data <builder> --help)\n\n"
             "builders:\n"
             "  sudoku      puzzle collections -> dataset in the reference format\n"
-            "  sudoku-gen  generate new unique-solution puzzles as question,answer CSV\n");
+            "  sudoku-gen  generate new unique-solution puzzles as question,answer CSV\n"
+            "  sudoku4     random 4x4 Sudoku puzzles -> dataset (small; tests, curricula)\n");
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -659,6 +661,110 @@ fail:
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* ---------------------------------------------------------------- trm data sudoku4 */
+
+static void usage_sudoku4(FILE *out) {
+    fprintf(out,
+            "usage: trm data sudoku4 --out DIR [options]\n\n"
+            "Random 4x4 Sudoku puzzles (2x2 boxes) with a unique solution, as a dataset\n"
+            "in the reference's format (seq_len 16, vocab 6): a task small enough to\n"
+            "learn on a CPU in a minute. Test puzzles never occur in train.\n\n"
+            "  --out DIR          output directory (created if missing)\n"
+            "  --train-size N     train puzzles (default: 2000)\n"
+            "  --test-size M      test puzzles (default: 200)\n"
+            "  --blanks K         blank cells per puzzle, 1..12 (default: 8)\n"
+            "  --seed S           RNG seed (default: 0)\n");
+}
+
+/* A set of 4x4 questions, each packed base 5 into a nonzero key. */
+typedef struct { uint64_t *key; size_t mask; } keyset;
+
+static int keyset_init(keyset *s, long n) {
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n) cap *= 2;
+    s->mask = cap - 1;
+    return (s->key = calloc(cap, sizeof(uint64_t))) ? 0 : -1;
+}
+
+/* Inserts k; returns true if it was already there. */
+static bool keyset_add(keyset *s, uint64_t k) {
+    for (size_t h = (k * 0x9E3779B97F4A7C15ull) & s->mask;; h = (h + 1) & s->mask) {
+        if (s->key[h] == k) return true;
+        if (s->key[h] == 0) { s->key[h] = k; return false; }
+    }
+}
+
+/* Draws distinct puzzles (by question) into one split. */
+static int sudoku4_split(trm_split_writer *w, int n, int blanks, uint64_t rng[4], keyset *seen, trm_err *e) {
+    for (int k = 0, tries = 0; k < n; tries++) {
+        if (tries > 1000 * (n + 10)) return trm_errf(e, "only %d distinct puzzles with %d blanks found", k, blanks);
+        int8_t q[16], a[16];
+        sudoku4_random(q, a, blanks, rng);
+        uint64_t key = 1;
+        for (int i = 0; i < 16; i++) key = key * 5 + (uint64_t)q[i];
+        if (keyset_add(seen, key)) continue;
+        int32_t in[16], lab[16];
+        for (int i = 0; i < 16; i++) in[i] = q[i] + 1, lab[i] = a[i] + 1;
+        if (trm_split_writer_group(w, e) || trm_split_writer_puzzle(w, 0, e) ||
+            trm_split_writer_example(w, in, lab, e))
+            return -1;
+        k++;
+    }
+    return 0;
+}
+
+static int cmd_data_sudoku4(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'}, {"train-size", required_argument, 0, 'n'},
+        {"test-size", required_argument, 0, 'm'}, {"blanks", required_argument, 0, 'b'},
+        {"seed", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *cmd = "data sudoku4", *out = NULL;
+    long n_train = 2000, n_test = 200, blanks = 8;
+    uint64_t seed = 0;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'n': if (parse_long(optarg, 1, 1000000, &n_train)) return die(cmd, "--train-size: expected 1..1000000, got '%s'", optarg); break;
+        case 'm': if (parse_long(optarg, 0, 1000000, &n_test)) return die(cmd, "--test-size: expected 0..1000000, got '%s'", optarg); break;
+        case 'b': if (parse_long(optarg, 1, 12, &blanks)) return die(cmd, "--blanks: expected 1..12, got '%s'", optarg); break;
+        case 's': if (parse_u64(optarg, &seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg); break;
+        case 'h': usage_sudoku4(stdout); return 0;
+        default: return bad_option(cmd, argc, argv) + 1;
+        }
+    }
+    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data sudoku4 --help)", argv[optind]) + 1;
+    if (!out) return die(cmd, "--out is required (see trm data sudoku4 --help)") + 1;
+    uint64_t rng[4];
+    rng_seed(rng, seed);
+    trm_err e;
+    keyset seen = {0};
+    bool created = false;
+    trm_split_writer *train = trm_split_writer_new(SUDOKU4_CELLS, SUDOKU4_VOCAB);
+    trm_split_writer *test = trm_split_writer_new(SUDOKU4_CELLS, SUDOKU4_VOCAB);
+    int rc = 1;
+    if (!train || !test || keyset_init(&seen, n_train + n_test)) { die(cmd, "out of memory"); goto done; }
+    /* test first, so train can never contain a test question */
+    if (sudoku4_split(test, (int)n_test, (int)blanks, rng, &seen, &e) ||
+        sudoku4_split(train, (int)n_train, (int)blanks, rng, &seen, &e)) {
+        die(cmd, "%s", e.msg);
+        goto done;
+    }
+    if (prepare_out(out, &created) || write_dataset(out, train, test)) goto done;
+    printf("{\"train_groups\":%ld,\"train_examples\":%ld,\"test_examples\":%ld,\"out\":", n_train, n_train, n_test);
+    json_string(stdout, out);
+    printf("}\n");
+    rc = 0;
+done:
+    if (rc && created) nftw(out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(seen.key);
+    trm_split_writer_free(train);
+    trm_split_writer_free(test);
+    return rc;
+}
+
 int cmd_data(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "trm data: expected a builder: sudoku or sudoku-gen (see trm data --help)\n");
@@ -679,6 +785,7 @@ int cmd_data(int argc, char **argv) {
         int prc = parse_gen(argc - 1, argv + 1, &o);
         return prc ? prc - 1 : run_gen(&o);
     }
-    fprintf(stderr, "trm data: unknown builder '%s' (expected one of: sudoku, sudoku-gen; see trm data --help)\n", b);
+    if (!strcmp(b, "sudoku4")) return cmd_data_sudoku4(argc - 1, argv + 1);
+    fprintf(stderr, "trm data: unknown builder '%s' (expected one of: sudoku, sudoku-gen, sudoku4; see trm data --help)\n", b);
     return 2;
 }
