@@ -162,7 +162,9 @@ expect_ok "data sudoku-gen makes unique puzzles" "$TRM" data sudoku-gen --count 
 expect_ok "data sudoku reads generated puzzles" "$TRM" data sudoku --input "$TMP/gen.csv" --out "$TMP/d4" --test-size 1
 
 # ---- the default job runs (short)
-expect_ok "demo runs" "$TRM" demo --steps 2 --batch 2
-grep -q "held-out puzzle" "$TMP/out" && ok "demo prints a solved board" || bad "demo output"
+expect_ok "demo runs" "$TRM" demo --steps 3 --train-size 64 --show 1
+grep -q "held-out puzzles" "$TMP/out" && grep -q "unseen puzzles solved exactly" "$TMP/out" \
+    && ok "demo prints accuracy and a solved board" || bad "demo output"
+ls /tmp | grep -q "^trm-demo-" && bad "demo left its temporary directory" || ok "demo removes its temporary directory"
 
 echo "1..$n"

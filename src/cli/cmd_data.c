@@ -676,43 +676,6 @@ static void usage_sudoku4(FILE *out) {
             "  --seed S           RNG seed (default: 0)\n");
 }
 
-/* A set of 4x4 questions, each packed base 5 into a nonzero key. */
-typedef struct { uint64_t *key; size_t mask; } keyset;
-
-static int keyset_init(keyset *s, long n) {
-    size_t cap = 16;
-    while (cap < 2 * (size_t)n) cap *= 2;
-    s->mask = cap - 1;
-    return (s->key = calloc(cap, sizeof(uint64_t))) ? 0 : -1;
-}
-
-/* Inserts k; returns true if it was already there. */
-static bool keyset_add(keyset *s, uint64_t k) {
-    for (size_t h = (k * 0x9E3779B97F4A7C15ull) & s->mask;; h = (h + 1) & s->mask) {
-        if (s->key[h] == k) return true;
-        if (s->key[h] == 0) { s->key[h] = k; return false; }
-    }
-}
-
-/* Draws distinct puzzles (by question) into one split. */
-static int sudoku4_split(trm_split_writer *w, int n, int blanks, uint64_t rng[4], keyset *seen, trm_err *e) {
-    for (int k = 0, tries = 0; k < n; tries++) {
-        if (tries > 1000 * (n + 10)) return trm_errf(e, "only %d distinct puzzles with %d blanks found", k, blanks);
-        int8_t q[16], a[16];
-        sudoku4_random(q, a, blanks, rng);
-        uint64_t key = 1;
-        for (int i = 0; i < 16; i++) key = key * 5 + (uint64_t)q[i];
-        if (keyset_add(seen, key)) continue;
-        int32_t in[16], lab[16];
-        for (int i = 0; i < 16; i++) in[i] = q[i] + 1, lab[i] = a[i] + 1;
-        if (trm_split_writer_group(w, e) || trm_split_writer_puzzle(w, 0, e) ||
-            trm_split_writer_example(w, in, lab, e))
-            return -1;
-        k++;
-    }
-    return 0;
-}
-
 static int cmd_data_sudoku4(int argc, char **argv) {
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'}, {"train-size", required_argument, 0, 'n'},
@@ -737,32 +700,17 @@ static int cmd_data_sudoku4(int argc, char **argv) {
     }
     if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data sudoku4 --help)", argv[optind]) + 1;
     if (!out) return die(cmd, "--out is required (see trm data sudoku4 --help)") + 1;
-    uint64_t rng[4];
-    rng_seed(rng, seed);
-    trm_err e;
-    keyset seen = {0};
     bool created = false;
-    trm_split_writer *train = trm_split_writer_new(SUDOKU4_CELLS, SUDOKU4_VOCAB);
-    trm_split_writer *test = trm_split_writer_new(SUDOKU4_CELLS, SUDOKU4_VOCAB);
-    int rc = 1;
-    if (!train || !test || keyset_init(&seen, n_train + n_test)) { die(cmd, "out of memory"); goto done; }
-    /* test first, so train can never contain a test question */
-    if (sudoku4_split(test, (int)n_test, (int)blanks, rng, &seen, &e) ||
-        sudoku4_split(train, (int)n_train, (int)blanks, rng, &seen, &e)) {
-        die(cmd, "%s", e.msg);
-        goto done;
+    trm_err e;
+    if (prepare_out(out, &created)) return 1;
+    if (sudoku4_build(out, n_train, n_test, (int)blanks, seed, &e)) {
+        if (created) nftw(out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return die(cmd, "%s", e.msg);
     }
-    if (prepare_out(out, &created) || write_dataset(out, train, test)) goto done;
     printf("{\"train_groups\":%ld,\"train_examples\":%ld,\"test_examples\":%ld,\"out\":", n_train, n_train, n_test);
     json_string(stdout, out);
     printf("}\n");
-    rc = 0;
-done:
-    if (rc && created) nftw(out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(seen.key);
-    trm_split_writer_free(train);
-    trm_split_writer_free(test);
-    return rc;
+    return 0;
 }
 
 int cmd_data(int argc, char **argv) {

@@ -1,242 +1,175 @@
-/* cmd_demo.c - `trm demo` (the default job): trains a tiny TRM for a few
- * steps on the bundled Sudoku puzzles, showing progress, then solves a
- * held-out puzzle and prints the board. A live demonstration of the whole
- * engine (forward, ACT, loss, backward, AdamATan2), not a trained solver:
- * a few dozen CPU steps do not learn Sudoku. */
-#include <errno.h>
+/* cmd_demo.c - `trm demo` (the default job): a live demonstration of the
+ * whole pipeline on a task a laptop learns in about a minute: random 4x4
+ * Sudoku puzzles are generated, a tiny TRM trains on them from scratch
+ * (progress on stderr), then solves puzzles it has never seen (boards and
+ * accuracy on stdout). */
+#include <ftw.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/rng.h"
-#include "trm.h"
-
-#define DEFAULT_DATA "data/sudoku-demo/puzzles.csv"
+#include "data/dataset.h"
+#include "tasks/sudoku4.h"
+#include "train/train.h"
 
 typedef struct {
-    const char *data, *preset;
-    int steps, batch;
-    float lr;
+    const char *out;
+    long steps, train_size;
+    int blanks, shown;
     uint64_t seed;
 } demo_opts;
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: trm demo [options]\n\n"
-            "Trains a small TRM for a few steps on bundled Sudoku puzzles (progress on\n"
-            "stderr), then solves a held-out puzzle (board on stdout).\n\n"
-            "  --data FILE     question,answer CSV (default: %s)\n"
-            "  --preset NAME   model preset (default: tiny)\n"
-            "  --steps N       training steps (default: 30)\n"
-            "  --batch N       rows per step (default: 16)\n"
-            "  --lr X          AdamATan2 learning rate (default: 0.001)\n"
-            "  --seed N        RNG seed (default: 0)\n", DEFAULT_DATA);
+            "Generates random 4x4 Sudoku puzzles, trains a tiny TRM on them from scratch\n"
+            "(progress on stderr), then solves held-out puzzles (stdout): the engine,\n"
+            "the recursion, deep supervision, AdamATan2 and evaluation, end to end.\n\n"
+            "  --steps N        training steps (default: 600, about a minute on 2 cores)\n"
+            "  --train-size N   training puzzles (default: 3000)\n"
+            "  --blanks K       blank cells per puzzle, 1..12 (default: 6)\n"
+            "  --show N         held-out puzzles to print (default: 3)\n"
+            "  --seed N         RNG seed (default: 0)\n"
+            "  --out DIR        keep the dataset and the run here (default: a temporary\n"
+            "                   directory, removed at the end)\n");
 }
-
-/* ------------------------------------------------------------ data */
-
-typedef struct {
-    int n;
-    int32_t *q, *a; /* [n, 81] tokens: blank 1, digit d -> d + 1 */
-} puzzles;
-
-static int encode_cell(char ch, int32_t *tok) {
-    if (ch == '.' || ch == '0') *tok = 1;
-    else if (ch >= '1' && ch <= '9') *tok = ch - '0' + 1;
-    else return -1;
-    return 0;
-}
-
-/* Resolves the default data path from the working directory or, failing
- * that, from the directory above the binary (build/trm -> repo root). */
-static const char *find_default_data(char *buf, size_t n) {
-    if (access(DEFAULT_DATA, R_OK) == 0) return DEFAULT_DATA;
-    char exe[4096];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) return DEFAULT_DATA;
-    exe[len] = 0;
-    for (int up = 0; up < 2; up++) {
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-    }
-    snprintf(buf, n, "%s/%s", exe, DEFAULT_DATA);
-    return access(buf, R_OK) == 0 ? buf : DEFAULT_DATA;
-}
-
-static int load_puzzles(const char *path, puzzles *p) {
-    FILE *f = fopen(path, "r");
-    if (!f) return die("demo", "%s: %s", path, strerror(errno));
-    char line[512];
-    int cap = 0, lineno = 0;
-    memset(p, 0, sizeof *p);
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (lineno == 1 && !strncmp(line, "question", 8)) continue;
-        if (line[0] == '#' || line[0] == '\n') continue;
-        if (strlen(line) < 164 || line[81] != ',') {
-            fclose(f);
-            return die("demo", "%s:%d: expected 81 cells, a comma and an 81-digit answer", path, lineno);
-        }
-        if (p->n == cap) {
-            cap = cap ? 2 * cap : 256;
-            p->q = realloc(p->q, sizeof(int32_t) * 81 * cap);
-            p->a = realloc(p->a, sizeof(int32_t) * 81 * cap);
-        }
-        for (int i = 0; i < 81; i++)
-            if (encode_cell(line[i], &p->q[p->n * 81 + i]) || encode_cell(line[82 + i], &p->a[p->n * 81 + i]) ||
-                p->a[p->n * 81 + i] == 1) {
-                fclose(f);
-                return die("demo", "%s:%d: cell %d: expected a digit (or . / 0 in the question)", path, lineno, i + 1);
-            }
-        p->n++;
-    }
-    fclose(f);
-    if (p->n < 2) return die("demo", "%s: expected at least 2 puzzles, found %d", path, p->n);
-    return 0;
-}
-
-/* ------------------------------------------------------------ output */
-
-static void print_board(const int32_t *given, const int32_t *pred, const int32_t *truth) {
-    for (int r = 0; r < 9; r++) {
-        if (r && r % 3 == 0) printf("  ------+-------+------\n");
-        printf(" ");
-        for (int c = 0; c < 9; c++) {
-            int i = r * 9 + c, d = pred[i] - 1;
-            char mark = given[i] != 1 ? ' ' : (pred[i] == truth[i] ? ' ' : '*');
-            printf("%s%c%c", c && c % 3 == 0 ? " |" : "", d >= 1 && d <= 9 ? '0' + d : '?', mark);
-        }
-        printf("\n");
-    }
-}
-
-/* ------------------------------------------------------------ run */
 
 static int parse(int argc, char **argv, demo_opts *o) {
     static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'}, {"preset", required_argument, 0, 'p'},
-        {"steps", required_argument, 0, 's'}, {"batch", required_argument, 0, 'b'},
-        {"lr", required_argument, 0, 'l'}, {"seed", required_argument, 0, 'r'},
+        {"steps", required_argument, 0, 's'}, {"train-size", required_argument, 0, 'n'},
+        {"blanks", required_argument, 0, 'b'}, {"show", required_argument, 0, 'w'},
+        {"seed", required_argument, 0, 'r'}, {"out", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    *o = (demo_opts){.preset = "tiny", .steps = 30, .batch = 16, .lr = 1e-3f, .seed = 0};
+    *o = (demo_opts){.steps = 600, .train_size = 3000, .blanks = 6, .shown = 3, .seed = 0};
     int c;
     optind = 1;
-    opterr = 0; /* we print our own one-line errors */
-    while ((c = getopt_long(argc, argv, "d:p:s:b:l:r:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
+        long v = optarg ? strtol(optarg, &end, 10) : 0;
+        bool bad = optarg && (*end || end == optarg);
         switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'p': o->preset = optarg; break;
-        case 's': o->steps = (int)strtol(optarg, &end, 10); if (*end || o->steps < 1) return die("demo", "--steps: expected an integer >= 1, got '%s'", optarg); break;
-        case 'b': o->batch = (int)strtol(optarg, &end, 10); if (*end || o->batch < 1 || o->batch > 4096) return die("demo", "--batch: expected 1..4096, got '%s'", optarg); break;
-        case 'l': o->lr = strtof(optarg, &end); if (*end || !(o->lr > 0)) return die("demo", "--lr: expected a positive number, got '%s'", optarg); break;
-        case 'r': o->seed = strtoull(optarg, &end, 10); if (*end) return die("demo", "--seed: expected an integer, got '%s'", optarg); break;
+        case 's': if (bad || v < 1 || v > 10000000) return die("demo", "--steps: expected 1..10000000, got '%s'", optarg); o->steps = v; break;
+        case 'n': if (bad || v < 64 || v > 1000000) return die("demo", "--train-size: expected 64..1000000, got '%s'", optarg); o->train_size = v; break;
+        case 'b': if (bad || v < 1 || v > 12) return die("demo", "--blanks: expected 1..12, got '%s'", optarg); o->blanks = (int)v; break;
+        case 'w': if (bad || v < 0 || v > 200) return die("demo", "--show: expected 0..200, got '%s'", optarg); o->shown = (int)v; break;
+        case 'r': if (bad || v < 0) return die("demo", "--seed: expected an integer >= 0, got '%s'", optarg); o->seed = (uint64_t)v; break;
+        case 'o': o->out = optarg; break;
         case 'h': usage(stdout); exit(0);
-        default: exit(bad_option("demo", argc, argv) + 1);
+        default: return bad_option("demo", argc, argv);
         }
     }
     if (optind < argc) return die("demo", "unexpected argument '%s' (see trm demo --help)", argv[optind]);
     return 0;
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+/* ------------------------------------------------------------ output */
 
-static int train(trm_model *m, const puzzles *p, int n_train, const demo_opts *o) {
-    trm_err e;
-    trm_optim_config oc;
-    trm_optim_config_default(&oc);
-    oc.lr = o->lr;
-    oc.lr_warmup_steps = o->steps / 5 + 1;
-    oc.weight_decay = 0.1f;
-    trm_optim *opt = trm_optim_new(m, &oc, &e);
-    trm_act *a = opt ? trm_act_new(m, o->batch, TRM_TRAIN, o->seed, &e) : NULL;
-    int32_t *in = malloc(sizeof(int32_t) * 81 * o->batch), *lab = malloc(sizeof(int32_t) * 81 * o->batch);
-    if (!opt || !a || !in || !lab) {
-        trm_optim_free(opt); trm_act_free(a); free(in); free(lab);
-        return die("demo", "%s", opt ? e.msg : "out of memory");
-    }
-    uint64_t rng[4];
-    rng_seed(rng, o->seed + 1);
-    double t0 = now_s();
-    for (int s = 1; s <= o->steps; s++) {
-        for (int b = 0; b < o->batch; b++) {
-            int k = rng_int(rng, 0, n_train - 1);
-            memcpy(in + 81 * b, p->q + 81 * k, sizeof(int32_t) * 81);
-            memcpy(lab + 81 * b, p->a + 81 * k, sizeof(int32_t) * 81);
+static void print_boards(const int32_t *in, const int32_t *lab, const int32_t *pred) {
+    for (int r = 0; r < 4; r++) {
+        for (int part = 0; part < 3; part++) {
+            const int32_t *g = part == 0 ? in : part == 1 ? pred : lab;
+            printf("  ");
+            for (int c = 0; c < 4; c++) {
+                int t = g[r * 4 + c], v = t - 1;
+                char mark = part == 1 && in[r * 4 + c] == 1 ? (t == lab[r * 4 + c] ? ' ' : '*') : ' ';
+                printf("%s%c%c", c == 2 ? "| " : "", v >= 1 && v <= 4 ? '0' + v : '.', mark);
+            }
+            printf(part < 2 ? "   " : "\n");
         }
-        trm_batch bt = {o->batch, in, lab, NULL};
-        trm_metrics mt;
-        trm_act_step(m, a, &bt, NULL, &e);
-        trm_act_loss(m, a, TRM_LOSS_STABLEMAX, &mt);
-        trm_model_zero_grad(m);
-        trm_act_backward(m, a, 1.0f / o->batch, &e);
-        trm_optim_step(opt, m, a);
-        double el = now_s() - t0;
-        fprintf(stderr, "\rstep %3d/%d  loss %.4f  token acc %.3f  halted %2.0f  %.1f ex/s  ETA %.0fs   ",
-                s, o->steps, mt.lm_loss / o->batch, mt.count ? mt.accuracy / mt.count : 0.0,
-                mt.count, s * o->batch / el, el / s * (o->steps - s));
+        if (r == 1) printf("  ----+-----     ----+-----     ----+-----\n");
     }
-    fprintf(stderr, "\n");
-    trm_optim_free(opt);
+}
+
+/* Solves the first `shown` test puzzles and prints them. */
+static int show_solutions(const char *ckpt, const char *data, int shown) {
+    trm_err e;
+    trm_model *m = trm_checkpoint_load(ckpt, &e);
+    trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
+    trm_act *a = s ? trm_act_new(m, shown, TRM_EVAL, 0, &e) : NULL;
+    if (!a) {
+        trm_split_close(s);
+        trm_model_free(m);
+        return die("demo", "%s", e.msg);
+    }
+    int32_t in[200 * 16], lab[200 * 16], pred[16];
+    for (int b = 0; b < shown; b++) trm_split_example(s, b, in + 16 * b, lab + 16 * b);
+    trm_batch bt = {shown, in, lab, NULL};
+    for (int k = 0; k < m->cfg.halt_max_steps; k++) trm_act_step(m, a, &bt, NULL, &e);
+    printf("\nheld-out puzzles (question | model's answer, * = wrong | solution):\n");
+    for (int b = 0; b < shown; b++) {
+        const float *lg = a->logits + (size_t)b * 16 * m->cfg.vocab_size;
+        for (int i = 0; i < 16; i++) {
+            int best = 0;
+            for (int v = 1; v < m->cfg.vocab_size; v++)
+                if (lg[i * m->cfg.vocab_size + v] > lg[i * m->cfg.vocab_size + best]) best = v;
+            pred[i] = best;
+        }
+        printf("\n");
+        print_boards(in + 16 * b, lab + 16 * b, pred);
+        printf("  confidence sigmoid(q_halt) = %.3f\n", 1.0 / (1.0 + exp(-a->q_halt[b])));
+    }
     trm_act_free(a);
-    free(in);
-    free(lab);
+    trm_split_close(s);
+    trm_model_free(m);
     return 0;
 }
 
-static int solve(trm_model *m, const puzzles *p, int k) {
+/* ------------------------------------------------------------ run */
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int run_demo(const demo_opts *o, const char *dir) {
+    char data[4200], run[4200], ckpt[4300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", run);
     trm_err e;
-    trm_act *a = trm_act_new(m, 1, TRM_EVAL, 0, &e);
-    if (!a) return die("demo", "%s", e.msg);
-    trm_batch bt = {1, p->q + 81 * k, p->a + 81 * k, NULL};
-    for (int s = 0; s < m->cfg.halt_max_steps; s++) trm_act_step(m, a, &bt, NULL, &e);
-    trm_metrics mt;
-    trm_act_loss(m, a, TRM_LOSS_STABLEMAX, &mt);
-    int32_t pred[81];
-    int V = m->cfg.vocab_size, right = 0, blanks = 0;
-    for (int i = 0; i < 81; i++) {
-        const float *lg = a->logits + (size_t)i * V;
-        int best = 0;
-        for (int v = 1; v < V; v++) if (lg[v] > lg[best]) best = v;
-        pred[i] = best;
-        if (p->q[81 * k + i] == 1) { blanks++; right += best == p->a[81 * k + i]; }
-    }
-    printf("held-out puzzle %d after %d supervision steps (* = wrong cell):\n", k + 1, m->cfg.halt_max_steps);
-    print_board(p->q + 81 * k, pred, p->a + 81 * k);
-    printf("blank cells right: %d/%d  exact: %s  confidence sigmoid(q_halt): %.4f\n", right, blanks,
-           mt.exact_accuracy > 0 ? "yes" : "no", 1.0 / (1.0 + exp(-a->q_halt[0])));
-    trm_act_free(a);
-    return 0;
+    fprintf(stderr, "trm demo: %ld random 4x4 Sudoku puzzles with %d blanks (+200 held out) in %s\n",
+            o->train_size, o->blanks, dir);
+    if (sudoku4_build(data, o->train_size, 200, o->blanks, o->seed, &e)) return die("demo", "%s", e.msg);
+    trm_config arch;
+    trm_config_preset(&arch, "tiny", &e);
+    arch.H_cycles = 2, arch.L_cycles = 2, arch.halt_max_steps = 4;
+    trm_train_config tc;
+    trm_train_config_default(&tc);
+    tc.global_batch_size = 64;
+    tc.epochs = (double)o->steps * tc.global_batch_size / o->train_size + 1;
+    tc.max_steps = o->steps;
+    tc.lr = 2e-3f;
+    tc.lr_warmup_steps = 20;
+    tc.ema = false; /* a 0.999 EMA would still mostly hold the initial weights */
+    tc.eval_interval = 0;
+    tc.seed = o->seed;
+    trm_train_run_opts ro = {.data_dir = data, .out_dir = run};
+    if (trm_train_run(&arch, &tc, &ro, &e)) return die("demo", "%s", e.msg);
+    trm_model *m = trm_checkpoint_load(ckpt, &e);
+    trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
+    trm_eval_result r;
+    int rc = s ? trm_evaluate(m, s, 0, 200, 0, false, false, &r, &e) : -1;
+    trm_split_close(s);
+    trm_model_free(m);
+    if (rc) return die("demo", "%s", e.msg);
+    printf("after %ld steps: %.1f%% of 200 unseen puzzles solved exactly, %.1f%% of cells right\n", o->steps,
+           100 * r.exact_accuracy, 100 * r.accuracy);
+    trm_eval_result_free(&r);
+    return o->shown ? show_solutions(ckpt, data, o->shown) : 0;
 }
 
 int cmd_demo(int argc, char **argv) {
     demo_opts o;
     if (parse(argc, argv, &o)) return 2;
-    char buf[4200];
-    if (!o.data) o.data = find_default_data(buf, sizeof buf);
-    puzzles p;
-    if (load_puzzles(o.data, &p)) return 1;
-    trm_config c;
-    trm_err e;
-    if (trm_config_preset(&c, o.preset, &e)) return die("demo", "%s", e.msg);
-    if (c.seq_len != 81 || c.vocab_size != 11) return die("demo", "preset %s is not a Sudoku preset", o.preset);
-    trm_model *m = trm_model_new(&c, o.seed, &e);
-    if (!m) return die("demo", "%s", e.msg);
-    fprintf(stderr, "trm demo: %s preset (%lld parameters), %d puzzles from %s, %s matmul\n", o.preset,
-            (long long)trm_model_num_params(m), p.n, o.data, trm_matmul_backend_name(trm_matmul_get_backend()));
-    int rc = train(m, &p, p.n - 1, &o);
-    if (rc == 0) rc = solve(m, &p, p.n - 1);
-    trm_model_free(m);
-    free(p.q);
-    free(p.a);
+    char tmp[] = "/tmp/trm-demo-XXXXXX";
+    const char *dir = o.out;
+    if (!dir && !(dir = mkdtemp(tmp))) return die("demo", "cannot create a temporary directory in /tmp");
+    int rc = run_demo(&o, dir);
+    if (!o.out) nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }

@@ -14,13 +14,13 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
-    {"demo", cmd_demo, "train a tiny model on bundled Sudoku puzzles, then solve one (default)"},
+    {"demo", cmd_demo, "learn 4x4 Sudoku from scratch, then solve unseen puzzles (default)"},
     {"info", cmd_info, "print a preset's or checkpoint's config and parameter count as JSON"},
     {"forward", cmd_forward, "run evaluation steps on token rows (.npy) and write logits"},
     {"train", cmd_train, "train a model on a dataset (reference format), with exact resume"},
     {"eval", cmd_eval, "accuracy of a checkpoint on a dataset split, at any test-time depth"},
     {"solve", cmd_solve, "solve Sudoku puzzles given as text, file or stdin"},
-    {"data", cmd_data, "build a Sudoku dataset (reference format) or generate puzzles"},
+    {"data", cmd_data, "build datasets in the reference format (sudoku, sudoku4) or generate puzzles"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "trm.h"
+
 #define SUDOKU4_CELLS 16
 #define SUDOKU4_VOCAB 6
 #define SUDOKU4_GRIDS 288
@@ -18,5 +20,9 @@ int sudoku4_count(const int8_t q[16]);
 /* A random puzzle with `blanks` blank cells and exactly one solution
  * (blanks is lowered by one on each of 100 failed draws). */
 void sudoku4_random(int8_t q[16], int8_t a[16], int blanks, uint64_t rng[4]);
+
+/* Writes DIR/{train,test} and identifiers.json: n_train + n_test distinct
+ * random puzzles (test questions never in train), one group each. */
+int sudoku4_build(const char *dir, long n_train, long n_test, int blanks, uint64_t seed, trm_err *err);
 
 #endif
