@@ -219,7 +219,7 @@ static int pool_filter(pool *p, const pool *other, long min_nodes, int *dups, in
 typedef struct {
     const char *input, *test_input, *out;
     long train_size, test_size, aug, min_nodes; /* train_size -1 = all minus test */
-    long blanks;                                /* 0 = keep the questions */
+    long blanks, blanks_max;                    /* 0 = keep the questions */
     uint64_t seed;
 } sudoku_opts;
 
@@ -246,10 +246,11 @@ static void usage_sudoku(FILE *out) {
             "  --seed S                     RNG seed for the draw and augmentation (default: 0)\n"
             "  --min-nodes X                keep only input puzzles whose solver search\n"
             "                               needs >= X nodes, a difficulty (default: 1)\n"
-            "  --blanks K                   replace every question (each version) by its\n"
-            "                               solution with K random cells blanked, redrawn\n"
-            "                               until the puzzle has one solution: easy puzzles\n"
-            "                               for curricula and smoke tests (default: 0 = off)\n\n"
+            "  --blanks K | K1-K2           replace every question (each version) by its\n"
+            "                               solution with K (or uniformly K1..K2) random\n"
+            "                               cells blanked, redrawn until the puzzle has one\n"
+            "                               solution: easier puzzles from real grids, for\n"
+            "                               curricula and smoke tests (default: 0 = off)\n\n"
             "Prints {\"train_groups\":..,\"train_examples\":..,\"test_examples\":..,\"out\":..}.\n",
             REFERENCE_AUG);
 }
@@ -289,9 +290,16 @@ static int parse_sudoku(int argc, char **argv, sudoku_opts *o) {
         case 'x':
             if (parse_long(optarg, 1, 1L << 40, &o->min_nodes)) return die(cmd, "--min-nodes: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
-        case 'b':
-            if (parse_long(optarg, 0, 64, &o->blanks)) return die(cmd, "--blanks: expected an integer in [0, 64], got '%s'", optarg) + 1;
+        case 'b': {
+            char lo[32] = {0};
+            const char *dash = strchr(optarg, '-');
+            snprintf(lo, sizeof lo, "%.*s", dash ? (int)(dash - optarg) : 31, optarg);
+            if (parse_long(lo, 0, 64, &o->blanks) ||
+                (dash && parse_long(dash + 1, o->blanks, 64, &o->blanks_max)))
+                return die(cmd, "--blanks: expected K or K1-K2 with 0 <= K1 <= K2 <= 64, got '%s'", optarg) + 1;
+            if (!dash) o->blanks_max = o->blanks;
             break;
+        }
         case 'h': usage_sudoku(stdout); return 1;
         default: return bad_option(cmd, argc, argv) + 2;
         }
@@ -330,33 +338,41 @@ static int add_version(trm_split_writer *w, const int8_t q[81], const int8_t a[8
     return trm_split_writer_example(w, in, lab, e);
 }
 
-/* q = the solution a with k random cells blank, redrawn until the puzzle
- * has exactly one solution (so the label is the only right answer). */
+/* q = the solution a with k random cells blank and exactly one solution
+ * (so the label is the only right answer): a few uniform draws, then a
+ * greedy pass in random order that blanks a cell only while the puzzle
+ * stays unique (reaches any k up to that order's minimal puzzle). */
 static int blank_cells(const int8_t a[81], long k, int8_t q[81], uint64_t rng[4], trm_err *e) {
-    for (int tries = 0; tries < 1000; tries++) {
-        int cells[81];
+    int cells[81];
+    for (int tries = 0; tries < 40; tries++) {
         for (int i = 0; i < 81; i++) cells[i] = i;
         memcpy(q, a, 81);
-        for (long i = 0; i < k; i++) { /* partial Fisher-Yates */
-            int j = rng_int(rng, (int)i, 80), t = cells[i];
+        long blank = 0;
+        for (int i = 0; i < 81 && blank < k; i++) { /* Fisher-Yates, drawn lazily */
+            int j = rng_int(rng, i, 80), t = cells[i];
             cells[i] = cells[j], cells[j] = t;
             q[cells[i]] = 0;
+            /* the greedy tries keep only cells whose removal keeps one solution */
+            if (tries >= 20 && sudoku_solve(q, NULL, 2, NULL) != 1) q[cells[i]] = a[cells[i]];
+            else blank++;
         }
-        if (sudoku_solve(q, NULL, 2, NULL) == 1) return 0;
+        if (blank == k && sudoku_solve(q, NULL, 2, NULL) == 1) return 0;
     }
-    return trm_errf(e, "--blanks %ld: no unique-solution puzzle found in 1000 draws (use fewer blanks)", k);
+    return trm_errf(e, "--blanks %ld: no unique-solution puzzle with that many blanks found (use fewer)", k);
 }
+
+static long g_blanks, g_blanks_max; /* --blanks of the running build */
 
 /* One version, its question re-blanked from the solution when asked. */
 static int add_version_blanked(trm_split_writer *w, const int8_t q[81], const int8_t a[81], long blanks,
                                uint64_t rng[4], trm_err *e) {
+    if (g_blanks_max > blanks) blanks = rng_int(rng, (int)blanks, (int)g_blanks_max);
     if (blanks == 0) return add_version(w, q, a, e);
     int8_t qb[81];
     if (blank_cells(a, blanks, qb, rng, e)) return -1;
     return add_version(w, qb, a, e);
 }
 
-static long g_blanks; /* --blanks of the running build */
 
 /* Groups of 1 + aug versions of the puzzles idx[0..n). */
 static trm_split_writer *build_split(const pool *p, const int *idx, int n, long aug, const char *name,
@@ -478,6 +494,7 @@ static int run_sudoku(const sudoku_opts *o) {
     rng_seed(rng, o->seed);
     trm_err e;
     g_blanks = o->blanks;
+    g_blanks_max = o->blanks_max;
     if (!(perm = draw_split(in.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
     train = build_split(&in, perm + n_test, n_train, o->aug, "train", rng, &e);
     if (train && o->test_input) {

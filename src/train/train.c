@@ -374,9 +374,18 @@ static int train_step(run *r, log_window *w, trm_err *err) {
 
 /* ------------------------------------------------------------ setup */
 
+/* mkdir -p */
 static int make_dir(const char *dir, trm_err *err) {
-    if (mkdir(dir, 0777) && errno != EEXIST) return trm_errf(err, "%s: %s", dir, strerror(errno));
-    return 0;
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return trm_errf(err, "%s: path too long", dir);
+    for (char *p = buf + 1;; p++) {
+        bool last = *p == 0;
+        if (*p != '/' && !last) continue;
+        *p = 0;
+        if (mkdir(buf, 0777) && errno != EEXIST) return trm_errf(err, "%s: cannot create directory: %s", buf, strerror(errno));
+        if (last) return 0;
+        *p = '/';
+    }
 }
 
 static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts *o, trm_err *err) {
