@@ -700,6 +700,25 @@ static void test_loader_one_example_puzzles(void **state) {
         trm_loader_get_state(l, &st);
         assert_int_equal(st.epoch, 2 * w + 1); /* the epoch advances lazily */
     }
+    trm_loader_free(l);
+
+    /* iterations of one epoch: the reference's drop-last, 2 of 10 groups
+     * per epoch never reach a batch */
+    l = loader_ok(s, 4, true, 7);
+    trm_loader_set_iteration(l, 1);
+    for (int e = 0; e < 20; e++) {
+        bool seen[10] = {false};
+        int used = 0;
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 4);
+            trm_loader_state st;
+            trm_loader_get_state(l, &st);
+            assert_int_equal(st.epoch, e);
+            check_train_batch(s, &bb, 4, seen, puzzle_hits);
+        }
+        for (int g = 0; g < 10; g++) used += seen[g];
+        assert_int_equal(used, 8);
+    }
     for (int p = 0; p < 30; p++) /* the puzzle choice reaches every version */
         assert_true(puzzle_hits[p] > 0);
     trm_loader_free(l);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -28,6 +29,8 @@ static void usage(FILE *out) {
 }
 
 typedef struct { int steps; bool json, color; } solve_opts;
+
+typedef struct { int n, valid, with_answer, correct; long cells, cells_right; } tally;
 
 static int read_puzzles(const char *src, int8_t **q, int8_t **ans, bool **has, int *n) {
     FILE *f = strcmp(src, "-") ? fopen(src, "r") : stdin;
@@ -59,7 +62,7 @@ static int read_puzzles(const char *src, int8_t **q, int8_t **ans, bool **has, i
 }
 
 static void report(const trm_model *m, const trm_act *a, int b, const int8_t *q, const int8_t *ans,
-                   bool has_ans, int steps, const solve_opts *o) {
+                   bool has_ans, int steps, const solve_opts *o, tally *t) {
     int32_t tok[81];
     int8_t grid[81];
     int V = m->cfg.vocab_size;
@@ -73,6 +76,14 @@ static void report(const trm_model *m, const trm_act *a, int b, const int8_t *q,
     int viol = sudoku_violations(grid, q);
     double conf = 1.0 / (1.0 + exp(-(double)a->q_halt[b]));
     bool match = has_ans && memcmp(grid, ans, 81) == 0;
+    t->n++;
+    t->valid += viol == 0;
+    if (has_ans) {
+        t->with_answer++;
+        t->correct += match;
+        for (int i = 0; i < 81; i++)
+            if (q[i] == 0) { t->cells++; t->cells_right += grid[i] == ans[i]; }
+    }
     if (o->json) {
         printf("{\"solution\":\"");
         for (int i = 0; i < 81; i++) putchar(grid[i] ? '0' + grid[i] : '.');
@@ -139,6 +150,9 @@ int cmd_solve(int argc, char **argv) {
     int B = n < 64 ? n : 64;
     if (!(a = trm_act_new(m, B, TRM_EVAL, 0, &e))) { die("solve", "%s", e.msg); goto done; }
     int32_t in[64 * 81];
+    tally t = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int r0 = 0; r0 < n; r0 += B) {
         int k = n - r0 < B ? n - r0 : B;
         for (int b = 0; b < B; b++) sudoku_to_tokens(q + 81 * (r0 + (b < k ? b : 0)), in + 81 * b);
@@ -146,8 +160,16 @@ int cmd_solve(int argc, char **argv) {
         trm_act_reset(a);
         for (int s = 0; s < steps; s++)
             if (trm_act_step(m, a, &bt, NULL, &e)) { die("solve", "%s", e.msg); goto done; }
-        for (int b = 0; b < k; b++) report(m, a, b, q + 81 * (r0 + b), ans + 81 * (r0 + b), has[r0 + b], steps, &o);
+        for (int b = 0; b < k; b++) report(m, a, b, q + 81 * (r0 + b), ans + 81 * (r0 + b), has[r0 + b], steps, &o, &t);
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    FILE *sum = o.json ? stderr : stdout;
+    fprintf(sum, "%d puzzles: %d obey the rules", t.n, t.valid);
+    if (t.with_answer)
+        fprintf(sum, "; %d/%d match the known answer (%.1f%%), %.1f%% of blank cells right", t.correct,
+                t.with_answer, 100.0 * t.correct / t.with_answer, t.cells ? 100.0 * t.cells_right / t.cells : 100.0);
+    fprintf(sum, "; %.1f ms per puzzle (%d supervision steps, batches of %d)\n", 1000 * secs / t.n, steps, B);
     rc = 0;
 done:
     trm_act_free(a);

@@ -690,6 +690,7 @@ struct trm_loader {
     int64_t *perm;         /* [n_grp] group order of perm_epoch */
     int64_t perm_epoch;    /* -1: perm not computed */
     int64_t *pick;         /* [largest puzzle] scratch for the example shuffle */
+    int64_t epochs_per_iteration; /* drop the partial batch at these boundaries (0: never) */
 };
 
 /* Uniform in [0, n), unbiased (rejection), n >= 1. */
@@ -821,9 +822,9 @@ static int fill_train(trm_loader *l, int fill, int32_t *inputs, int32_t *labels,
 }
 
 /* Batches run on across epoch boundaries, like the reference's stream of
- * concatenated epoch permutations: nothing is dropped at an epoch's end
- * (the reference drops one partial batch per eval_interval epochs; for
- * small datasets a per-epoch drop would waste a large share of them). */
+ * concatenated epoch permutations; at the end of an "iteration" (the
+ * reference's eval_interval epochs) the partial batch is dropped, as the
+ * reference's loader does when one iteration's stream runs out. */
 static int next_train(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *ids) {
     int fill = 0;
     for (int empty = 0; empty < MAX_EMPTY_EPOCHS;) {
@@ -833,8 +834,14 @@ static int next_train(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *
             return l->batch;
         l->epoch++, l->cursor = 0; /* the epoch ran out: continue with the next */
         empty = fill == before ? empty + 1 : 0;
+        if (l->epochs_per_iteration > 0 && l->epoch % l->epochs_per_iteration == 0)
+            fill = 0; /* drop last */
     }
     return 0;
+}
+
+void trm_loader_set_iteration(trm_loader *l, int64_t epochs) {
+    l->epochs_per_iteration = epochs > 0 ? epochs : 0;
 }
 
 static int next_test(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *ids) {

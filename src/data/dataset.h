@@ -80,9 +80,10 @@ int trm_write_identifiers(const char *dir, const char *const *names, int n, trm_
 /* Spec 3.5. Train: each epoch a seeded permutation of the groups; walking
  * it, each group contributes one uniformly chosen puzzle, all of whose
  * examples (in random order) go into the batch, truncated at the batch
- * end (the rest is dropped); the final incomplete batch of an epoch is
- * dropped. Test: examples in file order, the last batch padded (inputs
- * pad_id, labels -100, puzzle id blank_identifier_id). */
+ * end (the rest is dropped); batches continue across epochs, and the
+ * incomplete batch at the end of an iteration of epochs is dropped (see
+ * trm_loader_set_iteration). Test: examples in file order, the last batch
+ * padded (inputs pad_id, labels -100, puzzle id blank_identifier_id). */
 typedef struct trm_loader trm_loader;
 
 typedef struct {
@@ -93,6 +94,10 @@ typedef struct {
 
 trm_loader *trm_loader_new(const trm_split *s, int batch, bool train, uint64_t seed, trm_err *err);
 void trm_loader_free(trm_loader *l);
+/* Train mode: batches run on across epochs; every `epochs` epochs (the
+ * reference's eval_interval, one "iteration") the partial last batch is
+ * dropped. 0 (the default): never dropped. */
+void trm_loader_set_iteration(trm_loader *l, int64_t epochs);
 /* Fills the next batch ([batch, seq_len] inputs/labels, [batch] ids) and
  * returns the number of real (non-padding) rows. Train never ends (it
  * moves to the next epoch); test returns 0 after the last batch (and

@@ -418,6 +418,8 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     int B = r->tc.global_batch_size;
     if (!(r->act = trm_act_new(r->m, B, TRM_TRAIN, r->tc.seed + 1, err))) return -1;
     if (!(r->loader = trm_loader_new(r->train, B, true, r->tc.seed, err))) return -1;
+    /* the reference drops the partial batch once per eval_interval epochs */
+    trm_loader_set_iteration(r->loader, r->tc.eval_interval >= 1 ? (int64_t)r->tc.eval_interval : 0);
     r->in = malloc(sizeof(int32_t) * (size_t)B * arch.seq_len);
     r->lab = malloc(sizeof(int32_t) * (size_t)B * arch.seq_len);
     r->pid = malloc(sizeof(int32_t) * (size_t)B);
