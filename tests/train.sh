@@ -82,6 +82,16 @@ rc=$?
     && ok "SIGINT saves the state and exits 0" || { bad "SIGINT handling (exit $rc)"; tail -3 "$TMP/err"; }
 expect_ok "a run stopped by SIGINT resumes" "$TRM" train --data "$D" --out "$TMP/c" --resume stop_after=3
 
+# ---- SIGKILL at any point: the last state saved is whole and resumes
+"$TRM" train $COMMON --out "$TMP/k" max_steps=100000 checkpoint_every=3 >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 100); do [ -f "$TMP/k/state.safetensors" ] && break; sleep 0.1; done
+sleep 0.7
+kill -KILL $pid
+wait $pid 2>/dev/null
+expect_ok "a run killed with SIGKILL resumes from its last state" "$TRM" train --data "$D" --out "$TMP/k" --resume stop_after=2
+ls "$TMP/k" | grep -q "tmp" && bad "a temporary file of the killed run is left" || ok "no temporary file is left after the resume"
+
 # ---- eval and solve
 expect_ok "trm eval" "$TRM" eval --checkpoint "$TMP/a/checkpoint.safetensors" --data "$D" --steps 3 --per-step --quiet
 $PY -c "import json,sys; d=json.load(open('$TMP/out')); assert d['examples']==16 and len(d['by_step'])==3 and 0<=d['accuracy']<=1" \
@@ -89,6 +99,8 @@ $PY -c "import json,sys; d=json.load(open('$TMP/out')); assert d['examples']==16
 P=$(sed -n 2p data/sudoku-demo/puzzles.csv | cut -d, -f1)
 expect_ok "trm solve PUZZLE" "$TRM" solve --checkpoint "$TMP/a/checkpoint.safetensors" "$P" --color never
 grep -q "confidence" "$TMP/out" && ok "solve prints a board with confidence" || bad "solve output"
+grep -qE "^1 puzzles: [01] obey the rules; [01]/1 match the known answer.*ms per puzzle" "$TMP/out" \
+    && ok "solve prints a summary with accuracy and speed" || { bad "solve summary"; tail -2 "$TMP/out"; }
 head -4 data/sudoku-demo/puzzles.csv | "$TRM" solve --checkpoint "$TMP/a/checkpoint.safetensors" --json >"$TMP/out" 2>"$TMP/err" \
     && [ "$(wc -l <"$TMP/out")" -eq 3 ] && $PY -c "import json; [json.loads(l) for l in open('$TMP/out')]" \
     && ok "solve --json reads stdin, one JSON object per puzzle" || { bad "solve --json"; cat "$TMP/err"; }

@@ -10,6 +10,7 @@
  *   metrics.jsonl            one JSON object per log interval / evaluation
  */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -388,6 +389,21 @@ static int make_dir(const char *dir, trm_err *err) {
     }
 }
 
+/* A run killed mid-save leaves "<file>.tmp.<pid>" beside the intact old
+ * file; such leftovers are removed when the run starts again. */
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        if (!strstr(ent->d_name, ".safetensors.tmp.")) continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        remove(path);
+    }
+    closedir(d);
+}
+
 static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts *o, trm_err *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s", o->data_dir);
@@ -425,6 +441,7 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     r->pid = malloc(sizeof(int32_t) * (size_t)B);
     if (!r->in || !r->lab || !r->pid) return trm_errf(err, "out of memory for batch %d", B);
     if (make_dir(o->out_dir, err)) return -1;
+    remove_stale_temps(o->out_dir);
     snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
     snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
     snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
