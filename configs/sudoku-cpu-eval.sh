@@ -29,3 +29,22 @@ for d in "$E"/*/; do
     blanks=$(/usr/bin/python3 -c "import numpy as np; a=np.load('$d/test/all__inputs.npy')[:$N]; print(f'{(a==1).sum(1).mean():.1f}')")
     echo "$r" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"| $name | {d['examples']} | $blanks | {d['exact_accuracy']:.3f} | {d['accuracy']:.3f} |\")"
 done
+
+# The showcase the default job solves: two held-out puzzles of each kind.
+SHOW=${SHOWCASE:-models/sudoku-cpu-showcase.csv}
+/usr/bin/python3 - "$E" "$SHOW" <<'PYEOF'
+import sys, numpy as np
+e, out = sys.argv[1], sys.argv[2]
+kinds = [("17clue-grids-20-blanks", "20 blanks"), ("17clue-grids-30-blanks", "30 blanks"),
+         ("17clue-grids-40-blanks", "40 blanks"), ("17clue-real", "real 17-clue puzzles (64 blanks)")]
+dec = lambda row: "".join("." if t == 1 else str(t - 1) for t in row)
+with open(out + ".tmp", "w") as f:
+    f.write("# held-out puzzles from grids of the 17-clue collection that the model never saw\n")
+    f.write("question,answer\n")
+    for name, label in kinds:
+        x = np.load(f"{e}/{name}/test/all__inputs.npy"); y = np.load(f"{e}/{name}/test/all__labels.npy")
+        f.write(f"# {label}\n")
+        for i in range(2):
+            f.write(f"{dec(x[i])},{dec(y[i])}\n")
+import os; os.replace(out + ".tmp", out)
+PYEOF
