@@ -161,7 +161,14 @@ expect_ok "data sudoku-gen makes unique puzzles" "$TRM" data sudoku-gen --count 
 [ "$(grep -c , "$TMP/gen.csv")" -eq 4 ] && ok "sudoku-gen writes question,answer CSV" || bad "sudoku-gen output"
 expect_ok "data sudoku reads generated puzzles" "$TRM" data sudoku --input "$TMP/gen.csv" --out "$TMP/d4" --test-size 1
 
-# ---- the default job runs (short)
+# ---- the default job: the shipped model solves the showcase
+"$TRM" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+right=$(sed -n 's|^8 puzzles: .*; \([0-9]*\)/8 match the known answer.*|\1|p' "$TMP/out")
+[ $rc -eq 0 ] && [ "${right:-0}" -ge 4 ] && ok "default job: the shipped model solves ${right}/8 showcase puzzles (>= 4)" \
+    || { bad "default job (exit $rc, ${right:-no} right)"; tail -3 "$TMP/out" "$TMP/err"; }
+
+# ---- the learning demo runs (short)
 expect_ok "demo runs" "$TRM" demo --steps 3 --train-size 64 --show 1
 grep -q "held-out puzzles" "$TMP/out" && grep -q "unseen puzzles solved exactly" "$TMP/out" \
     && ok "demo prints accuracy and a solved board" || bad "demo output"
