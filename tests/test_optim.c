@@ -46,6 +46,7 @@
 
 #include "io/safetensors.h"
 #include "trm.h"
+#include "fixture.h"
 
 #define TOL_L2 1e-4
 #define TOL_MAX 1e-2
@@ -364,52 +365,11 @@ static void test_ema_apply(void **st) {
 
 /* ------------------------------------------------------------ fixture io */
 
-typedef struct { st_file *f; const char *where; } step_file;
 
-static const st_tensor *find(step_file *s, const char *name, size_t expect) {
-    const st_tensor *t = st_find(s->f, name);
-    if (!t) fail_msg("%s: missing tensor %s", s->where, name);
-    if ((size_t)t->numel != expect)
-        fail_msg("%s: %s has %lld values, expected %zu", s->where, name, (long long)t->numel, expect);
-    return t;
-}
 
-static float *get_f32(step_file *s, const char *name, size_t expect) {
-    const st_tensor *t = find(s, name, expect);
-    float *out = malloc(sizeof(float) * (expect ? expect : 1));
-    trm_err e;
-    if (st_to_f32(s->f, t, out, &e)) fail_msg("%s", e.msg);
-    return out;
-}
 
-static int32_t *get_i32(step_file *s, const char *name, size_t expect) {
-    const st_tensor *t = find(s, name, expect);
-    int32_t *out = malloc(sizeof(int32_t) * (expect ? expect : 1));
-    trm_err e;
-    if (st_to_i32(s->f, t, out, &e)) fail_msg("%s", e.msg);
-    return out;
-}
 
-static double get_f64(step_file *s, const char *name, int idx) {
-    const st_tensor *t = st_find(s->f, name);
-    if (!t || t->dtype != ST_F64 || t->numel <= idx) fail_msg("%s: missing F64 tensor %s[%d]", s->where, name, idx);
-    double v;
-    memcpy(&v, t->data + 8 * idx, 8);
-    return v;
-}
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
-}
 
 static double meta_num(cJSON *meta, const char *key) {
     cJSON *v = cJSON_GetObjectItem(meta, key);

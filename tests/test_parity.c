@@ -21,6 +21,7 @@
 
 #include "io/safetensors.h"
 #include "trm.h"
+#include "fixture.h"
 
 /* Two ways to replay the K steps:
  *   forced: before each step the carry is set to the reference's carry
@@ -86,48 +87,10 @@ static double rel_err(const float *got, const float *want, size_t n) {
 
 /* ------------------------------------------------------------ fixture io */
 
-typedef struct { st_file *f; const char *where; } step_file;
 
-static float *get_f32(step_file *s, const char *name, size_t expect) {
-    const st_tensor *t = st_find(s->f, name);
-    if (!t) fail_msg("%s: missing tensor %s", s->where, name);
-    if ((size_t)t->numel != expect) fail_msg("%s: %s has %lld values, expected %zu", s->where, name, (long long)t->numel, expect);
-    float *out = malloc(sizeof(float) * (expect ? expect : 1));
-    trm_err e;
-    if (st_to_f32(s->f, t, out, &e)) fail_msg("%s", e.msg);
-    return out;
-}
 
-static int32_t *get_i32(step_file *s, const char *name, size_t expect) {
-    const st_tensor *t = st_find(s->f, name);
-    if (!t) fail_msg("%s: missing tensor %s", s->where, name);
-    if ((size_t)t->numel != expect) fail_msg("%s: %s has %lld values, expected %zu", s->where, name, (long long)t->numel, expect);
-    int32_t *out = malloc(sizeof(int32_t) * (expect ? expect : 1));
-    trm_err e;
-    if (st_to_i32(s->f, t, out, &e)) fail_msg("%s", e.msg);
-    return out;
-}
 
-static double get_scalar(step_file *s, const char *name, int idx) {
-    const st_tensor *t = st_find(s->f, name);
-    if (!t || t->dtype != ST_F64 || t->numel <= idx) fail_msg("%s: missing F64 tensor %s[%d]", s->where, name, idx);
-    double v;
-    memcpy(&v, t->data + 8 * idx, 8);
-    return v;
-}
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
-}
 
 /* ------------------------------------------------------------ comparisons */
 
@@ -144,7 +107,7 @@ static void compare_f32(step_file *s, const char *name, const float *got, size_t
 }
 
 static void compare_scalar(step_file *s, const char *name, int idx, double got) {
-    double want = get_scalar(s, name, idx);
+    double want = get_f64(s, name, idx);
     double e = fabs(got - want) / fmax(fabs(want), 1e-12);
     char where[128];
     snprintf(where, sizeof where, "%s %s[%d]", s->where, name, idx);
