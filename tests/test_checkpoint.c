@@ -41,11 +41,6 @@ static int group_teardown(void **state) {
     return tu_remove_dir();
 }
 
-static void assert_contains(const char *hay, const char *needle) {
-    if (!strstr(hay, needle))
-        fail_msg("message \"%s\" lacks \"%s\"", hay, needle);
-}
-
 static bool exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;

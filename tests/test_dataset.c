@@ -39,11 +39,6 @@ static int group_teardown(void **state) {
     return tu_remove_dir();
 }
 
-static void assert_contains(const char *hay, const char *needle) {
-    if (!strstr(hay, needle))
-        fail_msg("message \"%s\" lacks \"%s\"", hay, needle);
-}
-
 static int enc_input(int64_t ex, int k) { return (int)((ex >> (4 * k)) & 15) + 1; }
 static int enc_label(int64_t ex, int k) { return (int)((ex + k) % VOCAB); } /* 0 = ignored */
 

@@ -42,11 +42,6 @@ static void write_file(const char *path, const void *buf, size_t len) {
     assert_int_equal(fclose(fp), 0);
 }
 
-static void assert_contains(const char *hay, const char *needle) {
-    if (!strstr(hay, needle))
-        fail_msg("message \"%s\" lacks \"%s\"", hay, needle);
-}
-
 /* Whether any "<name>.tmp.<pid>" file is left in the temp dir. */
 static bool tmp_file_left(void) {
     DIR *d = opendir(tu_dir);

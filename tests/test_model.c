@@ -23,11 +23,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static void assert_contains(const char *hay, const char *needle) {
-    if (!strstr(hay, needle))
-        fail_msg("message \"%s\" lacks \"%s\"", hay, needle);
-}
-
 static void preset(trm_config *c, const char *name) {
     trm_err err = {{0}};
     if (trm_config_preset(c, name, &err)) fail_msg("preset %s: %s", name, err.msg);

@@ -45,10 +45,6 @@ static void write_text(const char *path, const char *text) {
     assert_int_equal(fclose(fp), 0);
 }
 
-static void assert_contains(const char *hay, const char *needle) {
-    if (!strstr(hay, needle)) fail_msg("message \"%s\" lacks \"%s\"", hay, needle);
-}
-
 static void grid_of(const char *s, int8_t g[81]) {
     for (int i = 0; i < 81; i++) g[i] = (int8_t)(s[i] >= '1' && s[i] <= '9' ? s[i] - '0' : 0);
 }

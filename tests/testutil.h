@@ -39,6 +39,15 @@ static inline int tu_remove_dir(void) {
     return nftw(tu_dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- error messages (include after <cmocka.h>) */
+
+#ifdef fail_msg
+#include <string.h>
+static inline void assert_contains(const char *hay, const char *needle) {
+    if (!strstr(hay, needle)) fail_msg("message \"%s\" lacks \"%s\"", hay, needle);
+}
+#endif
+
 /* ---- configs */
 
 static inline bool cfg_equal(const trm_config *a, const trm_config *b) {

@@ -361,12 +361,11 @@ static int blank_cells(const int8_t a[81], long k, int8_t q[81], uint64_t rng[4]
     return trm_errf(e, "--blanks %ld: no unique-solution puzzle with that many blanks found (use fewer)", k);
 }
 
-static long g_blanks, g_blanks_max; /* --blanks of the running build */
-
 /* One version, its question re-blanked from the solution when asked. */
-static int add_version_blanked(trm_split_writer *w, const int8_t q[81], const int8_t a[81], long blanks,
+static int add_version_blanked(trm_split_writer *w, const int8_t q[81], const int8_t a[81], const long blanks_range[2],
                                uint64_t rng[4], trm_err *e) {
-    if (g_blanks_max > blanks) blanks = rng_int(rng, (int)blanks, (int)g_blanks_max);
+    long blanks = blanks_range[0];
+    if (blanks_range[1] > blanks) blanks = rng_int(rng, (int)blanks, (int)blanks_range[1]);
     if (blanks == 0) return add_version(w, q, a, e);
     int8_t qb[81];
     if (blank_cells(a, blanks, qb, rng, e)) return -1;
@@ -375,8 +374,8 @@ static int add_version_blanked(trm_split_writer *w, const int8_t q[81], const in
 
 
 /* Groups of 1 + aug versions of the puzzles idx[0..n). */
-static trm_split_writer *build_split(const pool *p, const int *idx, int n, long aug, const char *name,
-                                     uint64_t rng[4], trm_err *e) {
+static trm_split_writer *build_split(const pool *p, const int *idx, int n, long aug, const long blanks[2],
+                                     const char *name, uint64_t rng[4], trm_err *e) {
     trm_split_writer *w = trm_split_writer_new(SUDOKU_CELLS, SUDOKU_VOCAB);
     if (!w) {
         trm_errf(e, "out of memory");
@@ -385,11 +384,11 @@ static trm_split_writer *build_split(const pool *p, const int *idx, int n, long 
     double t0 = now_s(), last = t0;
     for (int g = 0; g < n; g++) {
         const int8_t *q = p->q + (size_t)idx[g] * 81, *a = p->a + (size_t)idx[g] * 81;
-        if (trm_split_writer_group(w, e) || add_version_blanked(w, q, a, g_blanks, rng, e)) goto fail;
+        if (trm_split_writer_group(w, e) || add_version_blanked(w, q, a, blanks, rng, e)) goto fail;
         for (long k = 0; k < aug; k++) {
             int8_t qa[81], aa[81];
             sudoku_augment(q, a, qa, aa, rng);
-            if (add_version_blanked(w, qa, aa, g_blanks, rng, e)) goto fail;
+            if (add_version_blanked(w, qa, aa, blanks, rng, e)) goto fail;
         }
         if (show_progress() && (now_s() - last > 0.25 || g + 1 == n)) {
             last = now_s();
@@ -493,16 +492,15 @@ static int run_sudoku(const sudoku_opts *o) {
     uint64_t rng[4];
     rng_seed(rng, o->seed);
     trm_err e;
-    g_blanks = o->blanks;
-    g_blanks_max = o->blanks_max;
+    const long blanks[2] = {o->blanks, o->blanks_max};
     if (!(perm = draw_split(in.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
-    train = build_split(&in, perm + n_test, n_train, o->aug, "train", rng, &e);
+    train = build_split(&in, perm + n_test, n_train, o->aug, blanks, "train", rng, &e);
     if (train && o->test_input) {
         if (!(all = malloc(sizeof(int) * (ext.n ? ext.n : 1)))) { die(cmd, "out of memory"); goto done; }
         for (int k = 0; k < ext.n; k++) all[k] = k;
-        test = build_split(&ext, all, ext.n, 0, "test", rng, &e);
+        test = build_split(&ext, all, ext.n, 0, blanks, "test", rng, &e);
     } else if (train) {
-        test = build_split(&in, perm, n_test, 0, "test", rng, &e);
+        test = build_split(&in, perm, n_test, 0, blanks, "test", rng, &e);
     }
     if (!train || !test) { die(cmd, "%s", e.msg); goto done; }
     if (write_dataset(o->out, train, test)) goto done;
