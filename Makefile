@@ -10,14 +10,14 @@ BUILD   ?= build
 BLAS    ?= 1
 OPT     ?= -O2
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Iinclude -Isrc
-LDLIBS  += -lcjson -lm
+LDLIBS  += -lcjson -lpng -lm
 ifeq ($(BLAS),1)
 CFLAGS  += -DTRM_HAVE_BLAS -I/usr/include/x86_64-linux-gnu/openblas-openmp
 LDLIBS  += -lopenblas
 endif
 LDFLAGS += -fopenmp
 
-LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c src/data/*.c src/tasks/*.c src/train/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c src/data/*.c src/tasks/*.c src/train/*.c src/eval/*.c src/search/*.c src/render/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
