@@ -226,6 +226,26 @@ int trm_act_backward(trm_model *m, trm_act *a, float grad_scale, trm_err *err);
  * training step, or NULL. */
 const float *trm_act_puzzle_grad(const trm_act *a);
 
+/* Bytes trm_act_new allocates for this config and batch: the carry, the
+ * outputs and, in TRM_TRAIN mode, the activations kept for backward and
+ * the backward's scratch (linear in batch; excludes the model and the
+ * optimizer state). */
+size_t trm_act_memory_bytes(const trm_config *cfg, int batch, trm_mode mode);
+/* Matrix-product FLOPs (2 per multiply-add, attention included) of one
+ * supervision step for `batch` examples: forward only (TRM_EVAL) or
+ * forward + backward of the last cycle (TRM_TRAIN). */
+double trm_step_flops(const trm_config *cfg, int batch, trm_mode mode);
+/* Per-row carry access, for test-time search (which keeps earlier states
+ * of a row and resumes from them). trm_act_row_floats is L * D, the size of
+ * one row of y or of z. get copies row b's (y, z) out; set puts (y, z)
+ * (NULL: y_init / z_init) and the row's inputs and puzzle id in, with its
+ * step counter, and marks the row running so the next trm_act_step
+ * continues from that state instead of loading batch data. */
+size_t trm_act_row_floats(const trm_act *a);
+void trm_act_get_row(const trm_act *a, int b, float *y, float *z);
+void trm_act_set_row(trm_act *a, int b, const float *y, const float *z, const int32_t *inputs,
+                     int32_t puzzle_id, int32_t steps);
+
 /* ---------------------------------------------------------------- optim */
 
 typedef struct {
@@ -281,12 +301,29 @@ trm_model *trm_checkpoint_load(const char *path, trm_err *err);
 
 /* ---------------------------------------------------------------- matmul */
 
-typedef enum { TRM_MATMUL_BLAS = 0, TRM_MATMUL_PORTABLE = 1 } trm_matmul_backend;
-/* Selects the matmul backend for the whole process (default BLAS when
- * compiled in). Returns the backend in effect. */
+typedef enum {
+    TRM_MATMUL_BLAS = 0,      /* OpenBLAS (when compiled in) */
+    TRM_MATMUL_PORTABLE = 1,  /* plain C */
+    TRM_MATMUL_AVX512 = 2,    /* the project's AVX-512 kernels (CPU permitting) */
+} trm_matmul_backend;
+/* Selects the matmul backend for the whole process. Default: avx512 when
+ * the CPU has AVX-512F, else BLAS when compiled in, else portable; the
+ * environment variable TRM_MATMUL=avx512|openblas|portable overrides the
+ * default. A backend this build or CPU lacks is refused. Returns the
+ * backend in effect. */
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
 trm_matmul_backend trm_matmul_get_backend(void);
 const char *trm_matmul_backend_name(trm_matmul_backend b);
+
+/* Precision of every matrix product: fp32, or bf16 operands (weights and
+ * activations rounded to bf16 as they are packed) with fp32 accumulation,
+ * on AVX512-BF16 (vdpbf16ps; emulated on other AVX-512 CPUs). Everything
+ * else (norms, softmax, losses, optimizer, master weights) stays fp32.
+ * bf16 needs an AVX-512 CPU and uses the avx512 kernels whatever the
+ * backend; returns the precision in effect. Default fp32. */
+typedef enum { TRM_PRECISION_FP32 = 0, TRM_PRECISION_BF16 = 1 } trm_precision;
+trm_precision trm_matmul_set_precision(trm_precision p);
+trm_precision trm_matmul_get_precision(void);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,11 @@ assert len(ev) == 2 and ev[-1]["eval"]["examples"] == 8, ev
 for r in train: assert r["examples_per_s"] > 0 and 0 <= r["accuracy"] <= 1
 PYEOF
 expect_ok "info reads the trained checkpoint" "$TRM" info --checkpoint "$TMP/a/checkpoint.safetensors"
+[ "$(grep -c '<polyline' "$TMP/a/curves.svg" 2>/dev/null)" -eq 7 ] && ok "train draws RUN/curves.svg (7 curves)" \
+    || bad "train curves.svg"
+expect_ok "trm plot draws a run's curves as PNG" "$TRM" plot "$TMP/a" -o "$TMP/a/curves.png"
+expect_err "plot: bad record names file:line" "m.jsonl:2: not valid JSON" \
+    sh -c 'printf "{\"step\":1,\"lm_loss\":1}\n{oops\n" >"$1/m.jsonl" && "$2" plot "$1/m.jsonl"' sh "$TMP" "$TRM"
 
 # ---- exact resume: 10 + 10 steps == 20 steps, bit for bit
 expect_ok "train stops after 10 steps (stop_after)" "$TRM" train $COMMON --out "$TMP/b" max_steps=20 stop_after=10

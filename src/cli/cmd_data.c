@@ -36,7 +36,10 @@ static void usage_data(FILE *out) {
             "builders:\n"
             "  sudoku      puzzle collections -> dataset in the reference format\n"
             "  sudoku-gen  generate new unique-solution puzzles as question,answer CSV\n"
-            "  sudoku4     random 4x4 Sudoku puzzles -> dataset (small; tests, curricula)\n");
+            "  sudoku4     random 4x4 Sudoku puzzles -> dataset (small; tests, curricula)\n"
+            "  maze        maze question,answer CSV or npy splits -> dataset (spec 4.3)\n"
+            "  maze-gen    generate new n x n mazes with a unique shortest path as CSV\n"
+            "  arc         ARC-AGI task files -> dataset, as the reference builds it (spec 4.4)\n");
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -749,6 +752,9 @@ int cmd_data(int argc, char **argv) {
         return prc ? prc - 1 : run_gen(&o);
     }
     if (!strcmp(b, "sudoku4")) return cmd_data_sudoku4(argc - 1, argv + 1);
-    fprintf(stderr, "trm data: unknown builder '%s' (expected one of: sudoku, sudoku-gen, sudoku4; see trm data --help)\n", b);
+    if (!strcmp(b, "maze")) return cmd_data_maze(argc - 1, argv + 1);
+    if (!strcmp(b, "maze-gen")) return cmd_data_maze_gen(argc - 1, argv + 1);
+    if (!strcmp(b, "arc")) return cmd_data_arc(argc - 1, argv + 1);
+    fprintf(stderr, "trm data: unknown builder '%s' (expected one of: sudoku, sudoku-gen, sudoku4, maze, maze-gen, arc; see trm data --help)\n", b);
     return 2;
 }

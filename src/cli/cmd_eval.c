@@ -1,29 +1,63 @@
 /* cmd_eval.c - `trm eval`: accuracy of a checkpoint over a dataset split,
- * at a chosen test-time depth, optionally at every supervision step. */
+ * at a chosen test-time depth, optionally at every supervision step; the
+ * task's own checker (valid Sudoku solutions, valid shortest maze paths);
+ * pictures of wrong predictions; and on ARC datasets the voting evaluator
+ * of spec 5.2 with pass@K and a Kaggle submission. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "data/dataset.h"
+#include "eval/arc_eval.h"
+#include "render/render.h"
+#include "search/search_cli.h"
+#include "tasks/task.h"
 #include "train/train.h"
+
+#define MAX_CKPT 64
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: trm eval --checkpoint CK --data DIR [options]\n\n"
             "Runs every example of a split from a fresh carry for K supervision steps and\n"
-            "prints exact accuracy, token accuracy, q_halt accuracy and mean loss as JSON.\n\n"
-            "  --checkpoint CK     .safetensors checkpoint\n"
+            "prints exact accuracy, token accuracy, q_halt accuracy and mean loss as JSON,\n"
+            "plus the task checker's verified rate (valid solutions for Sudoku, valid\n"
+            "shortest paths for Maze).\n\n"
+            "On an ARC dataset (vocab 12, seq_len 900, identifiers.json and test_puzzles.json\n"
+            "in DIR) the predictions of all augmented versions are inverted and voted on\n"
+            "(spec 5.2) and pass@1/2/5/10/100/1000 are reported. Votes pool the predictions\n"
+            "of this one evaluation run (one checkpoint) unless --pool is given; the\n"
+            "reference's training loop instead pools every evaluation round of a run.\n\n"
+            "  --checkpoint CK     .safetensors checkpoint (repeat it with --pool)\n"
             "  --data DIR          dataset directory\n"
             "  --split NAME        train or test (default: test)\n"
             "  --steps K           supervision steps, the test-time depth (default: halt_max_steps)\n"
             "  --per-step          also report accuracy after every step 1..K\n"
             "  --batch N           rows per batch (default: 64)\n"
             "  --max-examples N    only the first N examples (default: 0 = all)\n"
+            "  --task NAME         the task (default: detected from the checkpoint's vocab/seq_len)\n"
+            "  --render-wrong K    draw the first K wrong predictions as PNGs (default: 0)\n"
+            "  --png-dir DIR       where --render-wrong writes wrong-<example>.png (default: none)\n"
+            "  --submission FILE   ARC: write the Kaggle submission.json (top 2 grids per test input)\n"
+            "  --pool              ARC: evaluate every --checkpoint and pool their votes into one\n"
+            "                      pass@K (each checkpoint's own accuracies are listed in \"runs\")\n"
             "  --quiet             no progress line\n");
+    trm_search_cli_help(out); /* --search and its budget */
 }
+
+typedef struct {
+    const char *cks[MAX_CKPT];
+    int n_ck;
+    const char *data, *split, *task_name, *png_dir, *submission;
+    long long steps, batch, max_ex, render_wrong;
+    bool per_step, quiet, pool;
+    trm_search_cli search;       /* --search options */
+} eval_args;
 
 static int parse_i64(const char *s, long long lo, long long *out) {
     char *end;
@@ -34,66 +68,268 @@ static int parse_i64(const char *s, long long lo, long long *out) {
     return 0;
 }
 
-int cmd_eval(int argc, char **argv) {
+static int parse_args(int argc, char **argv, eval_args *a) {
     static const struct option opts[] = {
         {"checkpoint", required_argument, 0, 'c'}, {"data", required_argument, 0, 'd'},
         {"split", required_argument, 0, 's'}, {"steps", required_argument, 0, 'k'},
         {"per-step", no_argument, 0, 'p'}, {"batch", required_argument, 0, 'b'},
         {"max-examples", required_argument, 0, 'm'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *ck = NULL, *data = NULL, *split = "test";
-    long long steps = 0, batch = 64, max_ex = 0;
-    bool per_step = false, quiet = false;
+        {"task", required_argument, 0, 't'}, {"render-wrong", required_argument, 0, 'r'},
+        {"png-dir", required_argument, 0, 'P'}, {"submission", required_argument, 0, 'S'},
+        {"pool", no_argument, 0, 'o'}, TRM_SEARCH_LONG_OPTIONS, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    *a = (eval_args){.split = "test", .batch = 64};
+    trm_search_cli_init(&a->search);
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "c:d:s:k:pb:m:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:d:s:k:pb:m:qt:r:P:S:oh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ck = optarg; break;
-        case 'd': data = optarg; break;
-        case 's': split = optarg; break;
-        case 'k': if (parse_i64(optarg, 1, &steps) || steps > 100000) return die("eval", "--steps: expected 1..100000, got '%s'", optarg); break;
-        case 'p': per_step = true; break;
-        case 'b': if (parse_i64(optarg, 1, &batch) || batch > 65536) return die("eval", "--batch: expected 1..65536, got '%s'", optarg); break;
-        case 'm': if (parse_i64(optarg, 0, &max_ex)) return die("eval", "--max-examples: expected an integer >= 0, got '%s'", optarg); break;
-        case 'q': quiet = true; break;
-        case 'h': usage(stdout); return 0;
-        default: return bad_option("eval", argc, argv);
+        case 'c': if (a->n_ck == MAX_CKPT) return die("eval", "more than %d --checkpoint options", MAX_CKPT);
+                  a->cks[a->n_ck++] = optarg; break;
+        case 'd': a->data = optarg; break;
+        case 's': a->split = optarg; break;
+        case 'k': if (parse_i64(optarg, 1, &a->steps) || a->steps > 100000) return die("eval", "--steps: expected 1..100000, got '%s'", optarg); break;
+        case 'p': a->per_step = true; break;
+        case 'b': if (parse_i64(optarg, 1, &a->batch) || a->batch > 65536) return die("eval", "--batch: expected 1..65536, got '%s'", optarg); break;
+        case 'm': if (parse_i64(optarg, 0, &a->max_ex)) return die("eval", "--max-examples: expected an integer >= 0, got '%s'", optarg); break;
+        case 'q': a->quiet = true; break;
+        case 't': a->task_name = optarg; break;
+        case 'r': if (parse_i64(optarg, 0, &a->render_wrong) || a->render_wrong > 100000) return die("eval", "--render-wrong: expected 0..100000, got '%s'", optarg); break;
+        case 'P': a->png_dir = optarg; break;
+        case 'S': a->submission = optarg; break;
+        case 'o': a->pool = true; break;
+        case 'h': usage(stdout); return -1;
+        default: { /* the --search options, else unknown */
+            trm_err e;
+            int r = trm_search_cli_parse(&a->search, c, optarg, &e);
+            if (r < 0) return die("eval", "%s", e.msg);
+            if (r > 0) return bad_option("eval", argc, argv);
+            break;
+        }
         }
     }
     if (optind < argc) return die("eval", "unexpected argument '%s' (see trm eval --help)", argv[optind]);
-    if (!ck || !data) return die("eval", "--checkpoint and --data are required (see trm eval --help)");
+    if (!a->n_ck || !a->data) return die("eval", "--checkpoint and --data are required (see trm eval --help)");
+    if (a->search.any && !a->search.on) return die("eval", "search options (--budget, --search-policy, ...) need --search");
+    if (a->n_ck > 1 && !a->pool) return die("eval", "%d checkpoints given: add --pool to pool their ARC votes", a->n_ck);
+    if (a->render_wrong && !a->png_dir) return die("eval", "--render-wrong needs --png-dir DIR");
+    if (a->png_dir && !a->render_wrong) return die("eval", "--png-dir is only used with --render-wrong K");
+    return 0;
+}
+
+/* ------------------------------------------------------------ per-row work */
+
+/* What the row callback counts for one checkpoint. */
+typedef struct {
+    int64_t checked, verified;   /* rows the task's checker judged / accepted */
+    int rendered;
+    trm_search_eval_ctx search;  /* --search totals (search.task NULL without) */
+} run_stats;
+
+typedef struct {
+    const trm_task *task;
+    int seq_len;
+    long long render_left;
+    const char *png_dir;
+    arc_eval *arc;
+    run_stats *cur;
+} row_ctx;
+
+static bool row_wrong(const trm_eval_row *r, int S) {
+    for (int i = 0; i < S; i++)
+        if (r->label[i] != TRM_IGNORE_LABEL && r->label[i] != r->pred[i]) return true;
+    return false;
+}
+
+/* input | prediction | truth, with ignored label cells drawn as padding. */
+static int render_row(row_ctx *c, const trm_eval_row *r, trm_err *err) {
+    int S = c->seq_len;
+    int32_t *truth = malloc(sizeof(int32_t) * (size_t)S);
+    if (!truth) return trm_errf(err, "out of memory");
+    for (int i = 0; i < S; i++) truth[i] = r->label[i] == TRM_IGNORE_LABEL ? 0 : r->label[i];
+    char path[4096];
+    snprintf(path, sizeof path, "%s/wrong-%06lld.png", c->png_dir, (long long)r->index);
+    trm_board_view v[3] = {{r->input, "input"}, {r->pred, "prediction"}, {truth, "truth"}};
+    int rc = trm_render_png(path, c->task, S, r->input, truth, v, 3, err);
+    free(truth);
+    c->cur->rendered += rc == 0;
+    return rc;
+}
+
+static int on_row(void *ctx, const trm_eval_row *r, trm_err *err) {
+    row_ctx *c = ctx;
+    if (c->arc && arc_eval_add(c->arc, r->puzzle_id, r->input, r->pred, r->q_halt, err)) return -1;
+    if (c->task && c->task->verify) {
+        int v = c->task->verify(r->input, r->pred, c->seq_len);
+        if (v >= 0) { c->cur->checked++; c->cur->verified += v == 0; }
+    }
+    if (c->render_left > 0 && row_wrong(r, c->seq_len)) {
+        c->render_left--;
+        if (render_row(c, r, err)) return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static bool file_exists(const char *dir, const char *name) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, R_OK) == 0;
+}
+
+static bool is_arc_data(const eval_args *a, const trm_dataset_meta *meta) {
+    if (a->task_name && strcmp(a->task_name, "arc")) return false;
+    return meta->vocab_size == ARC_VOCAB && meta->seq_len == ARC_SEQ_LEN &&
+           file_exists(a->data, "identifiers.json") && file_exists(a->data, "test_puzzles.json");
+}
+
+static int pick_task(const eval_args *a, const trm_config *cfg, const trm_task **t) {
+    if (a->task_name) {
+        if (!(*t = trm_task_by_name(a->task_name))) return die("eval", "--task: unknown task '%s'", a->task_name);
+        int r, c;
+        if (!(*t)->board(cfg->seq_len, &r, &c))
+            return die("eval", "--task %s: the checkpoint's seq_len %d is not a %s board", a->task_name,
+                       cfg->seq_len, a->task_name);
+        return 0;
+    }
+    *t = trm_task_detect(cfg->vocab_size, cfg->seq_len);
+    return 0;
+}
+
+static int make_dir(const char *dir) {
+    if (mkdir(dir, 0777) && errno != EEXIST) return die("eval", "--png-dir %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return die("eval", "--png-dir %s: not a directory", dir);
+    return 0;
+}
+
+static int check_fit(const char *ck, const eval_args *a, const trm_dataset_meta *meta, const trm_config *c) {
+    if (meta->seq_len == c->seq_len && meta->vocab_size == c->vocab_size &&
+        meta->num_puzzle_identifiers <= c->num_puzzle_identifiers)
+        return 0;
+    return die("eval", "%s/%s: dataset (seq_len %d, vocab %d, %d puzzle ids) does not fit the checkpoint %s (seq_len %d, vocab %d, %d ids)",
+               a->data, a->split, meta->seq_len, meta->vocab_size, meta->num_puzzle_identifiers, ck,
+               c->seq_len, c->vocab_size, c->num_puzzle_identifiers);
+}
+
+/* ------------------------------------------------------------ output */
+
+static void print_metrics(const trm_eval_result *r, const run_stats *st, const row_ctx *rc) {
+    printf("\"examples\":%lld,\"steps\":%d,\"exact_accuracy\":%.6g,\"accuracy\":%.6g,"
+           "\"q_halt_accuracy\":%.6g,\"lm_loss\":%.6g",
+           (long long)r->examples, r->n_steps, r->exact_accuracy, r->accuracy, r->q_halt_accuracy, r->lm_loss);
+    if (rc->task) printf(",\"task\":\"%s\"", rc->task->name);
+    if (st->checked)
+        printf(",\"verified_rate\":%.6g,\"verified\":%lld", (double)st->verified / (double)st->checked,
+               (long long)st->verified);
+    if (rc->png_dir) printf(",\"rendered_wrong\":%d", st->rendered);
+    if (st->search.task) trm_search_print_json(stdout, &st->search);
+    if (r->exact_by_step) {
+        printf(",\"by_step\":[");
+        for (int i = 0; i < r->n_steps; i++)
+            printf("%s{\"step\":%d,\"exact_accuracy\":%.6g,\"accuracy\":%.6g}", i ? "," : "", i + 1,
+                   r->exact_by_step[i], r->accuracy_by_step[i]);
+        printf("]");
+    }
+}
+
+static void print_arc(const arc_eval *e, int n_ck, const char *submission) {
+    arc_eval_result s;
+    arc_eval_score(e, &s);
+    printf(",\"arc\":{");
+    for (int k = 0; k < ARC_EVAL_NK; k++) printf("\"pass@%d\":%.6g,", arc_eval_ks[k], s.pass[k]);
+    printf("\"tasks\":%d,\"test_inputs\":%d,\"inputs_predicted\":%d,\"rows\":%lld,\"unmatched_rows\":%lld,"
+           "\"voting\":\"%s\",\"checkpoints_pooled\":%d",
+           s.tasks, s.test_inputs, s.inputs_predicted, (long long)s.rows, (long long)s.unmatched,
+           n_ck > 1 ? "pooled over checkpoints" : "this run only", n_ck);
+    if (submission) printf(",\"submission\":\"%s\"", submission);
+    printf("}");
+}
+
+/* ------------------------------------------------------------ main */
+
+/* Evaluates one checkpoint; its metrics go to *r (and ARC votes to
+ * ctx->arc). */
+static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_ctx *ctx,
+                   trm_eval_result *r) {
     trm_err e;
     trm_model *m = trm_checkpoint_load(ck, &e);
     if (!m) return die("eval", "%s", e.msg);
-    trm_split *s = trm_split_open(data, split, &e);
-    int rc = 1;
-    if (!s) { die("eval", "%s", e.msg); goto done; }
-    const trm_dataset_meta *meta = trm_split_meta(s);
-    if (meta->seq_len != m->cfg.seq_len || meta->vocab_size != m->cfg.vocab_size ||
-        meta->num_puzzle_identifiers > m->cfg.num_puzzle_identifiers) {
-        die("eval", "%s/%s: dataset (seq_len %d, vocab %d, %d puzzle ids) does not fit the checkpoint (seq_len %d, vocab %d, %d ids)",
-            data, split, meta->seq_len, meta->vocab_size, meta->num_puzzle_identifiers, m->cfg.seq_len,
-            m->cfg.vocab_size, m->cfg.num_puzzle_identifiers);
-        goto done;
+    int rc = check_fit(ck, a, trm_split_meta(s), &m->cfg);
+    if (rc == 0 && !ctx->task && !ctx->arc) rc = pick_task(a, &m->cfg, &ctx->task);
+    if (rc == 0 && a->render_wrong && !ctx->task) rc = die("eval", "--render-wrong: no task for this checkpoint (give --task)");
+    ctx->seq_len = m->cfg.seq_len;
+    trm_eval_opts o = {.steps = (int)a->steps, .batch = (int)a->batch, .max_examples = a->max_ex,
+                       .per_step = a->per_step, .progress = !a->quiet, .on_row = on_row, .row_ctx = ctx};
+    /* the one place a batch solver is chosen: o.solve (plain recursion when NULL) */
+    if (rc == 0 && a->search.on) { /* test-time search (src/search) */
+        trm_search_cli sc = a->search;
+        if (trm_search_cli_finish(&sc, &m->cfg, &e)) rc = die("eval", "%s", e.msg);
+        else if (!ctx->task) rc = die("eval", "--search: no task for this checkpoint (give --task)");
+        ctx->cur->search = (trm_search_eval_ctx){.opts = sc.o, .task = ctx->task};
+        o.solve = trm_search_eval_solve;
+        o.solve_ctx = &ctx->cur->search;
     }
-    trm_eval_result r;
-    if (trm_evaluate(m, s, (int)steps, (int)batch, max_ex, per_step, !quiet, &r, &e)) { die("eval", "%s", e.msg); goto done; }
-    printf("{\"checkpoint\":\"%s\",\"data\":\"%s\",\"split\":\"%s\",\"examples\":%lld,\"steps\":%d,"
-           "\"exact_accuracy\":%.6g,\"accuracy\":%.6g,\"q_halt_accuracy\":%.6g,\"lm_loss\":%.6g",
-           ck, data, split, (long long)r.examples, r.n_steps, r.exact_accuracy, r.accuracy, r.q_halt_accuracy, r.lm_loss);
-    if (r.exact_by_step) {
-        printf(",\"by_step\":[");
-        for (int i = 0; i < r.n_steps; i++)
-            printf("%s{\"step\":%d,\"exact_accuracy\":%.6g,\"accuracy\":%.6g}", i ? "," : "", i + 1,
-                   r.exact_by_step[i], r.accuracy_by_step[i]);
-        printf("]");
-    }
-    printf("}\n");
-    trm_eval_result_free(&r);
-    rc = 0;
-done:
-    trm_split_close(s);
+    if (rc == 0 && trm_evaluate_opts(m, s, &o, r, &e)) rc = die("eval", "%s", e.msg);
     trm_model_free(m);
+    return rc;
+}
+
+static int finish_arc(const eval_args *a, arc_eval *arc) {
+    trm_err e;
+    if (a->submission && arc_eval_write_submission(arc, a->submission, &e)) return die("eval", "%s", e.msg);
+    return 0;
+}
+
+static int open_all(const eval_args *a, trm_split **s, row_ctx *ctx) {
+    trm_err e;
+    if (!(*s = trm_split_open(a->data, a->split, &e))) return die("eval", "%s", e.msg);
+    bool arc = is_arc_data(a, trm_split_meta(*s));
+    if (a->submission && !arc)
+        return die("eval", "--submission: %s is not an ARC dataset (vocab 12, seq_len 900, identifiers.json, test_puzzles.json)", a->data);
+    if (arc && !(ctx->arc = arc_eval_open(a->data, &e))) return die("eval", "%s", e.msg);
+    if (arc) ctx->task = trm_task_by_name("arc");
+    if (a->png_dir && make_dir(a->png_dir)) return 1;
+    ctx->render_left = a->render_wrong;
+    ctx->png_dir = a->png_dir;
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    eval_args a;
+    int prc = parse_args(argc, argv, &a);
+    if (prc) return prc < 0 ? 0 : prc;
+    trm_split *s = NULL;
+    row_ctx ctx = {0};
+    trm_eval_result *res = calloc((size_t)a.n_ck, sizeof *res);
+    run_stats *st = calloc((size_t)a.n_ck, sizeof *st);
+    int rc = res && st ? open_all(&a, &s, &ctx) : die("eval", "out of memory");
+    for (int i = 0; rc == 0 && i < a.n_ck; i++) {
+        ctx.cur = &st[i];
+        rc = run_one(a.cks[i], &a, s, &ctx, &res[i]);
+    }
+    if (rc == 0 && ctx.arc) rc = finish_arc(&a, ctx.arc);
+    if (rc == 0) {
+        if (a.n_ck == 1) {
+            printf("{\"checkpoint\":\"%s\",\"data\":\"%s\",\"split\":\"%s\",", a.cks[0], a.data, a.split);
+            print_metrics(&res[0], &st[0], &ctx);
+        } else {
+            printf("{\"data\":\"%s\",\"split\":\"%s\",\"runs\":[", a.data, a.split);
+            for (int i = 0; i < a.n_ck; i++) {
+                printf("%s{\"checkpoint\":\"%s\",", i ? "," : "", a.cks[i]);
+                print_metrics(&res[i], &st[i], &ctx);
+                printf("}");
+            }
+            printf("]");
+        }
+        if (ctx.arc) print_arc(ctx.arc, a.n_ck, a.submission);
+        printf("}\n");
+    }
+    for (int i = 0; res && i < a.n_ck; i++) trm_eval_result_free(&res[i]);
+    free(res);
+    free(st);
+    arc_eval_free(ctx.arc);
+    trm_split_close(s);
     return rc;
 }

@@ -24,7 +24,9 @@ static void usage(FILE *out) {
             "  --preset NAME     architecture (default: sudoku-att): %s\n"
             "  --config FILE     JSON object of arch and training keys, applied after the preset\n"
             "  --resume          continue RUN from its state.safetensors\n"
-            "  --quiet           no progress line\n\n"
+            "  --quiet           no progress line\n"
+            "  --replay-failures R  learn from its own failures: a fraction R of new rows replay\n"
+            "                    examples it got wrong, freshly augmented (= replay_failures=R)\n\n"
             "key=value sets any arch field (hidden_size=..., L_cycles=...; see trm info) or\n"
             "training field (defaults: the reference's cfg_pretrain.yaml, with ema=true):\n"
             "  global_batch_size=%d epochs=%g eval_interval=%g lr=%g lr_min_ratio=%g\n"
@@ -33,12 +35,14 @@ static void usage(FILE *out) {
             "  checkpoint_every=%lld (steps; 0 = at evaluations) eval_max_examples=%lld (0 = all)\n"
             "  eval_batch_size=%d (0 = global_batch_size) log_every=%d max_steps=%lld (0 = all)\n"
             "  stop_after=%lld (save and stop after that many steps of this invocation; 0 = never)\n"
+            "  replay_failures=%g (also --replay-failures R: that fraction of the rows taking new data\n"
+            "  replay a training example the model recently got wrong, freshly augmented; 0 = off)\n"
             "Threads: OMP_NUM_THREADS (default: all cores).\n",
             trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, t.lr, t.lr_min_ratio,
             (long long)t.lr_warmup_steps, t.beta1, t.beta2, t.weight_decay, t.puzzle_emb_lr,
             t.puzzle_emb_weight_decay, (unsigned long long)t.seed, t.ema ? "true" : "false", t.ema_rate,
             (long long)t.checkpoint_every, (long long)t.eval_max_examples, t.eval_batch_size, t.log_every,
-            (long long)t.max_steps, (long long)t.stop_after);
+            (long long)t.max_steps, (long long)t.stop_after, t.replay_failures);
 }
 
 /* key=value to the arch config or the training config. */
@@ -103,13 +107,14 @@ int cmd_train(int argc, char **argv) {
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
         {"preset", required_argument, 0, 'p'}, {"config", required_argument, 0, 'c'},
         {"resume", no_argument, 0, 'r'}, {"quiet", no_argument, 0, 'q'},
+        {"replay-failures", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     trm_train_run_opts ro = {0};
-    const char *preset = NULL, *config = NULL;
+    const char *preset = NULL, *config = NULL, *replay = NULL;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "d:o:p:c:rqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:o:p:c:rqF:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': ro.data_dir = optarg; break;
         case 'o': ro.out_dir = optarg; break;
@@ -117,6 +122,7 @@ int cmd_train(int argc, char **argv) {
         case 'c': config = optarg; break;
         case 'r': ro.resume = true; break;
         case 'q': ro.quiet = true; break;
+        case 'F': replay = optarg; break;
         case 'h': usage(stdout); return 0;
         default: return bad_option("train", argc, argv);
         }
@@ -134,6 +140,8 @@ int cmd_train(int argc, char **argv) {
         if (!text || apply_json_object(&arch, &tc, config, text, &e)) { free(text); return die("train", "%s", e.msg); }
         free(text);
     }
+    /* --replay-failures R is replay_failures=R (saved with the run, so --resume keeps it) */
+    if (replay && apply_kv(&arch, &tc, "replay_failures", replay, &e)) return die("train", "--replay-failures: %s", e.msg);
     for (int i = optind; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (!eq) return die("train", "unexpected argument '%s' (expected key=value; see trm train --help)", argv[i]);

@@ -22,6 +22,9 @@ static const command COMMANDS[] = {
     {"eval", cmd_eval, "accuracy of a checkpoint on a dataset split, at any test-time depth"},
     {"solve", cmd_solve, "solve Sudoku puzzles given as text, file or stdin"},
     {"data", cmd_data, "build datasets in the reference format (sudoku, sudoku4) or generate puzzles"},
+    {"bench", cmd_bench, "time training steps and solving on a preset (GFLOP/s, MFU, peak RSS, profile)"},
+    {"plot", cmd_plot, "draw a run's loss and accuracy curves (metrics.jsonl) as SVG or PNG"},
+    {"render", cmd_render, "draw dataset examples (input and label) in the terminal or as PNG"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -95,6 +98,6 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "trm: unknown command '%s' (expected one of: demo, info, forward, train, eval, solve, data; see trm --help)\n", argv[1]);
+    fprintf(stderr, "trm: unknown command '%s' (expected one of: demo, info, forward, train, eval, solve, data, plot, bench, render; see trm --help)\n", argv[1]);
     return 2;
 }

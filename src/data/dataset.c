@@ -415,6 +415,11 @@ struct trm_split_writer {
     bytes group_indices;             /* int32 [n_grp + 1] */
     int64_t n_ex, n_puz, n_grp;
     int32_t max_id;
+    bool count_puzzles;              /* dataset.json total_puzzles = n_puz (else n_grp) */
+    /* streaming (trm_split_writer_open): inputs/labels go to files in tmp */
+    FILE *stream[2];                 /* inputs, labels; NULL when collecting */
+    char dir[PATH_MAX], split[64], tmp[PATH_MAX];
+    uint8_t *row;                    /* [2 * seq_len] scratch */
 };
 
 trm_split_writer *trm_split_writer_new(int seq_len, int vocab_size) {
@@ -432,9 +437,18 @@ trm_split_writer *trm_split_writer_new(int seq_len, int vocab_size) {
     return w;
 }
 
+static int remove_tree(const char *path);
+
 void trm_split_writer_free(trm_split_writer *w) {
     if (!w)
         return;
+    if (w->tmp[0]) { /* a stream not finished: the partial split goes */
+        for (int i = 0; i < 2; i++)
+            if (w->stream[i])
+                fclose(w->stream[i]);
+        remove_tree(w->tmp);
+    }
+    free(w->row);
     free(w->inputs.p);
     free(w->labels.p);
     free(w->puzzle_ids.p);
@@ -481,6 +495,20 @@ static int check_row(const trm_split_writer *w, const int32_t *row, const char *
     return 0;
 }
 
+/* One row into each stream file. */
+static int stream_example(trm_split_writer *w, const int32_t *inputs, const int32_t *labels,
+                          trm_err *err) {
+    size_t L = (size_t)w->seq_len;
+    for (size_t k = 0; k < L; k++)
+        w->row[k] = (uint8_t)inputs[k], w->row[L + k] = (uint8_t)labels[k];
+    for (int i = 0; i < 2; i++)
+        if (fwrite(w->row + i * L, 1, L, w->stream[i]) != L)
+            return trm_errf(err, "dataset writer: %s: write failed: %s", w->tmp, strerror(errno));
+    w->n_ex++;
+    *i32_at(&w->puzzle_indices, (size_t)w->n_puz) = (int32_t)w->n_ex;
+    return 0;
+}
+
 int trm_split_writer_example(trm_split_writer *w, const int32_t *inputs, const int32_t *labels,
                              trm_err *err) {
     if (w->n_puz == 0)
@@ -490,6 +518,8 @@ int trm_split_writer_example(trm_split_writer *w, const int32_t *inputs, const i
         return -1;
     if (w->n_ex >= INT32_MAX)
         return trm_errf(err, "dataset writer: more than %d examples", INT32_MAX);
+    if (w->stream[0])
+        return stream_example(w, inputs, labels, err);
     size_t L = (size_t)w->seq_len;
     if (bytes_reserve(&w->inputs, L) || bytes_reserve(&w->labels, L))
         return trm_errf(err, "dataset writer: out of memory");
@@ -564,7 +594,7 @@ static int write_meta(const trm_split_writer *w, const char *path, int num_ids, 
                      "\"total_groups\": %lld, \"mean_puzzle_examples\": %s, "
                      "\"total_puzzles\": %lld, \"sets\": [\"all\"]}",
                      w->vocab_size, w->seq_len, num_ids, (long long)w->n_grp, mean,
-                     (long long)w->n_grp);
+                     (long long)(w->count_puzzles ? w->n_puz : w->n_grp));
     const void *bufs[1] = {txt};
     size_t lens[1] = {(size_t)n};
     return st_write_atomic(path, bufs, lens, 1, err);
@@ -621,6 +651,143 @@ static int swap_in(const char *tmp, const char *final, const char *old, trm_err 
     return 0;
 }
 
+/* ---------------------------------------------------------------- writing: streaming */
+
+/* np.save's version 1.0 header as numpy >= 1.23 writes it: the dict,
+ * spaces for the first axis to grow to 21 digits, then spaces and '\n' up
+ * to a multiple of 64 bytes with the 10-byte preamble (a whole 64 more
+ * when already aligned, as numpy pads). The length does not depend on
+ * shape[0], which is what lets a stream patch its row count in place. */
+static size_t numpy_header(uint8_t *buf, size_t cap, const char *descr, int ndim,
+                           const int64_t *shape) {
+    char dims[64], first[24], txt[256];
+    snprintf(first, sizeof first, "%lld", (long long)shape[0]);
+    if (ndim == 1)
+        snprintf(dims, sizeof dims, "(%s,)", first);
+    else
+        snprintf(dims, sizeof dims, "(%s, %lld)", first, (long long)shape[1]);
+    int len = snprintf(txt, sizeof txt, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }"
+                       "%*s", descr, dims, 21 - (int)strlen(first), "");
+    size_t hlen = (size_t)len + 1, pad = 64 - (10 + hlen) % 64, total = 10 + hlen + pad;
+    if (total > cap)
+        return 0;
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (uint8_t)((hlen + pad) & 0xff), buf[9] = (uint8_t)((hlen + pad) >> 8);
+    memcpy(buf + 10, txt, (size_t)len);
+    memset(buf + 10 + len, ' ', pad);
+    buf[total - 1] = '\n';
+    return total;
+}
+
+static const char *const g_stream_names[2] = {"all__inputs.npy", "all__labels.npy"};
+
+/* The header of stream i for the rows written so far. */
+static size_t stream_header(const trm_split_writer *w, uint8_t *buf, size_t cap) {
+    const int64_t shape[2] = {w->n_ex, w->seq_len};
+    return numpy_header(buf, cap, "|u1", 2, shape);
+}
+
+trm_split_writer *trm_split_writer_open(const char *dir, const char *split, int seq_len,
+                                        int vocab_size, trm_err *err) {
+    if (!split[0] || strlen(split) >= 32 || strchr(split, '/') || !strcmp(split, ".") ||
+        !strcmp(split, "..")) {
+        trm_errf(err, "%s: bad split name '%s'", dir, split);
+        return NULL;
+    }
+    trm_split_writer *w = trm_split_writer_new(seq_len, vocab_size);
+    if (!w || !(w->row = malloc(2 * (size_t)seq_len))) {
+        trm_errf(err, "%s/%s: dataset writer: out of memory", dir, split);
+        trm_split_writer_free(w);
+        return NULL;
+    }
+    char name[64], path[PATH_MAX];
+    snprintf(name, sizeof name, "%s.tmp.%ld", split, (long)getpid());
+    snprintf(w->split, sizeof w->split, "%s", split);
+    if (snprintf(w->dir, sizeof w->dir, "%s", dir) >= (int)sizeof w->dir || make_dirs(dir, err) ||
+        join_path(w->tmp, sizeof w->tmp, dir, name, err)) {
+        trm_split_writer_free(w);
+        return NULL;
+    }
+    remove_tree(w->tmp); /* litter of an earlier crashed run with our pid */
+    if (mkdir(w->tmp, 0777) != 0) {
+        trm_errf(err, "%s: cannot create directory: %s", w->tmp, strerror(errno));
+        w->tmp[0] = 0;
+        trm_split_writer_free(w);
+        return NULL;
+    }
+    uint8_t head[256];
+    size_t hn = stream_header(w, head, sizeof head);
+    for (int i = 0; i < 2; i++) {
+        w->stream[i] = join_path(path, sizeof path, w->tmp, g_stream_names[i], err) ? NULL
+                                                                                   : fopen(path, "wb");
+        if (!w->stream[i] || fwrite(head, 1, hn, w->stream[i]) != hn) {
+            trm_errf(err, "%s: cannot write: %s", path, strerror(errno));
+            trm_split_writer_free(w); /* removes tmp */
+            return NULL;
+        }
+        setvbuf(w->stream[i], NULL, _IOFBF, 1 << 20);
+    }
+    return w;
+}
+
+void trm_split_writer_count_puzzles(trm_split_writer *w, bool puzzles) { w->count_puzzles = puzzles; }
+
+/* Final header in place, flushed to disk, closed. */
+static int close_stream(trm_split_writer *w, int i, trm_err *err) {
+    uint8_t head[256];
+    size_t hn = stream_header(w, head, sizeof head);
+    FILE *f = w->stream[i];
+    bool ok = fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0 && fwrite(head, 1, hn, f) == hn &&
+              fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int e = errno;
+    ok = fclose(f) == 0 && ok;
+    w->stream[i] = NULL;
+    if (!ok)
+        return trm_errf(err, "%s/%s: write failed: %s", w->tmp, g_stream_names[i], strerror(e));
+    return 0;
+}
+
+/* The three index arrays and dataset.json next to the streams. */
+static int stream_write_rest(trm_split_writer *w, int num_ids, trm_err *err) {
+    static const char *const names[3] = {"all__puzzle_identifiers.npy", "all__puzzle_indices.npy",
+                                         "all__group_indices.npy"};
+    const bytes *data[3] = {&w->puzzle_ids, &w->puzzle_indices, &w->group_indices};
+    const int64_t n[3] = {w->n_puz, w->n_puz + 1, w->n_grp + 1};
+    char path[PATH_MAX];
+    for (int i = 0; i < 3; i++) {
+        uint8_t head[256];
+        size_t hn = numpy_header(head, sizeof head, "<i4", 1, &n[i]);
+        const void *bufs[2] = {head, data[i]->p};
+        size_t lens[2] = {hn, (size_t)n[i] * 4};
+        if (join_path(path, sizeof path, w->tmp, names[i], err) ||
+            st_write_atomic(path, bufs, lens, 2, err))
+            return -1;
+    }
+    if (join_path(path, sizeof path, w->tmp, "dataset.json", err))
+        return -1;
+    return write_meta(w, path, num_ids, err);
+}
+
+static int stream_finish(trm_split_writer *w, const char *dir, const char *split, int num_ids,
+                         trm_err *err) {
+    if (strcmp(dir, w->dir) || strcmp(split, w->split))
+        return trm_errf(err, "dataset writer: opened for %s/%s, finished as %s/%s", w->dir,
+                        w->split, dir, split);
+    char final[PATH_MAX], old[PATH_MAX], name[64];
+    snprintf(name, sizeof name, "%s.old.%ld", split, (long)getpid());
+    if (join_path(final, sizeof final, dir, split, err) || join_path(old, sizeof old, dir, name, err))
+        return -1;
+    int rc = close_stream(w, 0, err);
+    rc = close_stream(w, 1, rc ? NULL : err) || rc;
+    if (rc || stream_write_rest(w, num_ids, err) || swap_in(w->tmp, final, old, err)) {
+        remove_tree(w->tmp);
+        return -1;
+    }
+    w->tmp[0] = 0; /* finished: nothing for free to remove */
+    sync_dir(dir);
+    return 0;
+}
+
 int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *split,
                             int num_puzzle_identifiers, trm_err *err) {
     if (!split[0] || strchr(split, '/') || !strcmp(split, ".") || !strcmp(split, ".."))
@@ -628,6 +795,8 @@ int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *sp
     if (num_puzzle_identifiers < 1 || num_puzzle_identifiers <= w->max_id)
         return trm_errf(err, "%s/%s: num_puzzle_identifiers %d must be at least 1 and > the "
                         "largest puzzle id %d", dir, split, num_puzzle_identifiers, w->max_id);
+    if (w->stream[0])
+        return stream_finish(w, dir, split, num_puzzle_identifiers, err);
     char final[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX], name[64];
     snprintf(name, sizeof name, "%s.tmp.%ld", split, (long)getpid());
     if (make_dirs(dir, err) || join_path(final, sizeof final, dir, split, err) ||

@@ -67,6 +67,19 @@ int trm_split_writer_group(trm_split_writer *w, trm_err *err);
 int trm_split_writer_puzzle(trm_split_writer *w, int32_t puzzle_id, trm_err *err);
 int trm_split_writer_example(trm_split_writer *w, const int32_t *inputs, const int32_t *labels,
                              trm_err *err);
+/* The streaming writer, for splits larger than memory (ARC: 3.6M examples,
+ * 6.5 GB): inputs and labels go straight to DIR/<split>.tmp.<pid>/ as they
+ * come; finish (with the same dir and split) adds the index arrays and
+ * dataset.json and renames the directory into place; free without finish
+ * removes it. Its .npy headers are the ones numpy >= 1.23 writes (with the
+ * growth-axis padding that lets the row count be patched in place), so a
+ * split equals np.save's bytes. */
+trm_split_writer *trm_split_writer_open(const char *dir, const char *split, int seq_len,
+                                        int vocab_size, trm_err *err);
+/* dataset.json's total_puzzles: the number of puzzles (as the reference's
+ * ARC builder writes it) instead of the number of groups (its Sudoku and
+ * Maze builders; the default). */
+void trm_split_writer_count_puzzles(trm_split_writer *w, bool puzzles);
 /* Writes DIR/<split>/ (dataset.json + the five arrays) through a temporary
  * directory renamed into place; an existing split is replaced only on
  * success. num_puzzle_identifiers as the metadata field (>= max id + 1). */

@@ -4,10 +4,20 @@
  * F32, with the arch config as JSON in __metadata__["config"]. Read with
  * or without the "_orig_mod.", "model." and "inner." prefixes, F32 or BF16,
  * so a checkpoint converted from the reference loads unchanged.
+ *
+ * The puzzle table (1.8 GB for ARC-1, 2.4 GB for ARC-2) is not read into
+ * the heap when it is F32 at a 4-byte aligned offset: the model keeps the
+ * file's mapping and points the table into it, made copy-on-write so a
+ * caller that does write to it (training from a checkpoint) gets private
+ * copies of just the pages it touches. Evaluation reads only the rows of
+ * its batches, so only those pages become resident. The file must not be
+ * rewritten in place while the model lives (trm replaces files by rename).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "trm.h"
@@ -74,6 +84,25 @@ static int check_shape(const st_file *f, const st_tensor *st, const trm_tensor *
     return trm_errf(err, "%s: tensor %s: expected shape [%s], got [%s]", f->path, st->name, want, got);
 }
 
+/* Points the puzzle table into the file's mapping instead of copying it;
+ * returns -1 (copy instead) when it is not F32 or not 4-byte aligned, or
+ * the pages cannot be made copy-on-write. */
+static int map_table(const st_file *f, const st_tensor *st, trm_model *m, trm_tensor *t) {
+    size_t off = (size_t)(st->data - (const uint8_t *)f->map);
+    if (st->dtype != ST_F32 || off % sizeof(float) || st->nbytes == 0) return -1;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), lo = off - off % page;
+    size_t hi = off + st->nbytes;
+    hi = hi % page ? hi + page - hi % page : hi;
+    if (hi > f->size) hi = f->size;
+    if (mprotect((uint8_t *)f->map + lo, hi - lo, PROT_READ | PROT_WRITE)) return -1;
+    free(t->data);
+    t->data = (float *)((uint8_t *)f->map + off);
+    m->puzzle_emb = t->data;
+    m->mapping = f->map;
+    m->mapping_size = f->size;
+    return 0;
+}
+
 static int load_tensors(const st_file *f, trm_model *m, trm_err *err) {
     bool *seen = calloc((size_t)m->n_tensors, sizeof(bool));
     if (!seen) return trm_errf(err, "out of memory");
@@ -99,6 +128,7 @@ static int load_tensors(const st_file *f, trm_model *m, trm_err *err) {
                           st->name, st_dtype_name(st->dtype));
             break;
         }
+        if (t->data == m->puzzle_emb && map_table(f, st, m, t) == 0) continue;
         rc = st_to_f32(f, st, t->data, err);
     }
     for (int i = 0; rc == 0 && i < m->n_tensors; i++)
@@ -116,7 +146,11 @@ trm_model *trm_checkpoint_load(const char *path, trm_err *err) {
         trm_err e;
         m = trm_model_alloc(&cfg, &e);
         if (!m) trm_errf(err, "%s: %s", path, e.msg);
-        else if (load_tensors(f, m, err)) { trm_model_free(m); m = NULL; }
+        else {
+            int rc = load_tensors(f, m, err);
+            if (m->mapping) f->map = NULL; /* the model owns the mapping now */
+            if (rc) { trm_model_free(m); m = NULL; }
+        }
     }
     st_close(f);
     return m;

@@ -1,10 +1,16 @@
-/* matmul.c - GEMM behind one interface: OpenBLAS or portable C.
+/* matmul.c - GEMM behind one interface: the project's AVX-512 kernels
+ * (gemm_avx512.c), OpenBLAS, or portable C, chosen at run time.
  *
+ * Default: the AVX-512 kernels when the CPU has AVX-512F (they beat the
+ * OpenBLAS kernels Debian's OpenBLAS picks here; docs/performance.md),
+ * else OpenBLAS when compiled in, else portable C. TRM_MATMUL=openblas |
+ * avx512 | portable in the environment overrides the default.
  * OpenBLAS is the OpenMP flavour, so its threads and ours share one pool.
  * We never touch OPENBLAS_* environment variables: the user's (or the
  * machine's) choice of kernels is respected.
  */
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/matmul.h"
@@ -12,25 +18,63 @@
 
 #ifdef TRM_HAVE_BLAS
 #include <cblas.h>
-static trm_matmul_backend g_backend = TRM_MATMUL_BLAS;
-#else
-static trm_matmul_backend g_backend = TRM_MATMUL_PORTABLE;
 #endif
+
+static int g_backend = -1;      /* -1: not chosen yet */
+static bool g_bf16 = false;
+
+static bool backend_ok(trm_matmul_backend b) {
+    switch (b) {
+    case TRM_MATMUL_PORTABLE: return true;
+    case TRM_MATMUL_AVX512: return trm_cpu_has_avx512();
+#ifdef TRM_HAVE_BLAS
+    case TRM_MATMUL_BLAS: return true;
+#endif
+    default: return false;
+    }
+}
+
+static trm_matmul_backend backend(void) {
+    if (g_backend < 0) {
+        trm_matmul_backend b = trm_cpu_has_avx512() ? TRM_MATMUL_AVX512 :
+#ifdef TRM_HAVE_BLAS
+                               TRM_MATMUL_BLAS;
+#else
+                               TRM_MATMUL_PORTABLE;
+#endif
+        const char *e = getenv("TRM_MATMUL");
+        if (e) {
+            trm_matmul_backend want = !strcmp(e, "openblas") || !strcmp(e, "blas") ? TRM_MATMUL_BLAS
+                                    : !strcmp(e, "portable") ? TRM_MATMUL_PORTABLE
+                                    : !strcmp(e, "avx512") ? TRM_MATMUL_AVX512 : b;
+            if (backend_ok(want)) b = want;
+        }
+        g_backend = (int)b;
+    }
+    return (trm_matmul_backend)g_backend;
+}
 
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b) {
-#ifdef TRM_HAVE_BLAS
-    g_backend = b;
-#else
-    (void)b;
-#endif
-    return g_backend;
+    if (backend_ok(b)) g_backend = (int)b;
+    return backend();
 }
 
-trm_matmul_backend trm_matmul_get_backend(void) { return g_backend; }
+trm_matmul_backend trm_matmul_get_backend(void) { return backend(); }
 
 const char *trm_matmul_backend_name(trm_matmul_backend b) {
-    return b == TRM_MATMUL_BLAS ? "openblas" : "portable";
+    return b == TRM_MATMUL_BLAS ? "openblas" : b == TRM_MATMUL_AVX512 ? "avx512" : "portable";
 }
+
+trm_precision trm_matmul_set_precision(trm_precision p) {
+    g_bf16 = p == TRM_PRECISION_BF16 && trm_cpu_has_avx512();
+    return trm_matmul_get_precision();
+}
+
+trm_precision trm_matmul_get_precision(void) {
+    return g_bf16 ? TRM_PRECISION_BF16 : TRM_PRECISION_FP32;
+}
+
+bool trm_matmul_bf16(void) { return g_bf16; }
 
 bool trm_in_parallel(void) { return omp_in_parallel(); }
 
@@ -76,8 +120,13 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
+    trm_matmul_backend be = backend();
+    if (be == TRM_MATMUL_AVX512 || g_bf16) {
+        trm_gemm_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, g_bf16);
+        return;
+    }
 #ifdef TRM_HAVE_BLAS
-    if (g_backend == TRM_MATMUL_BLAS && K > 0) {
+    if (be == TRM_MATMUL_BLAS && K > 0) {
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
                     B, ldb, beta, C, ldc);

@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/prof.h"
 #include "model/internal.h"
 
 #define SQRT_HALF 0.707106781f /* the reference's learned-position scale */
@@ -198,15 +199,15 @@ static void reasoning_forward(const trm_model *m, trm_act_work *w, int B, float 
     size_t n = (size_t)B * m->L * m->cfg.hidden_size;
     int layers = m->cfg.L_layers;
     if (saved) {
-        vec_add(saved[0].own_in, h, inj, n);
+        PROF(PROF_ELEMWISE, vec_add(saved[0].own_in, h, inj, n));
         for (int l = 0; l < layers; l++) {
             if (l > 0) saved[l].in = saved[l - 1].out;
             block_forward(m, l, &saved[l], B);
         }
-        memcpy(h, saved[layers - 1].out, n * sizeof(float));
+        PROF(PROF_ELEMWISE, memcpy(h, saved[layers - 1].out, n * sizeof(float)));
         return;
     }
-    vec_add(w->ping, h, inj, n);
+    PROF(PROF_ELEMWISE, vec_add(w->ping, h, inj, n));
     block_acts *s = &w->scratch;
     float *keep_out = s->out;
     for (int l = 0; l < layers; l++) {
@@ -214,7 +215,7 @@ static void reasoning_forward(const trm_model *m, trm_act_work *w, int B, float 
         s->out = l % 2 == 0 ? w->pong : w->ping;
         block_forward(m, l, s, B);
     }
-    memcpy(h, s->out, n * sizeof(float));
+    PROF(PROF_ELEMWISE, memcpy(h, s->out, n * sizeof(float)));
     s->out = keep_out;
 }
 
@@ -231,7 +232,7 @@ static void reasoning_backward(trm_model *m, trm_act_work *w, int B, block_acts 
         block_backward(m, l, &saved[l], B, d, dst, &w->grads);
         d = dst;
     }
-    if (d != d_in) memcpy(d_in, d, n * sizeof(float));
+    if (d != d_in) PROF(PROF_ELEMWISE, memcpy(d_in, d, n * sizeof(float)));
 }
 
 /* logits = lm_head(y)[:, P:], (q_halt, q_continue) = q_head(y[:, 0]). */
@@ -273,17 +274,17 @@ static void inner_forward(const trm_model *m, trm_act *a) {
     int B = a->batch, layers = c->L_layers;
     size_t n = (size_t)B * m->L * c->hidden_size;
     bool train = a->mode == TRM_TRAIN;
-    input_embedding(m, a, w->x);
+    PROF(PROF_DATA, input_embedding(m, a, w->x));
     for (int cyc = 0; cyc < c->H_cycles; cyc++) {
         bool keep = train && cyc == c->H_cycles - 1;
-        if (keep) memcpy(w->y_prev, a->y, n * sizeof(float));
+        if (keep) PROF(PROF_ELEMWISE, memcpy(w->y_prev, a->y, n * sizeof(float)));
         for (int i = 0; i < c->L_cycles; i++) {
-            vec_add(w->inj, a->y, w->x, n);
+            PROF(PROF_ELEMWISE, vec_add(w->inj, a->y, w->x, n));
             reasoning_forward(m, w, B, a->z, w->inj, keep ? &w->saved[i * layers] : NULL);
         }
         reasoning_forward(m, w, B, a->y, a->z, keep ? &w->saved[c->L_cycles * layers] : NULL);
     }
-    heads_forward(m, a);
+    PROF(PROF_HEADS, heads_forward(m, a));
 }
 
 static void update_halting(const trm_model *m, trm_act *a, const trm_explore *draws) {
@@ -305,7 +306,7 @@ static void update_halting(const trm_model *m, trm_act *a, const trm_explore *dr
 int trm_act_step(trm_model *m, trm_act *a, const trm_batch *batch, const trm_explore *draws,
                  trm_err *err) {
     if (check_batch(m, a, batch, err)) return -1;
-    reset_halted_rows(m, a, batch);
+    PROF(PROF_DATA, reset_halted_rows(m, a, batch));
     inner_forward(m, a);
     update_halting(m, a, draws);
     return 0;
@@ -391,16 +392,87 @@ int trm_act_backward(trm_model *m, trm_act *a, float grad_scale, trm_err *err) {
     trm_act_work *w = a->work;
     int B = a->batch, layers = c->L_layers, n = c->L_cycles;
     size_t NLD = (size_t)B * m->L * c->hidden_size;
-    heads_backward(m, a, grad_scale);
+    PROF(PROF_HEADS, heads_backward(m, a, grad_scale));
     /* y = f(y_prev, z_n): only z_n carries gradient */
     reasoning_backward(m, w, B, &w->saved[n * layers], w->d_y, w->d_z);
-    memset(w->d_x, 0, NLD * sizeof(float));
+    PROF(PROF_ELEMWISE, memset(w->d_x, 0, NLD * sizeof(float)));
     for (int i = n - 1; i >= 0; i--) {
         /* z_{i+1} = f(z_i, y_prev + x): the sum's gradient goes to both */
         reasoning_backward(m, w, B, &w->saved[i * layers], w->d_z, w->d_y);
-        vec_acc(w->d_x, w->d_y, NLD);
+        PROF(PROF_ELEMWISE, vec_acc(w->d_x, w->d_y, NLD));
         float *t = w->d_z; w->d_z = w->d_y; w->d_y = t;
     }
-    input_embedding_backward(m, a, w->d_x);
+    PROF(PROF_DATA, input_embedding_backward(m, a, w->d_x));
     return 0;
+}
+
+/* ------------------------------------------------------------ row access */
+
+size_t trm_act_row_floats(const trm_act *a) {
+    return (size_t)a->model->L * a->model->cfg.hidden_size;
+}
+
+void trm_act_get_row(const trm_act *a, int b, float *y, float *z) {
+    size_t n = trm_act_row_floats(a);
+    memcpy(y, a->y + (size_t)b * n, n * sizeof(float));
+    memcpy(z, a->z + (size_t)b * n, n * sizeof(float));
+}
+
+void trm_act_set_row(trm_act *a, int b, const float *y, const float *z, const int32_t *inputs,
+                     int32_t puzzle_id, int32_t steps) {
+    const trm_model *m = a->model;
+    int D = m->cfg.hidden_size, S = m->cfg.seq_len;
+    size_t n = trm_act_row_floats(a);
+    float *yb = a->y + (size_t)b * n, *zb = a->z + (size_t)b * n;
+    for (int p = 0; p < m->L; p++) {
+        memcpy(yb + (size_t)p * D, y ? y + (size_t)p * D : m->H_init, sizeof(float) * (size_t)D);
+        memcpy(zb + (size_t)p * D, z ? z + (size_t)p * D : m->L_init, sizeof(float) * (size_t)D);
+    }
+    memcpy(a->inputs + (size_t)b * S, inputs, sizeof(int32_t) * (size_t)S);
+    for (int t = 0; t < S; t++) a->labels[(size_t)b * S + t] = TRM_IGNORE_LABEL;
+    a->puzzle_ids[b] = puzzle_id;
+    a->steps[b] = steps;
+    a->halted[b] = false;
+}
+
+/* ------------------------------------------------------------ cost */
+
+size_t trm_act_memory_bytes(const trm_config *c, int batch, trm_mode mode) {
+    size_t B = batch, L = trm_config_total_len(c), D = c->hidden_size, S = c->seq_len;
+    size_t V = c->vocab_size, NLD = B * L * D, BS = B * S;
+    /* trm_act_new: carry and outputs */
+    size_t bytes = 4 * (2 * NLD + B + BS + BS + B + BS * V + 2 * B) + B * sizeof(bool);
+    /* work_new: x, inj, ping, pong and one block's scratch */
+    size_t f = 4 * NLD + block_acts_floats(c, batch, false, false);
+    if (mode == TRM_TRAIN) {
+        int apps = (c->L_cycles + 1) * c->L_layers;
+        for (int i = 0; i < apps; i++) f += block_acts_floats(c, batch, true, i % c->L_layers == 0);
+        bytes += (size_t)apps * sizeof(block_acts);
+        f += NLD + block_grads_floats(c, batch) + BS * V + B + 4 * NLD + B * (size_t)(c->puzzle_emb_ndim + 1);
+    }
+    return bytes + 4 * f;
+}
+
+/* Matrix-product FLOPs (2 per multiply-add) of one network application
+ * and of the heads, per example (spec 1.12's accounting). */
+static void app_flops(const trm_config *c, double *app, double *heads) {
+    double D = c->hidden_size, L = trm_config_total_len(c), S = c->seq_len, V = c->vocab_size;
+    double I = trm_swiglu_width(c->hidden_size, c->expansion), per_layer;
+    if (c->mlp_t) {
+        double It = trm_swiglu_width((int)L, c->expansion);
+        per_layer = 2 * D * L * 2 * It + 2 * D * It * L;
+    } else {
+        per_layer = 2 * L * D * 3 * D + 2 * 2 * L * L * D + 2 * L * D * D;
+    }
+    per_layer += 2 * L * D * 2 * I + 2 * L * I * D;
+    *app = per_layer * c->L_layers;
+    *heads = 2 * S * D * V + 2 * D * 2;
+}
+
+double trm_step_flops(const trm_config *c, int batch, trm_mode mode) {
+    double app, heads;
+    app_flops(c, &app, &heads);
+    double fwd = c->H_cycles * (c->L_cycles + 1) * app + heads;
+    if (mode == TRM_TRAIN) fwd += 2 * ((c->L_cycles + 1) * app + heads);
+    return fwd * batch;
 }

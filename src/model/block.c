@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels/ops.h"
+#include "kernels/prof.h"
 #include "model/internal.h"
 
 void *xcalloc(size_t n, size_t size) {
@@ -16,6 +17,26 @@ void *xcalloc(size_t n, size_t size) {
 }
 
 #define ALLOC(ptr, count) do { if (!((ptr) = xcalloc((size_t)(count), sizeof(float)))) return -1; } while (0)
+
+/* Floats allocated by block_acts_alloc / block_grads_alloc, from the
+ * config alone (trm_act_memory_bytes). Keep in step with the allocators. */
+size_t block_acts_floats(const trm_config *c, int B, bool keep_probs, bool own_in) {
+    size_t D = c->hidden_size, L = trm_config_total_len(c), N = (size_t)B * L;
+    size_t I = trm_swiglu_width(c->hidden_size, c->expansion);
+    size_t It = c->mlp_t ? trm_swiglu_width((int)L, c->expansion) : 0, n = 0;
+    if (own_in) n += N * D;
+    if (c->mlp_t) n += N * D + (size_t)B * D * 3 * It + N * D + (size_t)B * D;
+    else n += N * 3 * D + (keep_probs ? (size_t)B * c->num_heads * L * L : 0) + N * D + N;
+    return n + N * D + N * 2 * I + N * I + N * D + N;
+}
+
+size_t block_grads_floats(const trm_config *c, int B) {
+    size_t D = c->hidden_size, L = trm_config_total_len(c), N = (size_t)B * L;
+    size_t I = trm_swiglu_width(c->hidden_size, c->expansion);
+    size_t It = c->mlp_t ? trm_swiglu_width((int)L, c->expansion) : 0;
+    size_t mw = N * I, tw = (size_t)B * D * It, big = mw > tw ? mw : tw;
+    return 2 * N * D + 3 * big + N * D + (c->mlp_t ? 1 : N * 3 * D) + 2 * N * D;
+}
 
 int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool keep_probs, bool own_in) {
     memset(a, 0, sizeof *a);
@@ -77,25 +98,25 @@ void block_grads_free(block_grads *g) {
 static void token_mix_forward(const trm_model *m, const trm_block_params *p,
                               block_acts *a, int B) {
     int D = m->cfg.hidden_size, L = m->L, It = m->It;
-    transpose_last2(a->xt, a->in, B, L, D);                                   /* [B, D, L] */
-    linear_forward(a->gut, a->xt, p->tok_gu_w, NULL, B * D, L, 2 * It);       /* [B*D, 2It] */
-    swiglu_forward(a->mt, a->gut, B * D, It);                                 /* [B*D, It] */
-    linear_forward(a->h1t, a->mt, p->tok_down_w, NULL, B * D, It, L);         /* [B*D, L] */
-    vec_acc(a->h1t, a->xt, (size_t)B * D * L);
-    rmsnorm_forward(a->h1t, a->rinv1, a->h1t, B * D, L, m->cfg.rms_norm_eps); /* over L */
-    transpose_last2(a->h1, a->h1t, B, D, L);                                  /* [B, L, D] */
+    PROF(PROF_ELEMWISE, transpose_last2(a->xt, a->in, B, L, D));                                   /* [B, D, L] */
+    PROF(PROF_MATMUL, linear_forward(a->gut, a->xt, p->tok_gu_w, NULL, B * D, L, 2 * It));       /* [B*D, 2It] */
+    PROF(PROF_ELEMWISE, swiglu_forward(a->mt, a->gut, B * D, It));                                 /* [B*D, It] */
+    PROF(PROF_MATMUL, linear_forward(a->h1t, a->mt, p->tok_down_w, NULL, B * D, It, L));         /* [B*D, L] */
+    PROF(PROF_ELEMWISE, vec_acc(a->h1t, a->xt, (size_t)B * D * L));
+    PROF(PROF_NORM, rmsnorm_forward(a->h1t, a->rinv1, a->h1t, B * D, L, m->cfg.rms_norm_eps)); /* over L */
+    PROF(PROF_ELEMWISE, transpose_last2(a->h1, a->h1t, B, D, L));                                  /* [B, L, D] */
 }
 
 static void attention_sub_forward(const trm_model *m, const trm_block_params *p,
                                   block_acts *a, int B) {
     const trm_config *c = &m->cfg;
     int D = c->hidden_size, L = m->L, N = B * L, H = c->num_heads, hd = D / H;
-    linear_forward(a->qkv, a->in, p->qkv_w, NULL, N, D, 3 * D);               /* [N, 3D] */
-    if (m->rope_cos) rope_forward(a->qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin);
-    attention_forward(a->att, a->probs, a->qkv, B, L, H, hd);                 /* [N, D] */
-    linear_forward(a->h1, a->att, p->o_w, NULL, N, D, D);
-    vec_acc(a->h1, a->in, (size_t)N * D);
-    rmsnorm_forward(a->h1, a->rinv1, a->h1, N, D, c->rms_norm_eps);
+    PROF(PROF_MATMUL, linear_forward(a->qkv, a->in, p->qkv_w, NULL, N, D, 3 * D));               /* [N, 3D] */
+    if (m->rope_cos) PROF(PROF_ATTENTION, rope_forward(a->qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
+    PROF(PROF_ATTENTION, attention_forward(a->att, a->probs, a->qkv, B, L, H, hd));                 /* [N, D] */
+    PROF(PROF_MATMUL, linear_forward(a->h1, a->att, p->o_w, NULL, N, D, D));
+    PROF(PROF_ELEMWISE, vec_acc(a->h1, a->in, (size_t)N * D));
+    PROF(PROF_NORM, rmsnorm_forward(a->h1, a->rinv1, a->h1, N, D, c->rms_norm_eps));
 }
 
 void block_forward(const trm_model *m, int layer, block_acts *a, int B) {
@@ -103,11 +124,11 @@ void block_forward(const trm_model *m, int layer, block_acts *a, int B) {
     int D = m->cfg.hidden_size, N = B * m->L, I = m->I;
     if (m->cfg.mlp_t) token_mix_forward(m, p, a, B);
     else attention_sub_forward(m, p, a, B);
-    linear_forward(a->gu, a->h1, p->gu_w, NULL, N, D, 2 * I);                 /* [N, 2I] */
-    swiglu_forward(a->m, a->gu, N, I);                                        /* [N, I] */
-    linear_forward(a->out, a->m, p->down_w, NULL, N, I, D);                   /* [N, D] */
-    vec_acc(a->out, a->h1, (size_t)N * D);
-    rmsnorm_forward(a->out, a->rinv2, a->out, N, D, m->cfg.rms_norm_eps);
+    PROF(PROF_MATMUL, linear_forward(a->gu, a->h1, p->gu_w, NULL, N, D, 2 * I));                 /* [N, 2I] */
+    PROF(PROF_ELEMWISE, swiglu_forward(a->m, a->gu, N, I));                                        /* [N, I] */
+    PROF(PROF_MATMUL, linear_forward(a->out, a->m, p->down_w, NULL, N, I, D));                   /* [N, D] */
+    PROF(PROF_ELEMWISE, vec_acc(a->out, a->h1, (size_t)N * D));
+    PROF(PROF_NORM, rmsnorm_forward(a->out, a->rinv2, a->out, N, D, m->cfg.rms_norm_eps));
 }
 
 /* ------------------------------------------------------------ backward */
@@ -118,16 +139,16 @@ static void token_mix_backward(const trm_block_params *p, const trm_block_params
                                const float *d_h1, float *d_in, block_grads *g) {
     int D = m->cfg.hidden_size, L = m->L, It = m->It;
     size_t NT = (size_t)B * D;
-    transpose_last2(g->d_t, d_h1, B, L, D);                                   /* [B, D, L] */
-    memset(g->d_t2, 0, sizeof(float) * NT * L);
-    rmsnorm_backward(g->d_t2, g->d_t, a->h1t, a->rinv1, (int)NT, L);          /* d(xt + ft) */
-    memset(g->d_m, 0, sizeof(float) * NT * It);
-    linear_backward(g->d_m, gp->tok_down_w, NULL, g->d_t2, a->mt, p->tok_down_w, (int)NT, It, L);
-    memset(g->d_gu, 0, sizeof(float) * NT * 2 * It);
-    swiglu_backward(g->d_gu, g->d_m, a->gut, (int)NT, It);
-    linear_backward(g->d_t2, gp->tok_gu_w, NULL, g->d_gu, a->xt, p->tok_gu_w, (int)NT, L, 2 * It);
-    transpose_last2(g->d_t, g->d_t2, B, D, L);                                /* [B, L, D] */
-    vec_acc(d_in, g->d_t, NT * L);
+    PROF(PROF_ELEMWISE, transpose_last2(g->d_t, d_h1, B, L, D));                                   /* [B, D, L] */
+    PROF(PROF_ELEMWISE, memset(g->d_t2, 0, sizeof(float) * NT * L));
+    PROF(PROF_NORM, rmsnorm_backward(g->d_t2, g->d_t, a->h1t, a->rinv1, (int)NT, L));          /* d(xt + ft) */
+    PROF(PROF_ELEMWISE, memset(g->d_m, 0, sizeof(float) * NT * It));
+    PROF(PROF_MATMUL, linear_backward(g->d_m, gp->tok_down_w, NULL, g->d_t2, a->mt, p->tok_down_w, (int)NT, It, L));
+    PROF(PROF_ELEMWISE, memset(g->d_gu, 0, sizeof(float) * NT * 2 * It));
+    PROF(PROF_ELEMWISE, swiglu_backward(g->d_gu, g->d_m, a->gut, (int)NT, It));
+    PROF(PROF_MATMUL, linear_backward(g->d_t2, gp->tok_gu_w, NULL, g->d_gu, a->xt, p->tok_gu_w, (int)NT, L, 2 * It));
+    PROF(PROF_ELEMWISE, transpose_last2(g->d_t, g->d_t2, B, D, L));                                /* [B, L, D] */
+    PROF(PROF_ELEMWISE, vec_acc(d_in, g->d_t, NT * L));
 }
 
 static void attention_sub_backward(const trm_block_params *p, const trm_block_params *gp,
@@ -135,16 +156,16 @@ static void attention_sub_backward(const trm_block_params *p, const trm_block_pa
                                    const float *d_h1, float *d_in, block_grads *g) {
     const trm_config *c = &m->cfg;
     int D = c->hidden_size, L = m->L, N = B * L, H = c->num_heads, hd = D / H;
-    memset(g->d_r, 0, sizeof(float) * (size_t)N * D);
-    rmsnorm_backward(g->d_r, d_h1, a->h1, a->rinv1, N, D);                    /* d(in + o) */
-    vec_acc(d_in, g->d_r, (size_t)N * D);
-    memset(g->d_att, 0, sizeof(float) * (size_t)N * D);
-    linear_backward(g->d_att, gp->o_w, NULL, g->d_r, a->att, p->o_w, N, D, D);
-    memset(g->d_qkv, 0, sizeof(float) * (size_t)N * 3 * D);
-    attention_backward(g->d_qkv, g->d_att, a->qkv, a->probs, B, L, H, hd);
-    if (m->rope_cos) rope_backward(g->d_qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin);
+    PROF(PROF_ELEMWISE, memset(g->d_r, 0, sizeof(float) * (size_t)N * D));
+    PROF(PROF_NORM, rmsnorm_backward(g->d_r, d_h1, a->h1, a->rinv1, N, D));                    /* d(in + o) */
+    PROF(PROF_ELEMWISE, vec_acc(d_in, g->d_r, (size_t)N * D));
+    PROF(PROF_ELEMWISE, memset(g->d_att, 0, sizeof(float) * (size_t)N * D));
+    PROF(PROF_MATMUL, linear_backward(g->d_att, gp->o_w, NULL, g->d_r, a->att, p->o_w, N, D, D));
+    PROF(PROF_ELEMWISE, memset(g->d_qkv, 0, sizeof(float) * (size_t)N * 3 * D));
+    PROF(PROF_ATTENTION, attention_backward(g->d_qkv, g->d_att, a->qkv, a->probs, B, L, H, hd));
+    if (m->rope_cos) PROF(PROF_ATTENTION, rope_backward(g->d_qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
     /* qkv_proj saw the un-rotated input, so its weight gradient uses `in` */
-    linear_backward(d_in, gp->qkv_w, NULL, g->d_qkv, a->in, p->qkv_w, N, D, 3 * D);
+    PROF(PROF_MATMUL, linear_backward(d_in, gp->qkv_w, NULL, g->d_qkv, a->in, p->qkv_w, N, D, 3 * D));
 }
 
 void block_backward(trm_model *m, int layer, const block_acts *a, int B,
@@ -153,14 +174,14 @@ void block_backward(trm_model *m, int layer, const block_acts *a, int B,
     trm_block_params gp = block_grad_ptrs(m, layer);
     int D = m->cfg.hidden_size, N = B * m->L, I = m->I;
     /* channel MLP: out = rms(h1 + down(swiglu(gate_up(h1)))) */
-    memset(g->d_h1, 0, sizeof(float) * (size_t)N * D);
-    rmsnorm_backward(g->d_h1, d_out, a->out, a->rinv2, N, D);                 /* d(h1 + f) */
-    memset(g->d_m, 0, sizeof(float) * (size_t)N * I);
-    linear_backward(g->d_m, gp.down_w, NULL, g->d_h1, a->m, p->down_w, N, I, D);
-    memset(g->d_gu, 0, sizeof(float) * (size_t)N * 2 * I);
-    swiglu_backward(g->d_gu, g->d_m, a->gu, N, I);
-    linear_backward(g->d_h1, gp.gu_w, NULL, g->d_gu, a->h1, p->gu_w, N, D, 2 * I);
-    memset(d_in, 0, sizeof(float) * (size_t)N * D);
+    PROF(PROF_ELEMWISE, memset(g->d_h1, 0, sizeof(float) * (size_t)N * D));
+    PROF(PROF_NORM, rmsnorm_backward(g->d_h1, d_out, a->out, a->rinv2, N, D));                 /* d(h1 + f) */
+    PROF(PROF_ELEMWISE, memset(g->d_m, 0, sizeof(float) * (size_t)N * I));
+    PROF(PROF_MATMUL, linear_backward(g->d_m, gp.down_w, NULL, g->d_h1, a->m, p->down_w, N, I, D));
+    PROF(PROF_ELEMWISE, memset(g->d_gu, 0, sizeof(float) * (size_t)N * 2 * I));
+    PROF(PROF_ELEMWISE, swiglu_backward(g->d_gu, g->d_m, a->gu, N, I));
+    PROF(PROF_MATMUL, linear_backward(g->d_h1, gp.gu_w, NULL, g->d_gu, a->h1, p->gu_w, N, D, 2 * I));
+    PROF(PROF_ELEMWISE, memset(d_in, 0, sizeof(float) * (size_t)N * D));
     if (m->cfg.mlp_t) token_mix_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
     else attention_sub_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
 }

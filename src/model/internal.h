@@ -44,6 +44,8 @@ typedef struct {
 
 int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool keep_probs, bool own_in);
 void block_acts_free(block_acts *a);
+size_t block_acts_floats(const trm_config *c, int B, bool keep_probs, bool own_in);
+size_t block_grads_floats(const trm_config *c, int B);
 int block_grads_alloc(block_grads *g, const trm_model *m, int B);
 void block_grads_free(block_grads *g);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/rng.h"
 #include "kernels/ops.h"
@@ -139,10 +140,14 @@ trm_model *trm_model_new(const trm_config *cfg, uint64_t seed, trm_err *err) {
 
 void trm_model_free(trm_model *m) {
     if (!m) return;
+    const char *lo = m->mapping, *hi = lo ? lo + m->mapping_size : NULL;
     for (int i = 0; i < m->n_tensors; i++) {
-        free(m->tensors[i].data);
+        const char *d = (const char *)m->tensors[i].data;
+        bool mapped = lo && d >= lo && d < hi; /* e.g. a puzzle table in the checkpoint's mapping */
+        if (!mapped) free(m->tensors[i].data);
         free(m->tensors[i].grad);
     }
+    if (m->mapping) munmap(m->mapping, m->mapping_size);
     free(m->tensors);
     free(m->blocks);
     free(m->rope_cos);

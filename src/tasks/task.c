@@ -4,10 +4,14 @@
 #include "tasks/task.h"
 
 extern const trm_task trm_task_sudoku, trm_task_sudoku4;
+extern const trm_task trm_task_arc;
+extern const trm_task trm_task_maze;
 
 static const trm_task *const g_tasks[] = {
     &trm_task_sudoku,
-    &trm_task_sudoku4,
+    &trm_task_sudoku4, /* before maze: (6, 16) is 4x4 Sudoku */
+    &trm_task_maze,
+    &trm_task_arc,
     NULL,
 };
 

@@ -1,6 +1,10 @@
 /* eval.c - evaluation over a dataset split (spec 3.5 test loader): every
  * batch starts from a fresh carry and runs a fixed number of supervision
- * steps; metrics are those of the last step (optionally of every step). */
+ * steps; metrics are those of the last step (optionally of every step).
+ *
+ * One loop serves every consumer: the plain metrics here, and through the
+ * per-row callback the task checkers and the ARC voting evaluator of
+ * `trm eval`, so they all see the same predictions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,100 +18,186 @@ void trm_eval_result_free(trm_eval_result *r) {
     r->exact_by_step = r->accuracy_by_step = NULL;
 }
 
-/* Exact / token accuracy of rows [0, n_valid) with at least one label. */
-static void score_rows(const trm_model *m, const trm_act *a, int n_valid, double *exact,
-                       double *acc, double *q_acc, int64_t *rows) {
+/* Argmax over the vocabulary of each of the n rows' tokens (first maximum
+ * wins, as torch.argmax). */
+static void argmax_rows(const trm_model *m, const trm_act *a, int n, int32_t *pred) {
     int S = m->cfg.seq_len, V = m->cfg.vocab_size;
-    for (int b = 0; b < n_valid; b++) {
-        int count = 0, right = 0;
-        for (int t = 0; t < S; t++) {
-            int32_t lab = a->labels[(size_t)b * S + t];
-            if (lab == TRM_IGNORE_LABEL) continue;
-            const float *lg = a->logits + ((size_t)b * S + t) * V;
-            int best = 0;
-            for (int v = 1; v < V; v++)
-                if (lg[v] > lg[best]) best = v;
-            count++;
-            right += best == lab;
-        }
-        if (count == 0) continue;
-        bool ok = right == count;
-        *exact += ok;
-        *acc += (double)right / count;
-        if (q_acc) *q_acc += (a->q_halt[b] >= 0.0f) == ok;
-        (*rows)++;
+    for (size_t i = 0; i < (size_t)n * S; i++) {
+        const float *lg = a->logits + i * V;
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (lg[v] > lg[best]) best = v;
+        pred[i] = best;
     }
 }
 
-int trm_evaluate(trm_model *m, const trm_split *split, int steps, int batch, int64_t max_examples,
-                 bool per_step, bool progress, trm_eval_result *out, trm_err *err) {
+/* Running sums of the exact / token / q_halt accuracy. */
+typedef struct {
+    double exact, acc, q_acc;
+    int64_t rows;
+} score_sums;
+
+/* Scores rows [0, n_valid) with at least one label (spec 2.4 "valid"). */
+static void score_rows(int S, const int32_t *pred, const int32_t *lab, const float *q_halt,
+                       int n_valid, score_sums *s) {
+    for (int b = 0; b < n_valid; b++) {
+        int count = 0, right = 0;
+        for (int t = 0; t < S; t++) {
+            int32_t l = lab[(size_t)b * S + t];
+            if (l == TRM_IGNORE_LABEL) continue;
+            count++;
+            right += pred[(size_t)b * S + t] == l;
+        }
+        if (count == 0) continue;
+        bool ok = right == count;
+        s->exact += ok;
+        s->acc += (double)right / count;
+        if (q_halt) s->q_acc += (q_halt[b] >= 0.0f) == ok;
+        s->rows++;
+    }
+}
+
+/* Per-step accumulators (only for per_step). */
+typedef struct {
+    double *exact, *acc;
+    int32_t *pred;
+} step_track;
+
+/* The default batch solver: `steps` plain supervision steps from a fresh
+ * carry, optionally scoring every step. */
+static int solve_plain(trm_model *m, trm_act *a, const trm_batch *bt, int steps, int n_valid,
+                       step_track *tr, int32_t *pred, float *q_halt, trm_err *err) {
+    trm_act_reset(a);
+    for (int s = 0; s < steps; s++) {
+        if (trm_act_step(m, a, bt, NULL, err)) return -1;
+        if (tr) {
+            score_sums ss = {0};
+            argmax_rows(m, a, n_valid, tr->pred);
+            score_rows(m->cfg.seq_len, tr->pred, bt->labels, NULL, n_valid, &ss);
+            tr->exact[s] += ss.exact;
+            tr->acc[s] += ss.acc;
+        }
+    }
+    argmax_rows(m, a, bt->batch, pred);
+    memcpy(q_halt, a->q_halt, sizeof(float) * (size_t)bt->batch);
+    return 0;
+}
+
+static int call_rows(const trm_eval_opts *o, int S, int64_t first, int n, const int32_t *in,
+                     const int32_t *lab, const int32_t *pid, const int32_t *pred, const float *q,
+                     trm_err *err) {
+    for (int b = 0; b < n && o->on_row; b++) {
+        trm_eval_row row = {first + b, in + (size_t)b * S, lab + (size_t)b * S, pid[b],
+                            pred + (size_t)b * S, q[b]};
+        if (o->on_row(o->row_ctx, &row, err)) return -1;
+    }
+    return 0;
+}
+
+/* Buffers of one evaluation. */
+typedef struct {
+    int32_t *in, *lab, *pid, *pred;
+    float *q;
+    step_track tr;
+} eval_bufs;
+
+static int bufs_alloc(eval_bufs *b, int batch, int S, int steps, bool per_step) {
+    size_t bs = (size_t)batch * S;
+    b->in = malloc(sizeof(int32_t) * bs);
+    b->lab = malloc(sizeof(int32_t) * bs);
+    b->pred = malloc(sizeof(int32_t) * bs);
+    b->pid = malloc(sizeof(int32_t) * (size_t)batch);
+    b->q = malloc(sizeof(float) * (size_t)batch);
+    if (per_step) {
+        b->tr.exact = calloc((size_t)steps, sizeof(double));
+        b->tr.acc = calloc((size_t)steps, sizeof(double));
+        b->tr.pred = malloc(sizeof(int32_t) * bs);
+    }
+    return b->in && b->lab && b->pred && b->pid && b->q &&
+                   (!per_step || (b->tr.exact && b->tr.acc && b->tr.pred))
+               ? 0
+               : -1;
+}
+
+static void bufs_free(eval_bufs *b) {
+    free(b->in); free(b->lab); free(b->pid); free(b->pred); free(b->q);
+    free(b->tr.exact); free(b->tr.acc); free(b->tr.pred);
+}
+
+static void fill_result(trm_eval_result *out, const score_sums *s, double loss, int64_t seen,
+                        int steps, eval_bufs *b, bool per_step) {
+    double d = s->rows ? (double)s->rows : 1.0;
+    out->examples = s->rows;
+    out->exact_accuracy = s->exact / d;
+    out->accuracy = s->acc / d;
+    out->q_halt_accuracy = s->q_acc / d;
+    out->mean_steps = steps;
+    out->lm_loss = loss / (seen ? (double)seen : 1.0);
+    out->n_steps = steps;
+    if (!per_step) return;
+    for (int i = 0; i < steps; i++) { b->tr.exact[i] /= d; b->tr.acc[i] /= d; }
+    out->exact_by_step = b->tr.exact;
+    out->accuracy_by_step = b->tr.acc;
+    b->tr.exact = b->tr.acc = NULL;
+}
+
+int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts *o,
+                      trm_eval_result *out, trm_err *err) {
     memset(out, 0, sizeof *out);
     const trm_config *c = &m->cfg;
-    if (steps <= 0) steps = c->halt_max_steps;
+    int steps = o->steps > 0 ? o->steps : c->halt_max_steps, S = c->seq_len;
+    bool per_step = o->per_step && !o->solve;
+    if (o->per_step && o->solve) return trm_errf(err, "per-step accuracy needs the plain solver");
     int64_t total = trm_split_num_examples(split);
-    if (max_examples > 0 && max_examples < total) total = max_examples;
+    if (o->max_examples > 0 && o->max_examples < total) total = o->max_examples;
+    int batch = o->batch;
     if (batch > total && total > 0) batch = (int)total;
     if (batch < 1) batch = 1;
     trm_loader *ld = trm_loader_new(split, batch, false, 0, err);
     if (!ld) return -1;
     trm_act *a = trm_act_new(m, batch, TRM_EVAL, 0, err);
-    int32_t *in = malloc(sizeof(int32_t) * (size_t)batch * c->seq_len);
-    int32_t *lab = malloc(sizeof(int32_t) * (size_t)batch * c->seq_len);
-    int32_t *pid = malloc(sizeof(int32_t) * (size_t)batch);
-    double *ex_step = per_step ? calloc((size_t)steps, sizeof(double)) : NULL;
-    double *acc_step = per_step ? calloc((size_t)steps, sizeof(double)) : NULL;
+    eval_bufs b = {0};
     int rc = 0;
-    if (!a || !in || !lab || !pid || (per_step && (!ex_step || !acc_step))) {
+    if (!a || bufs_alloc(&b, batch, S, steps, per_step)) {
         rc = a ? trm_errf(err, "out of memory for evaluation batch %d", batch) : -1;
         goto done;
     }
     /* evaluation halts only at the step cap: lift it so `steps` run */
     int saved_cap = m->cfg.halt_max_steps;
     if (m->cfg.halt_max_steps < steps) m->cfg.halt_max_steps = steps;
-    int64_t seen = 0, rows = 0;
-    double exact = 0, acc = 0, q_acc = 0, loss = 0;
+    int64_t seen = 0;
+    score_sums sums = {0};
+    double loss = 0;
     int n;
-    while (rc == 0 && seen < total && (n = trm_loader_next(ld, in, lab, pid)) > 0) {
+    while (rc == 0 && seen < total && (n = trm_loader_next(ld, b.in, b.lab, b.pid)) > 0) {
         if (seen + n > total) n = (int)(total - seen);
-        trm_batch bt = {batch, in, lab, pid};
-        trm_act_reset(a);
-        for (int s = 0; rc == 0 && s < steps; s++) {
-            rc = trm_act_step(m, a, &bt, NULL, err);
-            if (rc == 0 && per_step) {
-                int64_t r = 0;
-                score_rows(m, a, n, &ex_step[s], &acc_step[s], NULL, &r);
-            }
-        }
+        trm_batch bt = {batch, b.in, b.lab, b.pid};
+        /* the one place a batch is solved */
+        rc = o->solve ? o->solve(o->solve_ctx, m, a, &bt, steps, b.pred, b.q, err)
+                      : solve_plain(m, a, &bt, steps, n, per_step ? &b.tr : NULL, b.pred, b.q, err);
+        if (rc == 0) rc = call_rows(o, S, seen, n, b.in, b.lab, b.pid, b.pred, b.q, err);
         if (rc) break;
         trm_metrics mt;
         trm_act_loss(m, a, TRM_LOSS_STABLEMAX, &mt);
         loss += mt.lm_loss;
-        score_rows(m, a, n, &exact, &acc, &q_acc, &rows);
+        score_rows(S, b.pred, b.lab, b.q, n, &sums);
         seen += n;
-        if (progress) fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen,
-                              (long long)total, rows ? exact / rows : 0.0);
+        if (o->progress) fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen,
+                                 (long long)total, sums.rows ? sums.exact / sums.rows : 0.0);
     }
-    if (progress) fputc('\n', stderr);
+    if (o->progress) fputc('\n', stderr);
     m->cfg.halt_max_steps = saved_cap;
-    if (rc == 0) {
-        double d = rows ? (double)rows : 1.0;
-        out->examples = rows;
-        out->exact_accuracy = exact / d;
-        out->accuracy = acc / d;
-        out->q_halt_accuracy = q_acc / d;
-        out->mean_steps = steps;
-        out->lm_loss = loss / (seen ? (double)seen : 1.0);
-        out->n_steps = steps;
-        if (per_step) {
-            for (int s = 0; s < steps; s++) { ex_step[s] /= d; acc_step[s] /= d; }
-            out->exact_by_step = ex_step;
-            out->accuracy_by_step = acc_step;
-            ex_step = acc_step = NULL;
-        }
-    }
+    if (rc == 0) fill_result(out, &sums, loss, seen, steps, &b, per_step);
 done:
-    free(ex_step); free(acc_step); free(in); free(lab); free(pid);
+    bufs_free(&b);
     trm_act_free(a);
     trm_loader_free(ld);
     return rc;
+}
+
+int trm_evaluate(trm_model *m, const trm_split *split, int steps, int batch, int64_t max_examples,
+                 bool per_step, bool progress, trm_eval_result *out, trm_err *err) {
+    trm_eval_opts o = {.steps = steps, .batch = batch, .max_examples = max_examples,
+                       .per_step = per_step, .progress = progress};
+    return trm_evaluate_opts(m, split, &o, out, err);
 }

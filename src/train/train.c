@@ -22,6 +22,8 @@
 
 #include "data/dataset.h"
 #include "io/safetensors.h"
+#include "render/render.h"
+#include "train/replay.h"
 #include "train/train.h"
 
 /* ------------------------------------------------------------ config */
@@ -60,6 +62,7 @@ static const train_key KEYS[] = {
     TK(puzzle_emb_weight_decay, K_FLT), TK(seed, K_U64), TK(ema, K_BOOL), TK(ema_rate, K_FLT),
     TK(loss_type, K_LOSS), TK(checkpoint_every, K_I64), TK(eval_max_examples, K_I64),
     TK(eval_batch_size, K_INT), TK(log_every, K_INT), TK(max_steps, K_I64), TK(stop_after, K_I64),
+    TK(replay_failures, K_FLT),
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -107,6 +110,8 @@ int trm_train_config_set(trm_train_config *c, const char *key, const char *v, tr
     }
     if (!strcmp(key, "global_batch_size") && c->global_batch_size < 1)
         return trm_errf(err, "training field global_batch_size: expected >= 1");
+    if (!strcmp(key, "replay_failures") && d > 1)
+        return trm_errf(err, "training field replay_failures: expected a fraction in [0, 1], got '%s'", v);
     if ((!strcmp(key, "beta1") || !strcmp(key, "beta2") || !strcmp(key, "ema_rate")) && d >= 1)
         return trm_errf(err, "training field %s: expected a number in [0, 1), got '%s'", key, v);
     return 0;
@@ -143,6 +148,7 @@ typedef struct {
     trm_act *act;
     trm_split *train, *test;
     trm_loader *loader;
+    trm_replay *replay;    /* failure replay (replay_failures > 0), else NULL */
     int64_t step, total_steps;
     int32_t *in, *lab, *pid;
     char path_state[4096], path_ckpt[4096], path_metrics[4096];
@@ -196,6 +202,7 @@ static int save_state(run *r, trm_err *err) {
     add_name(w, "run.", "counters", ST_I64, 1, s3, counters, &rc, err);
     add_name(w, "optim.", "steps", ST_I64, 1, s1, &steps, &rc, err);
     if (!halted) rc = trm_errf(err, "out of memory");
+    if (rc == 0 && r->replay) rc = trm_replay_save(r->replay, w, err);
     if (rc == 0) rc = st_writer_write(w, r->path_state, err);
     st_writer_free(w);
     free(halted); free(arch); free(tcj);
@@ -251,6 +258,7 @@ static int load_state(run *r, trm_err *err) {
     if (rc == 0) rc = state_get(f, "loader.", "rng", ST_I64, 4, ls.rng, err);
     if (rc == 0) rc = state_get(f, "run.", "counters", ST_I64, 3, counters, err);
     if (rc == 0) rc = state_get(f, "optim.", "steps", ST_I64, 1, &steps, err);
+    if (rc == 0 && r->replay) rc = trm_replay_load(r->replay, f, err);
     if (rc == 0) {
         for (int b = 0; b < B; b++) a->halted[b] = halted[b] != 0;
         r->step = counters[0];
@@ -352,10 +360,12 @@ static int save_all(run *r, trm_err *err) {
 static int train_step(run *r, log_window *w, trm_err *err) {
     int B = r->tc.global_batch_size;
     trm_loader_next(r->loader, r->in, r->lab, r->pid);
+    if (r->replay) trm_replay_mix(r->replay, r->act, r->in, r->lab, r->pid);
     trm_batch bt = {B, r->in, r->lab, r->pid};
     if (trm_act_step(r->m, r->act, &bt, NULL, err)) return -1;
     trm_metrics mt;
     trm_act_loss(r->m, r->act, r->tc.loss_type, &mt);
+    if (r->replay) trm_replay_collect(r->replay, r->m, r->act);
     trm_model_zero_grad(r->m);
     if (trm_act_backward(r->m, r->act, 1.0f / B, err)) return -1;
     int skipped = trm_optim_step(r->opt, r->m, r->act);
@@ -436,6 +446,13 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     if (!(r->loader = trm_loader_new(r->train, B, true, r->tc.seed, err))) return -1;
     /* the reference drops the partial batch once per eval_interval epochs */
     trm_loader_set_iteration(r->loader, r->tc.eval_interval >= 1 ? (int64_t)r->tc.eval_interval : 0);
+    if (r->tc.replay_failures > 0) {
+        /* fresh augmentations only where puzzle ids do not name augmented versions */
+        const trm_task *task = trm_task_detect(arch.vocab_size, arch.seq_len);
+        if (!(r->replay = trm_replay_new(4 * B, arch.seq_len, r->tc.replay_failures, task,
+                                         arch.num_puzzle_identifiers <= 1, r->tc.seed + 2, err)))
+            return -1;
+    }
     r->in = malloc(sizeof(int32_t) * (size_t)B * arch.seq_len);
     r->lab = malloc(sizeof(int32_t) * (size_t)B * arch.seq_len);
     r->pid = malloc(sizeof(int32_t) * (size_t)B);
@@ -450,6 +467,7 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
 
 static void close_run(run *r) {
     trm_loader_free(r->loader);
+    trm_replay_free(r->replay);
     trm_split_close(r->train);
     trm_split_close(r->test);
     trm_act_free(r->act);
@@ -468,6 +486,18 @@ static int64_t eval_every_steps(const run *r) {
     return k > 0 ? k : 1;
 }
 
+/* Redraws RUN/curves.svg from metrics.jsonl. The picture is a
+ * convenience: a failure only warns and training goes on. */
+static void refresh_curves(const run *r, const trm_train_run_opts *o) {
+    struct stat st;
+    if (stat(r->path_metrics, &st) || st.st_size == 0) return; /* nothing logged yet */
+    char path[4200];
+    trm_err e;
+    snprintf(path, sizeof path, "%s/curves.svg", o->out_dir);
+    if (trm_plot_metrics(r->path_metrics, path, &e))
+        fprintf(stderr, "%swarning: training curves not drawn: %s\n", o->quiet ? "" : "\n", e.msg);
+}
+
 static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     int64_t eval_every = eval_every_steps(r), start = r->step;
     log_window w = {.t0 = now_s()};
@@ -479,9 +509,11 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
         if (r->tc.log_every > 0 && (r->step % r->tc.log_every == 0 || last)) log_train(r, &w, o->quiet, t0, start);
         bool do_eval = last || (eval_every > 0 && r->step % eval_every == 0);
         if (do_eval && evaluate_and_log(r, o->quiet, err)) return -1;
+        if (do_eval) refresh_curves(r, o);
         bool do_save = do_eval || (r->tc.checkpoint_every > 0 && r->step % r->tc.checkpoint_every == 0);
         if (do_save && save_all(r, err)) return -1;
     }
+    if (r->step < r->total_steps) refresh_curves(r, o); /* stopped early: plot the tail */
     if (g_stop) {
         if (save_all(r, err)) return -1;
         fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n",

@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+"""Times the PyTorch reference model (tests/reference/trm_ref.py) in float32
+on the configuration `trm bench` uses, so the two can be compared in one run
+(bench/compare.py does that).
+
+  train: one training step = ACT call + loss + backward + sign-SGD + AdamATan2
+         + EMA (tests/reference/optim_ref.py's Trainer), on a random batch.
+  solve: halt_max_steps evaluation ACT calls from a fresh carry, no grad.
+
+Prints one JSON object: seconds (median), examples_per_s, peak_rss_mb.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
+
+import torch  # noqa: E402
+
+import optim_ref  # noqa: E402
+import trm_ref  # noqa: E402
+
+# trm's presets beyond the reference's table (src/core/config.c)
+EXTRA = {"tiny": dict(hidden_size=64, num_heads=4, L_cycles=2, H_cycles=2, halt_max_steps=8, puzzle_emb_ndim=64,
+                      puzzle_emb_len=1, vocab_size=11, seq_len=81)}
+
+
+def make_cfg(preset, sets):
+    d = dict(trm_ref.PRESETS.get(preset) or EXTRA[preset])
+    for kv in sets:
+        k, v = kv.split("=", 1)
+        d[k] = v
+    return trm_ref.TRMConfig.from_dict(d)
+
+
+def random_batch(cfg, B, gen):
+    return {
+        "inputs": torch.randint(1, cfg.vocab_size, (B, cfg.seq_len), generator=gen).to(torch.int32),
+        "labels": torch.randint(1, cfg.vocab_size, (B, cfg.seq_len), generator=gen).to(torch.int32),
+        "puzzle_identifiers": torch.randint(0, cfg.num_puzzle_identifiers, (B,), generator=gen).to(torch.int32),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--preset", default="sudoku-att")
+    ap.add_argument("--batch", type=int, default=0)
+    ap.add_argument("--mode", choices=("train", "solve"), required=True)
+    ap.add_argument("--steps", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--solve-steps", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="default: OMP_NUM_THREADS or all cores")
+    ap.add_argument("--set", action="append", default=[])
+    a = ap.parse_args()
+    threads = a.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or os.cpu_count()
+    torch.set_num_threads(threads)
+    cfg = make_cfg(a.preset, a.set)
+    B = a.batch or (32 if a.mode == "train" else 1)
+    gen = torch.Generator().manual_seed(1)
+    model = trm_ref.TRM(cfg, torch.float32)
+    model.inner.reference_init(gen)
+    times = []
+    if a.mode == "train":
+        model.train()
+        tr = optim_ref.Trainer(model)
+        for s in range(a.warmup + a.steps):
+            batch = random_batch(cfg, B, gen)
+            t0 = time.perf_counter()
+            tr.step(trm_ref.act_loss, batch)
+            if s >= a.warmup:
+                times.append(time.perf_counter() - t0)
+    else:
+        model.eval()
+        sup = a.solve_steps or cfg.halt_max_steps
+        with torch.no_grad():
+            for s in range(a.warmup + a.steps):
+                batch = random_batch(cfg, B, gen)
+                batch["labels"].fill_(trm_ref.IGNORE)
+                t0 = time.perf_counter()
+                carry = model.initial_carry(batch)
+                for _ in range(sup):
+                    carry, out = model(carry, batch)
+                if s >= a.warmup:
+                    times.append(time.perf_counter() - t0)
+    sec = statistics.median(times)
+    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": threads,
+                      "preset": a.preset, "mode": a.mode, "batch": B, "seconds": sec,
+                      "examples_per_s": B / sec,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+
+
+if __name__ == "__main__":
+    main()

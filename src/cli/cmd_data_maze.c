@@ -1,0 +1,650 @@
+/* cmd_data_maze.c - `trm data maze` and `trm data maze-gen`.
+ *
+ *   trm data maze      question,answer CSV files or reference-format npy
+ *                      splits -> a dataset in the reference's format
+ *                      (spec 4.1/4.3), optionally with the 8 dihedral
+ *                      transforms of every train maze
+ *   trm data maze-gen  new n x n mazes with a long, unique shortest path
+ *                      -> question,answer CSV
+ *
+ * Every maze is checked (one S, one G, valid cells, the answer a shortest
+ * path) before anything is written; a bad input costs one error line
+ * naming file:line and leaves no partial output. */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/rng.h"
+#include "data/dataset.h"
+#include "tasks/maze.h"
+#include "tasks/task.h"
+#include "trm.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (*s == '-') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno) return -1;
+    *out = v;
+    return 0;
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* mkdir -p DIR and a write probe; *created only when this call made DIR
+ * (then, and only then, a failure may remove it). */
+static int prepare_out(const char *cmd, const char *dir, bool *created) {
+    struct stat st;
+    char buf[4096], probe[4200];
+    *created = false;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return die(cmd, "%s: exists and is not a directory", dir);
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return die(cmd, "%s: path too long", dir);
+    for (char *p = buf + 1;; p++) {
+        bool last = *p == 0;
+        if (*p != '/' && !last) continue;
+        *p = 0;
+        int made = mkdir(buf, 0777) == 0;
+        if (!made && errno != EEXIST) return die(cmd, "%s: cannot create directory: %s", buf, strerror(errno));
+        if (last) {
+            *created = made;
+            break;
+        }
+        *p = '/';
+    }
+    snprintf(probe, sizeof probe, "%s/.trm-probe.%ld", dir, (long)getpid());
+    FILE *f = fopen(probe, "w");
+    if (!f) return die(cmd, "%s: not writable: %s", dir, strerror(errno));
+    fclose(f);
+    remove(probe);
+    return 0;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+/* ---------------------------------------------------------------- maze pools */
+
+/* Mazes from several sources, with where each came from for messages. */
+typedef struct {
+    maze_set all;          /* merged (where unused) */
+    int cap;
+    const char *first_src; /* the source that fixed seq_len */
+} pool;
+
+static int pool_append(pool *p, const maze_set *s) {
+    if (p->all.n + s->n > p->cap) {
+        int cap = p->all.n + s->n;
+        uint8_t *q = realloc(p->all.q, (size_t)cap * s->seq_len);
+        if (q) p->all.q = q;
+        uint8_t *a = q ? realloc(p->all.a, (size_t)cap * s->seq_len) : NULL;
+        if (!a) return -1;
+        p->all.a = a;
+        p->cap = cap;
+    }
+    memcpy(p->all.q + (size_t)p->all.n * s->seq_len, s->q, (size_t)s->n * s->seq_len);
+    memcpy(p->all.a + (size_t)p->all.n * s->seq_len, s->a, (size_t)s->n * s->seq_len);
+    p->all.n += s->n;
+    return 0;
+}
+
+/* Loads a comma-separated list of sources; all mazes must share one size
+ * (want_len > 0: that of another pool). */
+static int load_sources(const char *cmd, const char *list, int want_len, const char *want_src, pool *p) {
+    char *copy = strdup(list);
+    if (!copy) return die(cmd, "out of memory");
+    int rc = 0;
+    for (char *save = NULL, *f = strtok_r(copy, ",", &save); f && rc == 0; f = strtok_r(NULL, ",", &save)) {
+        maze_set s;
+        trm_err e;
+        if (maze_load(f, &s, &e)) {
+            rc = die(cmd, "%s", e.msg);
+            break;
+        }
+        int want = p->all.seq_len ? p->all.seq_len : want_len;
+        const char *from = p->all.seq_len ? p->first_src : want_src;
+        if (want && s.seq_len != want) {
+            int n = maze_side(s.seq_len), m = maze_side(want);
+            rc = die(cmd, "%s: %dx%d mazes; expected %dx%d like %s", f, n, n, m, m, from);
+        } else {
+            if (!p->all.seq_len) p->all.seq_len = s.seq_len, p->first_src = list;
+            if (pool_append(p, &s)) rc = die(cmd, "out of memory after %d mazes", p->all.n);
+        }
+        maze_set_free(&s);
+    }
+    free(copy);
+    return rc;
+}
+
+static uint64_t hash_bytes(const uint8_t *b, int n) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (int i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Open-addressing set of question rows of one pool. */
+typedef struct {
+    const maze_set *s;
+    int *slot;
+    size_t mask;
+} qset;
+
+static int qset_init(qset *t, const maze_set *s) {
+    size_t cap = 16;
+    while (cap < 2 * (size_t)s->n) cap *= 2;
+    t->s = s, t->mask = cap - 1;
+    if (!(t->slot = malloc(sizeof(int) * cap))) return -1;
+    memset(t->slot, 0xff, sizeof(int) * cap);
+    return 0;
+}
+
+/* Whether question q is in the set; with add >= 0 inserts that row when absent. */
+static bool qset_has(qset *t, const uint8_t *q, int add) {
+    int L = t->s->seq_len;
+    for (size_t h = hash_bytes(q, L) & t->mask;; h = (h + 1) & t->mask) {
+        int k = t->slot[h];
+        if (k < 0) {
+            if (add >= 0) t->slot[h] = add;
+            return false;
+        }
+        if (!memcmp(t->s->q + (size_t)k * L, q, L)) return true;
+    }
+}
+
+/* Drops repeated questions and (with other) questions also in other;
+ * keeps the order. Counts what went. */
+static int pool_filter(maze_set *s, const maze_set *other, int *dups, int *overlap) {
+    qset seen, theirs = {0};
+    bool *keep = malloc(s->n ? (size_t)s->n : 1);
+    *dups = *overlap = 0;
+    if (!keep || qset_init(&seen, s)) {
+        free(keep);
+        return -1;
+    }
+    if (other && qset_init(&theirs, other)) {
+        free(keep);
+        free(seen.slot);
+        return -1;
+    }
+    for (int k = 0; other && k < other->n; k++) qset_has(&theirs, other->q + (size_t)k * other->seq_len, k);
+    int L = s->seq_len, m = 0;
+    for (int k = 0; k < s->n; k++) { /* decide first: the set points at rows by index */
+        const uint8_t *q = s->q + (size_t)k * L;
+        keep[k] = false;
+        if (qset_has(&seen, q, k)) (*dups)++;
+        else if (other && qset_has(&theirs, q, -1)) (*overlap)++;
+        else keep[k] = true;
+    }
+    for (int k = 0; k < s->n; k++) {
+        if (!keep[k]) continue;
+        memmove(s->q + (size_t)m * L, s->q + (size_t)k * L, L);
+        memmove(s->a + (size_t)m * L, s->a + (size_t)k * L, L);
+        m++;
+    }
+    free(keep);
+    free(seen.slot);
+    free(theirs.slot);
+    s->n = m;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- trm data maze */
+
+typedef struct {
+    const char *input, *test_input, *out;
+    long train_size, test_size;
+    bool aug;
+    uint64_t seed;
+} maze_opts;
+
+static void usage_maze(FILE *out) {
+    fprintf(out,
+            "usage: trm data maze --input SRC[,SRC...] --out DIR [options]\n\n"
+            "Builds a Maze dataset in the reference's format (spec 4.3): inputs are the\n"
+            "question tokens ('#' 1, ' ' 2, 'S' 3, 'G' 4), labels the answer with its\n"
+            "shortest path 'o' 5 (every cell supervised), vocab 6, seq_len n*n, one shared\n"
+            "puzzle identifier 0. A source is a CSV file (a header naming question and\n"
+            "answer columns, or bare question,answer lines; n*n characters of \"# SGo\"\n"
+            "each, row-major) or a split directory of a reference-format dataset (e.g.\n"
+            "../shared/data/maze-30x30-hard-1k/train). Every maze is checked: n x n,\n"
+            "one S and one G, and the answer is the question with ' ' -> 'o' on exactly\n"
+            "one shortest S-to-G path. Repeated mazes are dropped.\n"
+            "train: N mazes drawn without replacement, one group each (with --aug,\n"
+            "8 puzzles: the dihedral transforms of spec 4.5); test: M other mazes of the\n"
+            "inputs, or all of --test-input, not augmented.\n\n"
+            "  --input SRC[,SRC...]       mazes to draw from\n"
+            "  --out DIR                  output directory (created if missing)\n"
+            "  --train-size N             train mazes (default: all minus test)\n"
+            "  --test-size M              test mazes from the inputs (default: 0)\n"
+            "  --test-input SRC[,SRC...]  test mazes from other sources (all of them;\n"
+            "                             mazes also in these leave the train pool)\n"
+            "  --aug                      the 8 dihedral transforms of each train maze\n"
+            "                             (default: off, as the reference's README command)\n"
+            "  --seed S                   RNG seed of the draw (default: 0)\n\n"
+            "Reference recipe: --input DATA/train.csv --test-input DATA/test.csv.\n"
+            "Prints {\"train_groups\":..,\"train_examples\":..,\"test_examples\":..,\"out\":..}.\n");
+}
+
+/* Returns 0 to go on, or exit code + 1 (help 0, bad value 1, bad usage 2). */
+static int parse_maze(int argc, char **argv, maze_opts *o) {
+    static const struct option opts[] = {
+        {"input", required_argument, 0, 'i'}, {"out", required_argument, 0, 'o'},
+        {"train-size", required_argument, 0, 'n'}, {"test-size", required_argument, 0, 'm'},
+        {"test-input", required_argument, 0, 't'}, {"aug", no_argument, 0, 'a'},
+        {"seed", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *cmd = "data maze";
+    *o = (maze_opts){.train_size = -1};
+    bool test_size_set = false;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': o->input = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 't': o->test_input = optarg; break;
+        case 'a': o->aug = true; break;
+        case 'n':
+            if (parse_long(optarg, 1, 1L << 30, &o->train_size)) return die(cmd, "--train-size: expected an integer >= 1, got '%s'", optarg) + 1;
+            break;
+        case 'm':
+            if (parse_long(optarg, 0, 1L << 30, &o->test_size)) return die(cmd, "--test-size: expected an integer >= 0, got '%s'", optarg) + 1;
+            test_size_set = true;
+            break;
+        case 's':
+            if (parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
+            break;
+        case 'h': usage_maze(stdout); return 1;
+        default: return bad_option(cmd, argc, argv) + 2;
+        }
+    }
+    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data maze --help)", argv[optind]) + 2;
+    if (!o->input || !o->out) return die(cmd, "--input and --out are required (see trm data maze --help)") + 2;
+    if (test_size_set && o->test_input) return die(cmd, "--test-size and --test-input exclude each other") + 2;
+    return 0;
+}
+
+static int cmp_int(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
+
+/* A seeded shuffle: the first n_test indices are the test draw, the next
+ * n_train the train draw, each sorted back into file order. */
+static int *draw_split(int n, int n_test, int n_train, uint64_t rng[4]) {
+    int *perm = malloc(sizeof(int) * (n ? n : 1));
+    if (!perm) return NULL;
+    for (int k = 0; k < n; k++) perm[k] = k;
+    for (int k = n - 1; k > 0; k--) {
+        int j = rng_int(rng, 0, k), t = perm[k];
+        perm[k] = perm[j], perm[j] = t;
+    }
+    qsort(perm, n_test, sizeof(int), cmp_int);
+    qsort(perm + n_test, n_train, sizeof(int), cmp_int);
+    return perm;
+}
+
+/* One group per maze: the maze, then (aug) its 7 other dihedral images. */
+static trm_split_writer *build_split(const maze_set *s, const int *idx, int n, bool aug, trm_err *e) {
+    int L = s->seq_len, side = maze_side(L);
+    trm_split_writer *w = trm_split_writer_new(L, MAZE_VOCAB);
+    int32_t *buf = malloc(sizeof(int32_t) * 4 * L);
+    if (!w || !buf) {
+        trm_errf(e, "out of memory");
+        goto fail;
+    }
+    int32_t *q = buf, *a = buf + L, *tq = buf + 2 * L, *ta = buf + 3 * L;
+    for (int g = 0; g < n; g++) {
+        for (int i = 0; i < L; i++) q[i] = s->q[(size_t)idx[g] * L + i], a[i] = s->a[(size_t)idx[g] * L + i];
+        if (trm_split_writer_group(w, e)) goto fail;
+        for (int t = 0; t < (aug ? 8 : 1); t++) {
+            trm_dihedral(t, q, side, side, tq, NULL, NULL);
+            trm_dihedral(t, a, side, side, ta, NULL, NULL);
+            if (trm_split_writer_puzzle(w, 0, e) || trm_split_writer_example(w, tq, ta, e)) goto fail;
+        }
+    }
+    free(buf);
+    return w;
+fail:
+    free(buf);
+    trm_split_writer_free(w);
+    return NULL;
+}
+
+/* Split sizes, checked against the pool. */
+static int plan_sizes(const maze_opts *o, int pool_n, bool external_test, int *n_train, int *n_test) {
+    const char *cmd = "data maze";
+    *n_test = external_test ? 0 : (int)o->test_size;
+    if (*n_test > pool_n) return die(cmd, "--test-size %d: only %d mazes available in the inputs", *n_test, pool_n);
+    int left = pool_n - *n_test;
+    *n_train = o->train_size < 0 ? left : (int)o->train_size;
+    if (*n_train > left)
+        return die(cmd, "--train-size %d: only %d mazes available%s", *n_train, left, *n_test ? " after the test split" : "");
+    if (*n_train < 1) return die(cmd, "no mazes left for the train split (%d available, %d for test)", pool_n, *n_test);
+    return 0;
+}
+
+static int write_dataset(const char *dir, trm_split_writer *train, trm_split_writer *test) {
+    static const char *const names[1] = {"<blank>"};
+    trm_err e;
+    if (trm_split_writer_finish(train, dir, "train", 1, &e) || trm_split_writer_finish(test, dir, "test", 1, &e) ||
+        trm_write_identifiers(dir, names, 1, &e))
+        return die("data maze", "%s", e.msg);
+    return 0;
+}
+
+/* What the inputs held, for the summary line. */
+typedef struct {
+    int dups, overlap, xdups;
+} drops;
+
+/* Loads and filters the pools; n_train/n_test planned. */
+static int gather(const maze_opts *o, pool *in, pool *ext, int *n_train, int *n_test, drops *dr) {
+    const char *cmd = "data maze";
+    int dups = 0, overlap = 0, xdups = 0, xo = 0;
+    if (load_sources(cmd, o->input, 0, NULL, in)) return -1;
+    if (o->test_input && load_sources(cmd, o->test_input, in->all.seq_len, o->input, ext)) return -1;
+    if ((o->test_input && pool_filter(&ext->all, NULL, &xdups, &xo)) ||
+        pool_filter(&in->all, o->test_input ? &ext->all : NULL, &dups, &overlap))
+        return die(cmd, "out of memory");
+    if (in->all.n == 0) return die(cmd, "no input mazes left: %d repeats, %d also in --test-input", dups, overlap);
+    *dr = (drops){dups, overlap, xdups};
+    return plan_sizes(o, in->all.n, o->test_input != NULL, n_train, n_test);
+}
+
+static int run_maze(const maze_opts *o) {
+    const char *cmd = "data maze";
+    pool in = {0}, ext = {0};
+    trm_split_writer *train = NULL, *test = NULL;
+    int *perm = NULL, *all = NULL, rc = 1, n_train = 0, n_test = 0;
+    bool created = false;
+    trm_err e;
+    drops dr = {0, 0, 0};
+    if (gather(o, &in, &ext, &n_train, &n_test, &dr) || prepare_out(cmd, o->out, &created)) goto done;
+    int side = maze_side(in.all.seq_len);
+    fprintf(stderr, "trm data maze: %d usable %dx%d input mazes (%d repeats, %d also in --test-input dropped); "
+            "train %d x %d versions, test %d%s\n", in.all.n, side, side, dr.dups, dr.overlap, n_train, o->aug ? 8 : 1,
+            o->test_input ? ext.all.n : n_test, dr.xdups ? " (repeats in --test-input dropped)" : "");
+    uint64_t rng[4];
+    rng_seed(rng, o->seed);
+    if (!(perm = draw_split(in.all.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
+    train = build_split(&in.all, perm + n_test, n_train, o->aug, &e);
+    if (train && o->test_input) {
+        if (!(all = malloc(sizeof(int) * (ext.all.n ? ext.all.n : 1)))) { die(cmd, "out of memory"); goto done; }
+        for (int k = 0; k < ext.all.n; k++) all[k] = k;
+        test = build_split(&ext.all, all, ext.all.n, false, &e);
+    } else if (train) {
+        test = build_split(&in.all, perm, n_test, false, &e);
+    }
+    if (!train || !test) { die(cmd, "%s", e.msg); goto done; }
+    if (write_dataset(o->out, train, test)) goto done;
+    printf("{\"train_groups\":%d,\"train_examples\":%d,\"test_examples\":%d,\"out\":", n_train,
+           n_train * (o->aug ? 8 : 1), o->test_input ? ext.all.n : n_test);
+    json_string(stdout, o->out);
+    printf("}\n");
+    rc = 0;
+done:
+    if (rc && created) nftw(o->out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    trm_split_writer_free(train);
+    trm_split_writer_free(test);
+    free(perm);
+    free(all);
+    maze_set_free(&in.all);
+    maze_set_free(&ext.all);
+    return rc;
+}
+
+int cmd_data_maze(int argc, char **argv) {
+    maze_opts o;
+    int prc = parse_maze(argc, argv, &o);
+    return prc ? prc - 1 : run_maze(&o);
+}
+
+/* ---------------------------------------------------------------- trm data maze-gen */
+
+typedef struct {
+    const char *out;
+    long count;
+    maze_gen_opts g;
+    uint64_t seed;
+} gen_opts;
+
+static void usage_gen(FILE *out) {
+    maze_gen_opts d;
+    maze_gen_defaults(&d);
+    fprintf(out,
+            "usage: trm data maze-gen --count N --out FILE [options]\n\n"
+            "Generates N new n x n mazes and writes them as question,answer CSV (the\n"
+            "input format of trm data maze). Each maze: every cell a wall with a\n"
+            "probability drawn from --walls, S on a random open cell, G on a random cell\n"
+            "at least --min-path moves from S (Maze-Hard: 30x30, shortest paths of\n"
+            "109-153 moves; --min-path 110 is as hard). Unless --allow-ties, cells on\n"
+            "other shortest paths are then walled until exactly one shortest S-to-G\n"
+            "path remains (the label is the only valid answer). Deterministic for a\n"
+            "seed, whatever the threads. Repeats are possible on small boards; trm data\n"
+            "maze drops them.\n\n"
+            "  --count N       mazes to generate\n"
+            "  --out FILE      output CSV (written to FILE.tmp.<pid>, then renamed)\n"
+            "  --size N        side of the board, 2..1000 (default: %d)\n"
+            "  --min-path L    shortest S-to-G path at least L moves (default: %d)\n"
+            "  --walls LO-HI   range of the wall probability (default: %.2f-%.2f)\n"
+            "  --allow-ties    keep mazes with several shortest paths\n"
+            "  --max-tries T   random boards per maze before giving up (default: %ld)\n"
+            "  --seed S        RNG seed (default: 0)\n",
+            d.side, d.min_path, d.wall_lo, d.wall_hi, d.max_tries);
+}
+
+static int parse_walls(const char *s, float *lo, float *hi) {
+    char *end;
+    errno = 0;
+    double a = strtod(s, &end), b = a;
+    if (end == s || errno) return -1;
+    if (*end == '-') {
+        const char *p = end + 1;
+        b = strtod(p, &end);
+        if (end == p || errno) return -1;
+    }
+    if (*end || !(a >= 0 && a <= b && b < 1)) return -1;
+    *lo = (float)a, *hi = (float)b;
+    return 0;
+}
+
+static int parse_gen(int argc, char **argv, gen_opts *o) {
+    static const struct option opts[] = {
+        {"count", required_argument, 0, 'n'}, {"out", required_argument, 0, 'o'},
+        {"size", required_argument, 0, 'z'}, {"min-path", required_argument, 0, 'p'},
+        {"walls", required_argument, 0, 'w'}, {"allow-ties", no_argument, 0, 'u'},
+        {"max-tries", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *cmd = "data maze-gen";
+    *o = (gen_opts){.count = -1};
+    maze_gen_defaults(&o->g);
+    long v;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case 'u': o->g.unique = false; break;
+        case 'n':
+            if (parse_long(optarg, 1, 1L << 28, &o->count)) return die(cmd, "--count: expected an integer in [1, 2^28], got '%s'", optarg) + 1;
+            break;
+        case 'z':
+            if (parse_long(optarg, 2, 1000, &v)) return die(cmd, "--size: expected an integer in [2, 1000], got '%s'", optarg) + 1;
+            o->g.side = (int)v;
+            break;
+        case 'p':
+            if (parse_long(optarg, 1, 1000000, &v)) return die(cmd, "--min-path: expected an integer >= 1, got '%s'", optarg) + 1;
+            o->g.min_path = (int)v;
+            break;
+        case 'w':
+            if (parse_walls(optarg, &o->g.wall_lo, &o->g.wall_hi)) return die(cmd, "--walls: expected P or LO-HI with 0 <= LO <= HI < 1, got '%s'", optarg) + 1;
+            break;
+        case 't':
+            if (parse_long(optarg, 1, 1L << 40, &o->g.max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
+            break;
+        case 's':
+            if (parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
+            break;
+        case 'h': usage_gen(stdout); return 1;
+        default: return bad_option(cmd, argc, argv) + 2;
+        }
+    }
+    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data maze-gen --help)", argv[optind]) + 2;
+    if (o->count < 0 || !o->out) return die(cmd, "--count and --out are required (see trm data maze-gen --help)") + 2;
+    int n = o->g.side;
+    if (o->g.min_path > n * n - 1)
+        return die(cmd, "--min-path %d: a %dx%d maze has paths of at most %d moves", o->g.min_path, n, n, n * n - 1) + 1;
+    return 0;
+}
+
+/* Maze k's own stream, so the output does not depend on the threads. */
+static void maze_rng(uint64_t rng[4], uint64_t seed, long k) {
+    rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
+}
+
+/* Progress: on a terminal a line redrawn 4 times a second; in logs one
+ * line every 15 s, so long runs show they are alive. */
+static void progress(long done, long total, double t0, double *last) {
+    bool tty = isatty(2);
+    double t = now_s();
+    if (t - *last < (tty ? 0.25 : 15.0) && done != total) return;
+    if (!tty && done == total) return;
+    *last = t;
+    fprintf(stderr, tty ? "\rtrm data maze-gen: %ld/%ld mazes (%.1f/s)   " : "trm data maze-gen: %ld/%ld mazes (%.1f/s)\n",
+            done, total, done / (t - t0 + 1e-9));
+}
+
+/* Generates all mazes in parallel; returns the index of one that failed or -1. */
+static long generate_all(const gen_opts *o, uint8_t *q, uint8_t *a, long *len_sum, int *len_min, int *len_max) {
+    long failed = -1, done = 0;
+    int L = o->g.side * o->g.side;
+    double t0 = now_s(), last = t0;
+    *len_sum = 0, *len_min = 1 << 30, *len_max = 0;
+#pragma omp parallel
+    {
+        int32_t *bq = malloc(sizeof(int32_t) * 2 * L), *ba = bq ? bq + L : NULL;
+#pragma omp for schedule(dynamic, 1)
+        for (long k = 0; k < o->count; k++) {
+            long f;
+#pragma omp atomic read
+            f = failed;
+            if (f >= 0) continue; /* give up early */
+            uint64_t rng[4];
+            int d = 0, rc = -1;
+            maze_rng(rng, o->seed, k);
+            if (bq) rc = maze_generate(&o->g, rng, bq, ba, &d);
+            for (int i = 0; rc == 0 && i < L; i++) q[k * L + i] = (uint8_t)bq[i], a[k * L + i] = (uint8_t)ba[i];
+#pragma omp critical(maze_progress)
+            {
+                if (rc && (failed < 0 || k < failed)) failed = k;
+                done++;
+                *len_sum += d;
+                if (rc == 0 && d < *len_min) *len_min = d;
+                if (d > *len_max) *len_max = d;
+                progress(done, o->count, t0, &last);
+            }
+        }
+        free(bq);
+    }
+    if (isatty(2)) fputc('\n', stderr);
+    return failed;
+}
+
+static int write_csv(FILE *f, long count, int L, const uint8_t *q, const uint8_t *a) {
+    char *line = malloc(2 * (size_t)L + 2);
+    if (!line) return -1;
+    fprintf(f, "question,answer\n");
+    for (long k = 0; k < count; k++) {
+        for (int i = 0; i < L; i++) {
+            line[i] = maze_char_of(q[k * L + i]);
+            line[L + 1 + i] = maze_char_of(a[k * L + i]);
+        }
+        line[L] = ',';
+        line[2 * L + 1] = '\n';
+        fwrite(line, 1, 2 * (size_t)L + 2, f);
+    }
+    free(line);
+    return ferror(f) ? -1 : 0;
+}
+
+static int run_gen(const gen_opts *o) {
+    const char *cmd = "data maze-gen";
+    char tmp[4200];
+    int L = o->g.side * o->g.side, rc = 1;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", o->out, (long)getpid()) >= (int)sizeof tmp) return die(cmd, "%s: path too long", o->out);
+    FILE *f = fopen(tmp, "w"); /* before the work: a bad path fails at once */
+    if (!f) return die(cmd, "%s: %s", o->out, strerror(errno));
+    uint8_t *q = malloc((size_t)o->count * L), *a = malloc((size_t)o->count * L);
+    if (!q || !a) {
+        die(cmd, "out of memory for %ld mazes", o->count);
+        goto fail;
+    }
+    double t0 = now_s();
+    long sum;
+    int lo, hi;
+    long bad = generate_all(o, q, a, &sum, &lo, &hi);
+    if (bad >= 0) {
+        die(cmd, "maze %ld: none of %ld random boards had a path of >= %d moves (lower --min-path, widen "
+            "--walls or raise --max-tries)", bad + 1, o->g.max_tries, o->g.min_path);
+        goto fail;
+    }
+    int werr = write_csv(f, o->count, L, q, a), cerr = fclose(f);
+    f = NULL;
+    if (werr || cerr) {
+        die(cmd, "%s: write failed: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmp, o->out)) {
+        die(cmd, "%s: cannot rename %s into place: %s", o->out, tmp, strerror(errno));
+        goto fail;
+    }
+    fprintf(stderr, "trm data maze-gen: %ld %dx%d mazes in %.1f s, shortest paths %d-%d moves (mean %.1f) -> %s\n",
+            o->count, o->g.side, o->g.side, now_s() - t0, lo, hi, (double)sum / o->count, o->out);
+    rc = 0;
+fail:
+    if (f) fclose(f);
+    if (rc) remove(tmp);
+    free(q);
+    free(a);
+    return rc;
+}
+
+int cmd_data_maze_gen(int argc, char **argv) {
+    gen_opts o;
+    int prc = parse_gen(argc, argv, &o);
+    return prc ? prc - 1 : run_gen(&o);
+}
