@@ -36,11 +36,11 @@ expect_err() {
 # ---- help and usage
 expect_ok "trm --help" "$TRM" --help
 grep -q "usage: trm <command>" "$TMP/out" && ok "help text names the commands" || bad "help text"
-for c in info forward demo train eval solve "data sudoku" "data sudoku-gen"; do
+for c in info forward demo train eval solve "data sudoku" "data sudoku-gen" plot render; do
     expect_ok "trm $c --help" "$TRM" $c --help
     grep -q "^usage: trm $c" "$TMP/out" && ok "trm $c --help prints usage" || bad "trm $c --help prints usage"
 done
-for c in forward demo train eval "data sudoku"; do
+for c in forward demo train eval "data sudoku" plot render; do
     "$TRM" $c --help | grep -q "(default: " && ok "trm $c --help prints defaults" || bad "trm $c --help prints defaults"
 done
 expect_err "unknown command" "unknown command 'frobnicate'" "$TRM" frobnicate

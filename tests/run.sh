@@ -66,6 +66,7 @@ tally "arc.sh" tests/arc.sh "$BUILD/trm"
 tally "maze.sh" tests/maze.sh "$BUILD/trm"
 tally "check_arc_builder.py" $PY tests/reference/check_arc_builder.py "$BUILD/trm"
 tally "train.sh" tests/train.sh "$BUILD/trm"
+tally "search.sh" tests/search.sh "$BUILD/trm"
 tally "tasks_cli.sh" tests/tasks_cli.sh "$BUILD/trm"
 # The learning test trains for ~1000 steps: it runs in the optimized build
 # only (make test); under the sanitizers (make sanitize) every other test

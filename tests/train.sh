@@ -59,6 +59,9 @@ expect_ok "info reads the trained checkpoint" "$TRM" info --checkpoint "$TMP/a/c
 [ "$(grep -c '<polyline' "$TMP/a/curves.svg" 2>/dev/null)" -eq 7 ] && ok "train draws RUN/curves.svg (7 curves)" \
     || bad "train curves.svg"
 expect_ok "trm plot draws a run's curves as PNG" "$TRM" plot "$TMP/a" -o "$TMP/a/curves.png"
+expect_ok "trm render draws a dataset example" "$TRM" render --data "$D" --index 2 --png "$TMP/ex.png"
+"$TRM" render --data "$D" --count 2 --color never | grep -c '^input *label$' | grep -qx 2 \
+    && ok "trm render prints input beside label" || bad "trm render text"
 expect_err "plot: bad record names file:line" "m.jsonl:2: not valid JSON" \
     sh -c 'printf "{\"step\":1,\"lm_loss\":1}\n{oops\n" >"$1/m.jsonl" && "$2" plot "$1/m.jsonl"' sh "$TMP" "$TRM"
 

@@ -401,6 +401,7 @@ static void print_result(const char *what, const run_result *r, int B, double pe
         }
         printf(" other %.3f\n", r->prof_total - covered);
     }
+    fflush(stdout);
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -488,6 +489,7 @@ int cmd_bench(int argc, char **argv) {
         printf("{\"preset\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
                "\"sgemm_gflops\":%.1f", preset, trm_matmul_backend_name(trm_matmul_get_backend()), prec,
                omp_get_max_threads(), peak, ceil);
+    fflush(stdout);
     int rc = 0;
     if (do_train) {
         int B = batch ? batch : 32;

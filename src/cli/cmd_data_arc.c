@@ -373,23 +373,20 @@ static int assign_ids(build *b) {
         return die("data arc", "out of memory");
     }
     b->n_names = 1;
-    for (int k = 0; k < b->n_groups; k++) {
+    int rc = 0;
+    for (int k = 0; k < b->n_groups && rc == 0; k++) {
         group *g = &b->groups[k];
-        if (!(g->ident = malloc(sizeof *g->ident * g->n_ver))) break;
-        for (int v = 0; v < g->n_ver; v++) {
+        if (!(g->ident = malloc(sizeof *g->ident * g->n_ver))) rc = die("data arc", "out of memory");
+        for (int v = 0; v < g->n_ver && rc == 0; v++) {
             char name[512];
             if (v == 0) snprintf(name, sizeof name, "%s", g->task->id);
-            else if (arc_version_name(g->task->id, g->t[v], g->perm[v], name, sizeof name) < 0) {
-                free(m.slot);
-                return die("data arc", "task %s: id too long", g->task->id);
-            }
-            if ((g->ident[v] = name_id(b, &m, name)) < 0) break;
+            else if (arc_version_name(g->task->id, g->t[v], g->perm[v], name, sizeof name) < 0)
+                rc = die("data arc", "task %s: id too long", g->task->id);
+            if (rc == 0 && (g->ident[v] = name_id(b, &m, name)) < 0) rc = die("data arc", "out of memory");
         }
     }
     free(m.slot);
-    for (int k = 0; k < b->n_groups; k++)
-        if (!b->groups[k].ident) return die("data arc", "out of memory");
-    return 0;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- splits */

@@ -497,13 +497,13 @@ static int arc_draw(const solve_opts *o, const trm_task *t, const arc_answer *r,
     arc_encode(&pair->out, 0, 0, tok[3]);
     trm_board_view v[4] = {{tok[0], "input"}, {tok[1], "attempt 1"}, {tok[2], "attempt 2"}, {tok[3], "truth"}};
     int n = r->known ? 4 : 3;
-    if (text) { trm_render_text(stdout, t, ARC_SEQ_LEN, NULL, r->known ? tok[3] : NULL, v, n, o->color); return 0; }
+    if (text) { trm_render_text(stdout, t, ARC_SEQ_LEN, tok[0], r->known ? tok[3] : NULL, v, n, o->color); return 0; }
     char path[4096];
     if (o->png) snprintf(path, sizeof path, "%s", o->png);
     else if (o->png_dir) snprintf(path, sizeof path, "%s/%s-test-%d.png", o->png_dir, r->task->id, r->test + 1);
     else return 0;
     trm_err e;
-    if (trm_render_png(path, t, ARC_SEQ_LEN, NULL, r->known ? tok[3] : NULL, v, n, &e)) return die("solve", "%s", e.msg);
+    if (trm_render_png(path, t, ARC_SEQ_LEN, tok[0], r->known ? tok[3] : NULL, v, n, &e)) return die("solve", "%s", e.msg);
     return 0;
 }
 

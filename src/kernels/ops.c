@@ -26,6 +26,11 @@ void linear_forward(float *out, const float *in, const float *W, const float *b,
     }
 }
 
+void linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
+                           int N, int I, int O) {
+    trm_gemm_avx512_packed(false, N, O, I, 1.0f, in, I, Wp, 0.0f, out, O, bf16);
+}
+
 void linear_backward(float *din, float *dW, float *db, const float *dout,
                      const float *in, const float *W, int N, int I, int O) {
     if (din) trm_gemm(false, false, N, I, O, 1.0f, dout, O, W, I, 1.0f, din, I);

@@ -10,12 +10,17 @@
 #ifndef TRM_OPS_H
 #define TRM_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Linear layer: out[N,O] = in[N,I] . W[O,I]^T (+ b[O]). */
 void linear_forward(float *out, const float *in, const float *W, const float *b,
                     int N, int I, int O);
+/* The same with W^T pre-packed by trm_pack_b(tb = true, K = I, N = O)
+ * under the same bf16 flag (kernels/matmul.h). */
+void linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
+                           int N, int I, int O);
 /* din[N,I] += dout . W;  dW[O,I] += dout^T . in;  db[O] += sum_n dout. */
 void linear_backward(float *din, float *dW, float *db, const float *dout,
                      const float *in, const float *W, int N, int I, int O);

@@ -29,6 +29,12 @@ struct trm_act_work {
     float *d_q;          /* [B] d total / d q_halt */
     float *d_y, *d_z, *d_x, *d_tmp; /* [B, L, D] */
     float *puzzle_grad;  /* [B, ndim] */
+    /* the blocks' weights packed for the AVX-512 GEMM, redone every step
+     * (weights change between steps) and reused by its T (n + 1) network
+     * applications; allocated on the first step that needs them */
+    block_packed *packed;    /* [L_layers] */
+    char *pack_buf;
+    size_t pack_cap;
 };
 
 /* ------------------------------------------------------------ lifecycle */
@@ -44,6 +50,8 @@ static void work_free(trm_act_work *w, const trm_model *m) {
                      w->d_y, w->d_z, w->d_x, w->d_tmp, w->puzzle_grad};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(w->saved);
+    free(w->packed);
+    free(w->pack_buf);
     free(w);
 }
 
@@ -192,6 +200,44 @@ static void input_embedding_backward(trm_model *m, trm_act *a, const float *dx) 
 
 /* ------------------------------------------------------------ network */
 
+/* Packs every block weight (op(B) = W^T) for this step when the AVX-512
+ * kernels run the products; otherwise (or out of memory) leaves
+ * w->packed NULL and the blocks use the plain product. */
+static void pack_weights(const trm_model *m, trm_act_work *w) {
+    const trm_config *c = &m->cfg;
+    bool bf16 = trm_matmul_bf16();
+    if (trm_matmul_get_backend() != TRM_MATMUL_AVX512 && !bf16) { free(w->packed); w->packed = NULL; return; }
+    int layers = c->L_layers, D = c->hidden_size, L = m->L, I = m->I, It = m->It;
+    /* (K, N) of each packed W^T, in block_packed's member order */
+    int kn[6][2] = {{D, 3 * D}, {D, D}, {L, 2 * It}, {It, L}, {D, 2 * I}, {I, D}};
+    bool use[6] = {!c->mlp_t, !c->mlp_t, c->mlp_t, c->mlp_t, true, true};
+    size_t need = 0;
+    for (int l = 0; l < layers; l++)
+        for (int k = 0; k < 6; k++)
+            if (use[k]) need += (trm_packed_b_bytes(kn[k][0], kn[k][1], bf16) + 63) & ~(size_t)63;
+    if (!w->packed) w->packed = xcalloc((size_t)layers, sizeof(block_packed));
+    if (need > w->pack_cap) {
+        free(w->pack_buf);
+        w->pack_buf = aligned_alloc(64, need);
+        w->pack_cap = w->pack_buf ? need : 0;
+    }
+    if (!w->packed || !w->pack_buf) { free(w->packed); w->packed = NULL; return; }
+    char *dst = w->pack_buf;
+    for (int l = 0; l < layers; l++) {
+        const trm_block_params *p = &m->blocks[l];
+        const float *W[6] = {p->qkv_w, p->o_w, p->tok_gu_w, p->tok_down_w, p->gu_w, p->down_w};
+        const void **slot[6] = {&w->packed[l].qkv, &w->packed[l].o, &w->packed[l].tok_gu,
+                                &w->packed[l].tok_down, &w->packed[l].gu, &w->packed[l].down};
+        for (int k = 0; k < 6; k++) {
+            *slot[k] = NULL;
+            if (!use[k]) continue;
+            trm_pack_b(dst, true, kn[k][0], kn[k][1], W[k], kn[k][0], bf16);
+            *slot[k] = dst;
+            dst += (trm_packed_b_bytes(kn[k][0], kn[k][1], bf16) + 63) & ~(size_t)63;
+        }
+    }
+}
+
 /* h = f(h, inj): the L_layers blocks applied to h + inj. With `saved` the
  * activations are kept (training's last cycle), else scratch is reused. */
 static void reasoning_forward(const trm_model *m, trm_act_work *w, int B, float *h,
@@ -202,7 +248,7 @@ static void reasoning_forward(const trm_model *m, trm_act_work *w, int B, float 
         PROF(PROF_ELEMWISE, vec_add(saved[0].own_in, h, inj, n));
         for (int l = 0; l < layers; l++) {
             if (l > 0) saved[l].in = saved[l - 1].out;
-            block_forward(m, l, &saved[l], B);
+            block_forward(m, l, w->packed ? &w->packed[l] : NULL, &saved[l], B);
         }
         PROF(PROF_ELEMWISE, memcpy(h, saved[layers - 1].out, n * sizeof(float)));
         return;
@@ -213,7 +259,7 @@ static void reasoning_forward(const trm_model *m, trm_act_work *w, int B, float 
     for (int l = 0; l < layers; l++) {
         s->in = l % 2 == 0 ? w->ping : w->pong;
         s->out = l % 2 == 0 ? w->pong : w->ping;
-        block_forward(m, l, s, B);
+        block_forward(m, l, w->packed ? &w->packed[l] : NULL, s, B);
     }
     PROF(PROF_ELEMWISE, memcpy(h, s->out, n * sizeof(float)));
     s->out = keep_out;
@@ -275,6 +321,7 @@ static void inner_forward(const trm_model *m, trm_act *a) {
     size_t n = (size_t)B * m->L * c->hidden_size;
     bool train = a->mode == TRM_TRAIN;
     PROF(PROF_DATA, input_embedding(m, a, w->x));
+    PROF(PROF_MATMUL, pack_weights(m, w));
     for (int cyc = 0; cyc < c->H_cycles; cyc++) {
         bool keep = train && cyc == c->H_cycles - 1;
         if (keep) PROF(PROF_ELEMWISE, memcpy(w->y_prev, a->y, n * sizeof(float)));

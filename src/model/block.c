@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/prof.h"
 #include "model/internal.h"
@@ -95,38 +96,45 @@ void block_grads_free(block_grads *g) {
 
 /* ------------------------------------------------------------ forward */
 
+/* out = in W^T, from the packed weight when there is one. */
+#define LINEAR(pkw, out, in, W, N, I, O)                                                   \
+    do {                                                                                  \
+        if (pkw) PROF(PROF_MATMUL, linear_forward_packed(out, in, pkw, trm_matmul_bf16(), N, I, O)); \
+        else PROF(PROF_MATMUL, linear_forward(out, in, W, NULL, N, I, O));                \
+    } while (0)
+
 static void token_mix_forward(const trm_model *m, const trm_block_params *p,
-                              block_acts *a, int B) {
+                              const block_packed *pk, block_acts *a, int B) {
     int D = m->cfg.hidden_size, L = m->L, It = m->It;
     PROF(PROF_ELEMWISE, transpose_last2(a->xt, a->in, B, L, D));                                   /* [B, D, L] */
-    PROF(PROF_MATMUL, linear_forward(a->gut, a->xt, p->tok_gu_w, NULL, B * D, L, 2 * It));       /* [B*D, 2It] */
+    LINEAR(pk ? pk->tok_gu : NULL, a->gut, a->xt, p->tok_gu_w, B * D, L, 2 * It);       /* [B*D, 2It] */
     PROF(PROF_ELEMWISE, swiglu_forward(a->mt, a->gut, B * D, It));                                 /* [B*D, It] */
-    PROF(PROF_MATMUL, linear_forward(a->h1t, a->mt, p->tok_down_w, NULL, B * D, It, L));         /* [B*D, L] */
+    LINEAR(pk ? pk->tok_down : NULL, a->h1t, a->mt, p->tok_down_w, B * D, It, L);         /* [B*D, L] */
     PROF(PROF_ELEMWISE, vec_acc(a->h1t, a->xt, (size_t)B * D * L));
     PROF(PROF_NORM, rmsnorm_forward(a->h1t, a->rinv1, a->h1t, B * D, L, m->cfg.rms_norm_eps)); /* over L */
     PROF(PROF_ELEMWISE, transpose_last2(a->h1, a->h1t, B, D, L));                                  /* [B, L, D] */
 }
 
 static void attention_sub_forward(const trm_model *m, const trm_block_params *p,
-                                  block_acts *a, int B) {
+                                  const block_packed *pk, block_acts *a, int B) {
     const trm_config *c = &m->cfg;
     int D = c->hidden_size, L = m->L, N = B * L, H = c->num_heads, hd = D / H;
-    PROF(PROF_MATMUL, linear_forward(a->qkv, a->in, p->qkv_w, NULL, N, D, 3 * D));               /* [N, 3D] */
+    LINEAR(pk ? pk->qkv : NULL, a->qkv, a->in, p->qkv_w, N, D, 3 * D);               /* [N, 3D] */
     if (m->rope_cos) PROF(PROF_ATTENTION, rope_forward(a->qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
     PROF(PROF_ATTENTION, attention_forward(a->att, a->probs, a->qkv, B, L, H, hd));                 /* [N, D] */
-    PROF(PROF_MATMUL, linear_forward(a->h1, a->att, p->o_w, NULL, N, D, D));
+    LINEAR(pk ? pk->o : NULL, a->h1, a->att, p->o_w, N, D, D);
     PROF(PROF_ELEMWISE, vec_acc(a->h1, a->in, (size_t)N * D));
     PROF(PROF_NORM, rmsnorm_forward(a->h1, a->rinv1, a->h1, N, D, c->rms_norm_eps));
 }
 
-void block_forward(const trm_model *m, int layer, block_acts *a, int B) {
+void block_forward(const trm_model *m, int layer, const block_packed *pk, block_acts *a, int B) {
     const trm_block_params *p = &m->blocks[layer];
     int D = m->cfg.hidden_size, N = B * m->L, I = m->I;
-    if (m->cfg.mlp_t) token_mix_forward(m, p, a, B);
-    else attention_sub_forward(m, p, a, B);
-    PROF(PROF_MATMUL, linear_forward(a->gu, a->h1, p->gu_w, NULL, N, D, 2 * I));                 /* [N, 2I] */
+    if (m->cfg.mlp_t) token_mix_forward(m, p, pk, a, B);
+    else attention_sub_forward(m, p, pk, a, B);
+    LINEAR(pk ? pk->gu : NULL, a->gu, a->h1, p->gu_w, N, D, 2 * I);                 /* [N, 2I] */
     PROF(PROF_ELEMWISE, swiglu_forward(a->m, a->gu, N, I));                                        /* [N, I] */
-    PROF(PROF_MATMUL, linear_forward(a->out, a->m, p->down_w, NULL, N, I, D));                   /* [N, D] */
+    LINEAR(pk ? pk->down : NULL, a->out, a->m, p->down_w, N, I, D);                   /* [N, D] */
     PROF(PROF_ELEMWISE, vec_acc(a->out, a->h1, (size_t)N * D));
     PROF(PROF_NORM, rmsnorm_forward(a->out, a->rinv2, a->out, N, D, m->cfg.rms_norm_eps));
 }

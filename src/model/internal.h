@@ -42,6 +42,12 @@ typedef struct {
     float *d_t2;      /* [B, D, L] */
 } block_grads;
 
+/* A block's weights packed for the AVX-512 GEMM (op(B) = W^T), valid for
+ * one supervision step; NULL members fall back to the plain product. */
+typedef struct {
+    const void *qkv, *o, *tok_gu, *tok_down, *gu, *down;
+} block_packed;
+
 int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool keep_probs, bool own_in);
 void block_acts_free(block_acts *a);
 size_t block_acts_floats(const trm_config *c, int B, bool keep_probs, bool own_in);
@@ -49,8 +55,8 @@ size_t block_grads_floats(const trm_config *c, int B);
 int block_grads_alloc(block_grads *g, const trm_model *m, int B);
 void block_grads_free(block_grads *g);
 
-/* One block: acts->in -> acts->out. */
-void block_forward(const trm_model *m, int layer, block_acts *a, int B);
+/* One block: acts->in -> acts->out. pk may be NULL. */
+void block_forward(const trm_model *m, int layer, const block_packed *pk, block_acts *a, int B);
 /* d_out [N, D] -> d_in [N, D] (overwritten), accumulating weight grads. */
 void block_backward(trm_model *m, int layer, const block_acts *a, int B,
                     const float *d_out, float *d_in, block_grads *g);

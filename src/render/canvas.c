@@ -131,11 +131,14 @@ static void on_png_error(png_structp png, png_const_charp msg) {
 
 static void on_png_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
 
-/* Everything libpng touches between setjmp and longjmp lives in the
- * caller's frame or the heap, so the jump cannot clobber it. */
+/* png and info are set before setjmp and never assigned after it, so
+ * their values are still valid when an error jumps back. */
 static bool write_png_stream(const canvas *c, FILE *f, png_failure *pf) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, pf, on_png_error, on_png_warning);
-    if (!png) return snprintf(pf->msg, sizeof pf->msg, "out of memory"), false;
+    if (!png) {
+        snprintf(pf->msg, sizeof pf->msg, "out of memory");
+        return false;
+    }
     png_infop info = png_create_info_struct(png);
     if (!info || setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, info ? &info : NULL);

@@ -21,10 +21,19 @@ typedef struct {
     const char *title;
 } trm_board_view;
 
-/* Draws n boards left to right. question (may be NULL) tells which cells
- * were given (drawn as givens); truth (may be NULL) marks the cells of
- * each board that differ from it (red glyph / red frame in pictures).
- * Boards are cropped with the task's crop when it has one. */
+/* Draws n boards left to right, each under its title. question (may be
+ * NULL) tells which cells were given (the task's style draws them as
+ * givens); truth (may be NULL) marks the cells of each board that differ
+ * from it: '*' in the cell's first column in text (bold red in colour),
+ * a red frame in pictures. A board whose tokens pointer is the question
+ * or the truth itself is never marked. Boards are cropped with the
+ * task's crop when it has one (ARC), and then their captions carry the
+ * size ("prediction 3x4"), so a prediction of the wrong size shows.
+ *
+ * Text: two columns per cell; color = ANSI 24-bit backgrounds from the
+ * style, else plain glyphs without trailing spaces. PNG: layout in
+ * src/render/board_png.c; written to a temporary name and renamed;
+ * errors name the file. */
 void trm_render_text(FILE *f, const trm_task *t, int seq_len, const int32_t *question,
                      const int32_t *truth, const trm_board_view *boards, int n, bool color);
 int trm_render_png(const char *path, const trm_task *t, int seq_len, const int32_t *question,
@@ -32,7 +41,10 @@ int trm_render_png(const char *path, const trm_task *t, int seq_len, const int32
 
 /* Loss and accuracy curves of a run: reads metrics.jsonl (train and eval
  * records as written by trm train) and writes an SVG (path ends in .svg)
- * or PNG (.png). Errors name the file and line of a bad record. */
+ * or PNG (.png): loss panel (train lm_loss and q_halt_loss, eval lm_loss)
+ * above an accuracy panel (train and eval accuracy and exact_accuracy).
+ * Errors name the file and line of a bad record; a file without any
+ * train or eval record is an error too. */
 int trm_plot_metrics(const char *jsonl_path, const char *out_path, trm_err *err);
 
 #endif

@@ -13,7 +13,7 @@
 #define MAX_TRIED 256   /* commit candidates remembered per best state */
 #define MAX_VOTES 32    /* distinct answers voted on, for tasks without a checker */
 
-static const char *const KIND_NAMES[TRM_BRANCH_KINDS] = {"plain", "aug", "commit", "reseed"};
+static const char *const KIND_NAMES[TRM_BRANCH_KINDS] = {"plain", "aug", "commit", "reseed", "fix"};
 
 const char *trm_branch_name(trm_branch_kind k) {
     return k >= 0 && k < TRM_BRANCH_KINDS ? KIND_NAMES[k] : "?";
@@ -35,6 +35,7 @@ void trm_search_opts_default(trm_search_opts *o, const trm_config *cfg) {
     o->policy[1] = TRM_BRANCH_COMMIT;
     o->n_policy = 2;
     o->reseed_std = 0.5f;
+    o->fix_fraction = 0.5f;
     o->share_lanes = true;
 }
 
@@ -46,7 +47,7 @@ int trm_search_set_policy(trm_search_opts *o, const char *list, trm_err *err) {
         int k = -1;
         for (int i = TRM_BRANCH_AUG; i < TRM_BRANCH_KINDS; i++)
             if (strlen(KIND_NAMES[i]) == len && !strncmp(p, KIND_NAMES[i], len)) k = i;
-        if (k < 0) return trm_errf(err, "search policy: unknown branch '%.*s' (expected aug, commit or reseed)", (int)len, p);
+        if (k < 0) return trm_errf(err, "search policy: unknown branch '%.*s' (expected aug, commit, reseed or fix)", (int)len, p);
         if (n == TRM_SEARCH_MAX_POLICY) return trm_errf(err, "search policy: at most %d entries", TRM_SEARCH_MAX_POLICY);
         o->policy[n++] = (trm_branch_kind)k;
         p += len;
@@ -64,6 +65,7 @@ int trm_search_opts_check(const trm_search_opts *o, trm_err *err) {
     if (!(o->time_limit >= 0)) return trm_errf(err, "search time limit: expected >= 0 seconds");
     if (o->n_policy < 1 || o->n_policy > TRM_SEARCH_MAX_POLICY) return trm_errf(err, "search policy: empty");
     if (!(o->reseed_std >= 0)) return trm_errf(err, "search reseed noise: expected >= 0");
+    if (!(o->fix_fraction > 0 && o->fix_fraction <= 1)) return trm_errf(err, "search fix fraction: expected (0, 1]");
     return 0;
 }
 
@@ -97,6 +99,7 @@ typedef struct {
     double best_score;
     snapshot snap;
     int tried_id, n_tried;
+    int fixed_id;          /* snapshot a fix branch last started from */
     int32_t tried[MAX_TRIED];  /* cell * V + value, for snap.id == tried_id */
     vote *votes;
     int n_votes;
@@ -182,6 +185,33 @@ static int pick_commit(search *s, puzzle *p, int32_t *value) {
     return best;
 }
 
+/* A fix branch's givens: the best state's inputs plus its most confident
+ * filled cells among those in no conflict (blanking such a cell only adds
+ * the blank's own violation). Returns the cells fixed (0: nothing to do). */
+static int fix_cells(search *s, puzzle *p) {
+    snapshot *sn = &p->snap;
+    int S = s->S, n = 0, *cand = (int *)s->orig; /* scratch: orig is free here */
+    int v0 = s->task->verify(sn->inputs, sn->pred, S);
+    memcpy(s->pred, sn->pred, sizeof(int32_t) * (size_t)S);
+    for (int c = 0; c < S; c++) {
+        if (sn->pred[c] == sn->inputs[c]) continue;
+        s->pred[c] = sn->inputs[c];
+        if (s->task->verify(sn->inputs, s->pred, S) > v0) cand[n++] = c;
+        s->pred[c] = sn->pred[c];
+    }
+    int k = (int)(s->o->fix_fraction * (float)n);
+    /* the k largest margins, by selection (S is small) */
+    memcpy(s->frame_in, sn->inputs, sizeof(int32_t) * (size_t)S);
+    for (int i = 0; i < k; i++) {
+        int best = i;
+        for (int j = i + 1; j < n; j++)
+            if (sn->margin[cand[j]] > sn->margin[cand[best]]) best = j;
+        int t = cand[i]; cand[i] = cand[best]; cand[best] = t;
+        s->frame_in[cand[i]] = sn->pred[cand[i]];
+    }
+    return k;
+}
+
 /* z = z_init + N(0, std) noise, for a reseed branch. */
 static void reseeded_z(search *s, puzzle *p, float *z) {
     const trm_model *m = s->m;
@@ -202,12 +232,17 @@ static void start_branch(search *s, int li, int pi) {
     int cell = -1;
     if (k == TRM_BRANCH_COMMIT && (!p->snap.valid || (cell = pick_commit(s, p, &value)) < 0))
         k = s->task->draw_aug ? TRM_BRANCH_AUG : TRM_BRANCH_RESEED; /* nothing left to commit */
+    if (k == TRM_BRANCH_FIX && (!p->snap.valid || p->fixed_id == p->snap.id || fix_cells(s, p) == 0))
+        k = s->task->draw_aug ? TRM_BRANCH_AUG : TRM_BRANCH_RESEED; /* nothing new to fix */
     *l = (lane){.p = pi, .kind = k, .best_score = -INFINITY, .best_answer = l->best_answer};
     trm_aug_identity(&l->aug);
     const float *y = NULL, *z = NULL;
     if (k == TRM_BRANCH_AUG) {
         s->task->draw_aug(s->S, &l->aug, p->rng);
         s->task->apply_aug(&l->aug, s->S, p->input, s->frame_in);
+    } else if (k == TRM_BRANCH_FIX) {
+        l->aug = p->snap.aug;          /* frame_in was filled by fix_cells */
+        p->fixed_id = p->snap.id;
     } else if (k == TRM_BRANCH_COMMIT) {
         l->aug = p->snap.aug;
         memcpy(s->frame_in, p->snap.inputs, sizeof(int32_t) * (size_t)s->S);
@@ -464,6 +499,7 @@ static int search_init(search *s, const int32_t *inputs, const int32_t *pids, in
         p->best_score = -INFINITY;
         p->has_checker = s->task->verify && s->task->verify(p->input, p->input, S) >= 0;
         p->tried_id = -1;
+        p->fixed_id = -1;
         rng_seed(p->rng, s->o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(first + i + 1)));
         memcpy(p->answer, p->input, sizeof(int32_t) * (size_t)S); /* until the model answers */
         memset(p->res, 0, sizeof *p->res);

@@ -31,7 +31,8 @@ typedef enum {
     TRM_BRANCH_AUG = 1,     /* fresh carry, the puzzle under a new random augmentation */
     TRM_BRANCH_COMMIT = 2,  /* best state, one uncertain cell fixed to its 2nd-best value */
     TRM_BRANCH_RESEED = 3,  /* fresh y, z = z_init + noise */
-    TRM_BRANCH_KINDS = 4,
+    TRM_BRANCH_FIX = 4,     /* fresh carry, the best state's most confident conflict-free cells as givens */
+    TRM_BRANCH_KINDS = 5,
 } trm_branch_kind;
 
 const char *trm_branch_name(trm_branch_kind k);
@@ -47,6 +48,7 @@ typedef struct {
     int n_policy;
     bool commit_fresh;     /* commit branches restart from a fresh carry (else resume the best state) */
     float reseed_std;      /* noise added to z_init by reseed branches */
+    float fix_fraction;    /* share of the conflict-free filled cells a fix branch turns into givens */
     bool share_lanes;      /* idle lanes run extra branches of unsolved puzzles */
     uint64_t seed;
     /* Test hooks, NULL in normal use. after_step runs after every batch step
@@ -60,7 +62,8 @@ typedef struct {
 } trm_search_opts;
 
 /* Defaults: budget 4 x halt_max_steps, patience 2, policy "aug,commit",
- * commits resume the best state, reseed_std 0.5, lanes shared, seed 0. */
+ * commits resume the best state, reseed_std 0.5, fix_fraction 0.5, lanes
+ * shared, seed 0. */
 void trm_search_opts_default(trm_search_opts *o, const trm_config *cfg);
 /* "aug,commit,reseed" style list -> o->policy. */
 int trm_search_set_policy(trm_search_opts *o, const char *list, trm_err *err);

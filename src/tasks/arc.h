@@ -50,7 +50,7 @@ typedef struct {
 
 typedef struct {
     int n;
-    arc_task *tasks;       /* in file order (Kaggle) or sorted by file name (folders) */
+    arc_task *tasks;       /* in file order (Kaggle) or sorted by path (folders) */
     int n_skipped;         /* with skip_bad: one line per skipped task, "file: task: why" */
     char **skipped;
 } arc_set;
@@ -59,8 +59,9 @@ void arc_set_free(arc_set *s);
 
 /* ------------------------------------------------------------ reading */
 
-/* Every *.json file of dir (one task each, {"train": [...], "test": [...]},
- * test pairs with "output"), sorted by file name; id = name minus ".json".
+/* Every *.json file under dir, subfolders too (one task each, {"train":
+ * [...], "test": [...]}, test pairs with "output"; other keys ignored),
+ * sorted by path below dir; id = file name minus ".json".
  * A malformed task (missing keys, wrong types, ragged rows, colours
  * outside 0-9, grids over 30x30) is an error naming file and task id, and
  * nothing is returned; with skip_bad it is left out and listed in

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# tests/search.sh TRM - the test-time search and failure replay from the
+# command line (TAP lines): trm eval/solve --search options, budgets and
+# bad values, determinism by seed, and trm train --replay-failures with
+# exact resume.
+set -u
+TRM=${1:-build/trm}
+PY=/usr/bin/python3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+bad() { n=$((n + 1)); echo "not ok $n - $1"; }
+export OMP_NUM_THREADS=1 # bit-exact resume compares runs with equal thread counts
+
+expect_ok() {
+    local name=$1; shift
+    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok "$name"; else bad "$name (exit $?)"; tail -5 "$TMP/err"; fi
+}
+# expect_err NAME PATTERN CMD...: exit 1 or 2, one stderr line matching PATTERN, nothing on stdout
+expect_err() {
+    local name=$1 pat=$2; shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$? lines
+    lines=$(wc -l <"$TMP/err")
+    if [ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err" && [ ! -s "$TMP/out" ]; then ok "$name"
+    else bad "$name (exit $rc, $lines stderr lines, want /$pat/)"; cat "$TMP/err"; fi
+}
+# json_check NAME FILE PYTHON-EXPR (d = the parsed JSON of FILE's first line)
+json_check() {
+    local name=$1 file=$2 expr=$3
+    if $PY -c "import json,sys; d=json.loads(open(sys.argv[1]).readline()); assert $expr, d" "$file" 2>"$TMP/pyerr"; then ok "$name"
+    else bad "$name"; tail -2 "$TMP/pyerr"; fi
+}
+
+# ---- a small 4x4 model (a few training steps: the search needs a model, not a good one)
+D=$TMP/data
+expect_ok "data sudoku4" "$TRM" data sudoku4 --out "$D" --train-size 300 --test-size 20 --blanks 8
+COMMON="--data $D --preset tiny H_cycles=2 L_cycles=2 halt_max_steps=4 global_batch_size=16 epochs=2 lr=2e-3 lr_warmup_steps=5 ema=false eval_interval=0 log_every=5 --quiet"
+expect_ok "train a tiny 4x4 model" "$TRM" train $COMMON --out "$TMP/m" max_steps=15
+CK=$TMP/m/checkpoint.safetensors
+
+# ---- trm eval --search
+expect_ok "eval --search --budget 8" "$TRM" eval --checkpoint "$CK" --data "$D" --quiet --search --budget 8
+json_check "eval --search reports budget, evals and verification" "$TMP/out" \
+    "d['search']['budget'] == 8 and d['search']['puzzles'] == 20 and 0 < d['search']['evals_per_puzzle'] <= 8 and d['search']['verified'] == d['verified']"
+cp "$TMP/out" "$TMP/first.json"
+expect_ok "eval --search again, same seed" "$TRM" eval --checkpoint "$CK" --data "$D" --quiet --search --budget 8
+$PY - "$TMP/first.json" "$TMP/out" <<'PYEOF' && ok "eval --search is deterministic by seed" || bad "eval --search deterministic"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+for d in (a, b): d["search"].pop("seconds")
+assert a == b, (a, b)
+PYEOF
+expect_ok "eval --search --budget 3x" "$TRM" eval --checkpoint "$CK" --data "$D" --quiet --search --budget 3x --search-policy fix,commit,reseed --patience 1
+json_check "--budget 3x is 3 x halt_max_steps" "$TMP/out" "d['search']['budget'] == 12 and d['search']['policy'] == 'fix,commit,reseed' and d['search']['evals_per_puzzle'] <= 12"
+expect_ok "eval without --search" "$TRM" eval --checkpoint "$CK" --data "$D" --quiet
+json_check "without --search the output has no search record" "$TMP/out" "'search' not in d and d['steps'] == 4"
+
+expect_err "eval: --budget 0" "--budget: expected supervision steps >= 1" "$TRM" eval --checkpoint "$CK" --data "$D" --search --budget 0
+expect_err "eval: --budget abc" "--budget: expected" "$TRM" eval --checkpoint "$CK" --data "$D" --search --budget abc
+expect_err "eval: --budget 4y" "--budget: expected" "$TRM" eval --checkpoint "$CK" --data "$D" --search --budget 4y
+expect_err "eval: --budget without --search" "need --search" "$TRM" eval --checkpoint "$CK" --data "$D" --budget 8
+expect_err "eval: unknown branch kind" "unknown branch 'guess'" "$TRM" eval --checkpoint "$CK" --data "$D" --search --search-policy aug,guess
+expect_err "eval: --patience -1" "--patience: expected" "$TRM" eval --checkpoint "$CK" --data "$D" --search --patience -1
+expect_err "eval: --search-time 0" "--search-time: expected seconds > 0" "$TRM" eval --checkpoint "$CK" --data "$D" --search --search-time 0
+expect_err "eval: --search with --per-step" "per-step" "$TRM" eval --checkpoint "$CK" --data "$D" --quiet --search --per-step
+
+# ---- trm solve --search
+P=$($PY -c "
+import numpy as np
+x = np.load('$D/test/all__inputs.npy')[0]; y = np.load('$D/test/all__labels.npy')[0]
+f = lambda r: ''.join('.' if t == 1 else str(t - 1) for t in r)
+print(f(x) + ',' + f(y))")
+expect_ok "solve --search --json" "$TRM" solve --checkpoint "$CK" "$P" --search --budget 6 --json
+json_check "solve --search reports the search per puzzle" "$TMP/out" \
+    "d['search']['evals'] <= 6 and d['steps'] == d['search']['evals'] and d['search']['branches'] >= 1 and d['search']['verified'] == d['valid']"
+grep -q "^search: budget 6 steps per puzzle" "$TMP/err" && ok "solve --search prints its totals" || bad "solve --search totals"
+expect_ok "solve --search, boards" "$TRM" solve --checkpoint "$CK" "$P" --search --search-time 30 --color never
+grep -q "search: .* branches, answer from a" "$TMP/out" && ok "solve --search shows the branches per board" || bad "solve --search board line"
+expect_err "solve: --search-policy empty" "search policy" "$TRM" solve --checkpoint "$CK" "$P" --search --search-policy ""
+expect_err "solve: --branch-steps x" "--branch-steps: expected" "$TRM" solve --checkpoint "$CK" "$P" --search --branch-steps x
+expect_err "solve: --patience without --search" "need --search" "$TRM" solve --checkpoint "$CK" "$P" --patience 2
+
+# ---- trm train --replay-failures: exact resume with the buffer in the state
+expect_ok "train --replay-failures 0.5 (20 steps)" "$TRM" train $COMMON --out "$TMP/a" max_steps=20 --replay-failures 0.5
+expect_ok "train --replay-failures 0.5, 10 steps then stop" "$TRM" train $COMMON --out "$TMP/b" max_steps=20 stop_after=10 --replay-failures 0.5
+expect_ok "resume without repeating the option" "$TRM" train --data "$D" --out "$TMP/b" --resume stop_after=0 --quiet
+cmp -s "$TMP/a/checkpoint.safetensors" "$TMP/b/checkpoint.safetensors" && ok "replay: resumed checkpoint is byte-identical" || bad "replay: resume not exact"
+$PY - "$TMP/a/state.safetensors" "$TMP/b/state.safetensors" <<'PYEOF' && ok "replay: full state identical, replay buffer saved and used" || bad "replay: state"
+import sys
+sys.path.insert(0, "tests/reference")
+from safetensors_io import load_file
+a, _ = load_file(sys.argv[1], as_torch=False); b, _ = load_file(sys.argv[2], as_torch=False)
+assert a.keys() == b.keys()
+for k in a: assert (a[k] == b[k]).all(), k
+meta = a["replay.meta"]
+assert meta[0] > 0 and meta[2] > 0, meta  # failures kept, rows replayed
+PYEOF
+expect_ok "train without the option" "$TRM" train $COMMON --out "$TMP/c" max_steps=20
+$PY - "$TMP/c/state.safetensors" <<'PYEOF' && ok "replay is off by default (no buffer in the state)" || bad "replay default"
+import sys
+sys.path.insert(0, "tests/reference")
+from safetensors_io import load_file
+a, _ = load_file(sys.argv[1], as_torch=False)
+assert not any(k.startswith("replay.") for k in a)
+PYEOF
+cmp -s "$TMP/a/checkpoint.safetensors" "$TMP/c/checkpoint.safetensors" && bad "replay changed nothing" || ok "replay changes what the model trains on"
+expect_err "train: --replay-failures 1.5" "replay_failures: expected a fraction" "$TRM" train $COMMON --out "$TMP/d" --replay-failures 1.5
+expect_err "train: --replay-failures x" "replay_failures: expected a non-negative number" "$TRM" train $COMMON --out "$TMP/d" --replay-failures x
+
+echo "1..$n"
