@@ -59,26 +59,35 @@ static void usage(FILE *out) {
 /* ------------------------------------------------------------ peaks */
 
 #if BENCH_X86
-/* 12 independent FMA chains per thread: enough to cover latency x ports. */
+/* 12 independent FMA chains per thread (named registers, not an array, so
+ * nothing goes through memory): enough to cover latency x FMA ports. */
+#define CH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 __attribute__((target("avx512f"))) static double fma_loop_512(long iters) {
-    __m512 a[12], b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
-    for (long it = 0; it < iters; it++)
-        for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
+    __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+#define D5(i) __m512 a##i = _mm512_set1_ps((float)i);
+    CH(D5)
+    for (long it = 0; it < iters; it++) {
+#define F5(i) a##i = _mm512_fmadd_ps(a##i, b, c);
+        CH(F5)
+        __asm__ volatile("" ::: "memory");
+    }
     float s = 0;
-    for (int i = 0; i < 12; i++) s += _mm512_reduce_add_ps(a[i]);
+#define S5(i) s += _mm512_reduce_add_ps(a##i);
+    CH(S5)
     return s;
 }
 __attribute__((target("avx2,fma"))) static double fma_loop_256(long iters) {
-    __m256 a[12], b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
-    for (long it = 0; it < iters; it++)
-        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], b, c);
-    float s = 0, t[8];
-    for (int i = 0; i < 12; i++) {
-        _mm256_storeu_ps(t, a[i]);
-        for (int j = 0; j < 8; j++) s += t[j];
+    __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+#define D2(i) __m256 a##i = _mm256_set1_ps((float)i);
+    CH(D2)
+    for (long it = 0; it < iters; it++) {
+#define F2(i) a##i = _mm256_fmadd_ps(a##i, b, c);
+        CH(F2)
+        __asm__ volatile("" ::: "memory");
     }
+    float s = 0, t[8];
+#define S2(i) _mm256_storeu_ps(t, a##i); for (int j = 0; j < 8; j++) s += t[j];
+    CH(S2)
     return s;
 }
 #endif
@@ -138,7 +147,12 @@ static const char *GB_NAMES[GB_N] = {"openblas", "avx512", "avx512-bf16", "onedn
 
 static bool gemm_be_ok(gemm_be b) {
     switch (b) {
-    case GB_OPENBLAS: return trm_matmul_set_backend(TRM_MATMUL_BLAS) == TRM_MATMUL_BLAS;
+    case GB_OPENBLAS: {
+        trm_matmul_backend prev = trm_matmul_get_backend();
+        bool ok = trm_matmul_set_backend(TRM_MATMUL_BLAS) == TRM_MATMUL_BLAS;
+        trm_matmul_set_backend(prev);
+        return ok;
+    }
     case GB_AVX512: case GB_AVX512_BF16: return trm_cpu_has_avx512();
     case GB_DNNL: load_dnnl(); return g_dnnl_sgemm != NULL;
     case GB_DNNL_BF16: load_dnnl(); return g_dnnl_bf16 != NULL && trm_cpu_has_avx512bf16();
@@ -146,19 +160,7 @@ static bool gemm_be_ok(gemm_be b) {
     }
 }
 
-/* Seconds of CPU time of this process (TRM_BENCH_CPUTIME=1 times with it:
- * on a shared, overloaded machine a single-threaded kernel comparison is
- * then independent of how often the scheduler runs us). */
-static double cpu_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static double bench_now(void) {
-    static int use_cpu = -1;
-    if (use_cpu < 0) use_cpu = getenv("TRM_BENCH_CPUTIME") && atoi(getenv("TRM_BENCH_CPUTIME"));
-    return use_cpu ? cpu_now() : trm_prof_now();
-}
+static double bench_now(void) { return trm_prof_now(); }
 
 /* Median GFLOP/s of op(A)[M,K] op(B)[K,N] on backend b. */
 static double time_gemm(gemm_be b, bool ta, bool tb, int M, int N, int K, int reps) {
@@ -456,6 +458,7 @@ int cmd_bench(int argc, char **argv) {
         if ((int)want < 0) return die("bench", "--matmul: expected avx512, openblas or portable, got '%s'", mm);
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
+    if (getenv("TRM_BENCH_CPUTIME") && atoi(getenv("TRM_BENCH_CPUTIME"))) trm_prof_clock = CLOCK_PROCESS_CPUTIME_ID;
     trm_err e;
     trm_config c;
     if (trm_config_preset(&c, preset, &e)) return die("bench", "%s", e.msg);
@@ -483,8 +486,9 @@ int cmd_bench(int argc, char **argv) {
                    bf ? "-bf16" : "", g_own, g_blas);
     }
     if (!json)
-        printf("preset %s, matmul %s, precision %s, %d steps (median) after %d warm-up\n", preset,
-               trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup);
+        printf("preset %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,
+               trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup,
+               trm_prof_clock == CLOCK_MONOTONIC ? "wall-clock" : "CPU");
     else
         printf("{\"preset\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
                "\"sgemm_gflops\":%.1f", preset, trm_matmul_backend_name(trm_matmul_get_backend()), prec,

@@ -27,7 +27,9 @@
 #include "tasks/task.h"
 #include "trm.h"
 
-/* ---------------------------------------------------------------- helpers */
+/* ---------------------------------------------------------------- helpers
+ * (small copies of cmd_data.c's static helpers, which that file keeps
+ * private; messages here name "data maze") */
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
@@ -100,11 +102,11 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 
 /* ---------------------------------------------------------------- maze pools */
 
-/* Mazes from several sources, with where each came from for messages. */
+/* Mazes merged from several sources of one size. */
 typedef struct {
     maze_set all;          /* merged (where unused) */
     int cap;
-    const char *first_src; /* the source that fixed seq_len */
+    char first_src[4096];  /* the source that fixed seq_len, for messages */
 } pool;
 
 static int pool_append(pool *p, const maze_set *s) {
@@ -124,7 +126,7 @@ static int pool_append(pool *p, const maze_set *s) {
 }
 
 /* Loads a comma-separated list of sources; all mazes must share one size
- * (want_len > 0: that of another pool). */
+ * (want_len > 0: that of the pool named by want_src). */
 static int load_sources(const char *cmd, const char *list, int want_len, const char *want_src, pool *p) {
     char *copy = strdup(list);
     if (!copy) return die(cmd, "out of memory");
@@ -142,7 +144,7 @@ static int load_sources(const char *cmd, const char *list, int want_len, const c
             int n = maze_side(s.seq_len), m = maze_side(want);
             rc = die(cmd, "%s: %dx%d mazes; expected %dx%d like %s", f, n, n, m, m, from);
         } else {
-            if (!p->all.seq_len) p->all.seq_len = s.seq_len, p->first_src = list;
+            if (!p->all.seq_len) p->all.seq_len = s.seq_len, snprintf(p->first_src, sizeof p->first_src, "%s", f);
             if (pool_append(p, &s)) rc = die(cmd, "out of memory after %d mazes", p->all.n);
         }
         maze_set_free(&s);
@@ -375,7 +377,7 @@ static int gather(const maze_opts *o, pool *in, pool *ext, int *n_train, int *n_
     const char *cmd = "data maze";
     int dups = 0, overlap = 0, xdups = 0, xo = 0;
     if (load_sources(cmd, o->input, 0, NULL, in)) return -1;
-    if (o->test_input && load_sources(cmd, o->test_input, in->all.seq_len, o->input, ext)) return -1;
+    if (o->test_input && load_sources(cmd, o->test_input, in->all.seq_len, "the --input mazes", ext)) return -1;
     if ((o->test_input && pool_filter(&ext->all, NULL, &xdups, &xo)) ||
         pool_filter(&in->all, o->test_input ? &ext->all : NULL, &dups, &overlap))
         return die(cmd, "out of memory");

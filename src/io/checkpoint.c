@@ -98,9 +98,19 @@ static int map_table(const st_file *f, const st_tensor *st, trm_model *m, trm_te
     free(t->data);
     t->data = (float *)((uint8_t *)f->map + off);
     m->puzzle_emb = t->data;
-    m->mapping = f->map;
-    m->mapping_size = f->size;
+    m->mapping = (uint8_t *)f->map + lo; /* the table's pages; see keep_table_pages */
+    m->mapping_size = hi - lo;
     return 0;
+}
+
+/* Hands the table's pages of f's mapping to the model and unmaps the rest
+ * (the other tensors were copied), so a small model does not keep its
+ * whole file mapped. */
+static void keep_table_pages(st_file *f, trm_model *m) {
+    uint8_t *base = f->map, *lo = m->mapping, *hi = lo + m->mapping_size;
+    if (lo > base) munmap(base, (size_t)(lo - base));
+    if (hi < base + f->size) munmap(hi, (size_t)(base + f->size - hi));
+    f->map = NULL;
 }
 
 static int load_tensors(const st_file *f, trm_model *m, trm_err *err) {
@@ -148,7 +158,7 @@ trm_model *trm_checkpoint_load(const char *path, trm_err *err) {
         if (!m) trm_errf(err, "%s: %s", path, e.msg);
         else {
             int rc = load_tensors(f, m, err);
-            if (m->mapping) f->map = NULL; /* the model owns the mapping now */
+            if (m->mapping) keep_table_pages(f, m); /* the model owns them now */
             if (rc) { trm_model_free(m); m = NULL; }
         }
     }

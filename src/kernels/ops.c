@@ -6,6 +6,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/vec_avx512.h"
 
 /* Parallelise element loops only when they are big enough to pay for the
  * fork, and never inside a parallel region of our own. */
@@ -65,15 +66,29 @@ void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
 
 void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
                      float eps) {
+    add_rmsnorm_forward(out, inv_rms, in, NULL, N, C, eps);
+}
+
+void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
+                         int N, int C, float eps) {
     long work = (long)N * C;
+    bool v = trm_cpu_has_avx512();
     OMP_FOR
     for (int n = 0; n < N; n++) {
-        const float *x = in + (size_t)n * C;
-        float *y = out + (size_t)n * C;
-        double ss = 0.0;
-        for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
-        float r = (float)(1.0 / sqrt(ss / C + eps));
-        for (int c = 0; c < C; c++) y[c] = x[c] * r;
+        const float *x = in + (size_t)n * C, *rs = res ? res + (size_t)n * C : NULL;
+        float *y = out + (size_t)n * C, r;
+        if (v) {
+            r = v512_add_rmsnorm_row(y, x, rs, C, eps);
+        } else {
+            double ss = 0.0;
+            if (rs) {
+                for (int c = 0; c < C; c++) y[c] = x[c] + rs[c];
+                x = y;
+            }
+            for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
+            r = (float)(1.0 / sqrt(ss / C + eps));
+            for (int c = 0; c < C; c++) y[c] = x[c] * r;
+        }
         if (inv_rms) inv_rms[n] = r;
     }
 }
@@ -81,10 +96,12 @@ void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
 void rmsnorm_backward(float *din, const float *dout, const float *out,
                       const float *inv_rms, int N, int C) {
     long work = (long)N * C;
+    bool v = trm_cpu_has_avx512();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *dy = dout + (size_t)n * C, *y = out + (size_t)n * C;
         float *dx = din + (size_t)n * C;
+        if (v) { v512_rmsnorm_bwd_row(dx, dy, y, inv_rms[n], C); continue; }
         double dot = 0.0;
         for (int c = 0; c < C; c++) dot += (double)dy[c] * y[c];
         float mean = (float)(dot / C), r = inv_rms[n];
@@ -98,20 +115,24 @@ static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void swiglu_forward(float *m, const float *gu, int N, int I) {
     long work = (long)N * I;
+    bool v = trm_cpu_has_avx512();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I;
         float *o = m + (size_t)n * I;
+        if (v) { v512_swiglu_row(o, g, u, I); continue; }
         for (int i = 0; i < I; i++) o[i] = g[i] * sigmoidf_(g[i]) * u[i];
     }
 }
 
 void swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I) {
     long work = (long)N * I;
+    bool v = trm_cpu_has_avx512();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I, *d = dm + (size_t)n * I;
         float *dg = dgu + (size_t)n * 2 * I, *du = dg + I;
+        if (v) { v512_swiglu_bwd_row(dg, du, d, g, u, I); continue; }
         for (int i = 0; i < I; i++) {
             float s = sigmoidf_(g[i]), silu = g[i] * s;
             dg[i] += d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
@@ -168,6 +189,10 @@ void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stri
 /* ------------------------------------------------------------ attention */
 
 static void softmax_rows(float *S, int R, int C) {
+    if (trm_cpu_has_avx512()) {
+        for (int r = 0; r < R; r++) v512_softmax_row(S + (size_t)r * C, C);
+        return;
+    }
     for (int r = 0; r < R; r++) {
         float *row = S + (size_t)r * C, mx = row[0];
         for (int c = 1; c < C; c++) mx = row[c] > mx ? row[c] : mx;
@@ -203,6 +228,7 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
 void attention_backward(float *dqkv, const float *dout, const float *qkv,
                         const float *probs, int B, int L, int H, int hd) {
     int D = H * hd, ld = 3 * D;
+    bool vec = trm_cpu_has_avx512();
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > PAR_MIN)
     {
@@ -219,7 +245,8 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv,
                 trm_gemm(true, false, L, hd, L, 1.0f, P, L, dO, D, 1.0f, dv, ld);
                 trm_gemm(false, true, L, L, hd, 1.0f, dO, D, v, ld, 0.0f, dP, L);
                 /* dS = P * (dP - rowsum(P * dP)), times the score scale */
-                for (int i = 0; i < L; i++) {
+                if (vec) for (int i = 0; i < L; i++) v512_softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
+                else for (int i = 0; i < L; i++) {
                     const float *p = P + (size_t)i * L;
                     float *d = dP + (size_t)i * L, dot = 0.0f;
                     for (int j = 0; j < L; j++) dot += p[j] * d[j];

@@ -37,6 +37,10 @@ void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
  * out may alias in. */
 void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
                      float eps);
+/* Residual add fused in: out = rmsnorm(in + res) (res may be NULL; out may
+ * alias in or res). */
+void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
+                         int N, int C, float eps);
 /* din[N,C] += inv_rms * (dout - out * mean(dout * out)). */
 void rmsnorm_backward(float *din, const float *dout, const float *out,
                       const float *inv_rms, int N, int C);

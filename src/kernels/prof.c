@@ -4,6 +4,7 @@
 #include "kernels/prof.h"
 
 bool trm_prof_enabled = false;
+clockid_t trm_prof_clock = CLOCK_MONOTONIC;
 double trm_prof_seconds[PROF_N];
 
 const char *trm_prof_name(int cat) {

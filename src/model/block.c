@@ -110,8 +110,7 @@ static void token_mix_forward(const trm_model *m, const trm_block_params *p,
     LINEAR(pk ? pk->tok_gu : NULL, a->gut, a->xt, p->tok_gu_w, B * D, L, 2 * It);       /* [B*D, 2It] */
     PROF(PROF_ELEMWISE, swiglu_forward(a->mt, a->gut, B * D, It));                                 /* [B*D, It] */
     LINEAR(pk ? pk->tok_down : NULL, a->h1t, a->mt, p->tok_down_w, B * D, It, L);         /* [B*D, L] */
-    PROF(PROF_ELEMWISE, vec_acc(a->h1t, a->xt, (size_t)B * D * L));
-    PROF(PROF_NORM, rmsnorm_forward(a->h1t, a->rinv1, a->h1t, B * D, L, m->cfg.rms_norm_eps)); /* over L */
+    PROF(PROF_NORM, add_rmsnorm_forward(a->h1t, a->rinv1, a->h1t, a->xt, B * D, L, m->cfg.rms_norm_eps)); /* over L */
     PROF(PROF_ELEMWISE, transpose_last2(a->h1, a->h1t, B, D, L));                                  /* [B, L, D] */
 }
 
@@ -123,8 +122,7 @@ static void attention_sub_forward(const trm_model *m, const trm_block_params *p,
     if (m->rope_cos) PROF(PROF_ATTENTION, rope_forward(a->qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
     PROF(PROF_ATTENTION, attention_forward(a->att, a->probs, a->qkv, B, L, H, hd));                 /* [N, D] */
     LINEAR(pk ? pk->o : NULL, a->h1, a->att, p->o_w, N, D, D);
-    PROF(PROF_ELEMWISE, vec_acc(a->h1, a->in, (size_t)N * D));
-    PROF(PROF_NORM, rmsnorm_forward(a->h1, a->rinv1, a->h1, N, D, c->rms_norm_eps));
+    PROF(PROF_NORM, add_rmsnorm_forward(a->h1, a->rinv1, a->h1, a->in, N, D, c->rms_norm_eps));
 }
 
 void block_forward(const trm_model *m, int layer, const block_packed *pk, block_acts *a, int B) {
@@ -135,8 +133,7 @@ void block_forward(const trm_model *m, int layer, const block_packed *pk, block_
     LINEAR(pk ? pk->gu : NULL, a->gu, a->h1, p->gu_w, N, D, 2 * I);                 /* [N, 2I] */
     PROF(PROF_ELEMWISE, swiglu_forward(a->m, a->gu, N, I));                                        /* [N, I] */
     LINEAR(pk ? pk->down : NULL, a->out, a->m, p->down_w, N, I, D);                   /* [N, D] */
-    PROF(PROF_ELEMWISE, vec_acc(a->out, a->h1, (size_t)N * D));
-    PROF(PROF_NORM, rmsnorm_forward(a->out, a->rinv2, a->out, N, D, m->cfg.rms_norm_eps));
+    PROF(PROF_NORM, add_rmsnorm_forward(a->out, a->rinv2, a->out, a->h1, N, D, m->cfg.rms_norm_eps));
 }
 
 /* ------------------------------------------------------------ backward */

@@ -110,10 +110,11 @@ typedef struct {
     trm_branch_kind kind;
     trm_aug aug;
     bool identity;
-    int steps, since_best;
+    int steps, since_best; /* steps run, steps since the last progress */
     bool solved;           /* its last step passed the checker */
     double best_score;     /* of this branch */
     float best_q;
+    double mark;           /* progress so far: -violations, or q without a checker */
     int32_t *best_answer;  /* [S] this branch's best (for voting) */
 } lane;
 
@@ -234,7 +235,7 @@ static void start_branch(search *s, int li, int pi) {
         k = s->task->draw_aug ? TRM_BRANCH_AUG : TRM_BRANCH_RESEED; /* nothing left to commit */
     if (k == TRM_BRANCH_FIX && (!p->snap.valid || p->fixed_id == p->snap.id || fix_cells(s, p) == 0))
         k = s->task->draw_aug ? TRM_BRANCH_AUG : TRM_BRANCH_RESEED; /* nothing new to fix */
-    *l = (lane){.p = pi, .kind = k, .best_score = -INFINITY, .best_answer = l->best_answer};
+    *l = (lane){.p = pi, .kind = k, .best_score = -INFINITY, .mark = -INFINITY, .best_answer = l->best_answer};
     trm_aug_identity(&l->aug);
     const float *y = NULL, *z = NULL;
     if (k == TRM_BRANCH_AUG) {
@@ -341,8 +342,14 @@ static bool score_lane(search *s, int li) {
     if (score > l->best_score) {
         l->best_score = score;
         l->best_q = q;
-        l->since_best = 0;
         if (!p->has_checker) memcpy(l->best_answer, ans, sizeof(int32_t) * (size_t)s->S);
+    }
+    /* progress for patience: fewer violations (a confidence that only
+     * drifts is not progress), or without a checker, a clearly higher q */
+    double mark = viol >= 0 ? -viol : q;
+    if (mark > l->mark + (viol >= 0 ? 0.0 : 0.01)) {
+        l->mark = mark;
+        l->since_best = 0;
     } else {
         l->since_best++;
     }
@@ -362,7 +369,10 @@ static bool score_lane(search *s, int li) {
 
 static bool lane_continues(const search *s, const lane *l) {
     const puzzle *p = &s->pz[l->p];
-    if (p->done || p->res->evals >= s->o->budget || l->steps >= s->branch_steps) return false;
+    /* the plain branch may run twice as long: more recursion is what the
+     * model was trained to benefit from, as long as it makes progress */
+    int len = l->kind == TRM_BRANCH_PLAIN ? 2 * s->branch_steps : s->branch_steps;
+    if (p->done || p->res->evals >= s->o->budget || l->steps >= len) return false;
     return s->o->patience == 0 || l->since_best < s->o->patience;
 }
 

@@ -273,7 +273,7 @@ typedef struct {
 /* A random board with S placed; G on a cell >= min_path moves away.
  * Returns the shortest length, or -1 for a board that cannot take it. */
 static int draw_board(const maze_gen_opts *o, uint64_t rng[4], int32_t *q, gen_buf *w) {
-    int n = o->side, L = n * n, open = 0;
+    int n = o->side, L = n * n, open = 0, need = o->min_path > 1 ? o->min_path : 1; /* G != S */
     float p = o->wall_lo + (o->wall_hi - o->wall_lo) * rng_uniform(rng);
     for (int i = 0; i < L; i++) {
         q[i] = rng_uniform(rng) < p ? MAZE_WALL : MAZE_OPEN;
@@ -286,7 +286,7 @@ static int draw_board(const maze_gen_opts *o, uint64_t rng[4], int32_t *q, gen_b
     q[s] = MAZE_START;
     int reached = bfs(q, n, s, w->ds, w->queue), far = 0;
     for (int i = 0; i < reached; i++)
-        if (w->ds[w->queue[i]] >= o->min_path) w->cand[far++] = w->queue[i];
+        if (w->ds[w->queue[i]] >= need) w->cand[far++] = w->queue[i];
     if (far == 0) return -1;
     int g = w->cand[rng_int(rng, 0, far - 1)];
     q[g] = MAZE_GOAL;
@@ -412,7 +412,7 @@ static int read_maze_line(const char *path, long ln, char *line, const csv_layou
                           int32_t **buf, trm_err *err) {
     char *f[CSV_MAX_FIELDS];
     int len[CSV_MAX_FIELDS], k = split_fields(line, f, len);
-    if (k < c->ncols && c->ncols == 2 && k == 1)
+    if (k == 1 && c->ncols >= 2)
         return trm_errf(err, "%s:%ld: no answer; expected question,answer", path, ln);
     if (k != c->ncols) return trm_errf(err, "%s:%ld: %d fields; expected %d", path, ln, k, c->ncols);
     int L = len[c->qcol];
@@ -448,9 +448,16 @@ static int load_csv(const char *path, maze_set *s, trm_err *err) {
     for (long ln = 1; rc == 0 && (got = getline(&line, &cap_line, fp)) >= 0; ln++) {
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
         if (got == 0) continue; /* blank line (a maze row is never empty) */
-        if ((size_t)got != strlen(line)) rc = trm_errf(err, "%s:%ld: NUL byte in the line", path, ln);
-        else if (!c.header_seen && (rc = read_header(path, ln, line, &c, err)) != 0) rc = rc < 0 ? -1 : 0;
-        else rc = read_maze_line(path, ln, line, &c, s, &cap, &buf, err);
+        if ((size_t)got != strlen(line)) {
+            rc = trm_errf(err, "%s:%ld: NUL byte in the line", path, ln);
+            break;
+        }
+        if (!c.header_seen) { /* the first line: a header, or already a maze */
+            int h = read_header(path, ln, line, &c, err);
+            if (h < 0) rc = -1;
+            if (h != 0) continue;
+        }
+        rc = read_maze_line(path, ln, line, &c, s, &cap, &buf, err);
     }
     if (rc == 0 && ferror(fp)) rc = trm_errf(err, "%s: read error: %s", path, strerror(errno));
     if (rc == 0 && s->n == 0) rc = trm_errf(err, "%s: no mazes found; expected question,answer CSV lines", path);

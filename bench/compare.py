@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""trm against the PyTorch reference model, side by side, in one invocation.
+
+For every case PRESET:MODE:BATCH (mode train or solve) it runs
+`trm bench --json` and bench/torch_bench.py on the identical configuration,
+one after the other in fresh processes (so peak RSS is per case), under the
+same environment (OPENBLAS_* and OMP_NUM_THREADS are passed through
+unchanged to both), and prints one table:
+
+  trm s / torch s   median seconds per training step or per solve
+  speedup           torch s / trm s
+  GFLOP/s, MFU      matrix-product FLOPs (spec 1.12) / trm's time; MFU
+                    against the fp32 FMA peak trm measures at start-up
+  RSS               peak resident memory of each process, and the ratio
+
+  bench/compare.py                                  # the issue's table
+  bench/compare.py --case sudoku-att:train:32 --trm-steps 3 --torch-steps 1
+  bench/compare.py --precision bf16 --no-torch      # trm only (bf16 vs fp32 below)
+  bench/compare.py --bf16-vs-fp32                   # trm fp32 and bf16 side by side
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEFAULT_CASES = ["sudoku-att:train:32", "sudoku-mlp:train:32", "maze-att:train:4",
+                 "sudoku-mlp:solve:1", "sudoku-att:solve:1", "maze-att:solve:1",
+                 "sudoku-att:solve:64"]
+
+
+def run_json(cmd, env):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if p.returncode != 0:
+        sys.stderr.write("command failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr))
+        return None
+    for line in reversed(p.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return None
+
+
+def trm_case(a, preset, mode, batch, precision, peak_flag, env):
+    cmd = [a.trm, "bench", "--json", "--preset", preset, "--mode", mode, "--batch", str(batch),
+           "--steps", str(a.trm_steps), "--warmup", str(a.warmup), "--precision", precision]
+    if a.solve_steps:
+        cmd += ["--solve-steps", str(a.solve_steps)]
+    if a.profile:
+        cmd += ["--profile"]
+    if not peak_flag:
+        cmd += ["--no-peak"]
+    for s in a.set:
+        cmd += ["--set", s]
+    return run_json(cmd, env)
+
+
+def torch_case(a, preset, mode, batch, env):
+    cmd = ["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), "--preset", preset, "--mode", mode,
+           "--batch", str(batch), "--steps", str(a.torch_steps), "--warmup", str(a.torch_warmup)]
+    if a.solve_steps:
+        cmd += ["--solve-steps", str(a.solve_steps)]
+    for s in a.set:
+        cmd += ["--set", s]
+    return run_json(cmd, env)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--case", action="append", help="PRESET:MODE:BATCH (repeatable)")
+    ap.add_argument("--trm", default=os.path.join(ROOT, "build", "trm"))
+    ap.add_argument("--trm-steps", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--torch-steps", type=int, default=1)
+    ap.add_argument("--torch-warmup", type=int, default=1)
+    ap.add_argument("--solve-steps", type=int, default=0)
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    ap.add_argument("--bf16-vs-fp32", action="store_true", help="trm fp32 and bf16, no PyTorch")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--set", action="append", default=[])
+    a = ap.parse_args()
+    env = dict(os.environ)
+    cases = a.case or DEFAULT_CASES
+    print("environment: OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s OMP_NUM_THREADS=%s TRM_MATMUL=%s" % (
+        env.get("OPENBLAS_CORETYPE", "-"), env.get("OPENBLAS_L2_SIZE", "-"),
+        env.get("OMP_NUM_THREADS", "-"), env.get("TRM_MATMUL", "-")), flush=True)
+    rows = []
+    first = True
+    for case in cases:
+        preset, mode, batch = case.split(":")
+        batch = int(batch)
+        t = trm_case(a, preset, mode, batch, a.precision, first, env)
+        if t is None:
+            continue
+        if first:
+            print("trm: matmul %s, %d threads, fp32 FMA peak %.0f GFLOP/s (measured), sgemm %.0f GFLOP/s" % (
+                t["matmul"], t["threads"], t["fma_peak_gflops"], t["sgemm_gflops"]), flush=True)
+            peak, sgemm = t["fma_peak_gflops"], t["sgemm_gflops"]
+            first = False
+        r = t[mode]
+        flops = r["gflops"] * r["seconds"]
+        row = dict(case=case, trm_s=r["seconds"], gflops=r["gflops"], mfu=r["gflops"] / peak if peak else 0,
+                   trm_rss=r["peak_rss_mb"], profile=r.get("profile"))
+        if a.bf16_vs_fp32:
+            b = trm_case(a, preset, mode, batch, "bf16", False, env)
+            if b:
+                row["other_s"] = b[mode]["seconds"]
+                row["other_rss"] = b[mode]["peak_rss_mb"]
+        elif not a.no_torch:
+            p = torch_case(a, preset, mode, batch, env)
+            if p:
+                row["other_s"] = p["seconds"]
+                row["other_rss"] = p["peak_rss_mb"]
+                row["other_gflops"] = flops / p["seconds"]
+        rows.append(row)
+        print_row(row, a, header=len(rows) == 1)
+    if a.profile:
+        print("\nprofile (seconds per step / solve):")
+        for row in rows:
+            if row["profile"]:
+                print("  %-22s %s" % (row["case"], "  ".join("%s %.3f" % kv for kv in row["profile"].items())))
+
+
+def print_row(row, a, header):
+    other = "bf16" if a.bf16_vs_fp32 else "torch"
+    if header:
+        print("%-22s %10s %10s %8s %9s %6s %9s %9s %6s" % (
+            "case", "trm s", other + " s", "speedup", "GFLOP/s", "MFU", "trm RSS", other + " RSS", "RSS x"))
+    o = row.get("other_s")
+    print("%-22s %10.3f %10s %8s %9.1f %5.1f%% %8.0fM %9s %6s" % (
+        row["case"], row["trm_s"], "%.3f" % o if o else "-",
+        ("%.2fx" % (o / row["trm_s"] if not a.bf16_vs_fp32 else row["trm_s"] / o)) if o else "-",
+        row["gflops"], 100 * row["mfu"], row["trm_rss"],
+        "%.0fM" % row["other_rss"] if o else "-",
+        "%.2f" % (row["trm_rss"] / row["other_rss"]) if o else "-"), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+/* vec_avx512.c - AVX-512 versions of the element-wise ops (ops.c calls
+ * them when the CPU has AVX-512F; the portable loops stay the reference).
+ *
+ * gcc does not vectorise expf, so SwiGLU and softmax spent more time in
+ * exp than the matrix products around them on small batches. exp here is
+ * the classic range reduction x = n ln2 + r (ln2 split in two for exact
+ * n ln2), a degree-6 polynomial for e^r on [-ln2/2, ln2/2] (Cephes' expf
+ * coefficients, public domain) and a 2^n scale by vscalefps: about 1 ulp,
+ * which the tests bound against expf (tests/test_kernels.c).
+ * Sums of squares / dot products of the norms accumulate in double, as the
+ * portable code does.
+ */
+#include <math.h>
+#include <stddef.h>
+
+#include "kernels/vec_avx512.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TGT __attribute__((target("avx512f")))
+
+static inline __mmask16 tail(int n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
+
+TGT static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-103.0f)), _mm512_set1_ps(88.8f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r2 = _mm512_mul_ps(r, r);
+    p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+TGT void v512_exp(float *y, const float *x, int n) {
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail(n - i);
+        _mm512_mask_storeu_ps(y + i, m, exp16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+TGT static inline __m512 sigmoid16(__m512 g) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+}
+
+/* m = silu(g) * u over one row of I. */
+TGT void v512_swiglu_row(float *m, const float *g, const float *u, int I) {
+    for (int i = 0; i < I; i += 16) {
+        __mmask16 k = tail(I - i);
+        __m512 gv = _mm512_maskz_loadu_ps(k, g + i), uv = _mm512_maskz_loadu_ps(k, u + i);
+        _mm512_mask_storeu_ps(m + i, k, _mm512_mul_ps(_mm512_mul_ps(gv, sigmoid16(gv)), uv));
+    }
+}
+
+/* dg += d u s (1 + g (1 - s)); du += d silu(g). */
+TGT void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < I; i += 16) {
+        __mmask16 k = tail(I - i);
+        __m512 gv = _mm512_maskz_loadu_ps(k, g + i), uv = _mm512_maskz_loadu_ps(k, u + i);
+        __m512 dv = _mm512_maskz_loadu_ps(k, d + i), s = sigmoid16(gv);
+        __m512 silu = _mm512_mul_ps(gv, s);
+        __m512 dsilu = _mm512_mul_ps(s, _mm512_fmadd_ps(gv, _mm512_sub_ps(one, s), one));
+        __m512 a = _mm512_fmadd_ps(_mm512_mul_ps(dv, uv), dsilu, _mm512_maskz_loadu_ps(k, dg + i));
+        __m512 b = _mm512_fmadd_ps(dv, silu, _mm512_maskz_loadu_ps(k, du + i));
+        _mm512_mask_storeu_ps(dg + i, k, a);
+        _mm512_mask_storeu_ps(du + i, k, b);
+    }
+}
+
+/* sum of v^2 (res NULL) or of (x + res)^2, in double; writes x + res to y. */
+TGT static double sumsq(float *y, const float *x, const float *res, int C) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = tail(C - c);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + c);
+        if (res) {
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, res + c));
+            _mm512_mask_storeu_ps(y + c, k, v);
+        }
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+        s0 = _mm512_fmadd_pd(lo, lo, s0);
+        s1 = _mm512_fmadd_pd(hi, hi, s1);
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+}
+
+/* y = (x + res) / rms(x + res) over one row; returns the inverse rms.
+ * y may alias x or res. */
+TGT float v512_add_rmsnorm_row(float *y, const float *x, const float *res, int C, float eps) {
+    double ss = sumsq(y, x, res, C);
+    const float *src = res ? y : x;
+    float r = (float)(1.0 / sqrt(ss / C + eps));
+    __m512 rv = _mm512_set1_ps(r);
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = tail(C - c);
+        _mm512_mask_storeu_ps(y + c, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, src + c), rv));
+    }
+    return r;
+}
+
+/* dx += r (dy - y mean(dy y)) over one row. */
+TGT void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = tail(C - c);
+        __m512 a = _mm512_maskz_loadu_ps(k, dy + c), b = _mm512_maskz_loadu_ps(k, y + c);
+        __m512d alo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+        __m512d ahi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+        __m512d blo = _mm512_cvtps_pd(_mm512_castps512_ps256(b));
+        __m512d bhi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1)));
+        s0 = _mm512_fmadd_pd(alo, blo, s0);
+        s1 = _mm512_fmadd_pd(ahi, bhi, s1);
+    }
+    float mean = (float)(_mm512_reduce_add_pd(_mm512_add_pd(s0, s1)) / C);
+    __m512 rv = _mm512_set1_ps(r), mv = _mm512_set1_ps(mean);
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = tail(C - c);
+        __m512 a = _mm512_maskz_loadu_ps(k, dy + c), b = _mm512_maskz_loadu_ps(k, y + c);
+        __m512 d = _mm512_fmadd_ps(rv, _mm512_fnmadd_ps(b, mv, a), _mm512_maskz_loadu_ps(k, dx + c));
+        _mm512_mask_storeu_ps(dx + c, k, d);
+    }
+}
+
+/* Row softmax in place (max-subtracted, fp32 sum as the portable code). */
+TGT void v512_softmax_row(float *row, int C) {
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (int c = 0; c < C; c += 16)
+        mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail(C - c), row + c));
+    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = tail(C - c);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + c), m));
+        e = _mm512_maskz_mov_ps(k, e);
+        sum = _mm512_add_ps(sum, e);
+        _mm512_mask_storeu_ps(row + c, k, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = tail(C - c);
+        _mm512_mask_storeu_ps(row + c, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + c), inv));
+    }
+}
+
+/* d = scale p (d - dot(p, d)) over one row (attention's softmax backward). */
+TGT void v512_softmax_bwd_row(float *d, const float *p, int C, float scale) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = tail(C - c);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, p + c), _mm512_maskz_loadu_ps(k, d + c), acc);
+    }
+    __m512 dot = _mm512_set1_ps(_mm512_reduce_add_ps(acc)), sc = _mm512_set1_ps(scale);
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = tail(C - c);
+        __m512 pv = _mm512_maskz_loadu_ps(k, p + c);
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(sc, pv), _mm512_sub_ps(_mm512_maskz_loadu_ps(k, d + c), dot));
+        _mm512_mask_storeu_ps(d + c, k, v);
+    }
+}
+#else
+void v512_exp(float *y, const float *x, int n) { for (int i = 0; i < n; i++) y[i] = expf(x[i]); }
+void v512_swiglu_row(float *m, const float *g, const float *u, int I) { (void)m; (void)g; (void)u; (void)I; }
+void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I) {
+    (void)dg; (void)du; (void)d; (void)g; (void)u; (void)I;
+}
+float v512_add_rmsnorm_row(float *y, const float *x, const float *res, int C, float eps) {
+    (void)y; (void)x; (void)res; (void)C; (void)eps; return 0;
+}
+void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C) {
+    (void)dx; (void)dy; (void)y; (void)r; (void)C;
+}
+void v512_softmax_row(float *row, int C) { (void)row; (void)C; }
+void v512_softmax_bwd_row(float *d, const float *p, int C, float scale) { (void)d; (void)p; (void)C; (void)scale; }
+#endif
