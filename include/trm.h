@@ -106,6 +106,7 @@ typedef struct {
     float *data;
     float *grad;       /* NULL for buffers that receive no dense gradient */
     bool trainable;    /* counted in num_params and updated by Adam */
+    bool borrowed;     /* data belongs to another model (not freed with this one) */
 } trm_tensor;
 
 typedef struct {
@@ -148,6 +149,12 @@ trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err);
  * from our own RNG seeded with seed. */
 trm_model *trm_model_new(const trm_config *cfg, uint64_t seed, trm_err *err);
 void trm_model_free(trm_model *m);
+/* Makes dst's tensor `name` read and write src's data instead of its own
+ * (src must outlive dst). For the EMA evaluation copy, which shares the
+ * puzzle table with the live model: EMA never averages it (spec 3.4), and
+ * for ARC-1 a second copy would cost 1.8 GB. Returns -1 if either model
+ * lacks the tensor or the shapes differ. */
+int trm_model_share_tensor(trm_model *dst, const trm_model *src, const char *name, trm_err *err);
 /* Number of trainable parameters (the reference's num_params). */
 int64_t trm_model_num_params(const trm_model *m);
 trm_tensor *trm_model_find(trm_model *m, const char *name);

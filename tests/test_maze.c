@@ -103,6 +103,8 @@ static void test_tokens(void **state) {
     assert_int_equal(maze_side(4), 2);
     assert_int_equal(maze_side(1), 0);
     assert_int_equal(maze_side(899), 0);
+    assert_int_equal(maze_side(46340 * 46340), 46340);
+    assert_int_equal(maze_side(2147483647), 0); /* no overflow on the way */
 }
 
 /* ---------------------------------------------------------------- dihedral */

@@ -347,6 +347,28 @@ static void test_init_seeding(void **state) {
 
 /* ---------------------------------------------------------------- RNG */
 
+/* The EMA evaluation copy shares the live puzzle table: one buffer, seen
+ * by both, freed once (the sanitizer pass would catch a double free). */
+static void test_share_puzzle_table(void **state) {
+    (void)state;
+    trm_config c;
+    preset(&c, "tiny");
+    trm_err err;
+    trm_model *live = trm_model_new(&c, 1, &err), *copy = trm_model_alloc(&c, &err);
+    assert_non_null(live);
+    assert_non_null(copy);
+    assert_int_equal(trm_model_share_tensor(copy, live, "puzzle_emb.weights", &err), 0);
+    assert_ptr_equal(copy->puzzle_emb, live->puzzle_emb);
+    assert_ptr_equal(trm_model_find(copy, "puzzle_emb.weights")->data, live->puzzle_emb);
+    live->puzzle_emb[3] = 0.25f;
+    assert_true(copy->puzzle_emb[3] == 0.25f);
+    assert_int_equal(trm_model_share_tensor(copy, live, "lm_head.weight", &err), -1);
+    assert_non_null(strstr(err.msg, "only the puzzle table"));
+    assert_int_equal(trm_model_share_tensor(copy, live, "no.such", &err), -1);
+    trm_model_free(copy);
+    trm_model_free(live);
+}
+
 static void test_erfinv(void **state) {
     (void)state;
     double worst = 0;
@@ -872,6 +894,7 @@ int main(void) {
         cmocka_unit_test(test_init_attention),
         cmocka_unit_test(test_init_mlp_t),
         cmocka_unit_test(test_init_seeding),
+        cmocka_unit_test(test_share_puzzle_table),
         cmocka_unit_test(test_erfinv),
         cmocka_unit_test(test_rng_uniform),
         cmocka_unit_test(test_rng_int),

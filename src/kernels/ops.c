@@ -115,7 +115,7 @@ static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void swiglu_forward(float *m, const float *gu, int N, int I) {
     long work = (long)N * I;
-    bool v = trm_cpu_has_avx512();
+    bool v = trm_cpu_has_avx512() && !getenv("NOV_SW");
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I;
@@ -189,7 +189,7 @@ void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stri
 /* ------------------------------------------------------------ attention */
 
 static void softmax_rows(float *S, int R, int C) {
-    if (trm_cpu_has_avx512()) {
+    if (trm_cpu_has_avx512() && !getenv("NOV_SM")) {
         for (int r = 0; r < R; r++) v512_softmax_row(S + (size_t)r * C, C);
         return;
     }
@@ -228,7 +228,7 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
 void attention_backward(float *dqkv, const float *dout, const float *qkv,
                         const float *probs, int B, int L, int H, int hd) {
     int D = H * hd, ld = 3 * D;
-    bool vec = trm_cpu_has_avx512();
+    bool vec = trm_cpu_has_avx512() && !getenv("NOV_SM");
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > PAR_MIN)
     {

@@ -138,13 +138,17 @@ trm_model *trm_model_new(const trm_config *cfg, uint64_t seed, trm_err *err) {
     return m;
 }
 
+/* Heap data of this model's own, as opposed to a puzzle table in the
+ * checkpoint's mapping or a tensor borrowed from another model. */
+static bool owns_data(const trm_model *m, const trm_tensor *t) {
+    const char *lo = m->mapping, *hi = lo ? lo + m->mapping_size : NULL, *d = (const char *)t->data;
+    return !t->borrowed && !(lo && d >= lo && d < hi);
+}
+
 void trm_model_free(trm_model *m) {
     if (!m) return;
-    const char *lo = m->mapping, *hi = lo ? lo + m->mapping_size : NULL;
     for (int i = 0; i < m->n_tensors; i++) {
-        const char *d = (const char *)m->tensors[i].data;
-        bool mapped = lo && d >= lo && d < hi; /* e.g. a puzzle table in the checkpoint's mapping */
-        if (!mapped) free(m->tensors[i].data);
+        if (owns_data(m, &m->tensors[i])) free(m->tensors[i].data);
         free(m->tensors[i].grad);
     }
     if (m->mapping) munmap(m->mapping, m->mapping_size);
@@ -153,6 +157,21 @@ void trm_model_free(trm_model *m) {
     free(m->rope_cos);
     free(m->rope_sin);
     free(m);
+}
+
+/* The model's named pointer fields follow tensors[] (set by build_tensors);
+ * only the puzzle table needs re-pointing when it is shared. */
+int trm_model_share_tensor(trm_model *dst, const trm_model *src, const char *name, trm_err *err) {
+    trm_tensor *d = trm_model_find(dst, name), *s = trm_model_find((trm_model *)src, name);
+    if (!d || !s || d->numel != s->numel)
+        return trm_errf(err, "cannot share tensor %s: missing or of another size", name);
+    if (d->data == dst->puzzle_emb) dst->puzzle_emb = s->data;
+    else if (strcmp(name, "puzzle_emb.weights"))
+        return trm_errf(err, "cannot share tensor %s: only the puzzle table can be shared", name);
+    if (owns_data(dst, d)) free(d->data);
+    d->data = s->data;
+    d->borrowed = true;
+    return 0;
 }
 
 int64_t trm_model_num_params(const trm_model *m) {

@@ -31,8 +31,8 @@ void trm_search_opts_default(trm_search_opts *o, const trm_config *cfg) {
     memset(o, 0, sizeof *o);
     o->budget = 4 * (int64_t)(cfg && cfg->halt_max_steps > 0 ? cfg->halt_max_steps : 16);
     o->patience = 2;
-    o->policy[0] = TRM_BRANCH_AUG;
-    o->policy[1] = TRM_BRANCH_COMMIT;
+    o->policy[0] = TRM_BRANCH_FIX; /* measured best on Sudoku (docs/search.md) */
+    o->policy[1] = TRM_BRANCH_AUG;
     o->n_policy = 2;
     o->reseed_std = 0.5f;
     o->fix_fraction = 0.5f;

@@ -61,7 +61,7 @@ typedef struct {
     void *trace_ctx;
 } trm_search_opts;
 
-/* Defaults: budget 4 x halt_max_steps, patience 2, policy "aug,commit",
+/* Defaults: budget 4 x halt_max_steps, patience 2, policy "fix,aug",
  * commits resume the best state, reseed_std 0.5, fix_fraction 0.5, lanes
  * shared, seed 0. */
 void trm_search_opts_default(trm_search_opts *o, const trm_config *cfg);

@@ -84,7 +84,7 @@ void trm_search_cli_help(FILE *out) {
             "  --budget N|Kx       supervision steps per puzzle, or K x halt_max_steps (default: 4x)\n"
             "  --search-time S     wall-time limit in seconds for the whole search (default: none)\n"
             "  --search-policy L   branches after the plain run, cycled: aug, commit, reseed, fix\n"
-            "                      (default: aug,commit)\n"
+            "                      (default: fix,aug)\n"
             "  --patience N        end a branch after N steps without a better score (default: 2; 0 = never)\n"
             "  --branch-steps N    longest branch (default: 0 = halt_max_steps)\n"
             "  --search-seed N     seed of the augmentations and re-seeds (default: 0)\n"

@@ -14,9 +14,9 @@ static const char g_chars[] = "?# SGo"; /* token t -> g_chars[t] */
 
 int maze_side(int seq_len) {
     if (seq_len < 4) return 0;
-    int n = 2;
+    long long n = 2; /* 64-bit: n * n must not overflow near INT_MAX */
     while (n * n < seq_len) n++;
-    return n * n == seq_len ? n : 0;
+    return n * n == seq_len ? (int)n : 0;
 }
 
 int maze_token_of(char c) {

@@ -429,6 +429,8 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     if (!(r->m = trm_model_new(&arch, r->tc.seed, err))) return -1;
     if (r->tc.ema && (!(r->eval_m = trm_model_alloc(&arch, err)) || !(r->ema = trm_ema_new(r->m, r->tc.ema_rate, err))))
         return -1;
+    if (r->eval_m && r->m->puzzle_emb && trm_model_share_tensor(r->eval_m, r->m, "puzzle_emb.weights", err))
+        return -1;
     trm_optim_config oc = {.lr = r->tc.lr, .beta1 = r->tc.beta1, .beta2 = r->tc.beta2,
                            .weight_decay = r->tc.weight_decay, .puzzle_emb_lr = r->tc.puzzle_emb_lr,
                            .puzzle_emb_weight_decay = r->tc.puzzle_emb_weight_decay,
