@@ -263,6 +263,11 @@ static void test_aug_fixes_plain(void **state) {
     constructed_case("aug", TRM_BRANCH_AUG);
 }
 
+static void test_fix_fixes_plain(void **state) {
+    (void)state;
+    constructed_case("fix", TRM_BRANCH_FIX);
+}
+
 /* A scorer that is right at some steps only: a pseudo-random function of
  * the row's inputs and step count decides. */
 static int stub_sometimes(void *ctx, trm_act *a, trm_err *err) {
@@ -297,7 +302,7 @@ static void test_verified_iff_seen(void **state) {
     memset(&tr, 0, sizeof tr);
     trm_search_opts o;
     trm_search_opts_default(&o, &m->cfg);
-    assert_int_equal(trm_search_set_policy(&o, "aug,commit,reseed", &e), 0);
+    assert_int_equal(trm_search_set_policy(&o, "fix,aug,commit,reseed", &e), 0);
     o.budget = 10;
     o.after_step = stub_sometimes;
     o.on_step = on_step;
@@ -493,6 +498,7 @@ int main(void) {
         cmocka_unit_test(test_maze_checker),
         cmocka_unit_test(test_commit_fixes_plain),
         cmocka_unit_test(test_aug_fixes_plain),
+        cmocka_unit_test(test_fix_fixes_plain),
         cmocka_unit_test(test_verified_iff_seen),
         cmocka_unit_test(test_budget_never_exceeded),
         cmocka_unit_test(test_deterministic_by_seed),

@@ -2,11 +2,11 @@
  * them when the CPU has AVX-512F; the portable loops stay the reference).
  *
  * gcc does not vectorise expf, so SwiGLU and softmax spent more time in
- * exp than the matrix products around them on small batches. exp here is
- * the classic range reduction x = n ln2 + r (ln2 split in two for exact
- * n ln2), a degree-6 polynomial for e^r on [-ln2/2, ln2/2] (Cephes' expf
- * coefficients, public domain) and a 2^n scale by vscalefps: about 1 ulp,
- * which the tests bound against expf (tests/test_kernels.c).
+ * exp than the matrix products around them on small batches. exp here
+ * runs in double (range reduction x = n ln2 + r, a degree-9 Taylor
+ * polynomial, a 2^n scale by vscalefpd) and rounds to float: the same
+ * float as expf but in the rarest cases (tests/test_kernels.c checks it),
+ * so the parity bounds do not move.
  * Sums of squares / dot products of the norms accumulate in double, as the
  * portable code does.
  */
@@ -21,21 +21,33 @@
 
 static inline __mmask16 tail(int n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
 
+/* e^x for 8 doubles, |x| <= 104: x = n ln2 + r, |r| <= ln2/2, degree-9
+ * Taylor polynomial for e^r (truncation < 1e-11 relative), 2^n by scalef.
+ * Rounded to float this is expf to within the last bit in all but rare
+ * ties, so swapping it for libm's expf does not move the results. */
+TGT static inline __m512d exp8d(__m512d x) {
+    __m512d n = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(0.6931471805599453), x);
+    __m512d p = _mm512_set1_pd(1.0 / 362880);
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 40320));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 5040));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 720));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 120));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    return _mm512_scalef_pd(p, n);
+}
+
 TGT static inline __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-103.0f)), _mm512_set1_ps(88.8f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 r2 = _mm512_mul_ps(r, r);
-    p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
+    __m512d lo = exp8d(_mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+    __m512d hi = exp8d(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))));
+    __m256 l = _mm512_cvtpd_ps(lo), h = _mm512_cvtpd_ps(hi);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(l)), _mm256_castps_pd(h), 1));
 }
 
 TGT void v512_exp(float *y, const float *x, int n) {
