@@ -4,14 +4,14 @@
  * Layout (written for this project; the scheme is the textbook one of
  * Goto & van de Geijn): C[M,N] = alpha op(A) op(B) + beta C is cut into
  * K blocks of KC; for each, op(B)'s rows are packed into slivers of NR = 32
- * columns ([kc][32], zero padded) and op(A) into slivers of MR = 12 rows
- * ([kc][12]). A 12x32 register tile (24 zmm accumulators) runs over kc:
- * per k two vector loads of B, twelve broadcasts of A, 24 FMAs. Edge tiles
+ * columns ([kc][32], zero padded) and op(A) into slivers of MR = 14 rows
+ * ([kc][14]). A 14x32 register tile (28 zmm accumulators) runs over kc:
+ * per k two vector loads of B, 14 broadcasts of A, 28 FMAs. Edge tiles
  * use masked loads/stores, so any M, N, K, leading dimension and transpose
  * is handled without a scratch tile.
  *
  * bf16: A and B are rounded to bf16 (round to nearest even) while packing,
- * in pairs along K ([kc/2][32][2] for B, [kc/2][12][2] for A), and
+ * in pairs along K ([kc/2][32][2] for B, [kc/2][14][2] for A), and
  * vdpbf16ps accumulates in fp32: bf16 operands, fp32 accumulation. On an
  * AVX-512 CPU without AVX512-BF16 the same rounded operands go through the
  * fp32 kernel (same numbers up to summation order).
@@ -36,11 +36,11 @@
 #define HAVE_X86 0
 #endif
 
-#define MR 12
+#define MR 14       /* 14 x 32 tile: 28 accumulators + 2 B vectors + 1 broadcast = 31 zmm */
 #define NR 32
 #define KC 256      /* fp32: a B sliver is 32 KB, fits L1 (48 KB on Zen 5) */
 #define KCB 512     /* bf16: same bytes per sliver */
-#define MC 96       /* rows per tile: an A block of MC x KC stays in L2 */
+#define MC 112      /* rows per tile: an A block of MC x KC stays in L2 */
 #define NT 256      /* columns per tile */
 #define NCMAX 4096  /* columns per packed B panel */
 
@@ -94,8 +94,8 @@ float trm_bf16_to_f32(uint16_t h) {
  * across their rows), so it runs in AVX-512 too: 16x16 register
  * transposes, masked loads/stores at the edges, bf16 conversion in
  * registers. Layouts:
- *   fp32 B sliver [kc][32], A sliver [kc][12];
- *   bf16 B sliver [kc/2][32] pairs, A sliver [kc/2][12] pairs, a pair being
+ *   fp32 B sliver [kc][32], A sliver [kc][14];
+ *   bf16 B sliver [kc/2][32] pairs, A sliver [kc/2][14] pairs, a pair being
  *   (k even, k odd) in one 32-bit word (low half the even k);
  *   mode 2 (bf16 emulation) as fp32 with values rounded to bf16. */
 
@@ -157,7 +157,7 @@ TGT static inline void load_tr16(__m512 r[16], const float *X, size_t ld, int nr
     tr16(r);
 }
 
-/* fp32 / emulated: a sliver of `width` (12 or 32) output lanes per k from
+/* fp32 / emulated: a sliver of `width` (14 or 32) output lanes per k from
  * rows of X that run along k (the transposing case): X + j * ld + k. */
 TGT static void pack_tr_f32(float *d, int width, const float *X, size_t ld, int nvalid, int kc, bool rnd) {
     __m512 r[16];
@@ -246,7 +246,7 @@ static size_t sliver_bytes(int mode, int rows, int kc) {
 /* ------------------------------------------------------------ micro-kernels */
 
 #if HAVE_X86
-#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
 
 /* Writes alpha * acc + beta * C for row i under the column masks. */
@@ -268,8 +268,14 @@ static size_t sliver_bytes(int mode, int rows, int kc) {
                             : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1u) : (__mmask16)0; \
     __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
 
+/* The C tile is usually not in cache (C of a training product is tens of
+ * MB): ask for its lines now so they arrive while the k loop runs. */
+#define PREFETCH_C(i) if (i < mr) { _mm_prefetch((const char *)(c + (size_t)(i) * ldc), _MM_HINT_T0); \
+                                    _mm_prefetch((const char *)(c + (size_t)(i) * ldc + 16), _MM_HINT_T0); }
+
 TGT static void ukr_f32(int kc, const float *restrict a, const float *restrict b, float *c,
                         int ldc, int mr, int nr, float alpha, float beta) {
+    ROWS(PREFETCH_C)
     ROWS(DECL)
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), t;
@@ -288,6 +294,7 @@ TGT_BF16 static void ukr_bf16(int kc, const void *restrict av, const void *restr
     const int32_t *a = av;
     const __m512i *b = bv;
     int kp = cdiv(kc, 2);
+    ROWS(PREFETCH_C)
     ROWS(DECL)
     for (int p = 0; p < kp; p++) {
         __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 1), t;

@@ -115,7 +115,7 @@ static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void swiglu_forward(float *m, const float *gu, int N, int I) {
     long work = (long)N * I;
-    bool v = trm_cpu_has_avx512() && !getenv("NOV_SW");
+    bool v = trm_cpu_has_avx512();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I;
@@ -189,7 +189,7 @@ void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stri
 /* ------------------------------------------------------------ attention */
 
 static void softmax_rows(float *S, int R, int C) {
-    if (trm_cpu_has_avx512() && !getenv("NOV_SM")) {
+    if (trm_cpu_has_avx512()) {
         for (int r = 0; r < R; r++) v512_softmax_row(S + (size_t)r * C, C);
         return;
     }
@@ -203,13 +203,28 @@ static void softmax_rows(float *S, int R, int C) {
     }
 }
 
+/* A per-thread scratch that grows and is kept: the score matrices of
+ * long sequences (L = 916: 3.3 MB) would otherwise be mmap'ed, faulted in
+ * and unmapped on every call. */
+static _Thread_local float *tl_scratch;
+static _Thread_local size_t tl_scratch_n;
+
+static float *thread_scratch(size_t n) {
+    if (n > tl_scratch_n) {
+        free(tl_scratch);
+        tl_scratch = malloc(n * sizeof(float));
+        tl_scratch_n = tl_scratch ? n : 0;
+    }
+    return tl_scratch;
+}
+
 void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
                        int H, int hd) {
     int D = H * hd, ld = 3 * D;
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > PAR_MIN)
     {
-        float *scratch = probs ? NULL : malloc(sizeof(float) * (size_t)L * L);
+        float *scratch = probs ? NULL : thread_scratch((size_t)L * L);
         #pragma omp for schedule(static) collapse(2)
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++) {
@@ -221,18 +236,17 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
                 trm_gemm(false, false, L, hd, L, 1.0f, P, L, v, ld, 0.0f,
                          out + (size_t)b * L * D + (size_t)h * hd, D);
             }
-        free(scratch);
     }
 }
 
 void attention_backward(float *dqkv, const float *dout, const float *qkv,
                         const float *probs, int B, int L, int H, int hd) {
     int D = H * hd, ld = 3 * D;
-    bool vec = trm_cpu_has_avx512() && !getenv("NOV_SM");
+    bool vec = trm_cpu_has_avx512();
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > PAR_MIN)
     {
-        float *dP = malloc(sizeof(float) * (size_t)L * L);
+        float *dP = thread_scratch((size_t)L * L);
         #pragma omp for schedule(static) collapse(2)
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++) {
@@ -256,7 +270,6 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv,
                 trm_gemm(false, false, L, hd, L, 1.0f, dP, L, k, ld, 1.0f, dq, ld);
                 trm_gemm(true, false, L, hd, L, 1.0f, dP, L, q, ld, 1.0f, dk, ld);
             }
-        free(dP);
     }
 }
 
