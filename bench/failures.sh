@@ -32,15 +32,15 @@ import json, sys
 out, seeds = sys.argv[1], sys.argv[2].split()
 def curve(run):
     rows = [json.loads(l) for l in open(f"{out}/{run}/metrics.jsonl")]
-    return {r["step"]: r["eval"]["exact_accuracy"] for r in rows if "eval" in r}
+    return {r["step"]: r["eval"] for r in rows if "eval" in r}
 c = {(a, s): curve(f"{a}-s{s}") for a in ("plain", "replay") for s in seeds}
 steps = sorted(c[("plain", seeds[0])])
+mean = lambda a, st, k: sum(c[(a, s)][st][k] for s in seeds) / len(seeds)
 head = " | ".join(f"plain s{s} | replay s{s}" for s in seeds)
-print(f"| step | {head} | plain mean | replay mean |")
-print("|---" * (3 + 2 * len(seeds)) + "|")
+print(f"| step | exact: {head} | exact: plain mean | exact: replay mean | token acc.: plain mean | token acc.: replay mean |")
+print("|---" * (5 + 2 * len(seeds)) + "|")
 for st in steps:
-    cells = " | ".join(f"{c[('plain', s)][st]:.3f} | {c[('replay', s)][st]:.3f}" for s in seeds)
-    pm = sum(c[("plain", s)][st] for s in seeds) / len(seeds)
-    rm = sum(c[("replay", s)][st] for s in seeds) / len(seeds)
-    print(f"| {st} | {cells} | {pm:.3f} | {rm:.3f} |")
+    cells = " | ".join(f"{c[('plain', s)][st]['exact_accuracy']:.3f} | {c[('replay', s)][st]['exact_accuracy']:.3f}" for s in seeds)
+    print(f"| {st} | {cells} | {mean('plain', st, 'exact_accuracy'):.3f} | {mean('replay', st, 'exact_accuracy'):.3f} "
+          f"| {mean('plain', st, 'accuracy'):.3f} | {mean('replay', st, 'accuracy'):.3f} |")
 PYEOF

@@ -38,13 +38,14 @@ done
 /usr/bin/python3 - "$OUT" "$SETS" "$K" "$N" "$POLICY" <<'PYEOF'
 import json, sys
 out, sets, K, N, pol = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-print(f"| blanks | budget | steps/puzzle | more steps (`--steps`) | search (`--search`, {pol}) | search: checked valid | search: mean steps used | search: steps per solved puzzle |")
-print("|---|---|---|---|---|---|---|---|")
+print(f"| blanks | budget (steps per puzzle) | more steps: exact | more steps: checked valid | more steps: steps per solved puzzle | search: exact | search: checked valid | search: mean steps used | search: steps per solved puzzle | search: batch rows computed per puzzle |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for b in sets:
     for x in (1, 2, 4, 8):
         s = json.load(open(f"{out}/b{b}-steps-{x}x.json")); q = json.load(open(f"{out}/b{b}-search-{x}x.json"))
         r = q["search"]
-        print(f"| {b} | {x}x | {x * K} | {s['exact_accuracy']:.3f} | {q['exact_accuracy']:.3f} | {r['verified_rate']:.3f} "
-              f"| {r['evals_per_puzzle']:.1f} | {r['evals_per_solved']:.1f} |")
-print(f"\n{N} puzzles per set; plain model = {K} supervision steps (1x).")
+        per_solved = f"{x * K / s['exact_accuracy']:.1f}" if s["exact_accuracy"] > 0 else "-"
+        print(f"| {b} | {x}x ({x * K}) | {s['exact_accuracy']:.3f} | {s.get('verified_rate', float('nan')):.3f} | {per_solved} | {q['exact_accuracy']:.3f} | {r['verified_rate']:.3f} "
+              f"| {r['evals_per_puzzle']:.1f} | {r['evals_per_solved']:.1f} | {r['row_steps'] / r['puzzles']:.1f} |")
+print(f"\n{N} puzzles per set; plain model = {K} supervision steps (1x); search policy {pol}.")
 PYEOF

@@ -72,9 +72,10 @@ tally "tasks_cli.sh" tests/tasks_cli.sh "$BUILD/trm"
 # only (make test); under the sanitizers (make sanitize) every other test
 # still exercises the same training code.
 if [ "${TRM_SKIP_LEARNING:-0}" = 1 ]; then
-    echo "# learn.sh: not run in this (sanitizer) pass; make test runs it"
+    echo "# learn.sh, learn_maze.sh: not run in this (sanitizer) pass; make test runs them"
 else
     tally "learn.sh" tests/learn.sh "$BUILD/trm"
+    tally "learn_maze.sh" tests/learn_maze.sh "$BUILD/trm"
 fi
 
 echo "# suite ran in $((SECONDS - start)) s"

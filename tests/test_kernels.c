@@ -436,6 +436,25 @@ static void test_bf16_model(void **state) {
     }
 }
 
+static void test_transpose_bands(void **state) {
+    (void)state;
+    const int shapes[][3] = {{1, 97, 512}, {1, 512, 97}, {3, 17, 33}, {1, 64, 1}, {2, 100, 70}, {1, 1, 5}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int B = shapes[t][0], R = shapes[t][1], C = shapes[t][2];
+        size_t n = (size_t)B * R * C;
+        gc_rng r;
+        gc_seed(&r, 40 + t);
+        float *in = gc_alloc(n), *out = gc_alloc(n);
+        gc_fill_random(&r, in, n, -1, 1);
+        transpose_last2(out, in, B, R, C);
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < R; i++)
+                for (int j = 0; j < C; j++)
+                    assert_true(out[(size_t)b * R * C + (size_t)j * R + i] == in[(size_t)b * R * C + (size_t)i * C + j]);
+        free(in); free(out);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bf16_rounding),
@@ -444,6 +463,7 @@ int main(void) {
         cmocka_unit_test(test_exp),
         cmocka_unit_test(test_add_rmsnorm),
         cmocka_unit_test(test_vec_rows),
+        cmocka_unit_test(test_transpose_bands),
         cmocka_unit_test(test_act_memory),
         cmocka_unit_test(test_bf16_model),
     };

@@ -289,6 +289,52 @@ TGT static void ukr_f32(int kc, const float *restrict a, const float *restrict b
     ROWS(STORE)
 }
 
+/* Right-edge tiles of at most 16 columns (N = 97 = 3 x 32 + 1 in the
+ * token MLP and attention of Sudoku): half the work of the 32-wide tile. */
+#define DECL16(i) __m512 c##i##a = _mm512_setzero_ps();
+#define STORE16(i)                                                                       \
+    if (i < mr) {                                                                        \
+        float *cr = c + (size_t)(i) * ldc;                                               \
+        __m512 va = _mm512_mul_ps(valpha, c##i##a);                                      \
+        if (beta != 0.0f) va = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(m0, cr), va); \
+        _mm512_mask_storeu_ps(cr, m0, va);                                               \
+    }
+
+TGT static void ukr_f32_n16(int kc, const float *restrict a, const float *restrict b, float *c,
+                            int ldc, int mr, int nr, float alpha, float beta) {
+    ROWS(DECL16)
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(b), t;
+#define FMA16(i) t = _mm512_set1_ps(a[i]); c##i##a = _mm512_fmadd_ps(t, b0, c##i##a);
+        ROWS(FMA16)
+#undef FMA16
+        a += MR;
+        b += NR;
+    }
+    MASKS
+    (void)m1;
+    ROWS(STORE16)
+}
+
+TGT_BF16 static void ukr_bf16_n16(int kc, const void *restrict av, const void *restrict bv, float *c,
+                                  int ldc, int mr, int nr, float alpha, float beta) {
+    const int32_t *a = av;
+    const __m512i *b = bv;
+    int kp = cdiv(kc, 2);
+    ROWS(DECL16)
+    for (int p = 0; p < kp; p++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(b), t;
+#define DP16(i) t = (__m512bh)_mm512_set1_epi32(a[i]); c##i##a = _mm512_dpbf16_ps(c##i##a, t, b0);
+        ROWS(DP16)
+#undef DP16
+        a += MR;
+        b += 2;
+    }
+    MASKS
+    (void)m1;
+    ROWS(STORE16)
+}
+
 TGT_BF16 static void ukr_bf16(int kc, const void *restrict av, const void *restrict bv, float *c,
                               int ldc, int mr, int nr, float alpha, float beta) {
     const int32_t *a = av;
@@ -380,6 +426,86 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
 }
 
 /* The driver; Bpre is op(B) packed by trm_pack_b (same bf16 flag) or NULL. */
+#if HAVE_X86
+/* Work split for thread t of n over `count` items: [*lo, *hi). */
+static inline void split(int count, int t, int n, int *lo, int *hi) {
+    *lo = (int)((long)count * t / n);
+    *hi = (int)((long)count * (t + 1) / n);
+}
+
+typedef struct {
+    bool ta, tb;
+    int M, N, K, lda, ldb, ldc, mode, kcmax;
+    float alpha, beta;
+    const float *A, *B;
+    const char *Bpre;
+    char *Ap, *Bp;
+    float *C;
+} gemm_ctx;
+
+/* All (jc, pc) blocks, as thread t of n; `sync` separates the phases
+ * (packing, then tiles) when n > 1. */
+static void gemm_body(const gemm_ctx *g, int t, int n) {
+    const char *Bnext = g->Bpre;
+    int lo, hi;
+    for (int jc = 0; jc < g->N; jc += NCMAX) {
+        int nc = imin(NCMAX, g->N - jc), ns = cdiv(nc, NR), ms = cdiv(g->M, MR);
+        for (int pc = 0; pc < g->K; pc += g->kcmax) {
+            int kc = imin(g->kcmax, g->K - pc);
+            size_t b_sb = sliver_bytes(g->mode, NR, kc), a_s = sliver_bytes(g->mode, MR, kc);
+            const char *Bblk = g->Bpre ? Bnext : g->Bp;
+            if (g->Bpre) Bnext += (size_t)ns * b_sb;
+            float bt = pc == 0 ? g->beta : 1.0f;
+            /* tiles: MC rows x NT columns; narrower when there are few rows */
+            int mt = cdiv(g->M, MC), nt_cols = NT;
+            while (nt_cols > NR && mt * cdiv(nc, nt_cols) < 4 * n) nt_cols /= 2;
+            int nct = cdiv(nc, nt_cols), tiles = mt * nct;
+            if (n > 1) {
+                #pragma omp barrier
+            }
+            if (!g->Bpre) {
+                split(ns, t, n, &lo, &hi);
+                for (int s = lo; s < hi; s++)
+                    pack_b_sliver(g->Bp + (size_t)s * b_sb, g->mode, g->tb, g->B, g->ldb, pc, kc,
+                                  jc + s * NR, imin(NR, nc - s * NR));
+            }
+            split(ms, t, n, &lo, &hi);
+            for (int s = lo; s < hi; s++)
+                pack_a_sliver(g->Ap + (size_t)s * a_s, g->mode, g->ta, g->A, g->lda, s * MR,
+                              imin(MR, g->M - s * MR), pc, kc);
+            if (n > 1) {
+                #pragma omp barrier
+            }
+            split(tiles, t, n, &lo, &hi);
+            for (int tt = lo; tt < hi; tt++) {
+                int ic = (tt / nct) * MC, jt = (tt % nct) * nt_cols;
+                int i_end = imin(g->M, ic + MC), j_end = imin(nc, jt + nt_cols);
+                for (int j = jt; j < j_end; j += NR) {
+                    const char *bs = Bblk + (size_t)(j / NR) * b_sb;
+                    int nr = imin(NR, j_end - j);
+                    for (int i = ic; i < i_end; i += MR) {
+                        const char *as = g->Ap + (size_t)(i / MR) * a_s;
+                        float *c = g->C + (size_t)i * g->ldc + jc + j;
+                        int mr = imin(MR, i_end - i), ldc = g->ldc;
+                        if (g->mode == 1) {
+                            if (nr > 16) ukr_bf16(kc, as, bs, c, ldc, mr, nr, g->alpha, bt);
+                            else ukr_bf16_n16(kc, as, bs, c, ldc, mr, nr, g->alpha, bt);
+                        } else if (nr > 16) {
+                            ukr_f32(kc, (const float *)as, (const float *)bs, c, ldc, mr, nr, g->alpha, bt);
+                        } else {
+                            ukr_f32_n16(kc, (const float *)as, (const float *)bs, c, ldc, mr, nr, g->alpha, bt);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
+/* The driver; Bpre is op(B) packed by trm_pack_b (same bf16 flag) or NULL.
+ * One parallel region per call (barriers between phases); none at all
+ * for small products or inside a parallel region. */
 static void gemm_run(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                      int lda, const float *B, int ldb, const void *Bpre, float beta, float *C,
                      int ldc, bool bf16) {
@@ -387,57 +513,18 @@ static void gemm_run(bool ta, bool tb, int M, int N, int K, float alpha, const f
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) { scale_c(M, N, beta, C, ldc); return; }
     int mode = pick_mode(bf16), kcmax = mode == 1 ? KCB : KC;
-    bool par = !omp_in_parallel() && (double)M * N * K > 2e5 && omp_get_max_threads() > 1;
-    int ms = cdiv(M, MR);
+    bool par = !omp_in_parallel() && (double)M * N * K > 4e6 && omp_get_max_threads() > 1;
     size_t a_sb = sliver_bytes(mode, MR, kcmax);
-    char *Ap = buf_get(&tl_a, (size_t)ms * a_sb);
+    char *Ap = buf_get(&tl_a, (size_t)cdiv(M, MR) * a_sb);
     char *Bp = NULL;
     if (!Bpre) Bp = buf_get(&tl_b, (size_t)cdiv(imin(N, NCMAX), NR) * sliver_bytes(mode, NR, kcmax));
     if (!Ap || (!Bpre && !Bp)) abort(); /* out of memory in a kernel: nothing sane to return */
-    const char *Bnext = Bpre;
-    for (int jc = 0; jc < N; jc += NCMAX) {
-        int nc = imin(NCMAX, N - jc), ns = cdiv(nc, NR);
-        for (int pc = 0; pc < K; pc += kcmax) {
-            int kc = imin(kcmax, K - pc);
-            size_t b_sb = sliver_bytes(mode, NR, kc), a_s = sliver_bytes(mode, MR, kc);
-            const char *Bblk = Bpre ? Bnext : Bp;
-            if (Bpre) Bnext += (size_t)ns * b_sb;
-            float bt = pc == 0 ? beta : 1.0f;
-            /* tiles: MC rows x NT columns; shrink NT when there are few rows */
-            int mt = cdiv(M, MC), nt_cols = NT;
-            int nthr = par ? omp_get_max_threads() : 1;
-            while (nt_cols > NR && mt * cdiv(nc, nt_cols) < 4 * nthr) nt_cols /= 2;
-            int nct = cdiv(nc, nt_cols), tiles = mt * nct;
-            #pragma omp parallel if (par)
-            {
-                if (!Bpre) {
-                    #pragma omp for schedule(static)
-                    for (int s = 0; s < ns; s++)
-                        pack_b_sliver(Bp + (size_t)s * b_sb, mode, tb, B, ldb, pc, kc, jc + s * NR,
-                                      imin(NR, nc - s * NR));
-                }
-                #pragma omp for schedule(static)
-                for (int s = 0; s < ms; s++)
-                    pack_a_sliver(Ap + (size_t)s * a_s, mode, ta, A, lda, s * MR,
-                                  imin(MR, M - s * MR), pc, kc);
-                #pragma omp for schedule(static)
-                for (int t = 0; t < tiles; t++) {
-                    int ic = (t / nct) * MC, jt = (t % nct) * nt_cols;
-                    int i_end = imin(M, ic + MC), j_end = imin(nc, jt + nt_cols);
-                    for (int j = jt; j < j_end; j += NR) {
-                        const char *bs = Bblk + (size_t)(j / NR) * b_sb;
-                        int nr = imin(NR, j_end - j);
-                        for (int i = ic; i < i_end; i += MR) {
-                            const char *as = Ap + (size_t)(i / MR) * a_s;
-                            float *c = C + (size_t)i * ldc + jc + j;
-                            int mr = imin(MR, i_end - i);
-                            if (mode == 1) ukr_bf16(kc, as, bs, c, ldc, mr, nr, alpha, bt);
-                            else ukr_f32(kc, (const float *)as, (const float *)bs, c, ldc, mr, nr, alpha, bt);
-                        }
-                    }
-                }
-            }
-        }
+    gemm_ctx g = {ta, tb, M, N, K, lda, ldb, ldc, mode, kcmax, alpha, beta, A, B, Bpre, Ap, Bp, C};
+    if (par) {
+        #pragma omp parallel
+        gemm_body(&g, omp_get_thread_num(), omp_get_num_threads());
+    } else {
+        gemm_body(&g, 0, 1);
     }
 #else
     (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda; (void)B;

@@ -10,7 +10,7 @@
 
 /* Parallelise element loops only when they are big enough to pay for the
  * fork, and never inside a parallel region of our own. */
-#define PAR_MIN 16384
+#define PAR_MIN 32768
 #define OMP_FOR _Pragma("omp parallel for schedule(static) if (!omp_in_parallel() && work > PAR_MIN)")
 #include <omp.h>
 
@@ -277,6 +277,20 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv,
 
 void transpose_last2(float *out, const float *in, int B, int R, int C) {
     long work = (long)B * R * C;
+    if (trm_cpu_has_avx512()) {
+        /* batch 1 has one matrix: split it in row bands so both threads work */
+        int bands = B == 1 && R >= 64 ? 4 : 1;
+        #pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel() && work > PAR_MIN)
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < bands; k++) {
+                int r0 = (int)((long)R * k / bands) / 16 * 16, r1 = k == bands - 1 ? R : (int)((long)R * (k + 1) / bands) / 16 * 16;
+                if (r1 <= r0) continue;
+                /* rows r0..r1 of in[b] are columns r0..r1 of out[b] */
+                v512_transpose(out + (size_t)b * R * C + r0, R, in + (size_t)b * R * C + (size_t)r0 * C, C,
+                               r1 - r0, C);
+            }
+        return;
+    }
     OMP_FOR
     for (int b = 0; b < B; b++) {
         const float *src = in + (size_t)b * R * C;

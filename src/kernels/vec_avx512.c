@@ -57,9 +57,29 @@ TGT void v512_exp(float *y, const float *x, int n) {
     }
 }
 
+/* e^x in float: the same reduction with ln2 split in two (exact n ln2)
+ * and Cephes' degree-6 expf polynomial (public-domain coefficients), about
+ * 1 ulp. Half the cost of exp16; used where the result feeds a product
+ * (SwiGLU's sigmoid), not a normalisation. */
+TGT static inline __m512 exp16f(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.8f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
 TGT static inline __m512 sigmoid16(__m512 g) {
     __m512 one = _mm512_set1_ps(1.0f);
-    return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+    return _mm512_div_ps(one, _mm512_add_ps(one, exp16f(_mm512_sub_ps(_mm512_setzero_ps(), g))));
 }
 
 /* m = silu(g) * u over one row of I. */
@@ -177,7 +197,53 @@ TGT void v512_softmax_bwd_row(float *d, const float *p, int C, float scale) {
         _mm512_mask_storeu_ps(d + c, k, v);
     }
 }
+/* 16x16 transpose in registers (as the GEMM's packing). */
+TGT static inline void tr16x16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+        __m512 u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+        t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
+        t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+/* out[c * ldo + r] = in[r * ldi + c] for r < R, c < C, in 16x16 tiles. */
+TGT void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
+    __m512 t[16];
+    for (int r0 = 0; r0 < R; r0 += 16) {
+        int nr = R - r0 < 16 ? R - r0 : 16;
+        for (int c0 = 0; c0 < C; c0 += 16) {
+            int nc = C - c0 < 16 ? C - c0 : 16;
+            __mmask16 m = tail(nc);
+            for (int i = 0; i < 16; i++)
+                t[i] = i < nr ? _mm512_maskz_loadu_ps(m, in + (size_t)(r0 + i) * ldi + c0) : _mm512_setzero_ps();
+            tr16x16(t);
+            __mmask16 mo = tail(nr);
+            for (int j = 0; j < nc; j++) _mm512_mask_storeu_ps(out + (size_t)(c0 + j) * ldo + r0, mo, t[j]);
+        }
+    }
+}
 #else
+void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) out[(size_t)c * ldo + r] = in[(size_t)r * ldi + c];
+}
 void v512_exp(float *y, const float *x, int n) { for (int i = 0; i < n; i++) y[i] = expf(x[i]); }
 void v512_swiglu_row(float *m, const float *g, const float *u, int I) { (void)m; (void)g; (void)u; (void)I; }
 void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I) {

@@ -11,5 +11,7 @@ float v512_add_rmsnorm_row(float *y, const float *x, const float *res, int C, fl
 void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C);
 void v512_softmax_row(float *row, int C);
 void v512_softmax_bwd_row(float *d, const float *p, int C, float scale);
+/* out[c * ldo + r] = in[r * ldi + c], r < R, c < C. */
+void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C);
 
 #endif
