@@ -327,7 +327,8 @@ const char *trm_matmul_backend_name(trm_matmul_backend b);
  * on AVX512-BF16 (vdpbf16ps; emulated on other AVX-512 CPUs). Everything
  * else (norms, softmax, losses, optimizer, master weights) stays fp32.
  * bf16 needs an AVX-512 CPU and uses the avx512 kernels whatever the
- * backend; returns the precision in effect. Default fp32. */
+ * backend; returns the precision in effect. Default fp32, or bf16 when
+ * the environment has TRM_PRECISION=bf16. */
 typedef enum { TRM_PRECISION_FP32 = 0, TRM_PRECISION_BF16 = 1 } trm_precision;
 trm_precision trm_matmul_set_precision(trm_precision p);
 trm_precision trm_matmul_get_precision(void);

@@ -36,7 +36,7 @@ expect_err() {
 # ---- help and usage
 expect_ok "trm --help" "$TRM" --help
 grep -q "usage: trm <command>" "$TMP/out" && ok "help text names the commands" || bad "help text"
-for c in info forward demo train eval solve "data sudoku" "data sudoku-gen" plot render; do
+for c in info forward demo train eval solve "data sudoku" "data sudoku-gen" plot render bench; do
     expect_ok "trm $c --help" "$TRM" $c --help
     grep -q "^usage: trm $c" "$TMP/out" && ok "trm $c --help prints usage" || bad "trm $c --help prints usage"
 done
@@ -58,6 +58,17 @@ $PY -c "import json,sys; d=json.load(open('$TMP/out')); c=d['config']; assert c[
 expect_ok "info --set override" "$TRM" info --preset sudoku-att --set hidden_size=256 --set num_heads=4
 grep -q '"hidden_size":256' "$TMP/out" && ok "info --set applied" || bad "info --set applied"
 expect_err "info: unknown preset" "unknown preset 'sudoku-huge'" "$TRM" info --preset sudoku-huge
+# memory and FLOPs of a step (docs/performance.md): linear in the batch
+"$TRM" info --preset sudoku-att --batch 32 >"$TMP/out"
+$PY -c "import json; d=json.load(open('$TMP/out')); m=d['memory']; f=d['flops']; assert m['batch']==32 and m['train_activation_bytes']>32*m['train_activation_bytes_per_example']*0.99 and m['solve_activation_bytes']<m['train_activation_bytes'] and abs(f['train_step']-1.52418e12)<1e9" \
+    && ok "info --batch: activation memory and FLOPs" || bad "info --batch"
+expect_err "info: bad --batch" "--batch: expected" "$TRM" info --preset tiny --batch 0
+
+# ---- bench: one tiny training step and solve, JSON (speed is not tested)
+expect_ok "bench tiny" "$TRM" bench --preset tiny --batch 2 --steps 1 --warmup 0 --solve-steps 1 --no-peak --profile --json
+$PY -c "import json; d=json.load(open('$TMP/out')); assert d['train']['examples_per_s']>0 and d['solve']['gflops']>0 and 'matmul' in d['train']['profile']" \
+    && ok "bench prints train and solve results as JSON" || bad "bench JSON"
+expect_err "bench: bad mode" "--mode: expected train, solve or both" "$TRM" bench --mode fly
 expect_err "info: unknown option" "unknown option or missing value: '--bogus'" "$TRM" info --bogus
 expect_err "forward: option missing its value" "missing value: '--inputs'" "$TRM" forward --inputs
 expect_err "info: unknown config field" "unknown config field 'hidden'" "$TRM" info --preset tiny --set hidden=3

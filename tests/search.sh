@@ -54,6 +54,8 @@ assert a == b, (a, b)
 PYEOF
 expect_ok "eval --search --budget 3x" "$TRM" eval --checkpoint "$CK" --data "$D" --quiet --search --budget 3x --search-policy fix,commit,reseed --patience 1
 json_check "--budget 3x is 3 x halt_max_steps" "$TMP/out" "d['search']['budget'] == 12 and d['search']['policy'] == 'fix,commit,reseed' and d['search']['evals_per_puzzle'] <= 12"
+expect_ok "eval --search --max-examples 5 --batch 4" "$TRM" eval --checkpoint "$CK" --data "$D" --quiet --search --budget 4 --max-examples 5 --batch 4
+json_check "the search covers exactly the evaluated examples" "$TMP/out" "d['examples'] == 5 and d['search']['puzzles'] == 5 and d['search']['evals'] <= 20"
 expect_ok "eval without --search" "$TRM" eval --checkpoint "$CK" --data "$D" --quiet
 json_check "without --search the output has no search record" "$TMP/out" "'search' not in d and d['steps'] == 4"
 

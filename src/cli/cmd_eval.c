@@ -267,7 +267,7 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
         trm_search_cli sc = a->search;
         if (trm_search_cli_finish(&sc, &m->cfg, &e)) rc = die("eval", "%s", e.msg);
         else if (!ctx->task) rc = die("eval", "--search: no task for this checkpoint (give --task)");
-        ctx->cur->search = (trm_search_eval_ctx){.opts = sc.o, .task = ctx->task};
+        ctx->cur->search = (trm_search_eval_ctx){.opts = sc.o, .task = ctx->task, .max_puzzles = a->max_ex};
         o.solve = trm_search_eval_solve;
         o.solve_ctx = &ctx->cur->search;
     }

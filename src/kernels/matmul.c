@@ -4,7 +4,9 @@
  * Default: the AVX-512 kernels when the CPU has AVX-512F (they beat the
  * OpenBLAS kernels Debian's OpenBLAS picks here; docs/performance.md),
  * else OpenBLAS when compiled in, else portable C. TRM_MATMUL=openblas |
- * avx512 | portable in the environment overrides the default.
+ * avx512 | portable in the environment overrides the default, and
+ * TRM_PRECISION=bf16 starts the process with bf16 products (so every
+ * command can run in bf16 without an option of its own).
  * OpenBLAS is the OpenMP flavour, so its threads and ours share one pool.
  * We never touch OPENBLAS_* environment variables: the user's (or the
  * machine's) choice of kernels is respected.
@@ -21,7 +23,7 @@
 #endif
 
 static int g_backend = -1;      /* -1: not chosen yet */
-static bool g_bf16 = false;
+static int g_bf16 = -1;         /* -1: not chosen yet (TRM_PRECISION=bf16 sets it) */
 
 static bool backend_ok(trm_matmul_backend b) {
     switch (b) {
@@ -70,11 +72,17 @@ trm_precision trm_matmul_set_precision(trm_precision p) {
     return trm_matmul_get_precision();
 }
 
-trm_precision trm_matmul_get_precision(void) {
-    return g_bf16 ? TRM_PRECISION_BF16 : TRM_PRECISION_FP32;
+bool trm_matmul_bf16(void) {
+    if (g_bf16 < 0) {
+        const char *e = getenv("TRM_PRECISION");
+        g_bf16 = e && !strcmp(e, "bf16") && trm_cpu_has_avx512();
+    }
+    return g_bf16 == 1;
 }
 
-bool trm_matmul_bf16(void) { return g_bf16; }
+trm_precision trm_matmul_get_precision(void) {
+    return trm_matmul_bf16() ? TRM_PRECISION_BF16 : TRM_PRECISION_FP32;
+}
 
 bool trm_in_parallel(void) { return omp_in_parallel(); }
 
@@ -121,8 +129,9 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     trm_matmul_backend be = backend();
-    if (be == TRM_MATMUL_AVX512 || g_bf16) {
-        trm_gemm_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, g_bf16);
+    bool bf16 = trm_matmul_bf16();
+    if (be == TRM_MATMUL_AVX512 || bf16) {
+        trm_gemm_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
         return;
     }
 #ifdef TRM_HAVE_BLAS

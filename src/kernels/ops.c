@@ -32,6 +32,12 @@ void linear_forward_packed(float *out, const float *in, const void *Wp, bool bf1
     trm_gemm_avx512_packed(false, N, O, I, 1.0f, in, I, Wp, 0.0f, out, O, bf16);
 }
 
+void linear_backward_set(float *din, float *dW, const float *dout, const float *in,
+                         const float *W, int N, int I, int O) {
+    trm_gemm(false, false, N, I, O, 1.0f, dout, O, W, I, 0.0f, din, I);
+    if (dW) trm_gemm(true, false, O, I, N, 1.0f, dout, O, in, I, 1.0f, dW, I);
+}
+
 void linear_backward(float *din, float *dW, float *db, const float *dout,
                      const float *in, const float *W, int N, int I, int O) {
     if (din) trm_gemm(false, false, N, I, O, 1.0f, dout, O, W, I, 1.0f, din, I);
@@ -93,20 +99,30 @@ void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const floa
     }
 }
 
-void rmsnorm_backward(float *din, const float *dout, const float *out,
-                      const float *inv_rms, int N, int C) {
+static void rmsnorm_bwd(float *din, const float *dout, const float *out,
+                        const float *inv_rms, int N, int C, bool add) {
     long work = (long)N * C;
     bool v = trm_cpu_has_avx512();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *dy = dout + (size_t)n * C, *y = out + (size_t)n * C;
         float *dx = din + (size_t)n * C;
-        if (v) { v512_rmsnorm_bwd_row(dx, dy, y, inv_rms[n], C); continue; }
+        if (v) { v512_rmsnorm_bwd_row(dx, dy, y, inv_rms[n], C, add); continue; }
         double dot = 0.0;
         for (int c = 0; c < C; c++) dot += (double)dy[c] * y[c];
         float mean = (float)(dot / C), r = inv_rms[n];
-        for (int c = 0; c < C; c++) dx[c] += r * (dy[c] - y[c] * mean);
+        for (int c = 0; c < C; c++) dx[c] = (add ? dx[c] : 0.0f) + r * (dy[c] - y[c] * mean);
     }
+}
+
+void rmsnorm_backward(float *din, const float *dout, const float *out,
+                      const float *inv_rms, int N, int C) {
+    rmsnorm_bwd(din, dout, out, inv_rms, N, C, true);
+}
+
+void rmsnorm_backward_set(float *din, const float *dout, const float *out,
+                          const float *inv_rms, int N, int C) {
+    rmsnorm_bwd(din, dout, out, inv_rms, N, C, false);
 }
 
 /* ------------------------------------------------------------ swiglu */
@@ -125,20 +141,28 @@ void swiglu_forward(float *m, const float *gu, int N, int I) {
     }
 }
 
-void swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I) {
+static void swiglu_bwd(float *dgu, const float *dm, const float *gu, int N, int I, bool add) {
     long work = (long)N * I;
     bool v = trm_cpu_has_avx512();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I, *d = dm + (size_t)n * I;
         float *dg = dgu + (size_t)n * 2 * I, *du = dg + I;
-        if (v) { v512_swiglu_bwd_row(dg, du, d, g, u, I); continue; }
+        if (v) { v512_swiglu_bwd_row(dg, du, d, g, u, I, add); continue; }
         for (int i = 0; i < I; i++) {
             float s = sigmoidf_(g[i]), silu = g[i] * s;
-            dg[i] += d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
-            du[i] += d[i] * silu;
+            dg[i] = (add ? dg[i] : 0.0f) + d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+            du[i] = (add ? du[i] : 0.0f) + d[i] * silu;
         }
     }
+}
+
+void swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I) {
+    swiglu_bwd(dgu, dm, gu, N, I, true);
+}
+
+void swiglu_backward_set(float *dgu, const float *dm, const float *gu, int N, int I) {
+    swiglu_bwd(dgu, dm, gu, N, I, false);
 }
 
 /* ------------------------------------------------------------ rope */
@@ -222,7 +246,7 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
                        int H, int hd) {
     int D = H * hd, ld = 3 * D;
     float scale = 1.0f / sqrtf((float)hd);
-    #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > PAR_MIN)
+    #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
         float *scratch = probs ? NULL : thread_scratch((size_t)L * L);
         #pragma omp for schedule(static) collapse(2)
@@ -239,12 +263,12 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
     }
 }
 
-void attention_backward(float *dqkv, const float *dout, const float *qkv,
-                        const float *probs, int B, int L, int H, int hd) {
+static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
+                          const float *probs, int B, int L, int H, int hd, float beta) {
     int D = H * hd, ld = 3 * D;
     bool vec = trm_cpu_has_avx512();
     float scale = 1.0f / sqrtf((float)hd);
-    #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > PAR_MIN)
+    #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
         float *dP = thread_scratch((size_t)L * L);
         #pragma omp for schedule(static) collapse(2)
@@ -256,7 +280,7 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv,
                 const float *P = probs + ((size_t)b * H + h) * L * L;
                 const float *dO = dout + (size_t)b * L * D + (size_t)h * hd;
                 /* dV += P^T dO ; dP = dO V^T */
-                trm_gemm(true, false, L, hd, L, 1.0f, P, L, dO, D, 1.0f, dv, ld);
+                trm_gemm(true, false, L, hd, L, 1.0f, P, L, dO, D, beta, dv, ld);
                 trm_gemm(false, true, L, L, hd, 1.0f, dO, D, v, ld, 0.0f, dP, L);
                 /* dS = P * (dP - rowsum(P * dP)), times the score scale */
                 if (vec) for (int i = 0; i < L; i++) v512_softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
@@ -267,10 +291,20 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv,
                     for (int j = 0; j < L; j++) d[j] = scale * p[j] * (d[j] - dot);
                 }
                 /* dQ += dS K ; dK += dS^T Q */
-                trm_gemm(false, false, L, hd, L, 1.0f, dP, L, k, ld, 1.0f, dq, ld);
-                trm_gemm(true, false, L, hd, L, 1.0f, dP, L, q, ld, 1.0f, dk, ld);
+                trm_gemm(false, false, L, hd, L, 1.0f, dP, L, k, ld, beta, dq, ld);
+                trm_gemm(true, false, L, hd, L, 1.0f, dP, L, q, ld, beta, dk, ld);
             }
     }
+}
+
+void attention_backward(float *dqkv, const float *dout, const float *qkv,
+                        const float *probs, int B, int L, int H, int hd) {
+    attention_bwd(dqkv, dout, qkv, probs, B, L, H, hd, 1.0f);
+}
+
+void attention_backward_set(float *dqkv, const float *dout, const float *qkv,
+                            const float *probs, int B, int L, int H, int hd) {
+    attention_bwd(dqkv, dout, qkv, probs, B, L, H, hd, 0.0f);
 }
 
 /* ------------------------------------------------------------ elementwise */

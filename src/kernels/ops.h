@@ -25,6 +25,10 @@ void linear_forward_packed(float *out, const float *in, const void *Wp, bool bf1
 void linear_backward(float *din, float *dW, float *db, const float *dout,
                      const float *in, const float *W, int N, int I, int O);
 
+/* The same with din overwritten (no bias). */
+void linear_backward_set(float *din, float *dW, const float *dout, const float *in,
+                         const float *W, int N, int I, int O);
+
 /* Embedding lookup: out[n,:] = scale * table[ids[n],:], table [V,D]. */
 void embedding_forward(float *out, const int32_t *ids, const float *table,
                        int N, int D, float scale);
@@ -45,10 +49,17 @@ void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const floa
 void rmsnorm_backward(float *din, const float *dout, const float *out,
                       const float *inv_rms, int N, int C);
 
+/* The same, overwriting din. */
+void rmsnorm_backward_set(float *din, const float *dout, const float *out,
+                          const float *inv_rms, int N, int C);
+
 /* SwiGLU activation: m[N,I] = silu(gu[:, :I]) * gu[:, I:], gu [N, 2I]. */
 void swiglu_forward(float *m, const float *gu, int N, int I);
 /* dgu[N,2I] += (dm * u * silu'(g), dm * silu(g)). */
 void swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I);
+
+/* The same, overwriting dgu. */
+void swiglu_backward_set(float *dgu, const float *dm, const float *gu, int N, int I);
 
 /* RoPE tables [L, hd]: angle(p, i) = p * theta^(-2 (i mod hd/2) / hd). */
 void rope_tables(float *cos_t, float *sin_t, int L, int hd, float theta);
@@ -70,6 +81,10 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
 /* dqkv [B, L, 3*H*hd] += gradient through the attention. */
 void attention_backward(float *dqkv, const float *dout, const float *qkv,
                         const float *probs, int B, int L, int H, int hd);
+
+/* The same, overwriting dqkv. */
+void attention_backward_set(float *dqkv, const float *dout, const float *qkv,
+                            const float *probs, int B, int L, int H, int hd);
 
 /* out[b, c, r] = in[b, r, c] for in [B, R, C]. */
 void transpose_last2(float *out, const float *in, int B, int R, int C);

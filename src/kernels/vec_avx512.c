@@ -11,6 +11,7 @@
  * portable code does.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kernels/vec_avx512.h"
@@ -92,7 +93,8 @@ TGT void v512_swiglu_row(float *m, const float *g, const float *u, int I) {
 }
 
 /* dg += d u s (1 + g (1 - s)); du += d silu(g). */
-TGT void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I) {
+TGT void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I,
+                             bool add) {
     __m512 one = _mm512_set1_ps(1.0f);
     for (int i = 0; i < I; i += 16) {
         __mmask16 k = tail(I - i);
@@ -100,8 +102,10 @@ TGT void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *
         __m512 dv = _mm512_maskz_loadu_ps(k, d + i), s = sigmoid16(gv);
         __m512 silu = _mm512_mul_ps(gv, s);
         __m512 dsilu = _mm512_mul_ps(s, _mm512_fmadd_ps(gv, _mm512_sub_ps(one, s), one));
-        __m512 a = _mm512_fmadd_ps(_mm512_mul_ps(dv, uv), dsilu, _mm512_maskz_loadu_ps(k, dg + i));
-        __m512 b = _mm512_fmadd_ps(dv, silu, _mm512_maskz_loadu_ps(k, du + i));
+        __m512 a0 = add ? _mm512_maskz_loadu_ps(k, dg + i) : _mm512_setzero_ps();
+        __m512 b0 = add ? _mm512_maskz_loadu_ps(k, du + i) : _mm512_setzero_ps();
+        __m512 a = _mm512_fmadd_ps(_mm512_mul_ps(dv, uv), dsilu, a0);
+        __m512 b = _mm512_fmadd_ps(dv, silu, b0);
         _mm512_mask_storeu_ps(dg + i, k, a);
         _mm512_mask_storeu_ps(du + i, k, b);
     }
@@ -140,7 +144,7 @@ TGT float v512_add_rmsnorm_row(float *y, const float *x, const float *res, int C
 }
 
 /* dx += r (dy - y mean(dy y)) over one row. */
-TGT void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C) {
+TGT void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C, bool add) {
     __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
     for (int c = 0; c < C; c += 16) {
         __mmask16 k = tail(C - c);
@@ -157,7 +161,8 @@ TGT void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float 
     for (int c = 0; c < C; c += 16) {
         __mmask16 k = tail(C - c);
         __m512 a = _mm512_maskz_loadu_ps(k, dy + c), b = _mm512_maskz_loadu_ps(k, y + c);
-        __m512 d = _mm512_fmadd_ps(rv, _mm512_fnmadd_ps(b, mv, a), _mm512_maskz_loadu_ps(k, dx + c));
+        __m512 d0 = add ? _mm512_maskz_loadu_ps(k, dx + c) : _mm512_setzero_ps();
+        __m512 d = _mm512_fmadd_ps(rv, _mm512_fnmadd_ps(b, mv, a), d0);
         _mm512_mask_storeu_ps(dx + c, k, d);
     }
 }
@@ -246,14 +251,15 @@ void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C)
 }
 void v512_exp(float *y, const float *x, int n) { for (int i = 0; i < n; i++) y[i] = expf(x[i]); }
 void v512_swiglu_row(float *m, const float *g, const float *u, int I) { (void)m; (void)g; (void)u; (void)I; }
-void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I) {
-    (void)dg; (void)du; (void)d; (void)g; (void)u; (void)I;
+void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I,
+                         bool add) {
+    (void)dg; (void)du; (void)d; (void)g; (void)u; (void)I; (void)add;
 }
 float v512_add_rmsnorm_row(float *y, const float *x, const float *res, int C, float eps) {
     (void)y; (void)x; (void)res; (void)C; (void)eps; return 0;
 }
-void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C) {
-    (void)dx; (void)dy; (void)y; (void)r; (void)C;
+void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C, bool add) {
+    (void)dx; (void)dy; (void)y; (void)r; (void)C; (void)add;
 }
 void v512_softmax_row(float *row, int C) { (void)row; (void)C; }
 void v512_softmax_bwd_row(float *d, const float *p, int C, float scale) { (void)d; (void)p; (void)C; (void)scale; }

@@ -4,11 +4,15 @@
 #ifndef TRM_VEC_AVX512_H
 #define TRM_VEC_AVX512_H
 
+#include <stdbool.h>
+
 void v512_exp(float *y, const float *x, int n);
 void v512_swiglu_row(float *m, const float *g, const float *u, int I);
-void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I);
+/* add: accumulate into dg, du (else overwrite). */
+void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I,
+                         bool add);
 float v512_add_rmsnorm_row(float *y, const float *x, const float *res, int C, float eps);
-void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C);
+void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C, bool add);
 void v512_softmax_row(float *row, int C);
 void v512_softmax_bwd_row(float *d, const float *p, int C, float scale);
 /* out[c * ldo + r] = in[r * ldi + c], r < R, c < C. */

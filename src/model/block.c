@@ -138,22 +138,20 @@ void block_forward(const trm_model *m, int layer, const block_packed *pk, block_
 
 /* ------------------------------------------------------------ backward */
 
-/* d_h1 [N, D] -> d_in [N, D] (added) through the token-mixing sub-block. */
+/* d_h1 [N, D] -> d_in [N, D] (written) through the token-mixing sub-block.
+ * The "_set" ops write their gradient instead of adding to a zeroed buffer,
+ * which saves a memset pass per buffer. */
 static void token_mix_backward(const trm_block_params *p, const trm_block_params *gp,
                                const trm_model *m, const block_acts *a, int B,
                                const float *d_h1, float *d_in, block_grads *g) {
     int D = m->cfg.hidden_size, L = m->L, It = m->It;
     size_t NT = (size_t)B * D;
     PROF(PROF_ELEMWISE, transpose_last2(g->d_t, d_h1, B, L, D));                                   /* [B, D, L] */
-    PROF(PROF_ELEMWISE, memset(g->d_t2, 0, sizeof(float) * NT * L));
-    PROF(PROF_NORM, rmsnorm_backward(g->d_t2, g->d_t, a->h1t, a->rinv1, (int)NT, L));          /* d(xt + ft) */
-    PROF(PROF_ELEMWISE, memset(g->d_m, 0, sizeof(float) * NT * It));
-    PROF(PROF_MATMUL, linear_backward(g->d_m, gp->tok_down_w, NULL, g->d_t2, a->mt, p->tok_down_w, (int)NT, It, L));
-    PROF(PROF_ELEMWISE, memset(g->d_gu, 0, sizeof(float) * NT * 2 * It));
-    PROF(PROF_ELEMWISE, swiglu_backward(g->d_gu, g->d_m, a->gut, (int)NT, It));
+    PROF(PROF_NORM, rmsnorm_backward_set(g->d_t2, g->d_t, a->h1t, a->rinv1, (int)NT, L));      /* d(xt + ft) */
+    PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp->tok_down_w, g->d_t2, a->mt, p->tok_down_w, (int)NT, It, L));
+    PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, a->gut, (int)NT, It));
     PROF(PROF_MATMUL, linear_backward(g->d_t2, gp->tok_gu_w, NULL, g->d_gu, a->xt, p->tok_gu_w, (int)NT, L, 2 * It));
-    PROF(PROF_ELEMWISE, transpose_last2(g->d_t, g->d_t2, B, D, L));                                /* [B, L, D] */
-    PROF(PROF_ELEMWISE, vec_acc(d_in, g->d_t, NT * L));
+    PROF(PROF_ELEMWISE, transpose_last2(d_in, g->d_t2, B, D, L));                                  /* [B, L, D] */
 }
 
 static void attention_sub_backward(const trm_block_params *p, const trm_block_params *gp,
@@ -161,13 +159,10 @@ static void attention_sub_backward(const trm_block_params *p, const trm_block_pa
                                    const float *d_h1, float *d_in, block_grads *g) {
     const trm_config *c = &m->cfg;
     int D = c->hidden_size, L = m->L, N = B * L, H = c->num_heads, hd = D / H;
-    PROF(PROF_ELEMWISE, memset(g->d_r, 0, sizeof(float) * (size_t)N * D));
-    PROF(PROF_NORM, rmsnorm_backward(g->d_r, d_h1, a->h1, a->rinv1, N, D));                    /* d(in + o) */
-    PROF(PROF_ELEMWISE, vec_acc(d_in, g->d_r, (size_t)N * D));
-    PROF(PROF_ELEMWISE, memset(g->d_att, 0, sizeof(float) * (size_t)N * D));
-    PROF(PROF_MATMUL, linear_backward(g->d_att, gp->o_w, NULL, g->d_r, a->att, p->o_w, N, D, D));
-    PROF(PROF_ELEMWISE, memset(g->d_qkv, 0, sizeof(float) * (size_t)N * 3 * D));
-    PROF(PROF_ATTENTION, attention_backward(g->d_qkv, g->d_att, a->qkv, a->probs, B, L, H, hd));
+    /* d(in + o): the residual's share goes straight to d_in */
+    PROF(PROF_NORM, rmsnorm_backward_set(d_in, d_h1, a->h1, a->rinv1, N, D));
+    PROF(PROF_MATMUL, linear_backward_set(g->d_att, gp->o_w, d_in, a->att, p->o_w, N, D, D));
+    PROF(PROF_ATTENTION, attention_backward_set(g->d_qkv, g->d_att, a->qkv, a->probs, B, L, H, hd));
     if (m->rope_cos) PROF(PROF_ATTENTION, rope_backward(g->d_qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
     /* qkv_proj saw the un-rotated input, so its weight gradient uses `in` */
     PROF(PROF_MATMUL, linear_backward(d_in, gp->qkv_w, NULL, g->d_qkv, a->in, p->qkv_w, N, D, 3 * D));
@@ -179,14 +174,10 @@ void block_backward(trm_model *m, int layer, const block_acts *a, int B,
     trm_block_params gp = block_grad_ptrs(m, layer);
     int D = m->cfg.hidden_size, N = B * m->L, I = m->I;
     /* channel MLP: out = rms(h1 + down(swiglu(gate_up(h1)))) */
-    PROF(PROF_ELEMWISE, memset(g->d_h1, 0, sizeof(float) * (size_t)N * D));
-    PROF(PROF_NORM, rmsnorm_backward(g->d_h1, d_out, a->out, a->rinv2, N, D));                 /* d(h1 + f) */
-    PROF(PROF_ELEMWISE, memset(g->d_m, 0, sizeof(float) * (size_t)N * I));
-    PROF(PROF_MATMUL, linear_backward(g->d_m, gp.down_w, NULL, g->d_h1, a->m, p->down_w, N, I, D));
-    PROF(PROF_ELEMWISE, memset(g->d_gu, 0, sizeof(float) * (size_t)N * 2 * I));
-    PROF(PROF_ELEMWISE, swiglu_backward(g->d_gu, g->d_m, a->gu, N, I));
+    PROF(PROF_NORM, rmsnorm_backward_set(g->d_h1, d_out, a->out, a->rinv2, N, D));             /* d(h1 + f) */
+    PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp.down_w, g->d_h1, a->m, p->down_w, N, I, D));
+    PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, a->gu, N, I));
     PROF(PROF_MATMUL, linear_backward(g->d_h1, gp.gu_w, NULL, g->d_gu, a->h1, p->gu_w, N, D, 2 * I));
-    PROF(PROF_ELEMWISE, memset(d_in, 0, sizeof(float) * (size_t)N * D));
     if (m->cfg.mlp_t) token_mix_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
     else attention_sub_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
 }

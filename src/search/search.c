@@ -367,12 +367,15 @@ static bool score_lane(search *s, int li) {
 
 /* ------------------------------------------------------------ scheduling */
 
-static bool lane_continues(const search *s, const lane *l) {
-    const puzzle *p = &s->pz[l->p];
+static int branch_len(const search *s, const lane *l) {
     /* the plain branch may run twice as long: more recursion is what the
      * model was trained to benefit from, as long as it makes progress */
-    int len = l->kind == TRM_BRANCH_PLAIN ? 2 * s->branch_steps : s->branch_steps;
-    if (p->done || p->res->evals >= s->o->budget || l->steps >= len) return false;
+    return l->kind == TRM_BRANCH_PLAIN ? 2 * s->branch_steps : s->branch_steps;
+}
+
+static bool lane_continues(const search *s, const lane *l) {
+    const puzzle *p = &s->pz[l->p];
+    if (p->done || p->res->evals >= s->o->budget || l->steps >= branch_len(s, l)) return false;
     return s->o->patience == 0 || l->since_best < s->o->patience;
 }
 
@@ -401,9 +404,19 @@ static void end_lane(search *s, int li) {
     if (!p->done && p->lanes == 0 && p->res->evals >= s->o->budget) finish_puzzle(s, (int)(p - s->pz), false);
 }
 
+/* Steps the running branches of puzzle pi may still take. */
+static int64_t reserved(const search *s, int pi) {
+    int64_t r = 0;
+    for (int li = 0; li < s->B; li++)
+        if (s->ln[li].p == pi && branch_len(s, &s->ln[li]) > s->ln[li].steps)
+            r += branch_len(s, &s->ln[li]) - s->ln[li].steps;
+    return r;
+}
+
 /* A free lane's next job: a new puzzle, else (sharing) an extra branch of
- * the unsolved puzzle with the fewest lanes that can still afford a step
- * per lane. Returns the puzzle, or -1. */
+ * the unsolved puzzle with the fewest lanes whose budget covers a whole
+ * extra branch on top of what its running branches may still take (so
+ * helpers never starve the plain branch). Returns the puzzle, or -1. */
 static int next_job(search *s, int *next_new) {
     while (*next_new < s->n) {
         int pi = (*next_new)++;
@@ -413,7 +426,8 @@ static int next_job(search *s, int *next_new) {
     int best = -1;
     for (int pi = 0; pi < s->n; pi++) {
         puzzle *p = &s->pz[pi];
-        if (p->done || !p->res->started || p->res->evals + p->lanes >= s->o->budget) continue;
+        if (p->done || !p->res->started || p->res->evals + reserved(s, pi) + s->branch_steps > s->o->budget)
+            continue;
         if (best < 0 || p->lanes < s->pz[best].lanes) best = pi;
     }
     return best;
@@ -599,6 +613,9 @@ int trm_search_eval_solve(void *ctx, trm_model *m, trm_act *a, const trm_batch *
         for (int t = 0; t < S && !real; t++) real = bt->labels[(size_t)b * S + t] != TRM_IGNORE_LABEL;
         if (real) n = b + 1;
     }
+    /* rows past the evaluation's max_examples are real but not scored */
+    if (c->max_puzzles > 0 && c->next_index + n > c->max_puzzles)
+        n = c->max_puzzles > c->next_index ? (int)(c->max_puzzles - c->next_index) : 0;
     trm_search_opts o = c->opts;
     if (o.branch_steps == 0) o.branch_steps = steps;
     if (c->opts.time_limit > 0) {

@@ -108,6 +108,7 @@ typedef struct {
     const trm_task *task;
     trm_search_stats stats;
     int64_t next_index;    /* puzzles searched so far (their index base) */
+    int64_t max_puzzles;   /* search at most this many (the evaluation's max_examples); 0 = all */
     int64_t solved, evals_solved; /* exactly right vs the labels, and their evals */
     double deadline;       /* absolute, from opts.time_limit at the first call; 0 = none */
 } trm_search_eval_ctx;
