@@ -17,6 +17,7 @@ unchanged to both), and prints one table:
   bench/compare.py --case sudoku-att:train:32 --trm-steps 3 --torch-steps 1
   bench/compare.py --precision bf16 --no-torch      # trm only (bf16 vs fp32 below)
   bench/compare.py --bf16-vs-fp32                   # trm fp32 and bf16 side by side
+  OMP_NUM_THREADS=1 TRM_BENCH_CPUTIME=1 bench/compare.py   # one core, CPU time (shared machine)
 """
 import argparse
 import json
@@ -89,9 +90,11 @@ def main():
     a = ap.parse_args()
     env = dict(os.environ)
     cases = a.case or DEFAULT_CASES
-    print("environment: OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s OMP_NUM_THREADS=%s TRM_MATMUL=%s" % (
+    print("environment: OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s OMP_NUM_THREADS=%s TRM_MATMUL=%s%s" % (
         env.get("OPENBLAS_CORETYPE", "-"), env.get("OPENBLAS_L2_SIZE", "-"),
-        env.get("OMP_NUM_THREADS", "-"), env.get("TRM_MATMUL", "-")), flush=True)
+        env.get("OMP_NUM_THREADS", "-"), env.get("TRM_MATMUL", "-"),
+        "; timed by CPU time (TRM_BENCH_CPUTIME=1)" if env.get("TRM_BENCH_CPUTIME", "0") not in ("", "0") else ""),
+        flush=True)
     rows = []
     first = True
     for case in cases:

@@ -8,6 +8,9 @@ on the configuration `trm bench` uses, so the two can be compared in one run
   solve: halt_max_steps evaluation ACT calls from a fresh carry, no grad.
 
 Prints one JSON object: seconds (median), examples_per_s, peak_rss_mb.
+With TRM_BENCH_CPUTIME=1 (as `trm bench`) steps are timed by the process's
+CPU time instead of the wall clock (meaningful with OMP_NUM_THREADS=1 on a
+machine shared with other jobs).
 """
 import argparse
 import json
@@ -65,15 +68,16 @@ def main():
     model = trm_ref.TRM(cfg, torch.float32)
     model.inner.reference_init(gen)
     times = []
+    now = time.process_time if os.environ.get("TRM_BENCH_CPUTIME", "0") not in ("", "0") else time.perf_counter
     if a.mode == "train":
         model.train()
         tr = optim_ref.Trainer(model)
         for s in range(a.warmup + a.steps):
             batch = random_batch(cfg, B, gen)
-            t0 = time.perf_counter()
+            t0 = now()
             tr.step(trm_ref.act_loss, batch)
             if s >= a.warmup:
-                times.append(time.perf_counter() - t0)
+                times.append(now() - t0)
     else:
         model.eval()
         sup = a.solve_steps or cfg.halt_max_steps
@@ -81,12 +85,12 @@ def main():
             for s in range(a.warmup + a.steps):
                 batch = random_batch(cfg, B, gen)
                 batch["labels"].fill_(trm_ref.IGNORE)
-                t0 = time.perf_counter()
+                t0 = now()
                 carry = model.initial_carry(batch)
                 for _ in range(sup):
                     carry, out = model(carry, batch)
                 if s >= a.warmup:
-                    times.append(time.perf_counter() - t0)
+                    times.append(now() - t0)
     sec = statistics.median(times)
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": threads,
                       "preset": a.preset, "mode": a.mode, "batch": B, "seconds": sec,
