@@ -2,7 +2,7 @@
 # bench/failures.sh - training with and without failure replay
 # (`trm train --replay-failures R`), the same data, steps and seeds; prints
 # the held-out exact accuracy curves side by side as a markdown table.
-#   TRM=build/trm  STEPS=600  SEEDS="0 1"  RATIO=0.25  BLANKS=8  OUT=runs/failures
+#   TRM=build/trm  STEPS=600  SEEDS="0 1 2 3"  RATIO=0.25  BLANKS=8  OUT=runs/failures
 # 4x4 Sudoku with BLANKS of 16 cells blank, the tiny preset (T = 2, n = 2, up
 # to 4 supervision steps), batch 64, evaluation every STEPS/10 steps on 500
 # held-out puzzles. Minutes per run on 2 idle CPU cores.
@@ -10,11 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TRM=${TRM:-build/trm}
 STEPS=${STEPS:-600}
-SEEDS=${SEEDS:-0 1}
+SEEDS=${SEEDS:-0 1 2 3}
 RATIO=${RATIO:-0.25}
 OUT=${OUT:-runs/failures}
 BLANKS=${BLANKS:-8}
-D=${DATA:-data/sudoku4-${BLANKS}blanks}
+D=${DATA:-runs/data/sudoku4-${BLANKS}blanks} # runs/ is gitignored
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 [ -f "$D/test/dataset.json" ] || "$TRM" data sudoku4 --out "$D" --train-size 2000 --test-size 500 --blanks "$BLANKS" --seed 0 >/dev/null
 COMMON="--data $D --preset tiny H_cycles=2 L_cycles=2 halt_max_steps=4 global_batch_size=64 epochs=40

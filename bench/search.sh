@@ -2,17 +2,17 @@
 # bench/search.sh - test-time search vs "more supervision steps" on held-out
 # Sudoku, same checkpoint, at budgets of 1x, 2x, 4x, 8x the plain model's
 # network evaluations (supervision steps); prints a markdown table.
-#   TRM=build/trm  CK=models/sudoku-cpu.safetensors  N=200  SETS="40 50"
+#   TRM=build/trm  CK=models/sudoku-cpu.safetensors  N=200  SETS="30 40 50"
 #   POLICY=fix,aug  OUT=runs/search-bench
 # Held-out sets: the 1,000 17-clue grids configs/sudoku-cpu.sh held out,
-# cut to 40 / 50 blanks (built exactly as configs/sudoku-cpu-eval.sh does),
+# cut to 30 / 40 / 50 blanks (built exactly as configs/sudoku-cpu-eval.sh does),
 # the first N puzzles of each. Results are cached per run in OUT/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRM=${TRM:-build/trm}
 CK=${CK:-models/sudoku-cpu.safetensors}
 N=${N:-200}
-SETS=${SETS:-40 50}
+SETS=${SETS:-30 40 50}
 POLICY=${POLICY:-fix,aug}
 OUT=${OUT:-runs/search-bench}
 E=${EVAL_DIR:-data/sudoku-eval}

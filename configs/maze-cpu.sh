@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# configs/maze-cpu.sh - a Maze TRM that trains on a 2-core CPU in well under an
-# hour (results in docs/maze.md):
+# configs/maze-cpu.sh - a Maze TRM that trains on a 2-core CPU in about an
+# hour (66 minutes on a shared machine): 0.46 exact accuracy on 500 unseen
+# mazes (docs/maze.md).
 # 8x8 mazes with a unique shortest path of >= 10 moves (Maze-Hard is 30x30
 # with >= 109 moves; see docs/maze.md), the tiny preset (hidden 64,
 # 4 heads, 2 layers, RoPE) with T=2, n=2 and up to 4 supervision steps:
