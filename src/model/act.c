@@ -66,8 +66,13 @@ static trm_act_work *work_new(const trm_model *m, int B, trm_mode mode) {
     if (ok && mode == TRM_TRAIN) {
         int apps = (c->L_cycles + 1) * c->L_layers;
         ok = (w->saved = xcalloc((size_t)apps, sizeof(block_acts))) != NULL;
-        for (int i = 0; ok && i < apps; i++)
+        for (int i = 0; ok && i < apps; i++) {
             ok = block_acts_alloc(&w->saved[i], m, B, true, i % c->L_layers == 0) == 0;
+            /* swiglu's output is only needed until the next product */
+            w->saved[i].m = w->scratch.m;
+            w->saved[i].mt = w->scratch.mt;
+            w->saved[i].m_borrowed = true;
+        }
         ok = ok && (w->y_prev = xcalloc(NLD, 4)) && block_grads_alloc(&w->grads, m, B) == 0 &&
              (w->d_logits = xcalloc((size_t)B * c->seq_len * c->vocab_size, 4)) &&
              (w->d_q = xcalloc((size_t)B, 4)) && (w->d_y = xcalloc(NLD, 4)) &&

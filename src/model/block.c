@@ -26,9 +26,10 @@ size_t block_acts_floats(const trm_config *c, int B, bool keep_probs, bool own_i
     size_t I = trm_swiglu_width(c->hidden_size, c->expansion);
     size_t It = c->mlp_t ? trm_swiglu_width((int)L, c->expansion) : 0, n = 0;
     if (own_in) n += N * D;
-    if (c->mlp_t) n += N * D + (size_t)B * D * 3 * It + N * D + (size_t)B * D;
+    /* training-saved blocks (keep_probs) borrow m / mt: backward recomputes them */
+    if (c->mlp_t) n += N * D + (size_t)B * D * (keep_probs ? 2 : 3) * It + N * D + (size_t)B * D;
     else n += N * 3 * D + (keep_probs ? (size_t)B * c->num_heads * L * L : 0) + N * D + N;
-    return n + N * D + N * 2 * I + N * I + N * D + N;
+    return n + N * D + N * 2 * I + (keep_probs ? 0 : N * I) + N * D + N;
 }
 
 size_t block_grads_floats(const trm_config *c, int B) {
@@ -47,7 +48,7 @@ int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool keep_probs, 
     if (c->mlp_t) {
         ALLOC(a->xt, N * D);
         ALLOC(a->gut, (size_t)B * D * 2 * m->It);
-        ALLOC(a->mt, (size_t)B * D * m->It);
+        if (!keep_probs) ALLOC(a->mt, (size_t)B * D * m->It);
         ALLOC(a->h1t, N * D);
         ALLOC(a->rinv1, (size_t)B * D);
     } else {
@@ -59,15 +60,16 @@ int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool keep_probs, 
     }
     ALLOC(a->h1, N * D);
     ALLOC(a->gu, N * 2 * m->I);
-    ALLOC(a->m, N * m->I);
+    if (!keep_probs) ALLOC(a->m, N * m->I);
     ALLOC(a->out, N * D);
     ALLOC(a->rinv2, N);
     return 0;
 }
 
 void block_acts_free(block_acts *a) {
-    float *bufs[] = {a->own_in, a->qkv, a->probs, a->att, a->xt, a->gut, a->mt,
-                     a->h1t, a->rinv1, a->h1, a->gu, a->m, a->out, a->rinv2};
+    float *bufs[] = {a->own_in, a->qkv, a->probs, a->att, a->xt, a->gut, a->h1t, a->rinv1,
+                     a->h1, a->gu, a->out, a->rinv2, a->m_borrowed ? NULL : a->m,
+                     a->m_borrowed ? NULL : a->mt};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     memset(a, 0, sizeof *a);
 }
@@ -148,7 +150,9 @@ static void token_mix_backward(const trm_block_params *p, const trm_block_params
     size_t NT = (size_t)B * D;
     PROF(PROF_ELEMWISE, transpose_last2(g->d_t, d_h1, B, L, D));                                   /* [B, D, L] */
     PROF(PROF_NORM, rmsnorm_backward_set(g->d_t2, g->d_t, a->h1t, a->rinv1, (int)NT, L));      /* d(xt + ft) */
-    PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp->tok_down_w, g->d_t2, a->mt, p->tok_down_w, (int)NT, It, L));
+    /* mt = swiglu(gut) is not kept: recompute it where d_gu goes next */
+    PROF(PROF_ELEMWISE, swiglu_forward(g->d_gu, a->gut, (int)NT, It));
+    PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp->tok_down_w, g->d_t2, g->d_gu, p->tok_down_w, (int)NT, It, L));
     PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, a->gut, (int)NT, It));
     PROF(PROF_MATMUL, linear_backward(g->d_t2, gp->tok_gu_w, NULL, g->d_gu, a->xt, p->tok_gu_w, (int)NT, L, 2 * It));
     PROF(PROF_ELEMWISE, transpose_last2(d_in, g->d_t2, B, D, L));                                  /* [B, L, D] */
@@ -175,7 +179,10 @@ void block_backward(trm_model *m, int layer, const block_acts *a, int B,
     int D = m->cfg.hidden_size, N = B * m->L, I = m->I;
     /* channel MLP: out = rms(h1 + down(swiglu(gate_up(h1)))) */
     PROF(PROF_NORM, rmsnorm_backward_set(g->d_h1, d_out, a->out, a->rinv2, N, D));             /* d(h1 + f) */
-    PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp.down_w, g->d_h1, a->m, p->down_w, N, I, D));
+    /* m = swiglu(gu) is not kept (it was the largest saved tensor but one):
+     * recompute it in d_gu, which is overwritten right after */
+    PROF(PROF_ELEMWISE, swiglu_forward(g->d_gu, a->gu, N, I));
+    PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp.down_w, g->d_h1, g->d_gu, p->down_w, N, I, D));
     PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, a->gu, N, I));
     PROF(PROF_MATMUL, linear_backward(g->d_h1, gp.gu_w, NULL, g->d_gu, a->h1, p->gu_w, N, D, 2 * I));
     if (m->cfg.mlp_t) token_mix_backward(p, &gp, m, a, B, g->d_h1, d_in, g);

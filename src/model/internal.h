@@ -2,6 +2,7 @@
 #ifndef TRM_MODEL_INTERNAL_H
 #define TRM_MODEL_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "trm.h"
@@ -28,6 +29,8 @@ typedef struct {
     float *m;         /* [N, I]  silu(g) * u */
     float *out;       /* [N, D] block output */
     float *rinv2;     /* [N] */
+    bool m_borrowed;  /* m / mt point into another block's buffers (training:
+                         the backward recomputes them) */
 } block_acts;
 
 /* Gradient scratch of a block backward, sized for one batch. */
