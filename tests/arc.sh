@@ -4,47 +4,25 @@
 # nothing written), --skip-bad, and a small build whose files agree with
 # each other. Byte equality with the reference builder is
 # tests/reference/check_arc_builder.py's job.
-set -u
-TRM=${1:-build/trm}
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh" # TRM, PY, TMP, n, ok/bad, expect_ok/expect_err_code
 SHARED=${TRM_SHARED:-../shared}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); echo "not ok $n - $1"; }
-
-# expect_err NAME CODE PATTERN CMD...: exit CODE, one stderr line matching
-# PATTERN, nothing on stdout.
-expect_err() {
-    local name=$1 code=$2 pat=$3; shift 3
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$? lines
-    lines=$(wc -l <"$TMP/err")
-    if [ $rc -eq "$code" ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err" && [ ! -s "$TMP/out" ]; then
-        ok "$name"
-    else
-        bad "$name (exit $rc, $lines stderr lines, want $code and /$pat/)"; cat "$TMP/err"
-    fi
-}
 
 # ---- usage
 "$TRM" data arc --help >"$TMP/out" 2>&1 && grep -q "^usage: trm data arc" "$TMP/out" \
     && ok "data arc --help prints usage" || bad "data arc --help"
 grep -q "(default: 1000)" "$TMP/out" && ok "--help prints defaults" || bad "--help prints defaults"
 "$TRM" data --help | grep -q "^  arc " && ok "trm data --help lists arc" || bad "trm data --help lists arc"
-expect_err "missing --out" 2 "--out is required" "$TRM" data arc
-expect_err "unknown option" 2 "frob" "$TRM" data arc --frob --out "$TMP/x"
-expect_err "stray argument" 2 "unexpected argument 'extra'" "$TRM" data arc --out "$TMP/x" extra
-expect_err "bad --num-aug" 1 "--num-aug: expected an integer" "$TRM" data arc --num-aug -1 --out "$TMP/x"
-expect_err "bad --seed" 1 "--seed: expected an integer in \[0, 4294967295\]" "$TRM" data arc --seed 4294967296 --out "$TMP/x"
-expect_err "Kaggle subset without --input-prefix" 1 "subset 'training': give --input-prefix" \
+expect_err_code "missing --out" 2 "--out is required" "$TRM" data arc
+expect_err_code "unknown option" 2 "frob" "$TRM" data arc --frob --out "$TMP/x"
+expect_err_code "stray argument" 2 "unexpected argument 'extra'" "$TRM" data arc --out "$TMP/x" extra
+expect_err_code "bad --num-aug" 1 "--num-aug: expected an integer" "$TRM" data arc --num-aug -1 --out "$TMP/x"
+expect_err_code "bad --seed" 1 "--seed: expected an integer in \[0, 4294967295\]" "$TRM" data arc --seed 4294967296 --out "$TMP/x"
+expect_err_code "Kaggle subset without --input-prefix" 1 "subset 'training': give --input-prefix" \
     "$TRM" data arc --out "$TMP/x"
-expect_err "bad --subsets item" 1 "--subsets: bad item" "$TRM" data arc --subsets "=foo" --out "$TMP/x"
-expect_err "missing Kaggle file" 1 "nowhere_training_challenges.json: cannot open" \
+expect_err_code "bad --subsets item" 1 "--subsets: bad item" "$TRM" data arc --subsets "=foo" --out "$TMP/x"
+expect_err_code "missing Kaggle file" 1 "nowhere_training_challenges.json: cannot open" \
     "$TRM" data arc --input-prefix "$TMP/nowhere" --subsets training --out "$TMP/x"
-expect_err "missing folder" 1 "$TMP/nodir: cannot open folder" \
+expect_err_code "missing folder" 1 "$TMP/nodir: cannot open folder" \
     "$TRM" data arc --subsets "evaluation=$TMP/nodir" --out "$TMP/x"
 [ ! -e "$TMP/x" ] && ok "failed runs write nothing" || bad "failed runs write nothing"
 
@@ -54,20 +32,20 @@ good='{"train": [{"input": [[1, 2]], "output": [[2, 1]]}], "test": [{"input": [[
 echo "$good" >"$TMP/in/good1.json"
 echo "$good" >"$TMP/in/good2.json"
 echo '{"train": [{"input": [[1, 2], [3]], "output": [[1]]}], "test": [{"input": [[1]]}]}' >"$TMP/in/ragged.json"
-expect_err "ragged rows: file, task and place" 1 "in/ragged.json: task ragged: train pair 1 input: row 2 has 1 cells" \
+expect_err_code "ragged rows: file, task and place" 1 "in/ragged.json: task ragged: train pair 1 input: row 2 has 1 cells" \
     "$TRM" data arc --subsets "evaluation=$TMP/in" --out "$TMP/x"
 echo '{"train": [{"input": [[1, 12]], "output": [[1]]}], "test": [{"input": [[1]]}]}' >"$TMP/in/ragged.json"
-expect_err "colour outside 0-9" 1 "task ragged: train pair 1 input: cell \(1, 2\) is out of range" \
+expect_err_code "colour outside 0-9" 1 "task ragged: train pair 1 input: cell \(1, 2\) is out of range" \
     "$TRM" data arc --subsets "evaluation=$TMP/in" --out "$TMP/x"
 echo '{"train": [{"input": [[1]]}], "test": [{"input": [[1]]}]}' >"$TMP/in/ragged.json"
-expect_err "missing output" 1 "task ragged: train pair 1 output: missing" \
+expect_err_code "missing output" 1 "task ragged: train pair 1 output: missing" \
     "$TRM" data arc --subsets "evaluation=$TMP/in" --out "$TMP/x"
 echo '{"train": [{"input": [[1]], "output": [[1]]}], "test": "no"}' >"$TMP/in/ragged.json"
-expect_err "wrong type" 1 "task ragged: \"test\" is not a list" \
+expect_err_code "wrong type" 1 "task ragged: \"test\" is not a list" \
     "$TRM" data arc --subsets "evaluation=$TMP/in" --out "$TMP/x"
 $PY -c "import json; print(json.dumps({'train': [{'input': [[0]*31], 'output': [[1]]}], 'test': [{'input': [[1]]}]}))" \
     >"$TMP/in/ragged.json"
-expect_err "grid over 30x30" 1 "row 1 has 31 cells \(expected 1..30\)" \
+expect_err_code "grid over 30x30" 1 "row 1 has 31 cells \(expected 1..30\)" \
     "$TRM" data arc --subsets "evaluation=$TMP/in" --out "$TMP/x"
 [ ! -e "$TMP/x" ] && ok "malformed input writes nothing" || bad "malformed input writes nothing"
 echo '{"train": [' >"$TMP/in/zz_syntax.json"
@@ -78,10 +56,10 @@ if [ $rc -eq 0 ] && grep -q "skipped: .*ragged.json" "$TMP/err" && grep -qE "ski
 else bad "--skip-bad (exit $rc)"; cat "$TMP/out" "$TMP/err"; fi
 echo "$good" >"$TMP/dup/a/same.json"
 echo "$good" >"$TMP/dup/b/same.json"
-expect_err "one task id twice in a subset" 1 "task same appears twice in subset 'training'" \
+expect_err_code "one task id twice in a subset" 1 "task same appears twice in subset 'training'" \
     "$TRM" data arc --subsets "training=$TMP/dup" --out "$TMP/x"
 touch "$TMP/file"
-expect_err "--out is a file" 1 "exists and is not a directory" \
+expect_err_code "--out is a file" 1 "exists and is not a directory" \
     "$TRM" data arc --subsets "evaluation=$TMP/dup/a" --out "$TMP/file"
 
 # ---- a small real build: the files agree with each other

@@ -2,36 +2,8 @@
 # tests/cli.sh TRM - end-to-end checks of the trm program (TAP lines).
 # Uses the parity fixtures ($TRM_FIXTURES) for a real checkpoint and the
 # reference's own outputs, and /usr/bin/python3 + numpy to write inputs.
-set -u
-TRM=${1:-build/trm}
+. "$(dirname "$0")/lib.sh" # TRM, PY, TMP, n, ok/bad, expect_ok/expect_err
 FIX=${TRM_FIXTURES:-build/fixtures}
-PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); echo "not ok $n - $1"; }
-
-# expect_ok NAME CMD...: exit 0
-expect_ok() {
-    local name=$1; shift
-    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok "$name"; else bad "$name (exit $?)"; cat "$TMP/err"; fi
-}
-
-# expect_err NAME PATTERN CMD...: exit 1 or 2 (not a signal), one stderr
-# line matching PATTERN, nothing on stdout.
-expect_err() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$? lines
-    lines=$(wc -l <"$TMP/err")
-    if [ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err" && [ ! -s "$TMP/out" ]; then
-        ok "$name"
-    else
-        bad "$name (exit $rc, $lines stderr lines, want /$pat/)"; cat "$TMP/err"
-    fi
-}
 
 # ---- help and usage
 expect_ok "trm --help" "$TRM" --help

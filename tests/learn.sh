@@ -5,15 +5,9 @@
 # ~0 (a blank-filler that ignored the rules would get (1/4)^6); measured on
 # this machine: exact accuracy 0.43-0.50 from step ~840 on (docs/training.md).
 # Deterministic by seed at a fixed thread count (2 here).
-set -u
-TRM=${1:-build/trm}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh" # TRM, TMP, n, ok/bad
 export OMP_NUM_THREADS=2
 THRESHOLD=0.25
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); echo "not ok $n - $1"; }
 
 "$TRM" data sudoku4 --out "$TMP/d" --train-size 3000 --test-size 200 --blanks 6 --seed 0 >/dev/null 2>"$TMP/err" \
     && ok "data sudoku4 builds the task" || { bad "data sudoku4"; cat "$TMP/err"; }

@@ -13,16 +13,10 @@
 # scores 0, and guessing which of the ~15 open cells are the 3-4 path
 # cells scores < 1%. Measured numbers are in docs/maze.md. Deterministic
 # by seed at a fixed thread count (2 here).
-set -u
-TRM=${1:-build/trm}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh" # TRM, TMP, n, ok/bad
 export OMP_NUM_THREADS=2
 THRESHOLD=0.15   # measured: 0.28 (docs/maze.md)
 STEPS=500
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); echo "not ok $n - $1"; }
 
 "$TRM" data maze-gen --size 5 --count 4200 --min-path 4 --seed 0 --out "$TMP/m.csv" 2>"$TMP/err" \
     && "$TRM" data maze --input "$TMP/m.csv" --test-size 200 --aug --out "$TMP/d" >/dev/null 2>>"$TMP/err" \

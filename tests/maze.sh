@@ -4,37 +4,10 @@
 # maze (reference format, the dihedral augmentation checked against
 # NumPy's rot90/flip, the shared Maze-Hard files, and one-line errors with
 # file:line and no partial output for bad input).
-set -u
-TRM=${1:-build/trm}
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh" # TRM, PY, TMP, n, ok/bad, expect_ok/expect_err
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${TRM_SHARED:-$ROOT/../shared}
 HARD=$SHARED/data/maze-30x30-hard-1k
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); echo "not ok $n - $1"; }
-
-expect_ok() {
-    local name=$1; shift
-    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok "$name"; else bad "$name (exit $?)"; cat "$TMP/err"; fi
-}
-
-# expect_err NAME PATTERN CMD...: exit 1 or 2, one stderr line matching
-# PATTERN, nothing on stdout.
-expect_err() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$? lines
-    lines=$(wc -l <"$TMP/err")
-    if [ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err" && [ ! -s "$TMP/out" ]; then
-        ok "$name"
-    else
-        bad "$name (exit $rc, $lines stderr lines, want /$pat/)"; cat "$TMP/err"
-    fi
-}
 
 # ---- help
 for c in "data maze" "data maze-gen"; do

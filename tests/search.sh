@@ -3,29 +3,9 @@
 # command line (TAP lines): trm eval/solve --search options, budgets and
 # bad values, determinism by seed, and trm train --replay-failures with
 # exact resume.
-set -u
-TRM=${1:-build/trm}
-PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); echo "not ok $n - $1"; }
+. "$(dirname "$0")/lib.sh" # TRM, PY, TMP, n, ok/bad, expect_ok/expect_err
 export OMP_NUM_THREADS=1 # bit-exact resume compares runs with equal thread counts
-
-expect_ok() {
-    local name=$1; shift
-    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok "$name"; else bad "$name (exit $?)"; tail -5 "$TMP/err"; fi
-}
-# expect_err NAME PATTERN CMD...: exit 1 or 2, one stderr line matching PATTERN, nothing on stdout
-expect_err() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$? lines
-    lines=$(wc -l <"$TMP/err")
-    if [ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err" && [ ! -s "$TMP/out" ]; then ok "$name"
-    else bad "$name (exit $rc, $lines stderr lines, want /$pat/)"; cat "$TMP/err"; fi
-}
+ERR_LINES=5                # training logs are long: the end says what went wrong
 # json_check NAME FILE PYTHON-EXPR (d = the parsed JSON of FILE's first line)
 json_check() {
     local name=$1 file=$2 expr=$3

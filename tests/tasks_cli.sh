@@ -4,31 +4,10 @@
 # model on a small dataset built from ../shared (skipped without it);
 # task checkers, PNG output, the ARC evaluator's JSON and submission, and
 # one-line errors for bad input.
-set -u
-TRM=${1:-build/trm}
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh" # TRM, PY, TMP, n, ok/bad/skip, expect_ok/expect_err
 SHARED=${TRM_SHARED:-../shared}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # skip $2"; }
 export OMP_NUM_THREADS=1
-
-expect_ok() {
-    local name=$1; shift
-    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok "$name"; else bad "$name (exit $?)"; tail -5 "$TMP/err"; fi
-}
-# exit 1 or 2, one stderr line matching PATTERN, nothing on stdout
-expect_err() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$? lines
-    lines=$(wc -l <"$TMP/err")
-    if [ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err" && [ ! -s "$TMP/out" ]; then ok "$name"
-    else bad "$name (exit $rc, $lines stderr lines, want /$pat/)"; cat "$TMP/err"; fi
-}
+ERR_LINES=5 # training logs are long: the end says what went wrong
 # Every file is a PNG: signature, a 13-byte IHDR first with a sane size
 # (wider than tall: boards side by side), IEND last.
 png_ok() {

@@ -460,7 +460,8 @@ static void test_transpose_bands(void **state) {
 }
 
 /* The "_set" backward variants equal memset + the accumulating op,
- * bit for bit, and ignore what the output held (NaN here). */
+ * bit for bit, and ignore what the output held (NaN here); attention's
+ * backward without kept weights equals the one with them. */
 static void test_set_variants(void **state) {
     (void)state;
     gc_rng r;
@@ -495,6 +496,10 @@ static void test_set_variants(void **state) {
     RESET();
     attention_backward(o1, d, x, probs, B, L, H, hd);
     attention_backward_set(o2, d, x, probs, B, L, H, hd);
+    assert_memory_equal(o1, o2, sizeof(float) * (size_t)B * L * 3 * D);
+    /* without the kept weights: recomputed from qkv, the same bits */
+    RESET();
+    attention_backward_set(o2, d, x, NULL, B, L, H, hd);
     assert_memory_equal(o1, o2, sizeof(float) * (size_t)B * L * 3 * D);
 #undef RESET
     free(x); free(y); free(w); free(d); free(ri); free(o1); free(o2); free(g1); free(g2); free(att); free(probs);

@@ -8,17 +8,14 @@
  * Everything is checked (inputs parsed and solved, sizes, output place)
  * before anything is written, so a bad input costs one error line and
  * leaves no partial output. */
-#include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/data_common.h"
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "tasks/sudoku.h"
@@ -42,46 +39,8 @@ static void usage_data(FILE *out) {
             "  arc         ARC-AGI task files -> dataset, as the reference builds it (spec 4.4)\n");
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (*s == '-') return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno) return -1;
-    *out = v;
-    return 0;
-}
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 /* Progress lines only on a terminal: logs and tests get the summary. */
 static bool show_progress(void) { return isatty(2); }
-
-/* A string as a JSON string literal body (quotes and backslashes, control
- * characters as \u escapes). */
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 /* ---------------------------------------------------------------- puzzle pools */
 
@@ -118,60 +77,22 @@ static int pool_add(pool *p, const sudoku_set *s) {
     return 0;
 }
 
-/* Loads a comma-separated list of files into one pool. */
-static int load_files(const char *cmd, const char *list, pool *p) {
-    char *copy = strdup(list);
-    if (!copy) return die(cmd, "out of memory");
-    int rc = 0;
-    for (char *save = NULL, *f = strtok_r(copy, ",", &save); f && rc == 0; f = strtok_r(NULL, ",", &save)) {
-        sudoku_set s;
-        trm_err e;
-        if (sudoku_load(f, &s, &e)) {
-            rc = die(cmd, "%s", e.msg);
-            break;
-        }
-        if (pool_add(p, &s)) rc = die(cmd, "out of memory after %d puzzles", p->n);
-        sudoku_set_free(&s);
-    }
-    free(copy);
-    if (rc == 0 && p->n == 0) rc = die(cmd, "no input files in '%s'", list);
+/* Adds one file's puzzles to the pool ctx (a data_each_file callback). */
+static int load_file(const char *cmd, const char *f, void *ctx) {
+    pool *p = ctx;
+    sudoku_set s;
+    trm_err e;
+    if (sudoku_load(f, &s, &e)) return die(cmd, "%s", e.msg);
+    int rc = pool_add(p, &s) ? die(cmd, "out of memory after %d puzzles", p->n) : 0;
+    sudoku_set_free(&s);
     return rc;
 }
 
-/* Open-addressing set of questions (indices into a pool), to drop
- * duplicates and keep train and test disjoint. */
-typedef struct {
-    const pool *p;
-    int *slot; /* -1 = empty */
-    size_t mask;
-} qset;
-
-static uint64_t hash81(const int8_t *q) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (int i = 0; i < 81; i++) h = (h ^ (uint8_t)q[i]) * 1099511628211ull;
-    return h;
-}
-
-static int qset_init(qset *s, const pool *p, int n) {
-    size_t cap = 16;
-    while (cap < 2 * (size_t)n) cap *= 2;
-    s->p = p, s->mask = cap - 1;
-    s->slot = malloc(sizeof(int) * cap);
-    if (!s->slot) return -1;
-    memset(s->slot, 0xff, sizeof(int) * cap);
-    return 0;
-}
-
-/* Whether q is in the set; with add >= 0, inserts index add when absent. */
-static bool qset_has(qset *s, const int8_t *q, int add) {
-    for (size_t h = hash81(q) & s->mask;; h = (h + 1) & s->mask) {
-        int k = s->slot[h];
-        if (k < 0) {
-            if (add >= 0) s->slot[h] = add;
-            return false;
-        }
-        if (!memcmp(s->p->q + (size_t)k * 81, q, 81)) return true;
-    }
+/* Loads a comma-separated list of files into one pool. */
+static int load_files(const char *cmd, const char *list, pool *p) {
+    int rc = data_each_file(cmd, list, load_file, p);
+    if (rc == 0 && p->n == 0) rc = die(cmd, "no input files in '%s'", list);
+    return rc;
 }
 
 /* Keeps the pool's puzzles that pass keep[], in order. */
@@ -189,25 +110,25 @@ static void pool_compact(pool *p, const bool *keep) {
 /* Drops repeated questions, puzzles easier than min_nodes and (when
  * other is given) puzzles that are also in other. Counts what went. */
 static int pool_filter(pool *p, const pool *other, long min_nodes, int *dups, int *easy, int *overlap) {
-    qset seen, theirs = {0};
+    data_rowset seen, theirs = {0}; /* question rows of p, of other */
     bool *keep = malloc(p->n ? (size_t)p->n : 1);
-    if (!keep || qset_init(&seen, p, p->n)) {
+    if (!keep || data_rowset_init(&seen, p->q, 81, p->n)) {
         free(keep);
         return -1;
     }
-    if (other && qset_init(&theirs, other, other->n)) {
+    if (other && data_rowset_init(&theirs, other->q, 81, other->n)) {
         free(keep);
         free(seen.slot);
         return -1;
     }
-    for (int k = 0; other && k < other->n; k++) qset_has(&theirs, other->q + (size_t)k * 81, k);
+    for (int k = 0; other && k < other->n; k++) data_rowset_has(&theirs, other->q + (size_t)k * 81, k);
     *dups = *easy = *overlap = 0;
     for (int k = 0; k < p->n; k++) {
         const int8_t *q = p->q + (size_t)k * 81;
         keep[k] = false;
-        if (qset_has(&seen, q, k)) (*dups)++;
+        if (data_rowset_has(&seen, q, k)) (*dups)++;
         else if (p->nodes[k] < min_nodes) (*easy)++;
-        else if (other && qset_has(&theirs, q, -1)) (*overlap)++;
+        else if (other && data_rowset_has(&theirs, q, -1)) (*overlap)++;
         else keep[k] = true;
     }
     pool_compact(p, keep);
@@ -220,10 +141,9 @@ static int pool_filter(pool *p, const pool *other, long min_nodes, int *dups, in
 /* ---------------------------------------------------------------- trm data sudoku */
 
 typedef struct {
-    const char *input, *test_input, *out;
-    long train_size, test_size, aug, min_nodes; /* train_size -1 = all minus test */
-    long blanks, blanks_max;                    /* 0 = keep the questions */
-    uint64_t seed;
+    data_split_opts split;   /* --input, --out, sizes, --seed */
+    long aug, min_nodes;
+    long blanks, blanks_max; /* 0 = keep the questions */
 } sudoku_opts;
 
 static void usage_sudoku(FILE *out) {
@@ -267,38 +187,27 @@ static int parse_sudoku(int argc, char **argv, sudoku_opts *o) {
         {"seed", required_argument, 0, 's'}, {"min-nodes", required_argument, 0, 'x'},
         {"blanks", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "data sudoku";
-    *o = (sudoku_opts){.train_size = -1, .min_nodes = 1};
-    bool test_size_set = false;
+    *o = (sudoku_opts){.split.train_size = -1, .min_nodes = 1};
     int c;
     optind = 1;
     opterr = 0; /* we print our own one-line errors */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int shared = data_split_option(cmd, c, optarg, &o->split);
+        if (shared < 0) return 2; /* a bad value: exit 1 */
+        if (shared) continue;
         switch (c) {
-        case 'i': o->input = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 't': o->test_input = optarg; break;
-        case 'n':
-            if (parse_long(optarg, 1, 1L << 30, &o->train_size)) return die(cmd, "--train-size: expected an integer >= 1, got '%s'", optarg) + 1;
-            break;
-        case 'm':
-            if (parse_long(optarg, 0, 1L << 30, &o->test_size)) return die(cmd, "--test-size: expected an integer >= 0, got '%s'", optarg) + 1;
-            test_size_set = true;
-            break;
         case 'k':
-            if (parse_long(optarg, 0, 1000000, &o->aug)) return die(cmd, "--aug: expected an integer in [0, 1000000], got '%s'", optarg) + 1;
-            break;
-        case 's':
-            if (parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 0, 1000000, &o->aug)) return die(cmd, "--aug: expected an integer in [0, 1000000], got '%s'", optarg) + 1;
             break;
         case 'x':
-            if (parse_long(optarg, 1, 1L << 40, &o->min_nodes)) return die(cmd, "--min-nodes: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1L << 40, &o->min_nodes)) return die(cmd, "--min-nodes: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
         case 'b': {
             char lo[32] = {0};
             const char *dash = strchr(optarg, '-');
             snprintf(lo, sizeof lo, "%.*s", dash ? (int)(dash - optarg) : 31, optarg);
-            if (parse_long(lo, 0, 64, &o->blanks) ||
-                (dash && parse_long(dash + 1, o->blanks, 64, &o->blanks_max)))
+            if (data_parse_long(lo, 0, 64, &o->blanks) ||
+                (dash && data_parse_long(dash + 1, o->blanks, 64, &o->blanks_max)))
                 return die(cmd, "--blanks: expected K or K1-K2 with 0 <= K1 <= K2 <= 64, got '%s'", optarg) + 1;
             if (!dash) o->blanks_max = o->blanks;
             break;
@@ -307,29 +216,7 @@ static int parse_sudoku(int argc, char **argv, sudoku_opts *o) {
         default: return bad_option(cmd, argc, argv) + 2;
         }
     }
-    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data sudoku --help)", argv[optind]) + 2;
-    if (!o->input || !o->out) return die(cmd, "--input and --out are required (see trm data sudoku --help)") + 2;
-    if (test_size_set && o->test_input) return die(cmd, "--test-size and --test-input exclude each other") + 2;
-    return 0;
-}
-
-/* Draws the split: a seeded shuffle of the pool, test first, then train;
- * each part back in file order (the order of the groups does not matter
- * to training, and file order keeps the files easy to inspect). */
-static int cmp_int(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
-
-static int *draw_split(int n, int n_test, int n_train, uint64_t rng[4]) {
-    int *perm = malloc(sizeof(int) * (n ? n : 1));
-    if (!perm) return NULL;
-    for (int k = 0; k < n; k++) perm[k] = k;
-    for (int k = n - 1; k > 0; k--) {
-        int j = rng_int(rng, 0, k), t = perm[k];
-        perm[k] = perm[j];
-        perm[j] = t;
-    }
-    qsort(perm, n_test, sizeof(int), cmp_int);
-    qsort(perm + n_test, n_train, sizeof(int), cmp_int);
-    return perm;
+    return data_split_check(cmd, argc, argv, &o->split) ? 3 : 0; /* bad usage: exit 2 */
 }
 
 /* One example (question tokens -> solution tokens) as its own puzzle. */
@@ -384,7 +271,7 @@ static trm_split_writer *build_split(const pool *p, const int *idx, int n, long 
         trm_errf(e, "out of memory");
         return NULL;
     }
-    double t0 = now_s(), last = t0;
+    double t0 = data_now_s(), last = t0;
     for (int g = 0; g < n; g++) {
         const int8_t *q = p->q + (size_t)idx[g] * 81, *a = p->a + (size_t)idx[g] * 81;
         if (trm_split_writer_group(w, e) || add_version_blanked(w, q, a, blanks, rng, e)) goto fail;
@@ -393,8 +280,8 @@ static trm_split_writer *build_split(const pool *p, const int *idx, int n, long 
             sudoku_augment(q, a, qa, aa, rng);
             if (add_version_blanked(w, qa, aa, blanks, rng, e)) goto fail;
         }
-        if (show_progress() && (now_s() - last > 0.25 || g + 1 == n)) {
-            last = now_s();
+        if (show_progress() && (data_now_s() - last > 0.25 || g + 1 == n)) {
+            last = data_now_s();
             fprintf(stderr, "\rtrm data: %s %d/%d groups (%.0f examples/s)   ", name, g + 1, n,
                     (double)(g + 1) * (1 + aug) / (last - t0 + 1e-9));
         }
@@ -406,62 +293,11 @@ fail:
     return NULL;
 }
 
-/* mkdir -p DIR, then proves it takes files. *created is set only when
- * this call made DIR itself: only then may a failure remove it. */
-static int prepare_out(const char *dir, bool *created) {
-    struct stat st;
-    *created = false;
-    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return die("data sudoku", "%s: exists and is not a directory", dir);
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return die("data sudoku", "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == 0;
-        if (*p != '/' && !last) continue;
-        *p = 0;
-        int made = mkdir(buf, 0777) == 0;
-        if (!made && errno != EEXIST) return die("data sudoku", "%s: cannot create directory: %s", buf, strerror(errno));
-        if (last) {
-            *created = made;
-            break;
-        }
-        *p = '/';
-    }
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/.trm-probe.%ld", dir, (long)getpid());
-    FILE *f = fopen(probe, "w");
-    if (!f) return die("data sudoku", "%s: not writable: %s", dir, strerror(errno));
-    fclose(f);
-    remove(probe);
-    return 0;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-/* Writes train, test and identifiers.json (each atomic on its own). */
-static int write_dataset(const char *dir, trm_split_writer *train, trm_split_writer *test) {
-    static const char *const names[1] = {"<blank>"};
-    trm_err e;
-    if (trm_split_writer_finish(train, dir, "train", 1, &e) || trm_split_writer_finish(test, dir, "test", 1, &e) ||
-        trm_write_identifiers(dir, names, 1, &e))
-        return die("data sudoku", "%s", e.msg);
-    return 0;
-}
-
-/* Sizes of the split, checked against what the inputs hold. */
+/* Sizes of the split, checked against what the inputs hold and the
+ * format's 2^31 examples (the train split holds 1 + aug versions each). */
 static int plan_sizes(const sudoku_opts *o, int pool_n, bool external_test, int *n_train, int *n_test) {
     const char *cmd = "data sudoku";
-    *n_test = external_test ? 0 : (int)o->test_size;
-    if (*n_test > pool_n)
-        return die(cmd, "--test-size %d: only %d puzzles available in the inputs", *n_test, pool_n);
-    int left = pool_n - *n_test;
-    *n_train = o->train_size < 0 ? left : (int)o->train_size;
-    if (*n_train > left)
-        return die(cmd, "--train-size %d: only %d puzzles available%s", *n_train, left,
-                   *n_test ? " after the test split" : "");
-    if (*n_train < 1) return die(cmd, "no puzzles left for the train split (%d available, %d for test)", pool_n, *n_test);
+    if (data_plan_sizes(cmd, "puzzles", o->split.test_size, o->split.train_size, pool_n, external_test, n_train, n_test)) return 1;
     if ((double)*n_train * (1 + o->aug) > 2147483647.0)
         return die(cmd, "%d train puzzles x %ld versions exceed the format's 2^31 examples", *n_train, 1 + o->aug);
     return 0;
@@ -474,10 +310,10 @@ static int run_sudoku(const sudoku_opts *o) {
     int *perm = NULL, *all = NULL, rc = 1;
     bool created = false; /* DIR is new: a failure removes it whole (all of it is ours) */
     int dups = 0, easy = 0, overlap = 0, xd = 0, xe = 0, xo = 0, n_train = 0, n_test = 0;
-    if (load_files(cmd, o->input, &in)) goto done;
-    if (o->test_input && load_files(cmd, o->test_input, &ext)) goto done;
-    if ((o->test_input && pool_filter(&ext, NULL, 1, &xd, &xe, &xo)) ||
-        pool_filter(&in, o->test_input ? &ext : NULL, o->min_nodes, &dups, &easy, &overlap)) {
+    if (load_files(cmd, o->split.input, &in)) goto done;
+    if (o->split.test_input && load_files(cmd, o->split.test_input, &ext)) goto done;
+    if ((o->split.test_input && pool_filter(&ext, NULL, 1, &xd, &xe, &xo)) ||
+        pool_filter(&in, o->split.test_input ? &ext : NULL, o->min_nodes, &dups, &easy, &overlap)) {
         die(cmd, "out of memory");
         goto done;
     }
@@ -486,34 +322,30 @@ static int run_sudoku(const sudoku_opts *o) {
             dups, easy, o->min_nodes, overlap);
         goto done;
     }
-    if (plan_sizes(o, in.n, o->test_input != NULL, &n_train, &n_test)) goto done;
-    if (prepare_out(o->out, &created)) goto done;
+    if (plan_sizes(o, in.n, o->split.test_input != NULL, &n_train, &n_test)) goto done;
+    if (data_prepare_out(cmd, o->split.out, &created)) goto done;
     fprintf(stderr, "trm data: %d usable input puzzles (%d repeats, %d below --min-nodes, %d also in "
             "--test-input dropped); train %d x %ld versions, test %d", in.n, dups, easy, overlap,
-            n_train, 1 + o->aug, o->test_input ? ext.n : n_test);
+            n_train, 1 + o->aug, o->split.test_input ? ext.n : n_test);
     fprintf(stderr, xd ? " (%d repeats dropped)\n" : "\n", xd);
     uint64_t rng[4];
-    rng_seed(rng, o->seed);
+    rng_seed(rng, o->split.seed);
     trm_err e;
     const long blanks[2] = {o->blanks, o->blanks_max};
-    if (!(perm = draw_split(in.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
+    if (!(perm = data_draw_split(in.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
     train = build_split(&in, perm + n_test, n_train, o->aug, blanks, "train", rng, &e);
-    if (train && o->test_input) {
-        if (!(all = malloc(sizeof(int) * (ext.n ? ext.n : 1)))) { die(cmd, "out of memory"); goto done; }
-        for (int k = 0; k < ext.n; k++) all[k] = k;
+    if (train && o->split.test_input) {
+        if (!(all = data_iota(ext.n))) { die(cmd, "out of memory"); goto done; }
         test = build_split(&ext, all, ext.n, 0, blanks, "test", rng, &e);
     } else if (train) {
         test = build_split(&in, perm, n_test, 0, blanks, "test", rng, &e);
     }
     if (!train || !test) { die(cmd, "%s", e.msg); goto done; }
-    if (write_dataset(o->out, train, test)) goto done;
-    printf("{\"train_groups\":%d,\"train_examples\":%ld,\"test_examples\":%d,\"out\":", n_train,
-           (long)n_train * (1 + o->aug), o->test_input ? ext.n : n_test);
-    json_string(stdout, o->out);
-    printf("}\n");
+    if (data_write_dataset(cmd, o->split.out, train, test)) goto done;
+    data_print_summary(n_train, (long)n_train * (1 + o->aug), o->split.test_input ? ext.n : n_test, o->split.out);
     rc = 0;
 done:
-    if (rc && created) nftw(o->out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (rc && created) data_remove_tree(o->split.out);
     trm_split_writer_free(train);
     trm_split_writer_free(test);
     free(perm);
@@ -564,39 +396,32 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'n':
-            if (parse_long(optarg, 1, 1L << 30, &o->count)) return die(cmd, "--count: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1L << 30, &o->count)) return die(cmd, "--count: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
         case 'x':
-            if (parse_long(optarg, 1, 1L << 40, &o->min_nodes)) return die(cmd, "--min-nodes: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1L << 40, &o->min_nodes)) return die(cmd, "--min-nodes: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
         case 'b':
-            if (parse_long(optarg, 0, 64, &o->min_blanks)) return die(cmd, "--min-blanks: expected an integer in [0, 64] (a unique puzzle has >= 17 clues), got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 0, 64, &o->min_blanks)) return die(cmd, "--min-blanks: expected an integer in [0, 64] (a unique puzzle has >= 17 clues), got '%s'", optarg) + 1;
             break;
         case 't':
-            if (parse_long(optarg, 1, 1L << 30, &o->max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1L << 30, &o->max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
         case 's':
-            if (parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
+            if (data_parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
             break;
         case 'h': usage_gen(stdout); return 1;
         default: return bad_option(cmd, argc, argv) + 2;
         }
     }
-    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data sudoku-gen --help)", argv[optind]) + 2;
-    if (o->count < 0 || !o->out) return die(cmd, "--count and --out are required (see trm data sudoku-gen --help)") + 2;
-    return 0;
-}
-
-/* Puzzle k's own stream, so the output does not depend on the threads. */
-static void puzzle_rng(uint64_t rng[4], uint64_t seed, long k) {
-    rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
+    return data_gen_check(cmd, argc, argv, o->count, o->out) ? 3 : 0; /* bad usage: exit 2 */
 }
 
 /* Generates all puzzles in parallel; returns the index of one that failed
  * (its target was not reached in max_tries grids) or -1. */
 static long generate_all(const gen_opts *o, int8_t *q, int8_t *a) {
     long failed = -1, done = 0;
-    double t0 = now_s(), last = t0;
+    double t0 = data_now_s(), last = t0;
 #pragma omp parallel for schedule(dynamic, 1)
     for (long k = 0; k < o->count; k++) {
         long f;
@@ -604,14 +429,14 @@ static long generate_all(const gen_opts *o, int8_t *q, int8_t *a) {
         f = failed;
         if (f >= 0) continue; /* give up early */
         uint64_t rng[4];
-        puzzle_rng(rng, o->seed, k);
+        data_item_rng(rng, o->seed, k);
         int rc = sudoku_generate(q + k * 81, a + k * 81, o->min_nodes, (int)o->min_blanks, (int)o->max_tries, rng);
 #pragma omp critical(progress)
         {
             if (rc && failed < 0) failed = k;
             done++;
-            if (show_progress() && (now_s() - last > 0.25 || done == o->count)) {
-                last = now_s();
+            if (show_progress() && (data_now_s() - last > 0.25 || done == o->count)) {
+                last = data_now_s();
                 fprintf(stderr, "\rtrm data sudoku-gen: %ld/%ld puzzles (%.1f/s)   ", done, o->count,
                         done / (last - t0 + 1e-9));
             }
@@ -639,35 +464,26 @@ static int write_csv(FILE *f, const gen_opts *o, const int8_t *q, const int8_t *
 
 static int run_gen(const gen_opts *o) {
     const char *cmd = "data sudoku-gen";
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", o->out, (long)getpid()) >= (int)sizeof tmp) return die(cmd, "%s: path too long", o->out);
-    FILE *f = fopen(tmp, "w"); /* before the work: a bad path fails at once */
-    if (!f) return die(cmd, "%s: %s", o->out, strerror(errno));
+    char tmp[DATA_TMP_PATH];
+    FILE *f = data_open_tmp(cmd, o->out, tmp);
+    if (!f) return 1;
     int8_t *q = malloc((size_t)o->count * 81), *a = malloc((size_t)o->count * 81);
     int rc = 1;
     if (!q || !a) {
         die(cmd, "out of memory for %ld puzzles", o->count);
         goto fail;
     }
-    double t0 = now_s();
+    double t0 = data_now_s();
     long bad = generate_all(o, q, a);
     if (bad >= 0) {
         die(cmd, "puzzle %ld: no grid of %ld tried reached --min-nodes %ld and --min-blanks %ld "
             "(lower them or raise --max-tries)", bad + 1, o->max_tries, o->min_nodes, o->min_blanks);
         goto fail;
     }
-    int werr = write_csv(f, o, q, a);
-    int cerr = fclose(f);
-    f = NULL;
-    if (werr || cerr) {
-        die(cmd, "%s: write failed: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, o->out)) {
-        die(cmd, "%s: cannot rename %s into place: %s", o->out, tmp, strerror(errno));
-        goto fail;
-    }
-    fprintf(stderr, "trm data sudoku-gen: %ld puzzles in %.1f s -> %s\n", o->count, now_s() - t0, o->out);
+    int werr = data_commit_tmp(cmd, f, write_csv(f, o, q, a), tmp, o->out);
+    f = NULL; /* closed by data_commit_tmp, whatever happened */
+    if (werr) goto fail;
+    fprintf(stderr, "trm data sudoku-gen: %ld puzzles in %.1f s -> %s\n", o->count, data_now_s() - t0, o->out);
     rc = 0;
 fail:
     if (f) fclose(f);
@@ -708,26 +524,24 @@ static int cmd_data_sudoku4(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
-        case 'n': if (parse_long(optarg, 1, 1000000, &n_train)) return die(cmd, "--train-size: expected 1..1000000, got '%s'", optarg); break;
-        case 'm': if (parse_long(optarg, 0, 1000000, &n_test)) return die(cmd, "--test-size: expected 0..1000000, got '%s'", optarg); break;
-        case 'b': if (parse_long(optarg, 1, 12, &blanks)) return die(cmd, "--blanks: expected 1..12, got '%s'", optarg); break;
-        case 's': if (parse_u64(optarg, &seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg); break;
+        case 'n': if (data_parse_long(optarg, 1, 1000000, &n_train)) return die(cmd, "--train-size: expected 1..1000000, got '%s'", optarg); break;
+        case 'm': if (data_parse_long(optarg, 0, 1000000, &n_test)) return die(cmd, "--test-size: expected 0..1000000, got '%s'", optarg); break;
+        case 'b': if (data_parse_long(optarg, 1, 12, &blanks)) return die(cmd, "--blanks: expected 1..12, got '%s'", optarg); break;
+        case 's': if (data_parse_u64(optarg, &seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg); break;
         case 'h': usage_sudoku4(stdout); return 0;
         default: return bad_option(cmd, argc, argv) + 1;
         }
     }
-    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data sudoku4 --help)", argv[optind]) + 1;
+    if (data_extra_arg(cmd, argc, argv)) return 2;
     if (!out) return die(cmd, "--out is required (see trm data sudoku4 --help)") + 1;
     bool created = false;
     trm_err e;
-    if (prepare_out(out, &created)) return 1;
+    if (data_prepare_out("data sudoku", out, &created)) return 1; /* its messages always said "data sudoku" */
     if (sudoku4_build(out, n_train, n_test, (int)blanks, seed, &e)) {
-        if (created) nftw(out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        if (created) data_remove_tree(out);
         return die(cmd, "%s", e.msg);
     }
-    printf("{\"train_groups\":%ld,\"train_examples\":%ld,\"test_examples\":%ld,\"out\":", n_train, n_train, n_test);
-    json_string(stdout, out);
-    printf("}\n");
+    data_print_summary(n_train, n_train, n_test, out);
     return 0;
 }
 

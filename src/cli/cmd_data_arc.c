@@ -14,17 +14,14 @@
  *
  * Everything is read and checked before anything is written; the splits
  * are streamed to disk (the ARC-1 train split is 6.5 GB). */
-#include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/data_common.h"
 #include "core/nprand.h"
 #include "data/dataset.h"
 #include "io/safetensors.h" /* st_write_atomic */
@@ -66,12 +63,6 @@ typedef struct {
     char **names;  /* identifier -> name; names[0] = "<blank>" */
     int n_names;
 } build;
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* ---------------------------------------------------------------- options */
 
@@ -117,7 +108,6 @@ static int parse_arc(int argc, char **argv, arc_opts *o) {
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'p': o->prefix = optarg; break;
@@ -126,22 +116,18 @@ static int parse_arc(int argc, char **argv, arc_opts *o) {
         case 'T': o->test_set2 = optarg; break;
         case 'k': o->skip_bad = true; break;
         case 'n':
-            errno = 0;
-            o->num_aug = strtol(optarg, &end, 10);
-            if (end == optarg || *end || errno || o->num_aug < 0 || o->num_aug > 100000)
+            if (data_parse_long(optarg, 0, 100000, &o->num_aug))
                 return die(cmd, "--num-aug: expected an integer in [0, 100000], got '%s'", optarg) + 1;
             break;
         case 's':
-            errno = 0;
-            o->seed = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || errno || *optarg == '-' || o->seed > 0xffffffffull)
+            if (data_parse_u64(optarg, &o->seed) || o->seed > 0xffffffffull) /* NumPy seeds are 32-bit */
                 return die(cmd, "--seed: expected an integer in [0, 4294967295], got '%s'", optarg) + 1;
             break;
         case 'h': usage_arc(stdout); return 1;
         default: return bad_option(cmd, argc, argv) + 2;
         }
     }
-    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data arc --help)", argv[optind]) + 2;
+    if (data_extra_arg(cmd, argc, argv)) return 3; /* bad usage: exit 2 */
     if (!o->out) return die(cmd, "--out is required (see trm data arc --help)") + 2;
     return 0;
 }
@@ -308,7 +294,7 @@ static int plan_groups(const arc_opts *o, build *b, np_rng *r) {
     for (int s = 0; s < b->n_sub; s++) total += b->sub[s].set.n;
     b->groups = calloc((size_t)total, sizeof *b->groups);
     if (!b->groups) return die("data arc", "out of memory");
-    double t0 = now_s();
+    double t0 = data_now_s();
     for (int s = 0; s < b->n_sub; s++) {
         arc_set *set = &b->sub[s].set;
         int *order = malloc(sizeof *order * set->n);
@@ -326,7 +312,7 @@ static int plan_groups(const arc_opts *o, build *b, np_rng *r) {
             b->n_short += g->n_ver < o->num_aug + 1;
             if (isatty(2))
                 fprintf(stderr, "\rtrm data arc: augmenting %s: %d/%d tasks (%.0f s)   ", b->sub[s].name, i + 1,
-                        set->n, now_s() - t0);
+                        set->n, data_now_s() - t0);
         }
         free(order);
     }
@@ -455,7 +441,7 @@ static int write_split(build *b, const char *out, bool test_split, np_rng *r, sp
         trm_split_writer_free(w);
         return die("data arc", "out of memory");
     }
-    double t0 = now_s();
+    double t0 = data_now_s();
     for (int k = 0; k < b->n_groups; k++) {
         const group *g = &b->groups[k];
         if (test_split && !g->is_test) continue;
@@ -465,7 +451,7 @@ static int write_split(build *b, const char *out, bool test_split, np_rng *r, sp
         cnt->groups++;
         if (isatty(2))
             fprintf(stderr, "\rtrm data arc: writing %s: %d/%d groups (%.0f s)   ", name, k + 1, b->n_groups,
-                    now_s() - t0);
+                    data_now_s() - t0);
     }
     if (isatty(2)) fputc('\n', stderr);
     if (trm_split_writer_finish(w, out, name, b->n_names, &e)) goto fail;
@@ -606,30 +592,6 @@ static int write_test_puzzles(const build *b, const char *out) {
 
 /* ---------------------------------------------------------------- run */
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-/* Creates DIR (and parents); *created when it did not exist. */
-static int make_out(const char *dir, bool *created) {
-    struct stat st;
-    *created = false;
-    if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : die("data arc", "%s: exists and is not a directory", dir);
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return die("data arc", "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == 0;
-        if (*p != '/' && !last) continue;
-        *p = 0;
-        if (mkdir(buf, 0777) && errno != EEXIST) return die("data arc", "%s: cannot create directory: %s", buf, strerror(errno));
-        if (last) break;
-        *p = '/';
-    }
-    *created = true;
-    return 0;
-}
-
 static void build_free(build *b) {
     for (int k = 0; k < b->n_groups; k++) {
         free(b->groups[k].t);
@@ -656,7 +618,7 @@ static int run_arc(const arc_opts *o) {
     split_counts tr = {0}, te = {0};
     bool created = false;
     int rc = 1, n_test = 0;
-    double t0 = now_s();
+    double t0 = data_now_s();
     char *list = strdup(o->subsets);
     if (!list) return die("data arc", "out of memory");
     if (split_subsets(o, list, &b)) goto done;
@@ -666,14 +628,14 @@ static int run_arc(const arc_opts *o) {
     np_seed(&r, (uint32_t)o->seed);
     if (plan_groups(o, &b, &r) || assign_ids(&b)) goto done;
     for (int k = 0; k < b.n_groups; k++) n_test += b.groups[k].is_test;
-    if (make_out(o->out, &created) || write_split(&b, o->out, false, &r, &tr) ||
+    if (data_make_dir("data arc", o->out, &created) || write_split(&b, o->out, false, &r, &tr) ||
         (n_test && write_split(&b, o->out, true, &r, &te)) || write_identifiers(&b, o->out) ||
         write_test_puzzles(&b, o->out))
         goto done;
-    report(&b, o, &tr, &te, now_s() - t0);
+    report(&b, o, &tr, &te, data_now_s() - t0);
     rc = 0;
 done:
-    if (rc && created) nftw(o->out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (rc && created) data_remove_tree(o->out);
     build_free(&b);
     free(list);
     return rc;

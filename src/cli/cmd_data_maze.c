@@ -11,94 +11,19 @@
  * path) before anything is written; a bad input costs one error line
  * naming file:line and leaves no partial output. */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/data_common.h"
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "tasks/maze.h"
 #include "tasks/task.h"
 #include "trm.h"
-
-/* ---------------------------------------------------------------- helpers
- * (small copies of cmd_data.c's static helpers, which that file keeps
- * private; messages here name "data maze") */
-
-static int parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (*s == '-') return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno) return -1;
-    *out = v;
-    return 0;
-}
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-/* mkdir -p DIR and a write probe; *created only when this call made DIR
- * (then, and only then, a failure may remove it). */
-static int prepare_out(const char *cmd, const char *dir, bool *created) {
-    struct stat st;
-    char buf[4096], probe[4200];
-    *created = false;
-    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return die(cmd, "%s: exists and is not a directory", dir);
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return die(cmd, "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == 0;
-        if (*p != '/' && !last) continue;
-        *p = 0;
-        int made = mkdir(buf, 0777) == 0;
-        if (!made && errno != EEXIST) return die(cmd, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (last) {
-            *created = made;
-            break;
-        }
-        *p = '/';
-    }
-    snprintf(probe, sizeof probe, "%s/.trm-probe.%ld", dir, (long)getpid());
-    FILE *f = fopen(probe, "w");
-    if (!f) return die(cmd, "%s: not writable: %s", dir, strerror(errno));
-    fclose(f);
-    remove(probe);
-    return 0;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
 
 /* ---------------------------------------------------------------- maze pools */
 
@@ -125,91 +50,64 @@ static int pool_append(pool *p, const maze_set *s) {
     return 0;
 }
 
-/* Loads a comma-separated list of sources; all mazes must share one size
- * (want_len > 0: that of the pool named by want_src). */
-static int load_sources(const char *cmd, const char *list, int want_len, const char *want_src, pool *p) {
-    char *copy = strdup(list);
-    if (!copy) return die(cmd, "out of memory");
+/* What load_source adds to and checks against. */
+typedef struct {
+    pool *p;
+    int want_len;         /* > 0: the size the mazes must have ... */
+    const char *want_src; /* ... like these (for messages) */
+} load_ctx;
+
+/* Adds one source's mazes to the pool (a data_each_file callback); all
+ * must share one size. */
+static int load_source(const char *cmd, const char *f, void *ctx) {
+    const load_ctx *l = ctx;
+    pool *p = l->p;
+    maze_set s;
+    trm_err e;
     int rc = 0;
-    for (char *save = NULL, *f = strtok_r(copy, ",", &save); f && rc == 0; f = strtok_r(NULL, ",", &save)) {
-        maze_set s;
-        trm_err e;
-        if (maze_load(f, &s, &e)) {
-            rc = die(cmd, "%s", e.msg);
-            break;
-        }
-        int want = p->all.seq_len ? p->all.seq_len : want_len;
-        const char *from = p->all.seq_len ? p->first_src : want_src;
-        if (want && s.seq_len != want) {
-            int n = maze_side(s.seq_len), m = maze_side(want);
-            rc = die(cmd, "%s: %dx%d mazes; expected %dx%d like %s", f, n, n, m, m, from);
-        } else {
-            if (!p->all.seq_len) p->all.seq_len = s.seq_len, snprintf(p->first_src, sizeof p->first_src, "%s", f);
-            if (pool_append(p, &s)) rc = die(cmd, "out of memory after %d mazes", p->all.n);
-        }
-        maze_set_free(&s);
+    if (maze_load(f, &s, &e)) return die(cmd, "%s", e.msg);
+    int want = p->all.seq_len ? p->all.seq_len : l->want_len;
+    const char *from = p->all.seq_len ? p->first_src : l->want_src;
+    if (want && s.seq_len != want) {
+        int n = maze_side(s.seq_len), m = maze_side(want);
+        rc = die(cmd, "%s: %dx%d mazes; expected %dx%d like %s", f, n, n, m, m, from);
+    } else {
+        if (!p->all.seq_len) p->all.seq_len = s.seq_len, snprintf(p->first_src, sizeof p->first_src, "%s", f);
+        if (pool_append(p, &s)) rc = die(cmd, "out of memory after %d mazes", p->all.n);
     }
-    free(copy);
+    maze_set_free(&s);
     return rc;
 }
 
-static uint64_t hash_bytes(const uint8_t *b, int n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (int i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
-/* Open-addressing set of question rows of one pool. */
-typedef struct {
-    const maze_set *s;
-    int *slot;
-    size_t mask;
-} qset;
-
-static int qset_init(qset *t, const maze_set *s) {
-    size_t cap = 16;
-    while (cap < 2 * (size_t)s->n) cap *= 2;
-    t->s = s, t->mask = cap - 1;
-    if (!(t->slot = malloc(sizeof(int) * cap))) return -1;
-    memset(t->slot, 0xff, sizeof(int) * cap);
-    return 0;
-}
-
-/* Whether question q is in the set; with add >= 0 inserts that row when absent. */
-static bool qset_has(qset *t, const uint8_t *q, int add) {
-    int L = t->s->seq_len;
-    for (size_t h = hash_bytes(q, L) & t->mask;; h = (h + 1) & t->mask) {
-        int k = t->slot[h];
-        if (k < 0) {
-            if (add >= 0) t->slot[h] = add;
-            return false;
-        }
-        if (!memcmp(t->s->q + (size_t)k * L, q, L)) return true;
-    }
+/* Loads a comma-separated list of sources; all mazes must share one size
+ * (want_len > 0: that of the pool named by want_src). */
+static int load_sources(const char *cmd, const char *list, int want_len, const char *want_src, pool *p) {
+    load_ctx l = {p, want_len, want_src};
+    return data_each_file(cmd, list, load_source, &l);
 }
 
 /* Drops repeated questions and (with other) questions also in other;
  * keeps the order. Counts what went. */
 static int pool_filter(maze_set *s, const maze_set *other, int *dups, int *overlap) {
-    qset seen, theirs = {0};
+    data_rowset seen, theirs = {0}; /* question rows of s, of other */
     bool *keep = malloc(s->n ? (size_t)s->n : 1);
     *dups = *overlap = 0;
-    if (!keep || qset_init(&seen, s)) {
+    if (!keep || data_rowset_init(&seen, s->q, s->seq_len, s->n)) {
         free(keep);
         return -1;
     }
-    if (other && qset_init(&theirs, other)) {
+    if (other && data_rowset_init(&theirs, other->q, other->seq_len, other->n)) {
         free(keep);
         free(seen.slot);
         return -1;
     }
-    for (int k = 0; other && k < other->n; k++) qset_has(&theirs, other->q + (size_t)k * other->seq_len, k);
+    for (int k = 0; other && k < other->n; k++) data_rowset_has(&theirs, other->q + (size_t)k * other->seq_len, k);
     int L = s->seq_len, m = 0;
     for (int k = 0; k < s->n; k++) { /* decide first: the set points at rows by index */
         const uint8_t *q = s->q + (size_t)k * L;
         keep[k] = false;
-        if (qset_has(&seen, q, k)) (*dups)++;
-        else if (other && qset_has(&theirs, q, -1)) (*overlap)++;
+        if (data_rowset_has(&seen, q, k)) (*dups)++;
+        else if (other && data_rowset_has(&theirs, q, -1)) (*overlap)++;
         else keep[k] = true;
     }
     for (int k = 0; k < s->n; k++) {
@@ -228,10 +126,8 @@ static int pool_filter(maze_set *s, const maze_set *other, int *dups, int *overl
 /* ---------------------------------------------------------------- trm data maze */
 
 typedef struct {
-    const char *input, *test_input, *out;
-    long train_size, test_size;
+    data_split_opts split; /* --input, --out, sizes, --seed */
     bool aug;
-    uint64_t seed;
 } maze_opts;
 
 static void usage_maze(FILE *out) {
@@ -270,52 +166,21 @@ static int parse_maze(int argc, char **argv, maze_opts *o) {
         {"test-input", required_argument, 0, 't'}, {"aug", no_argument, 0, 'a'},
         {"seed", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "data maze";
-    *o = (maze_opts){.train_size = -1};
-    bool test_size_set = false;
+    *o = (maze_opts){.split.train_size = -1};
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int shared = data_split_option(cmd, c, optarg, &o->split);
+        if (shared < 0) return 2; /* a bad value: exit 1 */
+        if (shared) continue;
         switch (c) {
-        case 'i': o->input = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 't': o->test_input = optarg; break;
         case 'a': o->aug = true; break;
-        case 'n':
-            if (parse_long(optarg, 1, 1L << 30, &o->train_size)) return die(cmd, "--train-size: expected an integer >= 1, got '%s'", optarg) + 1;
-            break;
-        case 'm':
-            if (parse_long(optarg, 0, 1L << 30, &o->test_size)) return die(cmd, "--test-size: expected an integer >= 0, got '%s'", optarg) + 1;
-            test_size_set = true;
-            break;
-        case 's':
-            if (parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
-            break;
         case 'h': usage_maze(stdout); return 1;
         default: return bad_option(cmd, argc, argv) + 2;
         }
     }
-    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data maze --help)", argv[optind]) + 2;
-    if (!o->input || !o->out) return die(cmd, "--input and --out are required (see trm data maze --help)") + 2;
-    if (test_size_set && o->test_input) return die(cmd, "--test-size and --test-input exclude each other") + 2;
-    return 0;
-}
-
-static int cmp_int(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
-
-/* A seeded shuffle: the first n_test indices are the test draw, the next
- * n_train the train draw, each sorted back into file order. */
-static int *draw_split(int n, int n_test, int n_train, uint64_t rng[4]) {
-    int *perm = malloc(sizeof(int) * (n ? n : 1));
-    if (!perm) return NULL;
-    for (int k = 0; k < n; k++) perm[k] = k;
-    for (int k = n - 1; k > 0; k--) {
-        int j = rng_int(rng, 0, k), t = perm[k];
-        perm[k] = perm[j], perm[j] = t;
-    }
-    qsort(perm, n_test, sizeof(int), cmp_int);
-    qsort(perm + n_test, n_train, sizeof(int), cmp_int);
-    return perm;
+    return data_split_check(cmd, argc, argv, &o->split) ? 3 : 0; /* bad usage: exit 2 */
 }
 
 /* One group per maze: the maze, then (aug) its 7 other dihedral images. */
@@ -345,28 +210,6 @@ fail:
     return NULL;
 }
 
-/* Split sizes, checked against the pool. */
-static int plan_sizes(const maze_opts *o, int pool_n, bool external_test, int *n_train, int *n_test) {
-    const char *cmd = "data maze";
-    *n_test = external_test ? 0 : (int)o->test_size;
-    if (*n_test > pool_n) return die(cmd, "--test-size %d: only %d mazes available in the inputs", *n_test, pool_n);
-    int left = pool_n - *n_test;
-    *n_train = o->train_size < 0 ? left : (int)o->train_size;
-    if (*n_train > left)
-        return die(cmd, "--train-size %d: only %d mazes available%s", *n_train, left, *n_test ? " after the test split" : "");
-    if (*n_train < 1) return die(cmd, "no mazes left for the train split (%d available, %d for test)", pool_n, *n_test);
-    return 0;
-}
-
-static int write_dataset(const char *dir, trm_split_writer *train, trm_split_writer *test) {
-    static const char *const names[1] = {"<blank>"};
-    trm_err e;
-    if (trm_split_writer_finish(train, dir, "train", 1, &e) || trm_split_writer_finish(test, dir, "test", 1, &e) ||
-        trm_write_identifiers(dir, names, 1, &e))
-        return die("data maze", "%s", e.msg);
-    return 0;
-}
-
 /* What the inputs held, for the summary line. */
 typedef struct {
     int dups, overlap, xdups;
@@ -376,14 +219,14 @@ typedef struct {
 static int gather(const maze_opts *o, pool *in, pool *ext, int *n_train, int *n_test, drops *dr) {
     const char *cmd = "data maze";
     int dups = 0, overlap = 0, xdups = 0, xo = 0;
-    if (load_sources(cmd, o->input, 0, NULL, in)) return -1;
-    if (o->test_input && load_sources(cmd, o->test_input, in->all.seq_len, "the --input mazes", ext)) return -1;
-    if ((o->test_input && pool_filter(&ext->all, NULL, &xdups, &xo)) ||
-        pool_filter(&in->all, o->test_input ? &ext->all : NULL, &dups, &overlap))
+    if (load_sources(cmd, o->split.input, 0, NULL, in)) return -1;
+    if (o->split.test_input && load_sources(cmd, o->split.test_input, in->all.seq_len, "the --input mazes", ext)) return -1;
+    if ((o->split.test_input && pool_filter(&ext->all, NULL, &xdups, &xo)) ||
+        pool_filter(&in->all, o->split.test_input ? &ext->all : NULL, &dups, &overlap))
         return die(cmd, "out of memory");
     if (in->all.n == 0) return die(cmd, "no input mazes left: %d repeats, %d also in --test-input", dups, overlap);
     *dr = (drops){dups, overlap, xdups};
-    return plan_sizes(o, in->all.n, o->test_input != NULL, n_train, n_test);
+    return data_plan_sizes(cmd, "mazes", o->split.test_size, o->split.train_size, in->all.n, o->split.test_input != NULL, n_train, n_test);
 }
 
 static int run_maze(const maze_opts *o) {
@@ -394,31 +237,27 @@ static int run_maze(const maze_opts *o) {
     bool created = false;
     trm_err e;
     drops dr = {0, 0, 0};
-    if (gather(o, &in, &ext, &n_train, &n_test, &dr) || prepare_out(cmd, o->out, &created)) goto done;
+    if (gather(o, &in, &ext, &n_train, &n_test, &dr) || data_prepare_out(cmd, o->split.out, &created)) goto done;
     int side = maze_side(in.all.seq_len);
     fprintf(stderr, "trm data maze: %d usable %dx%d input mazes (%d repeats, %d also in --test-input dropped); "
             "train %d x %d versions, test %d%s\n", in.all.n, side, side, dr.dups, dr.overlap, n_train, o->aug ? 8 : 1,
-            o->test_input ? ext.all.n : n_test, dr.xdups ? " (repeats in --test-input dropped)" : "");
+            o->split.test_input ? ext.all.n : n_test, dr.xdups ? " (repeats in --test-input dropped)" : "");
     uint64_t rng[4];
-    rng_seed(rng, o->seed);
-    if (!(perm = draw_split(in.all.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
+    rng_seed(rng, o->split.seed);
+    if (!(perm = data_draw_split(in.all.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
     train = build_split(&in.all, perm + n_test, n_train, o->aug, &e);
-    if (train && o->test_input) {
-        if (!(all = malloc(sizeof(int) * (ext.all.n ? ext.all.n : 1)))) { die(cmd, "out of memory"); goto done; }
-        for (int k = 0; k < ext.all.n; k++) all[k] = k;
+    if (train && o->split.test_input) {
+        if (!(all = data_iota(ext.all.n))) { die(cmd, "out of memory"); goto done; }
         test = build_split(&ext.all, all, ext.all.n, false, &e);
     } else if (train) {
         test = build_split(&in.all, perm, n_test, false, &e);
     }
     if (!train || !test) { die(cmd, "%s", e.msg); goto done; }
-    if (write_dataset(o->out, train, test)) goto done;
-    printf("{\"train_groups\":%d,\"train_examples\":%d,\"test_examples\":%d,\"out\":", n_train,
-           n_train * (o->aug ? 8 : 1), o->test_input ? ext.all.n : n_test);
-    json_string(stdout, o->out);
-    printf("}\n");
+    if (data_write_dataset(cmd, o->split.out, train, test)) goto done;
+    data_print_summary(n_train, n_train * (o->aug ? 8 : 1), o->split.test_input ? ext.all.n : n_test, o->split.out);
     rc = 0;
 done:
-    if (rc && created) nftw(o->out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (rc && created) data_remove_tree(o->split.out);
     trm_split_writer_free(train);
     trm_split_writer_free(test);
     free(perm);
@@ -502,47 +341,41 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
         case 'o': o->out = optarg; break;
         case 'u': o->g.unique = false; break;
         case 'n':
-            if (parse_long(optarg, 1, 1L << 28, &o->count)) return die(cmd, "--count: expected an integer in [1, 2^28], got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1L << 28, &o->count)) return die(cmd, "--count: expected an integer in [1, 2^28], got '%s'", optarg) + 1;
             break;
         case 'z':
-            if (parse_long(optarg, 2, 1000, &v)) return die(cmd, "--size: expected an integer in [2, 1000], got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 2, 1000, &v)) return die(cmd, "--size: expected an integer in [2, 1000], got '%s'", optarg) + 1;
             o->g.side = (int)v;
             break;
         case 'p':
-            if (parse_long(optarg, 1, 1000000, &v)) return die(cmd, "--min-path: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1000000, &v)) return die(cmd, "--min-path: expected an integer >= 1, got '%s'", optarg) + 1;
             o->g.min_path = (int)v;
             break;
         case 'w':
             if (parse_walls(optarg, &o->g.wall_lo, &o->g.wall_hi)) return die(cmd, "--walls: expected P or LO-HI with 0 <= LO <= HI < 1, got '%s'", optarg) + 1;
             break;
         case 't':
-            if (parse_long(optarg, 1, 1L << 40, &o->g.max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1L << 40, &o->g.max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
         case 's':
-            if (parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
+            if (data_parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
             break;
         case 'h': usage_gen(stdout); return 1;
         default: return bad_option(cmd, argc, argv) + 2;
         }
     }
-    if (optind < argc) return die(cmd, "unexpected argument '%s' (see trm data maze-gen --help)", argv[optind]) + 2;
-    if (o->count < 0 || !o->out) return die(cmd, "--count and --out are required (see trm data maze-gen --help)") + 2;
+    if (data_gen_check(cmd, argc, argv, o->count, o->out)) return 3; /* bad usage: exit 2 */
     int n = o->g.side;
     if (o->g.min_path > n * n - 1)
         return die(cmd, "--min-path %d: a %dx%d maze has paths of at most %d moves", o->g.min_path, n, n, n * n - 1) + 1;
     return 0;
 }
 
-/* Maze k's own stream, so the output does not depend on the threads. */
-static void maze_rng(uint64_t rng[4], uint64_t seed, long k) {
-    rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
-}
-
 /* Progress: on a terminal a line redrawn 4 times a second; in logs one
  * line every 15 s, so long runs show they are alive. */
 static void progress(long done, long total, double t0, double *last) {
     bool tty = isatty(2);
-    double t = now_s();
+    double t = data_now_s();
     if (t - *last < (tty ? 0.25 : 15.0) && done != total) return;
     if (!tty && done == total) return;
     *last = t;
@@ -554,7 +387,7 @@ static void progress(long done, long total, double t0, double *last) {
 static long generate_all(const gen_opts *o, uint8_t *q, uint8_t *a, long *len_sum, int *len_min, int *len_max) {
     long failed = -1, done = 0;
     int L = o->g.side * o->g.side;
-    double t0 = now_s(), last = t0;
+    double t0 = data_now_s(), last = t0;
     *len_sum = 0, *len_min = 1 << 30, *len_max = 0;
 #pragma omp parallel
     {
@@ -567,7 +400,7 @@ static long generate_all(const gen_opts *o, uint8_t *q, uint8_t *a, long *len_su
             if (f >= 0) continue; /* give up early */
             uint64_t rng[4];
             int d = 0, rc = -1;
-            maze_rng(rng, o->seed, k);
+            data_item_rng(rng, o->seed, k);
             if (bq) rc = maze_generate(&o->g, rng, bq, ba, &d);
             for (int i = 0; rc == 0 && i < L; i++) q[k * L + i] = (uint8_t)bq[i], a[k * L + i] = (uint8_t)ba[i];
 #pragma omp critical(maze_progress)
@@ -605,17 +438,16 @@ static int write_csv(FILE *f, long count, int L, const uint8_t *q, const uint8_t
 
 static int run_gen(const gen_opts *o) {
     const char *cmd = "data maze-gen";
-    char tmp[4200];
+    char tmp[DATA_TMP_PATH];
     int L = o->g.side * o->g.side, rc = 1;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", o->out, (long)getpid()) >= (int)sizeof tmp) return die(cmd, "%s: path too long", o->out);
-    FILE *f = fopen(tmp, "w"); /* before the work: a bad path fails at once */
-    if (!f) return die(cmd, "%s: %s", o->out, strerror(errno));
+    FILE *f = data_open_tmp(cmd, o->out, tmp);
+    if (!f) return 1;
     uint8_t *q = malloc((size_t)o->count * L), *a = malloc((size_t)o->count * L);
     if (!q || !a) {
         die(cmd, "out of memory for %ld mazes", o->count);
         goto fail;
     }
-    double t0 = now_s();
+    double t0 = data_now_s();
     long sum;
     int lo, hi;
     long bad = generate_all(o, q, a, &sum, &lo, &hi);
@@ -624,18 +456,11 @@ static int run_gen(const gen_opts *o) {
             "--walls or raise --max-tries)", bad + 1, o->g.max_tries, o->g.min_path);
         goto fail;
     }
-    int werr = write_csv(f, o->count, L, q, a), cerr = fclose(f);
-    f = NULL;
-    if (werr || cerr) {
-        die(cmd, "%s: write failed: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, o->out)) {
-        die(cmd, "%s: cannot rename %s into place: %s", o->out, tmp, strerror(errno));
-        goto fail;
-    }
+    int werr = data_commit_tmp(cmd, f, write_csv(f, o->count, L, q, a), tmp, o->out);
+    f = NULL; /* closed by data_commit_tmp, whatever happened */
+    if (werr) goto fail;
     fprintf(stderr, "trm data maze-gen: %ld %dx%d mazes in %.1f s, shortest paths %d-%d moves (mean %.1f) -> %s\n",
-            o->count, o->g.side, o->g.side, now_s() - t0, lo, hi, (double)sum / o->count, o->out);
+            o->count, o->g.side, o->g.side, data_now_s() - t0, lo, hi, (double)sum / o->count, o->out);
     rc = 0;
 fail:
     if (f) fclose(f);

@@ -230,16 +230,16 @@ static void softmax_rows(float *S, int R, int C) {
 /* A per-thread scratch that grows and is kept: the score matrices of
  * long sequences (L = 916: 3.3 MB) would otherwise be mmap'ed, faulted in
  * and unmapped on every call. */
-static _Thread_local float *tl_scratch;
-static _Thread_local size_t tl_scratch_n;
+static _Thread_local float *tl_scratch[2];
+static _Thread_local size_t tl_scratch_n[2];
 
-static float *thread_scratch(size_t n) {
-    if (n > tl_scratch_n) {
-        free(tl_scratch);
-        tl_scratch = malloc(n * sizeof(float));
-        tl_scratch_n = tl_scratch ? n : 0;
+static float *thread_scratch(int which, size_t n) {
+    if (n > tl_scratch_n[which]) {
+        free(tl_scratch[which]);
+        tl_scratch[which] = malloc(n * sizeof(float));
+        tl_scratch_n[which] = tl_scratch[which] ? n : 0;
     }
-    return tl_scratch;
+    return tl_scratch[which];
 }
 
 void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
@@ -248,7 +248,7 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
-        float *scratch = probs ? NULL : thread_scratch((size_t)L * L);
+        float *scratch = probs ? NULL : thread_scratch(0, (size_t)L * L);
         #pragma omp for schedule(static) collapse(2)
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++) {
@@ -270,14 +270,22 @@ static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
-        float *dP = thread_scratch((size_t)L * L);
+        float *dP = thread_scratch(0, (size_t)L * L);
+        float *Pre = probs ? NULL : thread_scratch(1, (size_t)L * L);
         #pragma omp for schedule(static) collapse(2)
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++) {
                 size_t off = (size_t)b * L * ld + (size_t)h * hd;
                 const float *q = qkv + off, *k = q + D, *v = q + 2 * D;
                 float *dq = dqkv + off, *dk = dq + D, *dv = dq + 2 * D;
-                const float *P = probs + ((size_t)b * H + h) * L * L;
+                const float *P;
+                if (probs) {
+                    P = probs + ((size_t)b * H + h) * L * L;
+                } else { /* the forward's weights again, by the same code: bit for bit */
+                    trm_gemm(false, true, L, L, hd, scale, q, ld, k, ld, 0.0f, Pre, L);
+                    softmax_rows(Pre, L, L);
+                    P = Pre;
+                }
                 const float *dO = dout + (size_t)b * L * D + (size_t)h * hd;
                 /* dV += P^T dO ; dP = dO V^T */
                 trm_gemm(true, false, L, hd, L, 1.0f, P, L, dO, D, beta, dv, ld);

@@ -78,7 +78,8 @@ void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stri
  * (may be NULL in inference). */
 void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
                        int H, int hd);
-/* dqkv [B, L, 3*H*hd] += gradient through the attention. */
+/* dqkv [B, L, 3*H*hd] += gradient through the attention. probs may be
+ * NULL: the weights are then recomputed from qkv (the same numbers). */
 void attention_backward(float *dqkv, const float *dout, const float *qkv,
                         const float *probs, int B, int L, int H, int hd);
 

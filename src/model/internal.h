@@ -15,7 +15,7 @@ typedef struct {
     float *own_in;    /* [N, D]   storage for `in` of a layer-0 block */
     /* attention variant */
     float *qkv;       /* [N, 3D]  projections, RoPE applied to Q and K */
-    float *probs;     /* [B, H, L, L] attention weights (NULL: not kept) */
+    float *probs;     /* [B, H, L, L] attention weights: NULL (recomputed) */
     float *att;       /* [N, D]   attention output before o_proj */
     /* mlp_t variant (token mixing along L, per channel) */
     float *xt;        /* [B, D, L] transposed input */
@@ -35,7 +35,6 @@ typedef struct {
 
 /* Gradient scratch of a block backward, sized for one batch. */
 typedef struct {
-    float *d_r;       /* [N, D] */
     float *d_h1;      /* [N, D] */
     float *d_m;       /* [N, I] or [B*D, It] (whichever is larger) */
     float *d_gu;      /* [N, 2I] or [B*D, 2It] */
@@ -51,9 +50,11 @@ typedef struct {
     const void *qkv, *o, *tok_gu, *tok_down, *gu, *down;
 } block_packed;
 
-int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool keep_probs, bool own_in);
+/* saved: a training block application kept for backward (no SwiGLU output,
+ * no attention weights: recomputed); else a forward-only scratch. */
+int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool saved, bool own_in);
 void block_acts_free(block_acts *a);
-size_t block_acts_floats(const trm_config *c, int B, bool keep_probs, bool own_in);
+size_t block_acts_floats(const trm_config *c, int B, bool saved, bool own_in);
 size_t block_grads_floats(const trm_config *c, int B);
 int block_grads_alloc(block_grads *g, const trm_model *m, int B);
 void block_grads_free(block_grads *g);

@@ -1,0 +1,241 @@
+/* data_common.c - helpers shared by the `trm data` builders (see
+ * data_common.h). Kept out of libtrm: they print CLI error lines. */
+#include "cli/data_common.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/rng.h"
+#include "trm.h"
+
+int data_parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int data_parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (*s == '-') return -1; /* strtoull would negate it silently */
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno) return -1;
+    *out = v;
+    return 0;
+}
+
+double data_now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* s as a JSON string literal (quotes and backslashes escaped, control
+ * characters as \u escapes). */
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void data_print_summary(long train_groups, long train_examples, long test_examples, const char *out) {
+    printf("{\"train_groups\":%ld,\"train_examples\":%ld,\"test_examples\":%ld,\"out\":", train_groups,
+           train_examples, test_examples);
+    json_string(stdout, out);
+    printf("}\n");
+}
+
+int *data_iota(int n) {
+    int *a = malloc(sizeof(int) * (n ? n : 1));
+    for (int k = 0; a && k < n; k++) a[k] = k;
+    return a;
+}
+
+uint64_t data_fnv1a(const void *bytes, size_t n) {
+    const uint8_t *b = bytes;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+void data_item_rng(uint64_t rng[4], uint64_t seed, long k) {
+    rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
+}
+
+int data_each_file(const char *cmd, const char *list, int (*each)(const char *cmd, const char *file, void *ctx),
+                   void *ctx) {
+    char *copy = strdup(list); /* strtok_r writes into it */
+    if (!copy) return die(cmd, "out of memory");
+    int rc = 0;
+    for (char *save = NULL, *f = strtok_r(copy, ",", &save); f && rc == 0; f = strtok_r(NULL, ",", &save))
+        rc = each(cmd, f, ctx);
+    free(copy);
+    return rc;
+}
+
+int data_make_dir(const char *cmd, const char *dir, bool *created) {
+    struct stat st;
+    *created = false;
+    if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : die(cmd, "%s: exists and is not a directory", dir);
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return die(cmd, "%s: path too long", dir);
+    for (char *p = buf + 1;; p++) {
+        bool last = *p == 0;
+        if (*p != '/' && !last) continue;
+        *p = 0;
+        int made = mkdir(buf, 0777) == 0;
+        if (!made && errno != EEXIST) return die(cmd, "%s: cannot create directory: %s", buf, strerror(errno));
+        if (last) {
+            *created = made;
+            break;
+        }
+        *p = '/';
+    }
+    return 0;
+}
+
+int data_prepare_out(const char *cmd, const char *dir, bool *created) {
+    if (data_make_dir(cmd, dir, created)) return 1;
+    char probe[DATA_TMP_PATH];
+    snprintf(probe, sizeof probe, "%s/.trm-probe.%ld", dir, (long)getpid());
+    FILE *f = fopen(probe, "w");
+    if (!f) return die(cmd, "%s: not writable: %s", dir, strerror(errno));
+    fclose(f);
+    remove(probe);
+    return 0;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+void data_remove_tree(const char *dir) {
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* depth first: files before their folder */
+}
+
+static int cmp_int(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
+
+int *data_draw_split(int n, int n_test, int n_train, uint64_t rng[4]) {
+    int *perm = malloc(sizeof(int) * (n ? n : 1));
+    if (!perm) return NULL;
+    for (int k = 0; k < n; k++) perm[k] = k;
+    for (int k = n - 1; k > 0; k--) {
+        int j = rng_int(rng, 0, k), t = perm[k];
+        perm[k] = perm[j], perm[j] = t;
+    }
+    qsort(perm, n_test, sizeof(int), cmp_int);
+    qsort(perm + n_test, n_train, sizeof(int), cmp_int);
+    return perm;
+}
+
+int data_split_option(const char *cmd, int c, const char *arg, data_split_opts *s) {
+    switch (c) {
+    case 'i': s->input = arg; return 1;
+    case 'o': s->out = arg; return 1;
+    case 't': s->test_input = arg; return 1;
+    case 'n':
+        if (data_parse_long(arg, 1, 1L << 30, &s->train_size)) return -die(cmd, "--train-size: expected an integer >= 1, got '%s'", arg);
+        return 1;
+    case 'm':
+        if (data_parse_long(arg, 0, 1L << 30, &s->test_size)) return -die(cmd, "--test-size: expected an integer >= 0, got '%s'", arg);
+        s->test_size_set = true;
+        return 1;
+    case 's':
+        if (data_parse_u64(arg, &s->seed)) return -die(cmd, "--seed: expected a non-negative integer, got '%s'", arg);
+        return 1;
+    default: return 0;
+    }
+}
+
+int data_extra_arg(const char *cmd, int argc, char **argv) {
+    return optind < argc ? die(cmd, "unexpected argument '%s' (see trm %s --help)", argv[optind], cmd) : 0;
+}
+
+int data_gen_check(const char *cmd, int argc, char **argv, long count, const char *out) {
+    if (data_extra_arg(cmd, argc, argv)) return 1;
+    if (count < 0 || !out) return die(cmd, "--count and --out are required (see trm %s --help)", cmd);
+    return 0;
+}
+
+int data_split_check(const char *cmd, int argc, char **argv, const data_split_opts *s) {
+    if (data_extra_arg(cmd, argc, argv)) return 1;
+    if (!s->input || !s->out) return die(cmd, "--input and --out are required (see trm %s --help)", cmd);
+    if (s->test_size_set && s->test_input) return die(cmd, "--test-size and --test-input exclude each other");
+    return 0;
+}
+
+int data_plan_sizes(const char *cmd, const char *noun, long test_size, long train_size, int pool_n,
+                    bool external_test, int *n_train, int *n_test) {
+    *n_test = external_test ? 0 : (int)test_size;
+    if (*n_test > pool_n) return die(cmd, "--test-size %d: only %d %s available in the inputs", *n_test, pool_n, noun);
+    int left = pool_n - *n_test;
+    *n_train = train_size < 0 ? left : (int)train_size;
+    if (*n_train > left)
+        return die(cmd, "--train-size %d: only %d %s available%s", *n_train, left, noun,
+                   *n_test ? " after the test split" : "");
+    if (*n_train < 1)
+        return die(cmd, "no %s left for the train split (%d available, %d for test)", noun, pool_n, *n_test);
+    return 0;
+}
+
+int data_write_dataset(const char *cmd, const char *dir, trm_split_writer *train, trm_split_writer *test) {
+    static const char *const names[1] = {"<blank>"};
+    trm_err e;
+    if (trm_split_writer_finish(train, dir, "train", 1, &e) || trm_split_writer_finish(test, dir, "test", 1, &e) ||
+        trm_write_identifiers(dir, names, 1, &e))
+        return die(cmd, "%s", e.msg);
+    return 0;
+}
+
+FILE *data_open_tmp(const char *cmd, const char *out, char tmp[DATA_TMP_PATH]) {
+    if (snprintf(tmp, DATA_TMP_PATH, "%s.tmp.%ld", out, (long)getpid()) >= DATA_TMP_PATH) {
+        die(cmd, "%s: path too long", out);
+        return NULL;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) die(cmd, "%s: %s", out, strerror(errno));
+    return f;
+}
+
+int data_commit_tmp(const char *cmd, FILE *f, int werr, const char *tmp, const char *out) {
+    int cerr = fclose(f);
+    if (werr || cerr) return die(cmd, "%s: write failed: %s", tmp, strerror(errno));
+    if (rename(tmp, out)) return die(cmd, "%s: cannot rename %s into place: %s", out, tmp, strerror(errno));
+    return 0;
+}
+
+int data_rowset_init(data_rowset *s, const void *rows, size_t len, int n) {
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n) cap *= 2;
+    s->rows = rows, s->len = len, s->mask = cap - 1;
+    if (!(s->slot = malloc(sizeof(int) * cap))) return -1;
+    memset(s->slot, 0xff, sizeof(int) * cap);
+    return 0;
+}
+
+bool data_rowset_has(data_rowset *s, const void *q, int add) {
+    for (size_t h = data_fnv1a(q, s->len) & s->mask;; h = (h + 1) & s->mask) {
+        int k = s->slot[h];
+        if (k < 0) {
+            if (add >= 0) s->slot[h] = add;
+            return false;
+        }
+        if (!memcmp(s->rows + (size_t)k * s->len, q, s->len)) return true;
+    }
+}
