@@ -68,10 +68,14 @@ static trm_act_work *work_new(const trm_model *m, int B, trm_mode mode) {
         ok = (w->saved = xcalloc((size_t)apps, sizeof(block_acts))) != NULL;
         for (int i = 0; ok && i < apps; i++) {
             ok = block_acts_alloc(&w->saved[i], m, B, true, i % c->L_layers == 0) == 0;
-            /* swiglu's output is only needed until the next product */
-            w->saved[i].m = w->scratch.m;
-            w->saved[i].mt = w->scratch.mt;
-            w->saved[i].m_borrowed = true;
+            /* needed only inside the forward; the backward recomputes them */
+            block_acts *sv = &w->saved[i], *sc = &w->scratch;
+            sv->m = sc->m;
+            sv->mt = sc->mt;
+            sv->xt = sc->xt;
+            sv->gut = sc->gut;
+            sv->h1t = sc->h1t;
+            sv->borrowed = true;
         }
         ok = ok && (w->y_prev = xcalloc(NLD, 4)) && block_grads_alloc(&w->grads, m, B) == 0 &&
              (w->d_logits = xcalloc((size_t)B * c->seq_len * c->vocab_size, 4)) &&
@@ -280,7 +284,7 @@ static void reasoning_backward(trm_model *m, trm_act_work *w, int B, block_acts 
         /* alternate between d_in and d_tmp so the last write lands in d_in */
         float *dst = (layers - 1 - l) % 2 == (layers - 1) % 2 ? d_in : w->d_tmp;
         if (dst == d) dst = dst == d_in ? w->d_tmp : d_in;
-        block_backward(m, l, &saved[l], B, d, dst, &w->grads);
+        block_backward(m, l, w->packed ? &w->packed[l] : NULL, &saved[l], B, d, dst, &w->grads);
         d = dst;
     }
     if (d != d_in) PROF(PROF_ELEMWISE, memcpy(d_in, d, n * sizeof(float)));

@@ -26,9 +26,9 @@ size_t block_acts_floats(const trm_config *c, int B, bool saved, bool own_in) {
     size_t I = trm_swiglu_width(c->hidden_size, c->expansion);
     size_t It = c->mlp_t ? trm_swiglu_width((int)L, c->expansion) : 0, n = 0;
     if (own_in) n += N * D;
-    /* training-saved blocks borrow m / mt and keep no attention weights:
-     * the backward recomputes them */
-    if (c->mlp_t) n += N * D + (size_t)B * D * (saved ? 2 : 3) * It + N * D + (size_t)B * D;
+    /* training-saved blocks borrow m (and mlp_t's xt, gut, mt, h1t) and
+     * keep no attention weights: the backward recomputes them */
+    if (c->mlp_t) n += (saved ? 0 : N * D + (size_t)B * D * 3 * It + N * D) + (size_t)B * D;
     else n += N * 3 * D + N * D + N;
     return n + N * D + N * 2 * I + (saved ? 0 : N * I) + N * D + N;
 }
@@ -38,7 +38,7 @@ size_t block_grads_floats(const trm_config *c, int B) {
     size_t I = trm_swiglu_width(c->hidden_size, c->expansion);
     size_t It = c->mlp_t ? trm_swiglu_width((int)L, c->expansion) : 0;
     size_t mw = N * I, tw = (size_t)B * D * It, big = mw > tw ? mw : tw;
-    return N * D + 3 * big + N * D + (c->mlp_t ? 1 : N * 3 * D) + 2 * N * D;
+    return N * D + 3 * big + N * D + (c->mlp_t ? 1 : N * 3 * D) + 2 * N * D + (c->mlp_t ? 2 * tw : 1);
 }
 
 int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool saved, bool own_in) {
@@ -47,10 +47,12 @@ int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool saved, bool 
     size_t D = c->hidden_size, L = m->L, N = (size_t)B * L;
     if (own_in) { ALLOC(a->own_in, N * D); a->in = a->own_in; }
     if (c->mlp_t) {
-        ALLOC(a->xt, N * D);
-        ALLOC(a->gut, (size_t)B * D * 2 * m->It);
-        if (!saved) ALLOC(a->mt, (size_t)B * D * m->It);
-        ALLOC(a->h1t, N * D);
+        if (!saved) {
+            ALLOC(a->xt, N * D);
+            ALLOC(a->gut, (size_t)B * D * 2 * m->It);
+            ALLOC(a->mt, (size_t)B * D * m->It);
+            ALLOC(a->h1t, N * D);
+        }
         ALLOC(a->rinv1, (size_t)B * D);
     } else {
         /* no attention weights [B, H, L, L]: the backward recomputes them
@@ -69,9 +71,10 @@ int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool saved, bool 
 }
 
 void block_acts_free(block_acts *a) {
-    float *bufs[] = {a->own_in, a->qkv, a->probs, a->att, a->xt, a->gut, a->h1t, a->rinv1,
-                     a->h1, a->gu, a->out, a->rinv2, a->m_borrowed ? NULL : a->m,
-                     a->m_borrowed ? NULL : a->mt};
+    bool own = !a->borrowed;
+    float *bufs[] = {a->own_in, a->qkv, a->probs, a->att, a->rinv1, a->h1, a->gu, a->out,
+                     a->rinv2, own ? a->xt : NULL, own ? a->gut : NULL, own ? a->h1t : NULL,
+                     own ? a->m : NULL, own ? a->mt : NULL};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     memset(a, 0, sizeof *a);
 }
@@ -88,11 +91,12 @@ int block_grads_alloc(block_grads *g, const trm_model *m, int B) {
     ALLOC(g->d_qkv, m->cfg.mlp_t ? 1 : N * 3 * D);
     ALLOC(g->d_t, N * D);
     ALLOC(g->d_t2, N * D);
+    ALLOC(g->gut, m->cfg.mlp_t ? 2 * tw : 1);
     return 0;
 }
 
 void block_grads_free(block_grads *g) {
-    float *bufs[] = {g->d_h1, g->d_m, g->d_gu, g->d_att, g->d_qkv, g->d_t, g->d_t2};
+    float *bufs[] = {g->d_h1, g->d_m, g->d_gu, g->d_att, g->d_qkv, g->d_t, g->d_t2, g->gut};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     memset(g, 0, sizeof *g);
 }
@@ -142,20 +146,27 @@ void block_forward(const trm_model *m, int layer, const block_packed *pk, block_
 /* ------------------------------------------------------------ backward */
 
 /* d_h1 [N, D] -> d_in [N, D] (written) through the token-mixing sub-block.
+ * A saved block kept only h1, rinv1 and its input: the transposes h1t and
+ * xt, the token gate/up output gut and mt = swiglu(gut) are recomputed here
+ * with the forward's code and packs, so they are bit-equal to the forward's
+ * (for sudoku-mlp they were 80% of a training step's activations).
  * The "_set" ops write their gradient instead of adding to a zeroed buffer,
  * which saves a memset pass per buffer. */
 static void token_mix_backward(const trm_block_params *p, const trm_block_params *gp,
-                               const trm_model *m, const block_acts *a, int B,
-                               const float *d_h1, float *d_in, block_grads *g) {
+                               const block_packed *pk, const trm_model *m, const block_acts *a,
+                               int B, const float *d_h1, float *d_in, block_grads *g) {
     int D = m->cfg.hidden_size, L = m->L, It = m->It;
     size_t NT = (size_t)B * D;
+    float *h1t = g->d_att, *xt = g->d_t;   /* d_att is free in the mlp_t variant */
     PROF(PROF_ELEMWISE, transpose_last2(g->d_t, d_h1, B, L, D));                                   /* [B, D, L] */
-    PROF(PROF_NORM, rmsnorm_backward_set(g->d_t2, g->d_t, a->h1t, a->rinv1, (int)NT, L));      /* d(xt + ft) */
-    /* mt = swiglu(gut) is not kept: recompute it where d_gu goes next */
-    PROF(PROF_ELEMWISE, swiglu_forward(g->d_gu, a->gut, (int)NT, It));
+    PROF(PROF_ELEMWISE, transpose_last2(h1t, a->h1, B, L, D));                                     /* [B, D, L] */
+    PROF(PROF_NORM, rmsnorm_backward_set(g->d_t2, g->d_t, h1t, a->rinv1, (int)NT, L));         /* d(xt + ft) */
+    PROF(PROF_ELEMWISE, transpose_last2(xt, a->in, B, L, D));                                      /* [B, D, L] */
+    LINEAR(pk ? pk->tok_gu : NULL, g->gut, xt, p->tok_gu_w, (int)NT, L, 2 * It);           /* [B*D, 2It] */
+    PROF(PROF_ELEMWISE, swiglu_forward(g->d_gu, g->gut, (int)NT, It));                     /* mt in d_gu */
     PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp->tok_down_w, g->d_t2, g->d_gu, p->tok_down_w, (int)NT, It, L));
-    PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, a->gut, (int)NT, It));
-    PROF(PROF_MATMUL, linear_backward(g->d_t2, gp->tok_gu_w, NULL, g->d_gu, a->xt, p->tok_gu_w, (int)NT, L, 2 * It));
+    PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, g->gut, (int)NT, It));
+    PROF(PROF_MATMUL, linear_backward(g->d_t2, gp->tok_gu_w, NULL, g->d_gu, xt, p->tok_gu_w, (int)NT, L, 2 * It));
     PROF(PROF_ELEMWISE, transpose_last2(d_in, g->d_t2, B, D, L));                                  /* [B, L, D] */
 }
 
@@ -173,7 +184,7 @@ static void attention_sub_backward(const trm_block_params *p, const trm_block_pa
     PROF(PROF_MATMUL, linear_backward(d_in, gp->qkv_w, NULL, g->d_qkv, a->in, p->qkv_w, N, D, 3 * D));
 }
 
-void block_backward(trm_model *m, int layer, const block_acts *a, int B,
+void block_backward(trm_model *m, int layer, const block_packed *pk, const block_acts *a, int B,
                     const float *d_out, float *d_in, block_grads *g) {
     const trm_block_params *p = &m->blocks[layer];
     trm_block_params gp = block_grad_ptrs(m, layer);
@@ -186,6 +197,6 @@ void block_backward(trm_model *m, int layer, const block_acts *a, int B,
     PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp.down_w, g->d_h1, g->d_gu, p->down_w, N, I, D));
     PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, a->gu, N, I));
     PROF(PROF_MATMUL, linear_backward(g->d_h1, gp.gu_w, NULL, g->d_gu, a->h1, p->gu_w, N, D, 2 * I));
-    if (m->cfg.mlp_t) token_mix_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
+    if (m->cfg.mlp_t) token_mix_backward(p, &gp, pk, m, a, B, g->d_h1, d_in, g);
     else attention_sub_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
 }

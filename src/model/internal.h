@@ -29,8 +29,9 @@ typedef struct {
     float *m;         /* [N, I]  silu(g) * u */
     float *out;       /* [N, D] block output */
     float *rinv2;     /* [N] */
-    bool m_borrowed;  /* m / mt point into another block's buffers (training:
-                         the backward recomputes them) */
+    bool borrowed;    /* m, and for mlp_t also xt / gut / mt / h1t, point into
+                         the forward scratch (a training-saved block: the
+                         backward recomputes them) */
 } block_acts;
 
 /* Gradient scratch of a block backward, sized for one batch. */
@@ -42,6 +43,7 @@ typedef struct {
     float *d_qkv;     /* [N, 3D] */
     float *d_t;       /* [B, D, L] */
     float *d_t2;      /* [B, D, L] */
+    float *gut;       /* [B*D, 2It] mlp_t: the token gate/up output, recomputed */
 } block_grads;
 
 /* A block's weights packed for the AVX-512 GEMM (op(B) = W^T), valid for
@@ -51,7 +53,9 @@ typedef struct {
 } block_packed;
 
 /* saved: a training block application kept for backward (no SwiGLU output,
- * no attention weights: recomputed); else a forward-only scratch. */
+ * no attention weights, none of mlp_t's transposed or token-MLP tensors:
+ * the caller points them at a scratch and the backward recomputes them);
+ * else a forward-only scratch that owns everything. */
 int block_acts_alloc(block_acts *a, const trm_model *m, int B, bool saved, bool own_in);
 void block_acts_free(block_acts *a);
 size_t block_acts_floats(const trm_config *c, int B, bool saved, bool own_in);
@@ -61,8 +65,9 @@ void block_grads_free(block_grads *g);
 
 /* One block: acts->in -> acts->out. pk may be NULL. */
 void block_forward(const trm_model *m, int layer, const block_packed *pk, block_acts *a, int B);
-/* d_out [N, D] -> d_in [N, D] (overwritten), accumulating weight grads. */
-void block_backward(trm_model *m, int layer, const block_acts *a, int B,
+/* d_out [N, D] -> d_in [N, D] (overwritten), accumulating weight grads.
+ * pk: the packs the forward used (so recomputed products are bit-equal). */
+void block_backward(trm_model *m, int layer, const block_packed *pk, const block_acts *a, int B,
                     const float *d_out, float *d_in, block_grads *g);
 
 /* Weight-gradient pointers of a block (parallel to trm_block_params). */
