@@ -312,12 +312,16 @@ typedef enum {
     TRM_MATMUL_BLAS = 0,      /* OpenBLAS (when compiled in) */
     TRM_MATMUL_PORTABLE = 1,  /* plain C */
     TRM_MATMUL_AVX512 = 2,    /* the project's AVX-512 kernels (CPU permitting) */
+    TRM_MATMUL_ONEDNN = 3,    /* oneDNN's fp32 GEMM (libdnnl.so.2, loaded at run
+                                 time) for large products, the project's
+                                 kernels for the rest */
 } trm_matmul_backend;
-/* Selects the matmul backend for the whole process. Default: avx512 when
- * the CPU has AVX-512F, else BLAS when compiled in, else portable; the
- * environment variable TRM_MATMUL=avx512|openblas|portable overrides the
- * default. A backend this build or CPU lacks is refused. Returns the
- * backend in effect. */
+/* Selects the matmul backend for the whole process. Default: onednn when
+ * the CPU has AVX-512F and libdnnl.so.2 loads, else avx512 when the CPU
+ * has AVX-512F, else BLAS when compiled in, else portable; the
+ * environment variable TRM_MATMUL=onednn|avx512|openblas|portable
+ * overrides the default. A backend this build, machine or CPU lacks is
+ * refused. Returns the backend in effect. */
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
 trm_matmul_backend trm_matmul_get_backend(void);
 const char *trm_matmul_backend_name(trm_matmul_backend b);

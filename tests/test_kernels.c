@@ -31,7 +31,8 @@ static const int SHAPES[][3] = {
 
 static float bf16r(float x) { return trm_bf16_to_f32(trm_f32_to_bf16(x)); }
 
-/* Runs one product through `fn` (0 trm_gemm_avx512, 1 packed) and returns
+/* Runs one product through `fn` (0 trm_gemm_avx512, 1 packed, 2 trm_gemm
+ * on the selected backend) and returns
  * max |C - ref| / max |ref| with ref in double from (optionally
  * bf16-rounded) operands. */
 static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alpha, float beta,
@@ -77,6 +78,8 @@ static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alp
         }
     } else if (fn == 1) {
         trm_gemm_avx512_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, bf16);
+    } else if (fn == 2) {
+        trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
         trm_gemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
     }
@@ -127,6 +130,57 @@ static void test_gemm_fp32(void **state) {
     trm_gemm_avx512(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, false);
     for (int i = 0; i < 6; i++) assert_true(C[i] == 0.5f * (i + 1));
     printf("    avx512 fp32 gemm: %d cases, worst rel %.2e (tol 1e-5)\n", cases, worst);
+}
+
+/* trm_gemm on every backend this machine has, on the shapes above and on
+ * ones large enough for oneDNN to take them (smaller ones fall back to our
+ * kernels inside the onednn backend); results deterministic call to call. */
+static void test_gemm_backends(void **state) {
+    (void)state;
+    static const int BIG[][3] = {{300, 200, 600}, {3104 / 4, 1536 / 4, 512}, {512, 1537, 97}, {97, 3072, 512}};
+    trm_matmul_backend all[] = {TRM_MATMUL_ONEDNN, TRM_MATMUL_BLAS, TRM_MATMUL_AVX512, TRM_MATMUL_PORTABLE};
+    trm_matmul_backend prev = trm_matmul_get_backend();
+    trm_precision pp = trm_matmul_set_precision(TRM_PRECISION_FP32);
+    int checked = 0;
+    for (size_t b = 0; b < sizeof all / sizeof all[0]; b++) {
+        if (trm_matmul_set_backend(all[b]) != all[b]) {
+            printf("    backend %s: not available here, not checked\n", trm_matmul_backend_name(all[b]));
+            continue;
+        }
+        double worst = 0.0;
+        int cases = 0;
+        uint64_t seed = 100;
+        for (size_t s = 0; s < N_SHAPES + sizeof BIG / sizeof BIG[0]; s++) {
+            const int *sh = s < N_SHAPES ? SHAPES[s] : BIG[s - N_SHAPES];
+            for (int t = 0; t < 4; t++) {
+                double e = check_one(2, t & 1, t >> 1, sh[0], sh[1], sh[2], 0.7f, s % 2 ? -0.3f : 0.0f,
+                                     false, false, seed++, false);
+                if (!(e < 1e-5))
+                    fail_msg("%s: ta %d tb %d M %d N %d K %d: rel %g", trm_matmul_backend_name(all[b]),
+                             t & 1, t >> 1, sh[0], sh[1], sh[2], e);
+                worst = fmax(worst, e);
+                cases++;
+            }
+        }
+        /* the same product twice gives the same bits */
+        int M = 700, N = 300, K = 257;
+        float *A = gc_alloc((size_t)M * K), *B = gc_alloc((size_t)N * K);
+        float *C1 = gc_alloc((size_t)M * N), *C2 = gc_alloc((size_t)M * N);
+        gc_rng r;
+        gc_seed(&r, 7);
+        gc_fill_random(&r, A, (size_t)M * K, -1, 1);
+        gc_fill_random(&r, B, (size_t)N * K, -1, 1);
+        trm_gemm(false, true, M, N, K, 1.0f, A, K, B, K, 0.0f, C1, N);
+        trm_gemm(false, true, M, N, K, 1.0f, A, K, B, K, 0.0f, C2, N);
+        assert_memory_equal(C1, C2, sizeof(float) * (size_t)M * N);
+        free(A); free(B); free(C1); free(C2);
+        printf("    backend %s: %d cases, worst rel %.2e (tol 1e-5), deterministic\n",
+               trm_matmul_backend_name(all[b]), cases, worst);
+        checked++;
+    }
+    trm_matmul_set_backend(prev);
+    trm_matmul_set_precision(pp);
+    assert_true(checked >= 1);
 }
 
 static void test_gemm_bf16(void **state) {
@@ -509,6 +563,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bf16_rounding),
         cmocka_unit_test(test_gemm_fp32),
+        cmocka_unit_test(test_gemm_backends),
         cmocka_unit_test(test_gemm_bf16),
         cmocka_unit_test(test_exp),
         cmocka_unit_test(test_add_rmsnorm),

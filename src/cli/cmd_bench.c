@@ -47,7 +47,7 @@ static void usage(FILE *out) {
             "  --warmup W           untimed steps first (default 1)\n"
             "  --solve-steps S      supervision steps per solve (default halt_max_steps)\n"
             "  --precision P        fp32 (default) or bf16 matrix products\n"
-            "  --matmul NAME        avx512, openblas or portable (default: the library's choice)\n"
+            "  --matmul NAME        onednn, avx512, openblas or portable (default: the library's choice)\n"
             "  --set key=value      override a config field\n"
             "  --profile            time per op family (matmul, attention, norms, ...)\n"
             "  --no-peak            skip measuring the FMA peak and sgemm ceiling\n"
@@ -125,21 +125,19 @@ static float *rand_buf(size_t n, uint64_t *s) {
     return p;
 }
 
-/* oneDNN, loaded at run time when present (no build dependency). */
-typedef int (*dnnl_sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t,
-                             const float *, int64_t, float, float *, int64_t);
+/* oneDNN, loaded at run time when present (no build dependency): the fp32
+ * GEMM through the engine's loader, the bf16 one for comparison only. */
 typedef int (*dnnl_bf16_fn)(char, char, int64_t, int64_t, int64_t, float, const uint16_t *, int64_t,
                             const uint16_t *, int64_t, float, float *, int64_t);
-static dnnl_sgemm_fn g_dnnl_sgemm;
+static trm_dnnl_sgemm_fn g_dnnl_sgemm;
 static dnnl_bf16_fn g_dnnl_bf16;
 
 static void load_dnnl(void) {
     static int tried;
     if (tried++) return;
-    void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
-    if (!h) return;
-    g_dnnl_sgemm = (dnnl_sgemm_fn)(uintptr_t)dlsym(h, "dnnl_sgemm");
-    g_dnnl_bf16 = (dnnl_bf16_fn)(uintptr_t)dlsym(h, "dnnl_gemm_bf16bf16f32");
+    if (!(g_dnnl_sgemm = trm_onednn_sgemm())) return;
+    void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (h) *(void **)&g_dnnl_bf16 = dlsym(h, "dnnl_gemm_bf16bf16f32");
 }
 
 typedef enum { GB_OPENBLAS, GB_AVX512, GB_AVX512_BF16, GB_DNNL, GB_DNNL_BF16, GB_PORTABLE, GB_N } gemm_be;
@@ -453,9 +451,10 @@ int cmd_bench(int argc, char **argv) {
         return die("bench", "--precision bf16: needs an AVX-512 CPU");
     if (mm) {
         trm_matmul_backend want = !strcmp(mm, "avx512") ? TRM_MATMUL_AVX512
+                                : !strcmp(mm, "onednn") ? TRM_MATMUL_ONEDNN
                                 : !strcmp(mm, "openblas") ? TRM_MATMUL_BLAS
                                 : !strcmp(mm, "portable") ? TRM_MATMUL_PORTABLE : (trm_matmul_backend)-1;
-        if ((int)want < 0) return die("bench", "--matmul: expected avx512, openblas or portable, got '%s'", mm);
+        if ((int)want < 0) return die("bench", "--matmul: expected onednn, avx512, openblas or portable, got '%s'", mm);
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
     if (getenv("TRM_BENCH_CPUTIME") && atoi(getenv("TRM_BENCH_CPUTIME"))) trm_prof_clock = CLOCK_PROCESS_CPUTIME_ID;
@@ -479,11 +478,13 @@ int cmd_bench(int argc, char **argv) {
         bool bf = trm_matmul_get_precision() == TRM_PRECISION_BF16;
         double g_own = trm_cpu_has_avx512() ? time_gemm(bf ? GB_AVX512_BF16 : GB_AVX512, false, true, 2048, 1536, 512, 3) : 0;
         double g_blas = gemm_be_ok(GB_OPENBLAS) ? time_gemm(GB_OPENBLAS, false, true, 2048, 1536, 512, 3) : 0;
+        double g_dnnl = !bf && gemm_be_ok(GB_DNNL) ? time_gemm(GB_DNNL, false, true, 2048, 1536, 512, 3) : 0;
         ceil = g_own > g_blas ? g_own : g_blas;
+        if (g_dnnl > ceil) ceil = g_dnnl;
         if (!json)
             printf("CPU: %d threads, fp32 FMA peak %.0f GFLOP/s (%d-wide, measured); sgemm 2048x1536x512: "
-                   "avx512%s %.0f, openblas %.0f GFLOP/s\n", omp_get_max_threads(), peak, lanes,
-                   bf ? "-bf16" : "", g_own, g_blas);
+                   "avx512%s %.0f, openblas %.0f, onednn %.0f GFLOP/s\n", omp_get_max_threads(), peak, lanes,
+                   bf ? "-bf16" : "", g_own, g_blas, g_dnnl);
     }
     if (!json)
         printf("preset %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,

@@ -1,16 +1,24 @@
-/* matmul.c - GEMM behind one interface: the project's AVX-512 kernels
- * (gemm_avx512.c), OpenBLAS, or portable C, chosen at run time.
+/* matmul.c - GEMM behind one interface: oneDNN's fp32 GEMM for large
+ * products, the project's AVX-512 kernels (gemm_avx512.c), OpenBLAS, or
+ * portable C, chosen at run time.
  *
- * Default: the AVX-512 kernels when the CPU has AVX-512F (they beat the
- * OpenBLAS kernels Debian's OpenBLAS picks here; docs/performance.md),
- * else OpenBLAS when compiled in, else portable C. TRM_MATMUL=openblas |
- * avx512 | portable in the environment overrides the default, and
+ * Default: on an AVX-512 CPU, oneDNN when libdnnl.so.2 loads (its GEMM
+ * driver is 10-25% faster than ours on a training step's products; ours
+ * stays faster on small ones: batch-1 products with weights packed once
+ * per step, attention's per-head products; docs/performance.md) with our
+ * kernels for the small products, else our kernels alone (they beat the
+ * OpenBLAS kernels Debian's OpenBLAS picks here), else OpenBLAS when
+ * compiled in, else portable C. oneDNN is loaded with dlopen: it is not a
+ * build dependency, and without it nothing changes but speed.
+ * TRM_MATMUL=onednn | openblas | avx512 | portable in the environment
+ * overrides the default, and
  * TRM_PRECISION=bf16 starts the process with bf16 products (so every
  * command can run in bf16 without an option of its own).
  * OpenBLAS is the OpenMP flavour, so its threads and ours share one pool.
  * We never touch OPENBLAS_* environment variables: the user's (or the
  * machine's) choice of kernels is respected.
  */
+#include <dlfcn.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +33,49 @@
 static int g_backend = -1;      /* -1: not chosen yet */
 static int g_bf16 = -1;         /* -1: not chosen yet (TRM_PRECISION=bf16 sets it) */
 
+/* ------------------------------------------------------------ oneDNN */
+
+static trm_dnnl_sgemm_fn g_dnnl;
+static int g_dnnl_tried;
+
+trm_dnnl_sgemm_fn trm_onednn_sgemm(void) {
+    if (!g_dnnl_tried) {
+        g_dnnl_tried = 1;
+        void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+        if (h) *(void **)&g_dnnl = dlsym(h, "dnnl_sgemm");
+    }
+    return g_dnnl;
+}
+
+/* Sanitizer builds keep oneDNN out of the default (its JIT code and global
+ * caches are not instrumented); TRM_MATMUL=onednn still selects it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ONEDNN_BY_DEFAULT 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ONEDNN_BY_DEFAULT 0
+#endif
+#endif
+#ifndef ONEDNN_BY_DEFAULT
+#define ONEDNN_BY_DEFAULT 1
+#endif
+
+/* Below these sizes oneDNN loses to our kernels (measured with
+ * `trm bench`: batch-1 solving, whose x W^T products have 97 rows and
+ * pre-packed weights, is ~10% slower through oneDNN). */
+#define ONEDNN_MIN_ROWS 256
+#define ONEDNN_MIN_FLOPS 16e6
+
+static bool onednn_takes(int M, int N, int K) {
+    return (double)M * N * K >= ONEDNN_MIN_FLOPS && M >= 16 && N >= 16 && K >= 16 &&
+           !omp_in_parallel();
+}
+
 static bool backend_ok(trm_matmul_backend b) {
     switch (b) {
     case TRM_MATMUL_PORTABLE: return true;
     case TRM_MATMUL_AVX512: return trm_cpu_has_avx512();
+    case TRM_MATMUL_ONEDNN: return trm_onednn_sgemm() != NULL;
 #ifdef TRM_HAVE_BLAS
     case TRM_MATMUL_BLAS: return true;
 #endif
@@ -44,10 +91,13 @@ static trm_matmul_backend backend(void) {
 #else
                                TRM_MATMUL_PORTABLE;
 #endif
+        if (b == TRM_MATMUL_AVX512 && ONEDNN_BY_DEFAULT && backend_ok(TRM_MATMUL_ONEDNN))
+            b = TRM_MATMUL_ONEDNN;
         const char *e = getenv("TRM_MATMUL");
         if (e) {
             trm_matmul_backend want = !strcmp(e, "openblas") || !strcmp(e, "blas") ? TRM_MATMUL_BLAS
                                     : !strcmp(e, "portable") ? TRM_MATMUL_PORTABLE
+                                    : !strcmp(e, "onednn") ? TRM_MATMUL_ONEDNN
                                     : !strcmp(e, "avx512") ? TRM_MATMUL_AVX512 : b;
             if (backend_ok(want)) b = want;
         }
@@ -64,7 +114,8 @@ trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b) {
 trm_matmul_backend trm_matmul_get_backend(void) { return backend(); }
 
 const char *trm_matmul_backend_name(trm_matmul_backend b) {
-    return b == TRM_MATMUL_BLAS ? "openblas" : b == TRM_MATMUL_AVX512 ? "avx512" : "portable";
+    return b == TRM_MATMUL_BLAS ? "openblas" : b == TRM_MATMUL_AVX512 ? "avx512"
+         : b == TRM_MATMUL_ONEDNN ? "onednn" : "portable";
 }
 
 trm_precision trm_matmul_set_precision(trm_precision p) {
@@ -85,6 +136,13 @@ trm_precision trm_matmul_get_precision(void) {
 }
 
 bool trm_in_parallel(void) { return omp_in_parallel(); }
+
+bool trm_matmul_wants_packed(int rows) {
+    trm_matmul_backend be = backend();
+    if (trm_matmul_bf16()) return true;
+    if (be == TRM_MATMUL_AVX512) return true;
+    return be == TRM_MATMUL_ONEDNN && trm_cpu_has_avx512() && rows < ONEDNN_MIN_ROWS;
+}
 
 /* ------------------------------------------------------------ portable */
 
@@ -130,6 +188,17 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
     if (M <= 0 || N <= 0) return;
     trm_matmul_backend be = backend();
     bool bf16 = trm_matmul_bf16();
+    if (be == TRM_MATMUL_ONEDNN && !bf16) {
+        if (K > 0 && onednn_takes(M, N, K)) {
+            g_dnnl(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            return;
+        }
+        /* the small products: our kernels (oneDNN itself runs on any x86) */
+        be = trm_cpu_has_avx512() ? TRM_MATMUL_AVX512 : TRM_MATMUL_PORTABLE;
+#ifdef TRM_HAVE_BLAS
+        if (be == TRM_MATMUL_PORTABLE) be = TRM_MATMUL_BLAS;
+#endif
+    }
     if (be == TRM_MATMUL_AVX512 || bf16) {
         trm_gemm_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
         return;

@@ -25,6 +25,17 @@ bool trm_in_parallel(void);
 /* True when products run with bf16 operands (trm_matmul_set_precision). */
 bool trm_matmul_bf16(void);
 
+/* True when x W^T with `rows` rows runs on the project's kernels, so that
+ * weights packed for them (trm_pack_b) will be used; false when the
+ * backend sends it elsewhere (oneDNN for many rows, BLAS, portable). */
+bool trm_matmul_wants_packed(int rows);
+
+/* oneDNN's dnnl_sgemm, when libdnnl.so.2 can be loaded (NULL if not). */
+typedef int (*trm_dnnl_sgemm_fn)(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const float *A, int64_t lda, const float *B, int64_t ldb,
+                                 float beta, float *C, int64_t ldc);
+trm_dnnl_sgemm_fn trm_onednn_sgemm(void);
+
 /* ---- gemm_avx512.c ---- */
 bool trm_cpu_has_avx512(void);
 bool trm_cpu_has_avx512bf16(void);

@@ -210,12 +210,13 @@ static void input_embedding_backward(trm_model *m, trm_act *a, const float *dx) 
 /* ------------------------------------------------------------ network */
 
 /* Packs every block weight (op(B) = W^T) for this step when the AVX-512
- * kernels run the products; otherwise (or out of memory) leaves
- * w->packed NULL and the blocks use the plain product. */
-static void pack_weights(const trm_model *m, trm_act_work *w) {
+ * kernels run the products of a batch of B (with oneDNN, only small
+ * batches); otherwise (or out of memory) leaves w->packed NULL and the
+ * blocks use the plain product. */
+static void pack_weights(const trm_model *m, trm_act_work *w, int B) {
     const trm_config *c = &m->cfg;
     bool bf16 = trm_matmul_bf16();
-    if (trm_matmul_get_backend() != TRM_MATMUL_AVX512 && !bf16) { free(w->packed); w->packed = NULL; return; }
+    if (!trm_matmul_wants_packed(B * m->L)) { free(w->packed); w->packed = NULL; return; }
     int layers = c->L_layers, D = c->hidden_size, L = m->L, I = m->I, It = m->It;
     /* (K, N) of each packed W^T, in block_packed's member order */
     int kn[6][2] = {{D, 3 * D}, {D, D}, {L, 2 * It}, {It, L}, {D, 2 * I}, {I, D}};
@@ -330,7 +331,7 @@ static void inner_forward(const trm_model *m, trm_act *a) {
     size_t n = (size_t)B * m->L * c->hidden_size;
     bool train = a->mode == TRM_TRAIN;
     PROF(PROF_DATA, input_embedding(m, a, w->x));
-    PROF(PROF_MATMUL, pack_weights(m, w));
+    PROF(PROF_MATMUL, pack_weights(m, w, a->batch));
     for (int cyc = 0; cyc < c->H_cycles; cyc++) {
         bool keep = train && cyc == c->H_cycles - 1;
         if (keep) PROF(PROF_ELEMWISE, memcpy(w->y_prev, a->y, n * sizeof(float)));
