@@ -32,6 +32,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_X86 1
 #include <immintrin.h>
+#include "kernels/avx512_tr16.h"
 #else
 #define HAVE_X86 0
 #endif
@@ -107,32 +108,6 @@ static inline __mmask16 lanes(int n) {
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
-/* r[0..15] rows -> columns, in place. */
-TGT static inline void tr16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int c = 0; c < 4; c++) {
-        __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
-        __m512 u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-        t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
-        t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
-        t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
-        t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
-    }
-    for (int i = 0; i < 16; i++) r[i] = t[i];
-}
-
 /* x rounded to bf16 (nearest even), kept as fp32. */
 TGT static inline __m512 rnd_bf16(__m512 x) {
     __m512i u = _mm512_castps_si512(x);
@@ -154,7 +129,7 @@ TGT static inline void load_tr16(__m512 r[16], const float *X, size_t ld, int nr
     __mmask16 m = lanes(ncols);
     for (int i = 0; i < 16; i++)
         r[i] = i < nrows ? _mm512_maskz_loadu_ps(m, X + (size_t)i * ld) : _mm512_setzero_ps();
-    tr16(r);
+    avx512_tr16(r);
 }
 
 /* fp32 / emulated: a sliver of `width` (14 or 32) output lanes per k from

@@ -18,6 +18,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#include "kernels/avx512_tr16.h"
 #define TGT __attribute__((target("avx512f")))
 
 static inline __mmask16 tail(int n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
@@ -202,32 +203,6 @@ TGT void v512_softmax_bwd_row(float *d, const float *p, int C, float scale) {
         _mm512_mask_storeu_ps(d + c, k, v);
     }
 }
-/* 16x16 transpose in registers (as the GEMM's packing). */
-TGT static inline void tr16x16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int c = 0; c < 4; c++) {
-        __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
-        __m512 u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-        t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
-        t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
-        t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
-        t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
-    }
-    for (int i = 0; i < 16; i++) r[i] = t[i];
-}
-
 /* out[c * ldo + r] = in[r * ldi + c] for r < R, c < C, in 16x16 tiles. */
 TGT void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
     __m512 t[16];
@@ -238,7 +213,7 @@ TGT void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, in
             __mmask16 m = tail(nc);
             for (int i = 0; i < 16; i++)
                 t[i] = i < nr ? _mm512_maskz_loadu_ps(m, in + (size_t)(r0 + i) * ldi + c0) : _mm512_setzero_ps();
-            tr16x16(t);
+            avx512_tr16(t);
             __mmask16 mo = tail(nr);
             for (int j = 0; j < nc; j++) _mm512_mask_storeu_ps(out + (size_t)(c0 + j) * ldo + r0, mo, t[j]);
         }

@@ -296,6 +296,16 @@ static void fmt_eta(char *buf, size_t n, double s) {
 
 typedef struct { trm_metrics sum; int64_t steps; double t0; } log_window;
 
+/* A JSON number, or null for nan / inf (a diverged loss), which JSON cannot
+ * spell: metrics.jsonl stays valid JSON line by line. */
+typedef struct { char s[32]; } json_num;
+static json_num jnum(double v) {
+    json_num j;
+    if (isfinite(v)) snprintf(j.s, sizeof j.s, "%.6g", v);
+    else snprintf(j.s, sizeof j.s, "null");
+    return j;
+}
+
 static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t start_step) {
     const trm_metrics *s = &w->sum;
     double el = now_s() - w->t0, B = r->tc.global_batch_size;
@@ -306,12 +316,12 @@ static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t 
     float lr = trm_lr_at(r->tc.lr, r->step, r->tc.lr_warmup_steps, r->total_steps, r->tc.lr_min_ratio);
     char line[1024], eta_s[32];
     snprintf(line, sizeof line,
-             "{\"step\":%lld,\"lr\":%.6g,\"lm_loss\":%.6g,\"q_halt_loss\":%.6g,\"accuracy\":%.6g,"
-             "\"exact_accuracy\":%.6g,\"q_halt_accuracy\":%.6g,\"steps\":%.4g,\"count\":%.0f,"
+             "{\"step\":%lld,\"lr\":%.6g,\"lm_loss\":%s,\"q_halt_loss\":%s,\"accuracy\":%s,"
+             "\"exact_accuracy\":%s,\"q_halt_accuracy\":%s,\"steps\":%.4g,\"count\":%.0f,"
              "\"examples_per_s\":%.4g}",
-             (long long)r->step, lr, s->lm_loss / (w->steps * B), s->q_halt_loss / (w->steps * B),
-             s->accuracy / cnt, s->exact_accuracy / cnt, s->q_halt_accuracy / cnt, s->steps / cnt,
-             s->count, rate);
+             (long long)r->step, lr, jnum(s->lm_loss / (w->steps * B)).s, jnum(s->q_halt_loss / (w->steps * B)).s,
+             jnum(s->accuracy / cnt).s, jnum(s->exact_accuracy / cnt).s, jnum(s->q_halt_accuracy / cnt).s,
+             s->steps / cnt, s->count, rate);
     append_jsonl(r->path_metrics, line);
     fmt_eta(eta_s, sizeof eta_s, eta);
     if (!quiet)
@@ -339,10 +349,10 @@ static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
         return -1;
     char line[512];
     snprintf(line, sizeof line,
-             "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%.6g,\"accuracy\":%.6g,"
-             "\"q_halt_accuracy\":%.6g,\"lm_loss\":%.6g,\"steps\":%d}}",
-             (long long)r->step, (long long)res.examples, res.exact_accuracy, res.accuracy,
-             res.q_halt_accuracy, res.lm_loss, res.n_steps);
+             "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%s,\"accuracy\":%s,"
+             "\"q_halt_accuracy\":%s,\"lm_loss\":%s,\"steps\":%d}}",
+             (long long)r->step, (long long)res.examples, jnum(res.exact_accuracy).s, jnum(res.accuracy).s,
+             jnum(res.q_halt_accuracy).s, jnum(res.lm_loss).s, res.n_steps);
     append_jsonl(r->path_metrics, line);
     if (!quiet)
         fprintf(stderr, "eval at step %lld: exact %.4f, token accuracy %.4f, q_halt accuracy %.4f (%lld examples)\n",
