@@ -555,6 +555,18 @@ static void test_set_variants(void **state) {
     for (size_t i = 0; i < big; i++) o2[i] = NAN;
     attention_backward_set(o2, d, x, NULL, B, L, H, hd);
     assert_memory_equal(o1, o2, sizeof(float) * (size_t)B * L * 3 * D);
+    /* several row blocks of queries (L > 112): the same bits again */
+    {
+        int Lb = 150, hb = 8;
+        size_t nq = (size_t)Lb * 3 * hb;
+        float *pr = gc_alloc((size_t)Lb * Lb), *at = gc_alloc((size_t)Lb * hb);
+        float *a1 = gc_alloc(nq), *a2 = gc_alloc(nq);
+        attention_forward(at, pr, x, 1, Lb, 1, hb);
+        attention_backward_set(a1, d, x, pr, 1, Lb, 1, hb);
+        attention_backward_set(a2, d, x, NULL, 1, Lb, 1, hb);
+        assert_memory_equal(a1, a2, sizeof(float) * nq);
+        free(pr); free(at); free(a1); free(a2);
+    }
 #undef RESET
     free(x); free(y); free(w); free(d); free(ri); free(o1); free(o2); free(g1); free(g2); free(att); free(probs);
 }

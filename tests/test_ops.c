@@ -590,6 +590,8 @@ static void test_attention(void **state) {
     (void)state;
     check_attention(2, 5, 2, 4, 61);
     check_attention(1, 7, 3, 3, 62);
+    /* L > ATT_ROWS (112): three row blocks, dK and dV summed across them */
+    check_attention(1, 230, 1, 2, 63);
 }
 
 /* ================================================================ composite */

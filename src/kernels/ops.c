@@ -230,17 +230,43 @@ static void softmax_rows(float *S, int R, int C) {
 /* A per-thread scratch that grows and is kept: the score matrices of
  * long sequences (L = 916: 3.3 MB) would otherwise be mmap'ed, faulted in
  * and unmapped on every call. */
-static _Thread_local float *tl_scratch[2];
-static _Thread_local size_t tl_scratch_n[2];
+static _Thread_local float *tl_scratch[5];
+static _Thread_local size_t tl_scratch_n[5];
 
 static float *thread_scratch(int which, size_t n) {
     if (n > tl_scratch_n[which]) {
         free(tl_scratch[which]);
-        tl_scratch[which] = malloc(n * sizeof(float));
+        /* 64-byte aligned: packed GEMM operands are read with aligned loads */
+        tl_scratch[which] = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
         tl_scratch_n[which] = tl_scratch[which] ? n : 0;
     }
     return tl_scratch[which];
 }
+
+/* op(B) of a head's products packed once for all its row blocks (into
+ * thread scratch `slot`), when our kernels run them; NULL otherwise (the
+ * OpenBLAS / portable backends), and att_gemm then takes B as it is. */
+static void *att_pack(int slot, bool tb, int K, int N, const float *B, int ldb) {
+    if (!trm_matmul_wants_packed(0)) return NULL;
+    bool bf16 = trm_matmul_bf16();
+    void *p = thread_scratch(slot, (trm_packed_b_bytes(K, N, bf16) + 3) / 4);
+    if (p) trm_pack_b(p, tb, K, N, B, ldb, bf16);
+    return p;
+}
+
+static void att_gemm(bool ta, int M, int N, int K, float alpha, const float *A, int lda,
+                     const void *Bp, bool tb, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (Bp) trm_gemm_avx512_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, trm_matmul_bf16());
+    else trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* Attention runs per (batch, head) and, inside one, per block of ATT_ROWS
+ * query rows: a block's scores (ATT_ROWS x L: 400 KB at Maze's L = 916)
+ * stay in L2 from QK^T through softmax to PV, where the whole L x L
+ * matrix (3.3 MB) went through memory three times. A row's weights do not
+ * depend on the block it is in, so blocking changes no forward value; the
+ * backward sums dK and dV over blocks. Sudoku (L = 97) is one block. */
+#define ATT_ROWS 112
 
 void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
                        int H, int hd) {
@@ -248,17 +274,21 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
-        float *scratch = probs ? NULL : thread_scratch(0, (size_t)L * L);
+        float *scratch = probs ? NULL : thread_scratch(0, (size_t)ATT_ROWS * L);
         #pragma omp for schedule(static) collapse(2)
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++) {
                 const float *q = qkv + (size_t)b * L * ld + (size_t)h * hd;
                 const float *k = q + D, *v = q + 2 * D;
-                float *P = probs ? probs + ((size_t)b * H + h) * L * L : scratch;
-                trm_gemm(false, true, L, L, hd, scale, q, ld, k, ld, 0.0f, P, L);
-                softmax_rows(P, L, L);
-                trm_gemm(false, false, L, hd, L, 1.0f, P, L, v, ld, 0.0f,
-                         out + (size_t)b * L * D + (size_t)h * hd, D);
+                void *kT = att_pack(2, true, hd, L, k, ld), *vp = att_pack(3, false, L, hd, v, ld);
+                for (int r0 = 0; r0 < L; r0 += ATT_ROWS) {
+                    int R = L - r0 < ATT_ROWS ? L - r0 : ATT_ROWS;
+                    float *P = probs ? probs + ((size_t)b * H + h) * L * L + (size_t)r0 * L : scratch;
+                    att_gemm(false, R, L, hd, scale, q + (size_t)r0 * ld, ld, kT, true, k, ld, 0.0f, P, L);
+                    softmax_rows(P, R, L);
+                    att_gemm(false, R, hd, L, 1.0f, P, L, vp, false, v, ld, 0.0f,
+                             out + ((size_t)b * L + r0) * D + (size_t)h * hd, D);
+                }
             }
     }
 }
@@ -270,37 +300,43 @@ static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
-        float *dP = thread_scratch(0, (size_t)L * L);
-        float *Pre = probs ? NULL : thread_scratch(1, (size_t)L * L);
+        float *dP = thread_scratch(0, (size_t)ATT_ROWS * L);
+        float *Pre = probs ? NULL : thread_scratch(1, (size_t)ATT_ROWS * L);
         #pragma omp for schedule(static) collapse(2)
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++) {
                 size_t off = (size_t)b * L * ld + (size_t)h * hd;
                 const float *q = qkv + off, *k = q + D, *v = q + 2 * D;
                 float *dq = dqkv + off, *dk = dq + D, *dv = dq + 2 * D;
-                const float *P;
-                if (probs) {
-                    P = probs + ((size_t)b * H + h) * L * L;
-                } else { /* the forward's weights again, by the same code: bit for bit */
-                    trm_gemm(false, true, L, L, hd, scale, q, ld, k, ld, 0.0f, Pre, L);
-                    softmax_rows(Pre, L, L);
-                    P = Pre;
+                void *kT = probs ? NULL : att_pack(2, true, hd, L, k, ld);
+                void *vT = att_pack(3, true, hd, L, v, ld), *kp = att_pack(4, false, L, hd, k, ld);
+                for (int r0 = 0; r0 < L; r0 += ATT_ROWS) {
+                    int R = L - r0 < ATT_ROWS ? L - r0 : ATT_ROWS;
+                    float bkv = r0 == 0 ? beta : 1.0f;   /* dK, dV: summed over blocks */
+                    const float *qb = q + (size_t)r0 * ld, *P;
+                    if (probs) {
+                        P = probs + ((size_t)b * H + h) * L * L + (size_t)r0 * L;
+                    } else { /* the forward's weights again, by the same code: bit for bit */
+                        att_gemm(false, R, L, hd, scale, qb, ld, kT, true, k, ld, 0.0f, Pre, L);
+                        softmax_rows(Pre, R, L);
+                        P = Pre;
+                    }
+                    const float *dO = dout + ((size_t)b * L + r0) * D + (size_t)h * hd;
+                    /* dV += P^T dO ; dP = dO V^T */
+                    trm_gemm(true, false, L, hd, R, 1.0f, P, L, dO, D, bkv, dv, ld);
+                    att_gemm(false, R, L, hd, 1.0f, dO, D, vT, true, v, ld, 0.0f, dP, L);
+                    /* dS = P * (dP - rowsum(P * dP)), times the score scale */
+                    if (vec) for (int i = 0; i < R; i++) v512_softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
+                    else for (int i = 0; i < R; i++) {
+                        const float *p = P + (size_t)i * L;
+                        float *d = dP + (size_t)i * L, dot = 0.0f;
+                        for (int j = 0; j < L; j++) dot += p[j] * d[j];
+                        for (int j = 0; j < L; j++) d[j] = scale * p[j] * (d[j] - dot);
+                    }
+                    /* dQ (this block's rows) += dS K ; dK += dS^T Q */
+                    att_gemm(false, R, hd, L, 1.0f, dP, L, kp, false, k, ld, beta, dq + (size_t)r0 * ld, ld);
+                    trm_gemm(true, false, L, hd, R, 1.0f, dP, L, qb, ld, bkv, dk, ld);
                 }
-                const float *dO = dout + (size_t)b * L * D + (size_t)h * hd;
-                /* dV += P^T dO ; dP = dO V^T */
-                trm_gemm(true, false, L, hd, L, 1.0f, P, L, dO, D, beta, dv, ld);
-                trm_gemm(false, true, L, L, hd, 1.0f, dO, D, v, ld, 0.0f, dP, L);
-                /* dS = P * (dP - rowsum(P * dP)), times the score scale */
-                if (vec) for (int i = 0; i < L; i++) v512_softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
-                else for (int i = 0; i < L; i++) {
-                    const float *p = P + (size_t)i * L;
-                    float *d = dP + (size_t)i * L, dot = 0.0f;
-                    for (int j = 0; j < L; j++) dot += p[j] * d[j];
-                    for (int j = 0; j < L; j++) d[j] = scale * p[j] * (d[j] - dot);
-                }
-                /* dQ += dS K ; dK += dS^T Q */
-                trm_gemm(false, false, L, hd, L, 1.0f, dP, L, k, ld, beta, dq, ld);
-                trm_gemm(true, false, L, hd, L, 1.0f, dP, L, q, ld, beta, dk, ld);
             }
     }
 }
