@@ -203,6 +203,64 @@ TGT void v512_softmax_bwd_row(float *d, const float *p, int C, float scale) {
         _mm512_mask_storeu_ps(d + c, k, v);
     }
 }
+
+/* atan2(y, x) for x >= 0: with a = |y|, t = min(a, x) / max(a, x) in
+ * [0, 1], atan(t) by Cephes' reduction (t > tan(pi/8): pi/4 + atan((t-1) /
+ * (t+1))) and its degree-4 odd polynomial in t^2 (~1-2 ulp); pi/2 - atan(t)
+ * when a > x; the sign of y. atan2(0, 0) = 0 and atan2(inf, inf) = pi/4, as
+ * libm; NaN in, NaN out. */
+TGT static inline __m512 atan2_nonneg_x16(__m512 y, __m512 x) {
+    __m512i yi = _mm512_castps_si512(y);
+    __m512 a = _mm512_castsi512_ps(_mm512_and_si512(yi, _mm512_set1_epi32(0x7fffffff)));
+    __m512 num = _mm512_min_ps(a, x), den = _mm512_max_ps(a, x);
+    __m512 t = _mm512_div_ps(num, den);
+    __mmask16 zero = _mm512_cmp_ps_mask(den, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    __mmask16 both_inf = _mm512_cmp_ps_mask(num, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ);
+    __mmask16 nan = _mm512_cmp_ps_mask(y, x, _CMP_UNORD_Q);
+    t = _mm512_mask_mov_ps(t, zero, _mm512_setzero_ps());
+    t = _mm512_mask_mov_ps(t, both_inf, _mm512_set1_ps(1.0f));
+    __mmask16 big = _mm512_cmp_ps_mask(t, _mm512_set1_ps(0.4142135623730950f), _CMP_GT_OQ);
+    __m512 tr = _mm512_div_ps(_mm512_sub_ps(t, _mm512_set1_ps(1.0f)), _mm512_add_ps(t, _mm512_set1_ps(1.0f)));
+    t = _mm512_mask_mov_ps(t, big, tr);
+    __m512 base = _mm512_mask_mov_ps(_mm512_setzero_ps(), big, _mm512_set1_ps(0.78539816339744830962f));
+    __m512 z = _mm512_mul_ps(t, t);
+    __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(8.05374449538e-2f), z, _mm512_set1_ps(-1.38776856032e-1f));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(1.99777106478e-1f));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(-3.33329491539e-1f));
+    __m512 r = _mm512_add_ps(base, _mm512_fmadd_ps(_mm512_mul_ps(q, z), t, t));
+    __mmask16 swap = _mm512_cmp_ps_mask(a, x, _CMP_GT_OQ);
+    r = _mm512_mask_sub_ps(r, swap, _mm512_set1_ps(1.57079632679489661923f), r);
+    r = _mm512_mask_mov_ps(r, nan, _mm512_set1_ps(NAN));   /* min/max drop NaNs */
+    __m512i sign = _mm512_and_si512(yi, _mm512_set1_epi32((int)0x80000000u));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), sign));
+}
+
+TGT void v512_atan2_nonneg_x(float *r, const float *y, const float *x, int n) {
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = tail(n - i);
+        _mm512_mask_storeu_ps(r + i, k, atan2_nonneg_x16(_mm512_maskz_loadu_ps(k, y + i), _mm512_maskz_loadu_ps(k, x + i)));
+    }
+}
+
+TGT void v512_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
+                         float c2, float step, float sqrt_bc2) {
+    __m512 vdecay = _mm512_set1_ps(decay), vc1 = _mm512_set1_ps(c1), vc2 = _mm512_set1_ps(c2);
+    __m512 vstep = _mm512_set1_ps(step), vbc = _mm512_set1_ps(sqrt_bc2);
+    for (long i = 0; i < n; i += 16) {
+        __mmask16 k = tail((int)(n - i < 16 ? n - i : 16));
+        __m512 gi = _mm512_maskz_loadu_ps(k, g + i), pi = _mm512_maskz_loadu_ps(k, p + i);
+        __m512 mi = _mm512_maskz_loadu_ps(k, m + i), vi = _mm512_maskz_loadu_ps(k, v + i);
+        pi = _mm512_mul_ps(pi, vdecay);
+        mi = _mm512_add_ps(mi, _mm512_mul_ps(vc1, _mm512_sub_ps(gi, mi)));
+        vi = _mm512_add_ps(vi, _mm512_mul_ps(vc2, _mm512_sub_ps(_mm512_mul_ps(gi, gi), vi)));
+        __m512 den = _mm512_div_ps(_mm512_sqrt_ps(vi), vbc);
+        pi = _mm512_sub_ps(pi, _mm512_mul_ps(vstep, atan2_nonneg_x16(mi, den)));
+        _mm512_mask_storeu_ps(p + i, k, pi);
+        _mm512_mask_storeu_ps(m + i, k, mi);
+        _mm512_mask_storeu_ps(v + i, k, vi);
+    }
+}
+
 /* out[c * ldo + r] = in[r * ldi + c] for r < R, c < C, in 16x16 tiles. */
 TGT void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
     __m512 t[16];
@@ -225,6 +283,18 @@ void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C)
         for (int c = 0; c < C; c++) out[(size_t)c * ldo + r] = in[(size_t)r * ldi + c];
 }
 void v512_exp(float *y, const float *x, int n) { for (int i = 0; i < n; i++) y[i] = expf(x[i]); }
+void v512_atan2_nonneg_x(float *r, const float *y, const float *x, int n) {
+    for (int i = 0; i < n; i++) r[i] = atan2f(y[i], x[i]);
+}
+void v512_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
+                     float c2, float step, float sqrt_bc2) {
+    for (long i = 0; i < n; i++) {
+        p[i] *= decay;
+        m[i] += c1 * (g[i] - m[i]);
+        v[i] += c2 * (g[i] * g[i] - v[i]);
+        p[i] -= step * atan2f(m[i], sqrtf(v[i]) / sqrt_bc2);
+    }
+}
 void v512_swiglu_row(float *m, const float *g, const float *u, int I) { (void)m; (void)g; (void)u; (void)I; }
 void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I,
                          bool add) {

@@ -15,6 +15,14 @@ float v512_add_rmsnorm_row(float *y, const float *x, const float *res, int C, fl
 void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C, bool add);
 void v512_softmax_row(float *row, int C);
 void v512_softmax_bwd_row(float *d, const float *p, int C, float scale);
+/* AdamATan2 on n elements (optim.c's loop, same order of operations):
+ * p *= decay; m += c1 (g - m); v += c2 (g^2 - v);
+ * p -= step * atan2(m, sqrt(v) / sqrt_bc2). atan2 to ~2 ulp. */
+void v512_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
+                     float c2, float step, float sqrt_bc2);
+/* atan2(y, x) for n pairs, x >= 0 or NaN (what AdamATan2 needs); exposed
+ * for tests. */
+void v512_atan2_nonneg_x(float *r, const float *y, const float *x, int n);
 /* out[c * ldo + r] = in[r * ldi + c], r < R, c < C. */
 void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C);
 
