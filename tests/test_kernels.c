@@ -144,7 +144,7 @@ static void test_gemm_backends(void **state) {
     int checked = 0;
     for (size_t b = 0; b < sizeof all / sizeof all[0]; b++) {
         if (trm_matmul_set_backend(all[b]) != all[b]) {
-            printf("    backend %s: not available here, not checked\n", trm_matmul_backend_name(all[b]));
+            printf("    backend %s: not available in this build or on this machine, not checked\n", trm_matmul_backend_name(all[b]));
             continue;
         }
         double worst = 0.0;

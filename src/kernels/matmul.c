@@ -35,30 +35,33 @@ static int g_bf16 = -1;         /* -1: not chosen yet (TRM_PRECISION=bf16 sets i
 
 /* ------------------------------------------------------------ oneDNN */
 
+/* Sanitizer builds do not load oneDNN unless TRM_MATMUL=onednn asks for it:
+ * its JIT code and threads are not instrumented, and LeakSanitizer's exit
+ * scan crashes once it has been loaded (measured). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 static trm_dnnl_sgemm_fn g_dnnl;
 static int g_dnnl_tried;
 
 trm_dnnl_sgemm_fn trm_onednn_sgemm(void) {
     if (!g_dnnl_tried) {
         g_dnnl_tried = 1;
+        const char *e = getenv("TRM_MATMUL");
+        if (SANITIZED && !(e && !strcmp(e, "onednn"))) return NULL;
         void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
         if (h) *(void **)&g_dnnl = dlsym(h, "dnnl_sgemm");
     }
     return g_dnnl;
 }
-
-/* Sanitizer builds keep oneDNN out of the default (its JIT code and global
- * caches are not instrumented); TRM_MATMUL=onednn still selects it. */
-#if defined(__SANITIZE_ADDRESS__)
-#define ONEDNN_BY_DEFAULT 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ONEDNN_BY_DEFAULT 0
-#endif
-#endif
-#ifndef ONEDNN_BY_DEFAULT
-#define ONEDNN_BY_DEFAULT 1
-#endif
 
 /* Below these sizes oneDNN loses to our kernels (measured with
  * `trm bench`: batch-1 solving, whose x W^T products have 97 rows and
@@ -91,7 +94,7 @@ static trm_matmul_backend backend(void) {
 #else
                                TRM_MATMUL_PORTABLE;
 #endif
-        if (b == TRM_MATMUL_AVX512 && ONEDNN_BY_DEFAULT && backend_ok(TRM_MATMUL_ONEDNN))
+        if (b == TRM_MATMUL_AVX512 && backend_ok(TRM_MATMUL_ONEDNN))
             b = TRM_MATMUL_ONEDNN;
         const char *e = getenv("TRM_MATMUL");
         if (e) {

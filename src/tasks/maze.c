@@ -204,7 +204,7 @@ int maze_violations(const int32_t *q, const int32_t *pred, int seq_len) {
     if (!n) return 1;
     int32_t *own = NULL;
     if (!q) { /* the question is the prediction without its path */
-        if (!(own = malloc(sizeof(int32_t) * seq_len))) return 1;
+        if (!(own = calloc((size_t)seq_len, sizeof(int32_t)))) return 1;
         for (int i = 0; i < seq_len; i++) own[i] = pred[i] == MAZE_PATH ? MAZE_OPEN : pred[i];
         q = own;
     }
