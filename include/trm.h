@@ -320,8 +320,9 @@ typedef enum {
  * the CPU has AVX-512F and libdnnl.so.2 loads, else avx512 when the CPU
  * has AVX-512F, else BLAS when compiled in, else portable; the
  * environment variable TRM_MATMUL=onednn|avx512|openblas|portable
- * overrides the default. A backend this build, machine or CPU lacks is
- * refused. Returns the backend in effect. */
+ * overrides the default (sanitizer builds load oneDNN only when asked
+ * so). A backend this build, machine or CPU lacks is refused. Returns the
+ * backend in effect. */
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
 trm_matmul_backend trm_matmul_get_backend(void);
 const char *trm_matmul_backend_name(trm_matmul_backend b);
