@@ -22,8 +22,8 @@ static void usage(FILE *out) {
 }
 
 /* Parameter counts without allocating (ARC's puzzle table is 1.8 GB).
- * memory: activations of a training step / of solving (trm_act_memory_bytes,
- * linear in the batch: per_example is the slope), and the training state
+ * memory: activations of a training step / of solving (trm_act_memory_bytes:
+ * a fixed part plus per_example, the slope, per example), and the training state
  * (weights, gradients, two Adam moments, EMA shadow: 5 fp32 copies of the
  * trainable parameters, plus the puzzle table and its copy in the EMA
  * model). flops: matrix products of one training step, and of one solve
@@ -33,8 +33,10 @@ static void print_info(const trm_config *c, const char *source_key, const char *
     char *cfg = trm_config_to_json(c);
     int L = trm_config_total_len(c);
     int64_t table = (int64_t)c->num_puzzle_identifiers * c->puzzle_emb_ndim;
-    size_t tr1 = trm_act_memory_bytes(c, 1, TRM_TRAIN), tr2 = trm_act_memory_bytes(c, 2, TRM_TRAIN);
-    size_t ev1 = trm_act_memory_bytes(c, 1, TRM_EVAL), ev2 = trm_act_memory_bytes(c, 2, TRM_EVAL);
+    /* the slope at large batches: chunk-sized scratches (the MLPs' row
+     * chunks) stop growing after a few examples */
+    size_t tr1 = trm_act_memory_bytes(c, 64, TRM_TRAIN), tr2 = trm_act_memory_bytes(c, 128, TRM_TRAIN);
+    size_t ev1 = trm_act_memory_bytes(c, 64, TRM_EVAL), ev2 = trm_act_memory_bytes(c, 128, TRM_EVAL);
     printf("{\"%s\":\"%s\",\"num_params\":%lld,\"puzzle_emb_values\":%lld,"
            "\"total_len\":%d,\"mlp_width\":%d,"
            "\"memory\":{\"batch\":%d,\"train_activation_bytes\":%zu,\"train_activation_bytes_per_example\":%zu,"
@@ -43,8 +45,8 @@ static void print_info(const trm_config *c, const char *source_key, const char *
            "\"flops\":{\"batch\":%d,\"train_step\":%.6g,\"solve\":%.6g},\"config\":%s}\n",
            source_key, source, (long long)params, (long long)table, L,
            trm_swiglu_width(c->hidden_size, c->expansion), batch,
-           trm_act_memory_bytes(c, batch, TRM_TRAIN), tr2 - tr1,
-           trm_act_memory_bytes(c, batch, TRM_EVAL), ev2 - ev1,
+           trm_act_memory_bytes(c, batch, TRM_TRAIN), (tr2 - tr1) / 64,
+           trm_act_memory_bytes(c, batch, TRM_EVAL), (ev2 - ev1) / 64,
            (long long)(4 * (5 * params + 2 * table)), (long long)(4 * (params + table)), batch,
            trm_step_flops(c, batch, TRM_TRAIN), trm_step_flops(c, batch, TRM_EVAL) * c->halt_max_steps, cfg);
     free(cfg);
