@@ -410,6 +410,36 @@ static void test_bad_tokens(void **state) {
     expect_open_error(dir, "all__labels.npy", "example 9 position 0: token 200", NULL);
 }
 
+/* uint8 tokens are checked a 1 MB block at a time: a bad token in the
+ * second block (past 2^20 elements) is still found and named exactly, and
+ * a clean split of that size opens. */
+static void test_bad_token_far(void **state) {
+    (void)state;
+    enum { N = (1 << 20) / SEQ + 10 };
+    trm_err err = {{0}};
+    trm_split_writer *w = trm_split_writer_new(SEQ, VOCAB);
+    assert_non_null(w);
+    assert_int_equal(trm_split_writer_group(w, &err), 0);
+    assert_int_equal(trm_split_writer_puzzle(w, 1, &err), 0);
+    int32_t in[SEQ] = {1, 2, 3, 4}, lab[SEQ] = {0, 1, 2, 3};
+    for (int i = 0; i < N; i++) assert_int_equal(trm_split_writer_example(w, in, lab, &err), 0);
+    const char *dir = tpath("v_far");
+    assert_int_equal(trm_split_writer_finish(w, dir, "train", 2, &err), 0);
+    trm_split_writer_free(w);
+    trm_split *ok = trm_split_open(dir, "train", &err);
+    assert_non_null(ok);
+    trm_split_close(ok);
+    /* the data is the file's tail: example N - 3, position 2 */
+    FILE *f = fopen(fpath(dir, "all__inputs.npy"), "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, -(long)(3 * SEQ - 2), SEEK_END), 0);
+    assert_int_equal(fputc(VOCAB + 3, f), VOCAB + 3);
+    fclose(f);
+    char want[64];
+    snprintf(want, sizeof want, "example %d position 2: token %d", N - 3, VOCAB + 3);
+    expect_open_error(dir, "all__inputs.npy", want, "not in [0, vocab_size 17)");
+}
+
 /* Every integer dtype the reference's astype(np.int32) would take. */
 static void test_other_int_dtypes(void **state) {
     (void)state;
@@ -990,6 +1020,7 @@ int main(void) {
         cmocka_unit_test(test_bad_group_indices),
         cmocka_unit_test(test_bad_puzzle_ids),
         cmocka_unit_test(test_bad_tokens),
+        cmocka_unit_test(test_bad_token_far),
         cmocka_unit_test(test_other_int_dtypes),
         cmocka_unit_test(test_missing_files),
         cmocka_unit_test(test_meta_missing_fields),
