@@ -2,8 +2,8 @@
  * products, the project's AVX-512 kernels (gemm_avx512.c), OpenBLAS, or
  * portable C, chosen at run time.
  *
- * Default: on an AVX-512 CPU, oneDNN when libdnnl.so.2 loads (its GEMM
- * driver is 10-25% faster than ours on a training step's products; ours
+ * Default: on an AVX-512 CPU, oneDNN when libdnnl.so.2 loads (whole
+ * training steps 6-26% faster than on our kernels alone; ours
  * stays faster on small ones: batch-1 products with weights packed once
  * per step, attention's per-head products; docs/performance.md) with our
  * kernels for the small products, else our kernels alone (they beat the
@@ -19,6 +19,8 @@
  * machine's) choice of kernels is respected.
  */
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,15 +65,36 @@ trm_dnnl_sgemm_fn trm_onednn_sgemm(void) {
     return g_dnnl;
 }
 
-/* Below these sizes oneDNN loses to our kernels (measured with
- * `trm bench`: batch-1 solving, whose x W^T products have 97 rows and
- * pre-packed weights, is ~10% slower through oneDNN). */
+/* Small products stay on our kernels. `trm bench --gemm`, 2 threads:
+ * 97x3072x512 (a batch-1 x W^T) 246-283 GFLOP/s on ours (more with the
+ * per-step pre-packed weights), 170-223 on oneDNN; 3104-row products go
+ * the other way. 256 rows is a point between the measured sizes, not a
+ * measured crossover. */
 #define ONEDNN_MIN_ROWS 256
 #define ONEDNN_MIN_FLOPS 16e6
 
 static bool onednn_takes(int M, int N, int K) {
     return (double)M * N * K >= ONEDNN_MIN_FLOPS && M >= 16 && N >= 16 && K >= 16 &&
            !omp_in_parallel();
+}
+
+/* dnnl_sgemm with asynchronous signals held off. A signal arriving inside
+ * it corrupted oneDNN's heap in ~5% of interrupted training runs (glibc
+ * abort in free() under dnnl_sgemm; 7 of 80 runs stopped by SIGINT at a
+ * random time; 0 of 140 with signals masked, 0 of 40 without oneDNN,
+ * 0 of 25 not interrupted), although trm train's handler only sets a flag: the
+ * likely cause is JIT code using stack below its red zone, which a signal
+ * frame overwrites. Held signals are delivered when the call returns;
+ * faults (SIGSEGV and the like) stay unmasked. */
+static void onednn_call(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+    sigset_t block, old;
+    sigfillset(&block);
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(&block, faults[i]);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    g_dnnl(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static bool backend_ok(trm_matmul_backend b) {
@@ -193,7 +216,7 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
     bool bf16 = trm_matmul_bf16();
     if (be == TRM_MATMUL_ONEDNN && !bf16) {
         if (K > 0 && onednn_takes(M, N, K)) {
-            g_dnnl(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            onednn_call(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
             return;
         }
         /* the small products: our kernels (oneDNN itself runs on any x86) */

@@ -247,6 +247,8 @@ static float *thread_scratch(int which, size_t n) {
  * thread scratch `slot`), when our kernels run them; NULL otherwise (the
  * OpenBLAS / portable backends), and att_gemm then takes B as it is. */
 static void *att_pack(int slot, bool tb, int K, int N, const float *B, int ldb) {
+    /* per-head products are small (and run inside a parallel region, so
+     * never on oneDNN): the question is whether our kernels run them */
     if (!trm_matmul_wants_packed(0)) return NULL;
     bool bf16 = trm_matmul_bf16();
     void *p = thread_scratch(slot, (trm_packed_b_bytes(K, N, bf16) + 3) / 4);

@@ -19,8 +19,6 @@ void *xcalloc(size_t n, size_t size) {
 
 #define ALLOC(ptr, count) do { if (!((ptr) = xcalloc((size_t)(count), sizeof(float)))) return -1; } while (0)
 
-/* Floats allocated by block_acts_alloc / block_grads_alloc, from the
- * config alone (trm_act_memory_bytes). Keep in step with the allocators. */
 /* The token MLP runs over B*D rows in chunks of TOK_CHUNK: a chunk's
  * gate/up output and SwiGLU (6 MB at It = 512) stay in cache between the
  * two products, where all of them (100 MB at batch 32) went through
@@ -39,6 +37,13 @@ static size_t tok_rows(const trm_config *c, int B) {
     return rows < TOK_CHUNK ? rows : TOK_CHUNK;
 }
 
+/* Rows of the chunk starting at r0 of a loop over `total` rows. */
+static inline int chunk_len(int total, int r0, int chunk) {
+    return total - r0 < chunk ? total - r0 : chunk;
+}
+
+/* Floats allocated by block_acts_alloc / block_grads_alloc, from the
+ * config alone (trm_act_memory_bytes). Keep in step with the allocators. */
 size_t block_acts_floats(const trm_config *c, int B, bool saved, bool own_in) {
     size_t D = c->hidden_size, L = trm_config_total_len(c), N = (size_t)B * L;
     size_t I = trm_swiglu_width(c->hidden_size, c->expansion);
@@ -133,7 +138,7 @@ static void token_mix_forward(const trm_model *m, const trm_block_params *p,
     int D = m->cfg.hidden_size, L = m->L, It = m->It;
     PROF(PROF_ELEMWISE, transpose_last2(a->xt, a->in, B, L, D));                                   /* [B, D, L] */
     for (int r0 = 0; r0 < B * D; r0 += TOK_CHUNK) {
-        int R = B * D - r0 < TOK_CHUNK ? B * D - r0 : TOK_CHUNK;
+        int R = chunk_len(B * D, r0, TOK_CHUNK);
         const float *xt = a->xt + (size_t)r0 * L;
         LINEAR(pk ? pk->tok_gu : NULL, a->gut, xt, p->tok_gu_w, R, L, 2 * It);           /* [R, 2It] */
         PROF(PROF_ELEMWISE, swiglu_forward(a->mt, a->gut, R, It));                                 /* [R, It] */
@@ -160,7 +165,7 @@ void block_forward(const trm_model *m, int layer, const block_packed *pk, block_
     if (m->cfg.mlp_t) token_mix_forward(m, p, pk, a, B);
     else attention_sub_forward(m, p, pk, a, B);
     for (int r0 = 0; r0 < N; r0 += MLP_CHUNK) {
-        int R = N - r0 < MLP_CHUNK ? N - r0 : MLP_CHUNK;
+        int R = chunk_len(N, r0, MLP_CHUNK);
         float *gu = a->gu + (size_t)r0 * 2 * I;
         LINEAR(pk ? pk->gu : NULL, gu, a->h1 + (size_t)r0 * D, p->gu_w, R, D, 2 * I);   /* [R, 2I] */
         PROF(PROF_ELEMWISE, swiglu_forward(a->m, gu, R, I));                                       /* [R, I] */
@@ -191,7 +196,7 @@ static void token_mix_backward(const trm_block_params *p, const trm_block_params
     /* chunk by chunk as in the forward (same calls: the same bits); the
      * weight gradients sum over chunks */
     for (int r0 = 0; r0 < (int)NT; r0 += TOK_CHUNK) {
-        int R = (int)NT - r0 < TOK_CHUNK ? (int)NT - r0 : TOK_CHUNK;
+        int R = chunk_len((int)NT, r0, TOK_CHUNK);
         const float *xc = xt + (size_t)r0 * L;
         float *d_c = g->d_t2 + (size_t)r0 * L;   /* d(xt + ft), then + d xt through the MLP */
         LINEAR(pk ? pk->tok_gu : NULL, g->gut, xc, p->tok_gu_w, R, L, 2 * It);             /* [R, 2It] */
