@@ -105,7 +105,7 @@ typedef struct {
     int64_t numel;
     float *data;
     float *grad;       /* NULL for buffers that receive no dense gradient */
-    bool trainable;    /* counted in num_params and updated by Adam */
+    bool trainable;    /* counted in num_params and updated by the optimizer */
     bool borrowed;     /* data belongs to another model (not freed with this one) */
 } trm_tensor;
 
@@ -255,30 +255,61 @@ void trm_act_set_row(trm_act *a, int b, const float *y, const float *z, const in
 
 /* ---------------------------------------------------------------- optim */
 
+/* The dense optimizer. TRM_OPTIM_MUON sends the 2-D weight matrices of the
+ * recursive network's blocks (trm_optim_muon_tensor) to Muon and the other
+ * trainable tensors to muon_adam; the puzzle table always takes sign-SGD. */
+typedef enum {
+    TRM_OPTIM_ADAM_ATAN2 = 0, /* the reference's (spec 3.1a) */
+    TRM_OPTIM_ADAMW = 1,      /* decoupled decay, bias-corrected, with eps */
+    TRM_OPTIM_MUON = 2,       /* momentum orthogonalised by Newton-Schulz */
+} trm_optimizer;
+
 typedef struct {
-    float lr, beta1, beta2, weight_decay;     /* AdamATan2 (spec 3.1a) */
+    float lr, beta1, beta2, weight_decay;     /* AdamATan2 / AdamW (spec 3.1a) */
     float puzzle_emb_lr, puzzle_emb_weight_decay; /* sign-SGD (spec 3.1b) */
     int64_t lr_warmup_steps;
-    float lr_min_ratio;
+    float lr_min_ratio;                       /* schedule of every group */
     int64_t total_steps;                      /* for the cosine; 0 = none */
+    trm_optimizer optimizer;                  /* default ADAM_ATAN2 */
+    trm_optimizer muon_adam;                  /* MUON's other tensors: ADAMW (default) or ADAM_ATAN2 */
+    float adam_eps;                           /* AdamW only */
+    float muon_lr, muon_momentum, muon_weight_decay;
+    bool muon_nesterov;
+    int muon_ns_steps;                        /* quintic Newton-Schulz iterations */
 } trm_optim_config;
 
 typedef struct trm_optim trm_optim;
 
-/* The reference's defaults (cfg_pretrain.yaml). */
+/* The reference's defaults (cfg_pretrain.yaml); Muon's fields get the
+ * commonly published ones (lr 0.02, momentum 0.95, Nesterov, 5 steps). */
 void trm_optim_config_default(trm_optim_config *c);
+/* "adam_atan2", "adamw", "muon" <-> the enum; parse returns -1 on an
+ * unknown name. */
+const char *trm_optimizer_name(trm_optimizer k);
+int trm_optimizer_parse(const char *name, trm_optimizer *out);
+/* Whether Muon updates t: a trainable 2-D weight inside the blocks
+ * (L_level.layers.*: attention qkv/out, SwiGLU, token-mixing MLP). */
+bool trm_optim_muon_tensor(const trm_tensor *t);
+/* Fails (-1) on a config it cannot run (unknown optimizer, muon_adam not
+ * an Adam, ns_steps < 1). */
 trm_optim *trm_optim_new(const trm_model *m, const trm_optim_config *c, trm_err *err);
 void trm_optim_free(trm_optim *o);
 /* One update (spec 3.3): the step counter advances; past total_steps
  * (when > 0) nothing changes and 1 is returned. Otherwise every trainable
- * tensor moves by AdamATan2 from its gradient, and the puzzle rows used by
- * a's last training step (a may be NULL) by sign-SGD; returns 0. */
+ * tensor moves by its optimizer from its gradient, and the puzzle rows
+ * used by a's last training step (a may be NULL) by sign-SGD; returns 0. */
 int trm_optim_step(trm_optim *o, trm_model *m, const trm_act *a);
 /* Steps taken so far (the reference's step counter). */
 int64_t trm_optim_steps(const trm_optim *o);
-/* Adam moments of tensor i of the model (NULL for non-trainable), for
- * checkpointing the training state; set_steps restores the counter. */
+/* Optimizer state of tensor i of the model, for checkpointing the training
+ * state: Adam's moments m (which 0) and v (which 1), or for a Muon tensor
+ * its momentum buffer (which 0; which 1 is NULL). NULL for non-trainable
+ * tensors. moment_name gives the state-file prefix of each buffer
+ * ("adam_m.", "adam_v.", "muon_m."), NULL where moment is NULL, so a state
+ * saved by one optimizer does not load silently into another.
+ * set_steps restores the counter. */
 float *trm_optim_moment(trm_optim *o, int tensor, int which /* 0 = m, 1 = v */);
+const char *trm_optim_moment_name(const trm_optim *o, int tensor, int which);
 void trm_optim_set_steps(trm_optim *o, int64_t steps);
 
 /* EMA of the trainable (Adam) parameters (spec 3.4): shadow starts as a

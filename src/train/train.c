@@ -50,9 +50,19 @@ void trm_train_config_default(trm_train_config *c) {
     c->eval_batch_size = 0;
     c->log_every = 10;
     c->max_steps = 0;
+    trm_optim_config oc;
+    trm_optim_config_default(&oc);
+    c->optimizer = oc.optimizer;
+    c->muon_adam = oc.muon_adam;
+    c->adam_eps = oc.adam_eps;
+    c->muon_lr = oc.muon_lr;
+    c->muon_momentum = oc.muon_momentum;
+    c->muon_weight_decay = oc.muon_weight_decay;
+    c->muon_nesterov = oc.muon_nesterov;
+    c->muon_ns_steps = oc.muon_ns_steps;
 }
 
-typedef enum { K_INT, K_I64, K_U64, K_DBL, K_FLT, K_BOOL, K_LOSS } key_kind;
+typedef enum { K_INT, K_I64, K_U64, K_DBL, K_FLT, K_BOOL, K_LOSS, K_OPTIM } key_kind;
 typedef struct { const char *name; key_kind kind; size_t off; } train_key;
 #define TK(n, k) {#n, k, offsetof(trm_train_config, n)}
 static const train_key KEYS[] = {
@@ -62,7 +72,9 @@ static const train_key KEYS[] = {
     TK(puzzle_emb_weight_decay, K_FLT), TK(seed, K_U64), TK(ema, K_BOOL), TK(ema_rate, K_FLT),
     TK(loss_type, K_LOSS), TK(checkpoint_every, K_I64), TK(eval_max_examples, K_I64),
     TK(eval_batch_size, K_INT), TK(log_every, K_INT), TK(max_steps, K_I64), TK(stop_after, K_I64),
-    TK(replay_failures, K_FLT),
+    TK(replay_failures, K_FLT), TK(optimizer, K_OPTIM), TK(muon_adam, K_OPTIM), TK(adam_eps, K_FLT),
+    TK(muon_lr, K_FLT), TK(muon_momentum, K_FLT), TK(muon_weight_decay, K_FLT),
+    TK(muon_nesterov, K_BOOL), TK(muon_ns_steps, K_INT),
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -85,6 +97,15 @@ int trm_train_config_set(trm_train_config *c, const char *key, const char *v, tr
         if (!strcmp(v, "stablemax") || !strcmp(v, "stablemax_cross_entropy")) *(trm_loss_kind *)p = TRM_LOSS_STABLEMAX;
         else if (!strcmp(v, "softmax") || !strcmp(v, "softmax_cross_entropy")) *(trm_loss_kind *)p = TRM_LOSS_SOFTMAX;
         else return trm_errf(err, "training field %s: expected stablemax or softmax, got '%s'", key, v);
+        return 0;
+    }
+    if (k->kind == K_OPTIM) {
+        trm_optimizer o;
+        bool adam_only = !strcmp(key, "muon_adam");
+        if (trm_optimizer_parse(v, &o) || (adam_only && o == TRM_OPTIM_MUON))
+            return trm_errf(err, "training field %s: expected %s, got '%s'", key,
+                            adam_only ? "adamw or adam_atan2" : "adam_atan2, adamw or muon", v);
+        *(trm_optimizer *)p = o;
         return 0;
     }
     d = strtod(v, &end);
@@ -112,7 +133,9 @@ int trm_train_config_set(trm_train_config *c, const char *key, const char *v, tr
         return trm_errf(err, "training field global_batch_size: expected >= 1");
     if (!strcmp(key, "replay_failures") && d > 1)
         return trm_errf(err, "training field replay_failures: expected a fraction in [0, 1], got '%s'", v);
-    if ((!strcmp(key, "beta1") || !strcmp(key, "beta2") || !strcmp(key, "ema_rate")) && d >= 1)
+    if (!strcmp(key, "muon_ns_steps") && (d < 1 || d > 100))
+        return trm_errf(err, "training field muon_ns_steps: expected an integer in [1, 100], got '%s'", v);
+    if ((!strcmp(key, "beta1") || !strcmp(key, "beta2") || !strcmp(key, "ema_rate") || !strcmp(key, "muon_momentum")) && d >= 1)
         return trm_errf(err, "training field %s: expected a number in [0, 1), got '%s'", key, v);
     return 0;
 }
@@ -130,6 +153,7 @@ char *trm_train_config_to_json(const trm_train_config *c) {
         case K_FLT: snprintf(buf, sizeof buf, "%.9g", *(const float *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
         case K_BOOL: cJSON_AddBoolToObject(o, KEYS[i].name, *(const bool *)p); break;
         case K_LOSS: cJSON_AddStringToObject(o, KEYS[i].name, *(const trm_loss_kind *)p == TRM_LOSS_SOFTMAX ? "softmax" : "stablemax"); break;
+        case K_OPTIM: cJSON_AddStringToObject(o, KEYS[i].name, trm_optimizer_name(*(const trm_optimizer *)p)); break;
         }
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -177,8 +201,10 @@ static int save_state(run *r, trm_err *err) {
         trm_tensor *t = &m->tensors[i];
         add_name(w, "live.", t->name, ST_F32, t->ndim, t->shape, t->data, &rc, err);
         if (!t->trainable) continue;
-        add_name(w, "adam_m.", t->name, ST_F32, t->ndim, t->shape, trm_optim_moment(r->opt, i, 0), &rc, err);
-        add_name(w, "adam_v.", t->name, ST_F32, t->ndim, t->shape, trm_optim_moment(r->opt, i, 1), &rc, err);
+        for (int k = 0; k < 2; k++) /* Adam's m and v, or Muon's momentum */
+            if (trm_optim_moment_name(r->opt, i, k))
+                add_name(w, trm_optim_moment_name(r->opt, i, k), t->name, ST_F32, t->ndim, t->shape,
+                         trm_optim_moment(r->opt, i, k), &rc, err);
         if (r->ema) add_name(w, "ema.", t->name, ST_F32, t->ndim, t->shape, trm_ema_shadow(r->ema, i), &rc, err);
     }
     trm_act *a = r->act;
@@ -238,8 +264,10 @@ static int load_state(run *r, trm_err *err) {
         trm_tensor *t = &m->tensors[i];
         rc = state_get(f, "live.", t->name, ST_F32, t->numel, t->data, err);
         if (rc || !t->trainable) continue;
-        rc = state_get(f, "adam_m.", t->name, ST_F32, t->numel, trm_optim_moment(r->opt, i, 0), err);
-        if (rc == 0) rc = state_get(f, "adam_v.", t->name, ST_F32, t->numel, trm_optim_moment(r->opt, i, 1), err);
+        for (int k = 0; k < 2 && rc == 0; k++)
+            if (trm_optim_moment_name(r->opt, i, k))
+                rc = state_get(f, trm_optim_moment_name(r->opt, i, k), t->name, ST_F32, t->numel,
+                               trm_optim_moment(r->opt, i, k), err);
         if (rc == 0 && r->ema) rc = state_get(f, "ema.", t->name, ST_F32, t->numel, trm_ema_shadow(r->ema, i), err);
     }
     trm_act *a = r->act;
@@ -444,7 +472,11 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     trm_optim_config oc = {.lr = r->tc.lr, .beta1 = r->tc.beta1, .beta2 = r->tc.beta2,
                            .weight_decay = r->tc.weight_decay, .puzzle_emb_lr = r->tc.puzzle_emb_lr,
                            .puzzle_emb_weight_decay = r->tc.puzzle_emb_weight_decay,
-                           .lr_warmup_steps = r->tc.lr_warmup_steps, .lr_min_ratio = r->tc.lr_min_ratio};
+                           .lr_warmup_steps = r->tc.lr_warmup_steps, .lr_min_ratio = r->tc.lr_min_ratio,
+                           .optimizer = r->tc.optimizer, .muon_adam = r->tc.muon_adam, .adam_eps = r->tc.adam_eps,
+                           .muon_lr = r->tc.muon_lr, .muon_momentum = r->tc.muon_momentum,
+                           .muon_weight_decay = r->tc.muon_weight_decay, .muon_nesterov = r->tc.muon_nesterov,
+                           .muon_ns_steps = r->tc.muon_ns_steps};
     /* S_total = floor(epochs * groups * mean examples / batch) (spec 3.5) */
     r->total_steps = (int64_t)floor(r->tc.epochs * (double)trm_split_num_groups(r->train) *
                                     meta->mean_puzzle_examples / r->tc.global_batch_size);

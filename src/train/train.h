@@ -31,6 +31,12 @@ typedef struct {
     int64_t max_steps;             /* cap on the run's total steps (0: S_total); sets the LR schedule */
     int64_t stop_after;            /* save and stop after this many steps of one invocation (0: never) */
     float replay_failures;         /* fraction of fresh rows replaced by kept failures (0: off; train/replay.h) */
+    /* the dense optimizer and Muon's fields (trm_optim_config; defaults from
+     * trm_optim_config_default) */
+    trm_optimizer optimizer, muon_adam;
+    float adam_eps, muon_lr, muon_momentum, muon_weight_decay;
+    bool muon_nesterov;
+    int muon_ns_steps;
 } trm_train_config;
 
 void trm_train_config_default(trm_train_config *c);
