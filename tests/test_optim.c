@@ -31,6 +31,17 @@
  * the reference left untouched (ids not yet seen) and y_init/z_init must be
  * bit-identical to the initial weights.
  * Fixture root: $TRM_FIXTURES/optim (default build/fixtures/optim).
+ *
+ * Muon (tests/reference/muon_ref.py, fixtures from make_optim_fixtures.py):
+ * the Newton-Schulz iteration on its own against float64 (muon_ns5), and
+ * optimizer steps alone, without the model's forward, on the tiny preset's
+ * tensors from recorded gradients (muon_tiny: Muon + AdamW; muon_tiny_mlp:
+ * token-mixing MLP, Muon without Nesterov + AdamATan2; adamw_tiny: AdamW
+ * everywhere). Same change metric as the replay, with its bounds for the
+ * Adam tensors and TOL_MUON (1e-4 on both) for Muon's; the Newton-Schulz
+ * output within TOL_NS of its largest element. Measured errors (fp32 here
+ * vs float64) are printed at the end: ~6e-6 for the iteration and Muon's
+ * tensors, ~2e-5 (l2) for the Adam ones.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +56,8 @@
 #include <string.h>
 
 #include "io/safetensors.h"
+#include "kernels/matmul.h"
+#include "optim/muon.h"
 #include "trm.h"
 #include "fixture.h"
 
@@ -52,6 +65,9 @@
 #define TOL_MAX 1e-2
 #define TOL_PUZZLE 1e-4
 #define TOL_LOSS 1e-4
+#define TOL_NS 1e-4     /* max |ns_c - ns_ref| / max |ns_ref| */
+#define TOL_MUON 1e-4   /* e_l2 and e_max of Muon's tensors: the iteration is
+                           smooth, no element is ill-conditioned as in Adam */
 
 /* ------------------------------------------------------------ unit tests */
 
@@ -387,7 +403,8 @@ static const char *fixture_root(void) {
 typedef struct { const char *group; double worst; char where[160]; } group_err;
 static group_err GROUPS[] = {
     {"params_l2", 0, ""}, {"params_max", 0, ""}, {"ema_l2", 0, ""}, {"ema_max", 0, ""},
-    {"puzzle_max", 0, ""}, {"loss", 0, ""},
+    {"puzzle_max", 0, ""}, {"loss", 0, ""}, {"ns5_max", 0, ""}, {"muon_l2", 0, ""},
+    {"muon_max", 0, ""}, {"adam_l2", 0, ""}, {"adam_max", 0, ""},
 };
 
 static void note(const char *group, double err, const char *where) {
@@ -562,6 +579,295 @@ static void run_case(const char *name) {
     free(meta_text);
 }
 
+/* ------------------------------------------------------------ Muon */
+
+static void test_optimizer_names(void **st) {
+    (void)st;
+    const trm_optimizer ks[] = {TRM_OPTIM_ADAM_ATAN2, TRM_OPTIM_ADAMW, TRM_OPTIM_MUON};
+    for (int i = 0; i < 3; i++) {
+        trm_optimizer k = (trm_optimizer)-1;
+        assert_int_equal(trm_optimizer_parse(trm_optimizer_name(ks[i]), &k), 0);
+        assert_int_equal(k, ks[i]);
+    }
+    trm_optimizer k;
+    assert_int_equal(trm_optimizer_parse("sgd", &k), -1);
+    assert_int_equal(trm_optimizer_parse("Muon", &k), -1);
+    trm_optim_config c;
+    trm_optim_config_default(&c); /* the reference stays the default */
+    assert_int_equal(c.optimizer, TRM_OPTIM_ADAM_ATAN2);
+}
+
+/* Muon takes exactly the blocks' matrices; the state buffers and their
+ * state-file names follow (Muon: one momentum buffer, no v). */
+static void check_classes(const char *preset) {
+    trm_config cfg;
+    trm_err e;
+    assert_int_equal(trm_config_preset(&cfg, preset, &e), 0);
+    cfg.num_puzzle_identifiers = 3;
+    trm_model *m = trm_model_alloc(&cfg, &e);
+    assert_non_null(m);
+    trm_optim_config c;
+    trm_optim_config_default(&c);
+    c.optimizer = TRM_OPTIM_MUON;
+    trm_optim *o = trm_optim_new(m, &c, &e);
+    assert_non_null(o);
+    int n_muon = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const trm_tensor *t = &m->tensors[i];
+        bool want = t->trainable && !strncmp(t->name, "L_level.layers.", 15);
+        if (want != trm_optim_muon_tensor(t)) fail_msg("%s %s: Muon %d, want %d", preset, t->name, !want, want);
+        const char *n0 = trm_optim_moment_name(o, i, 0), *n1 = trm_optim_moment_name(o, i, 1);
+        if (!t->trainable) {
+            assert_null(trm_optim_moment(o, i, 0));
+            assert_null(n0);
+            assert_null(n1);
+        } else if (want) {
+            n_muon++;
+            assert_non_null(trm_optim_moment(o, i, 0));
+            assert_null(trm_optim_moment(o, i, 1));
+            assert_string_equal(n0, "muon_m.");
+            assert_null(n1);
+        } else {
+            assert_string_equal(n0, "adam_m.");
+            assert_string_equal(n1, "adam_v.");
+        }
+    }
+    assert_int_equal(n_muon, 4 * cfg.L_layers); /* qkv, o (or the two token MLP weights), gate_up, down */
+    /* the heads and embeddings are 2-D too, and stay with Adam */
+    assert_false(trm_optim_muon_tensor(trm_model_find(m, "lm_head.weight")));
+    assert_false(trm_optim_muon_tensor(trm_model_find(m, "q_head.weight")));
+    assert_false(trm_optim_muon_tensor(trm_model_find(m, "embed_tokens.embedding_weight")));
+    trm_optim_free(o);
+    trm_model_free(m);
+}
+
+static void test_muon_classification(void **st) {
+    (void)st;
+    check_classes("tiny");
+    check_classes("sudoku-mlp");
+}
+
+static void test_muon_config_errors(void **st) {
+    (void)st;
+    trm_model *m = small_model(7);
+    trm_optim_config c;
+    trm_err e;
+    trm_optim_config_default(&c);
+    c.optimizer = (trm_optimizer)9;
+    assert_null(trm_optim_new(m, &c, &e));
+    assert_string_equal(e.msg, "optimizer: expected adam_atan2, adamw or muon");
+    trm_optim_config_default(&c);
+    c.optimizer = TRM_OPTIM_MUON;
+    c.muon_adam = TRM_OPTIM_MUON;
+    assert_null(trm_optim_new(m, &c, &e));
+    assert_string_equal(e.msg, "muon_adam: expected adamw or adam_atan2");
+    trm_optim_config_default(&c);
+    c.optimizer = TRM_OPTIM_MUON;
+    c.muon_ns_steps = 0;
+    assert_null(trm_optim_new(m, &c, &e));
+    assert_string_equal(e.msg, "muon_ns_steps: expected at least 1, got 0");
+    trm_model_free(m);
+}
+
+/* A zero gradient: Muon's tensors only decay by 1 - muon_lr muon_wd, the
+ * others by Adam's 1 - lr wd; momentum stays zero. */
+static void test_muon_zero_grad(void **st) {
+    (void)st;
+    trm_model *m = small_model(8);
+    trm_optim_config c;
+    opt_config(&c, 1e-2f, 0.5f, 1, 0);
+    c.optimizer = TRM_OPTIM_MUON;
+    c.muon_lr = 0.05f;
+    c.muon_weight_decay = 0.2f;
+    trm_err e;
+    trm_optim *o = trm_optim_new(m, &c, &e);
+    assert_non_null(o);
+    trm_model_zero_grad(m);
+    float **p0 = snapshot(m);
+    for (int s = 0; s < 2; s++) assert_int_equal(trm_optim_step(o, m, NULL), 0);
+    for (int i = 0; i < m->n_tensors; i++) {
+        const trm_tensor *t = &m->tensors[i];
+        bool mu = trm_optim_muon_tensor(t);
+        double keep = !t->trainable ? 1.0 : mu ? pow(1.0 - 0.05 * 0.2, 2) : pow(1.0 - 1e-2 * 0.5, 2);
+        for (int64_t j = 0; j < t->numel; j++) {
+            double want = p0[i][j] * keep;
+            if (!(fabs(t->data[j] - want) <= 4e-7 * fabs(want)))
+                fail_msg("%s[%lld]: %.9g, want %.9g", t->name, (long long)j, t->data[j], want);
+            if (mu) assert_true(trm_optim_moment(o, i, 0)[j] == 0.0f);
+        }
+    }
+    snapshot_free(p0, m->n_tensors);
+    trm_optim_free(o);
+    trm_model_free(m);
+}
+
+
+/* Newton-Schulz alone, against float64 from the same F32 input. */
+static void test_muon_ns5(void **st) {
+    (void)st;
+    char path[1024];
+    trm_err e;
+    snprintf(path, sizeof path, "%s/optim/muon_ns5.safetensors", fixture_root());
+    step_file s = {st_open(path, &e), "muon_ns5"};
+    if (!s.f) fail_msg("%s (run tests/run.sh, which generates the fixtures)", e.msg);
+    int cases = 0;
+    for (int k = 0; k < s.f->n; k++) {
+        const st_tensor *g = &s.f->tensors[k];
+        if (strncmp(g->name, "g.", 2)) continue;
+        int r = (int)g->shape[0], c = (int)g->shape[1];
+        char name[96];
+        float *G = get_f32(&s, g->name, (size_t)g->numel);
+        snprintf(name, sizeof name, "steps.%s", g->name + 2);
+        int32_t *steps = get_i32(&s, name, 1);
+        snprintf(name, sizeof name, "ns.%s", g->name + 2);
+        const st_tensor *want_t = fx_find(&s, name, (size_t)g->numel);
+        double *want = malloc(sizeof(double) * (size_t)g->numel);
+        memcpy(want, want_t->data, want_t->nbytes);
+        float *out = malloc(sizeof(float) * (size_t)g->numel);
+        float *work = malloc(sizeof(float) * trm_muon_work_floats(r, c));
+        trm_muon_ns(G, r, c, *steps, out, work);
+        double dmax = 0, wmax = 0;
+        for (int64_t i = 0; i < g->numel; i++) {
+            double d = fabs(out[i] - want[i]);
+            if (!(d <= dmax)) dmax = d;
+            wmax = fmax(wmax, fabs(want[i]));
+        }
+        char where[128];
+        snprintf(where, sizeof where, "ns5 %s (%d steps)", g->name + 2, *steps);
+        note("ns5_max", dmax / wmax, where);
+        if (!(dmax <= TOL_NS * wmax)) fail_msg("%s: max error %.3g of max %.3g (tol %.0e)", where, dmax, wmax, TOL_NS);
+        cases++;
+        free(G); free(steps); free(want); free(out); free(work);
+    }
+    assert_int_equal(cases, 6);
+    st_close(s.f);
+}
+
+/* Under bf16 products the iteration still runs in fp32: bit for bit the
+ * fp32 result. */
+static void test_muon_ns_bf16_precision(void **st) {
+    (void)st;
+    if (!trm_cpu_has_avx512()) skip(); /* bf16 needs AVX-512 (trm.h); named in the TAP output */
+    const int r = 40, c = 24;
+    float *G = malloc(sizeof(float) * r * c), *a = malloc(sizeof(float) * r * c), *b = malloc(sizeof(float) * r * c);
+    float *work = malloc(sizeof(float) * trm_muon_work_floats(r, c));
+    for (int i = 0; i < r * c; i++) G[i] = sinf(0.37f * (float)i) + 0.01f * (float)(i % 13);
+    trm_precision before = trm_matmul_get_precision();
+    trm_matmul_set_precision(TRM_PRECISION_FP32);
+    trm_muon_ns(G, r, c, 5, a, work);
+    assert_int_equal(trm_matmul_set_precision(TRM_PRECISION_BF16), TRM_PRECISION_BF16);
+    trm_muon_ns(G, r, c, 5, b, work);
+    assert_int_equal(trm_matmul_get_precision(), TRM_PRECISION_BF16); /* restored */
+    trm_matmul_set_precision(before);
+    assert_memory_equal(a, b, sizeof(float) * r * c);
+    free(G); free(a); free(b); free(work);
+}
+
+static trm_optimizer meta_optimizer(cJSON *meta, const char *key, trm_optimizer dflt) {
+    cJSON *v = cJSON_GetObjectItem(meta, key);
+    trm_optimizer k = dflt;
+    if (v && (!cJSON_IsString(v) || trm_optimizer_parse(v->valuestring, &k))) fail_msg("meta.json: bad %s", key);
+    return k;
+}
+
+/* meta.json -> the optimizer config, and the fixture's list of Muon
+ * tensors checked against the classification. */
+static void muon_meta_config(cJSON *meta, const trm_model *m, trm_optim_config *oc) {
+    trm_optim_config_default(oc);
+    oc->optimizer = meta_optimizer(meta, "optimizer", TRM_OPTIM_ADAM_ATAN2);
+    oc->muon_adam = meta_optimizer(meta, "muon_adam", TRM_OPTIM_ADAMW);
+    oc->lr = (float)meta_num(meta, "lr");
+    oc->muon_lr = (float)meta_num(meta, "muon_lr");
+    oc->beta1 = (float)meta_num(meta, "beta1");
+    oc->beta2 = (float)meta_num(meta, "beta2");
+    oc->adam_eps = (float)meta_num(meta, "adam_eps");
+    oc->weight_decay = (float)meta_num(meta, "weight_decay");
+    oc->muon_weight_decay = (float)meta_num(meta, "muon_weight_decay");
+    oc->muon_momentum = (float)meta_num(meta, "muon_momentum");
+    oc->muon_nesterov = cJSON_IsTrue(cJSON_GetObjectItem(meta, "muon_nesterov"));
+    oc->muon_ns_steps = (int)meta_num(meta, "muon_ns_steps");
+    oc->lr_warmup_steps = (int64_t)meta_num(meta, "warmup");
+    oc->total_steps = (int64_t)meta_num(meta, "total_steps");
+    oc->lr_min_ratio = (float)meta_num(meta, "min_ratio");
+    cJSON *list = cJSON_GetObjectItem(meta, "muon_tensors");
+    int n_ref = cJSON_GetArraySize(list), n = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        if (!(oc->optimizer == TRM_OPTIM_MUON && trm_optim_muon_tensor(&m->tensors[i]))) continue;
+        bool listed = false;
+        for (int j = 0; j < n_ref; j++) listed |= !strcmp(cJSON_GetArrayItem(list, j)->valuestring, m->tensors[i].name);
+        if (!listed) fail_msg("%s: Muon here, not in the reference's Muon group", m->tensors[i].name);
+        n++;
+    }
+    assert_int_equal(n, n_ref);
+}
+
+/* K optimizer steps from recorded gradients (no forward). */
+static void run_muon_case(const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/optim/%s/meta.json", fixture_root(), name);
+    char *meta_text = read_text(path);
+    if (!meta_text) fail_msg("%s: missing (run tests/run.sh, which generates the fixtures)", path);
+    cJSON *meta = cJSON_Parse(meta_text);
+    assert_non_null(meta);
+    trm_err e;
+    snprintf(path, sizeof path, "%s/optim/%s/weights.safetensors", fixture_root(), name);
+    trm_model *m = trm_checkpoint_load(path, &e);
+    if (!m) fail_msg("%s", e.msg);
+    trm_optim_config oc;
+    muon_meta_config(meta, m, &oc);
+    trm_optim *o = trm_optim_new(m, &oc, &e);
+    if (!o) fail_msg("%s", e.msg);
+    float **init = snapshot(m);
+    int K = (int)meta_num(meta, "K");
+    for (int k = 0; k < K; k++) {
+        char where[96], tname[160], w2[272];
+        snprintf(path, sizeof path, "%s/optim/%s/step_%d.safetensors", fixture_root(), name, k);
+        snprintf(where, sizeof where, "%s step %d", name, k);
+        step_file s = {st_open(path, &e), where};
+        if (!s.f) fail_msg("%s", e.msg);
+        for (int i = 0; i < m->n_tensors; i++) {
+            trm_tensor *t = &m->tensors[i];
+            if (!t->trainable) continue;
+            snprintf(tname, sizeof tname, "grad.%s", t->name);
+            float *g = get_f32(&s, tname, (size_t)t->numel);
+            memcpy(t->grad, g, sizeof(float) * (size_t)t->numel);
+            free(g);
+        }
+        assert_int_equal(trm_optim_step(o, m, NULL), 0);
+        expect_rel(trm_lr_at(oc.lr, k + 1, oc.lr_warmup_steps, oc.total_steps, oc.lr_min_ratio),
+                   get_f64(&s, "lr", 0), 1e-6, "Adam lr");
+        expect_rel(trm_lr_at(oc.muon_lr, k + 1, oc.lr_warmup_steps, oc.total_steps, oc.lr_min_ratio),
+                   get_f64(&s, "lr", 1), 1e-6, "Muon lr");
+        for (int i = 0; i < m->n_tensors; i++) {
+            const trm_tensor *t = &m->tensors[i];
+            double l2, mx;
+            bool mu = oc.optimizer == TRM_OPTIM_MUON && trm_optim_muon_tensor(t);
+            snprintf(tname, sizeof tname, "param.%s", t->name);
+            snprintf(w2, sizeof w2, "%s %s", where, tname);
+            float *want = get_f32(&s, tname, (size_t)t->numel);
+            change_err(t->data, want, init[i], (size_t)t->numel, !t->trainable, w2, &l2, &mx);
+            free(want);
+            if (getenv("TRM_OPTIM_VERBOSE")) fprintf(stderr, "#   %-72s l2 %.2e max %.2e\n", w2, l2, mx);
+            if (!t->trainable) continue; /* bit-identical, checked by change_err */
+            note(mu ? "muon_l2" : "adam_l2", l2, w2);
+            note(mu ? "muon_max" : "adam_max", mx, w2);
+            double tol_l2 = mu ? TOL_MUON : TOL_L2, tol_max = mu ? TOL_MUON : TOL_MAX;
+            if (!(l2 <= tol_l2 && mx <= tol_max))
+                fail_msg("%s: change error l2 %.3g (tol %.0e), max %.3g (tol %.0e)", w2, l2, tol_l2, mx, tol_max);
+        }
+        st_close(s.f);
+    }
+    snapshot_free(init, m->n_tensors);
+    trm_optim_free(o);
+    trm_model_free(m);
+    cJSON_Delete(meta);
+    free(meta_text);
+}
+
+static void test_muon_tiny(void **st) { (void)st; run_muon_case("muon_tiny"); }
+static void test_muon_tiny_mlp(void **st) { (void)st; run_muon_case("muon_tiny_mlp"); }
+static void test_adamw_tiny(void **st) { (void)st; run_muon_case("adamw_tiny"); }
+
 static void test_replay_att_small(void **st) { (void)st; run_case("att_small"); }
 static void test_replay_mlp_small(void **st) { (void)st; run_case("mlp_small"); }
 
@@ -585,6 +891,15 @@ int main(void) {
         cmocka_unit_test(test_ema_apply),
         cmocka_unit_test(test_replay_att_small),
         cmocka_unit_test(test_replay_mlp_small),
+        cmocka_unit_test(test_optimizer_names),
+        cmocka_unit_test(test_muon_classification),
+        cmocka_unit_test(test_muon_config_errors),
+        cmocka_unit_test(test_muon_zero_grad),
+        cmocka_unit_test(test_muon_ns5),
+        cmocka_unit_test(test_muon_ns_bf16_precision),
+        cmocka_unit_test(test_muon_tiny),
+        cmocka_unit_test(test_muon_tiny_mlp),
+        cmocka_unit_test(test_adamw_tiny),
     };
     return cmocka_run_group_tests(tests, NULL, print_report);
 }

@@ -35,6 +35,21 @@ As in make_fixtures.py, each case's seed is bumped until a float32 run of the
 same reference (carry forced to the float64 one before each call, as the C
 test does) agrees with it on every discrete outcome with comfortable margins.
 Output is the same byte for byte on every run.
+
+Muon (muon_ref.py) has fixtures of its own, without the model's forward:
+  OUTDIR/muon_ns5.safetensors  g.<k> [r, c] F32 inputs of the Newton-Schulz
+                               iteration (wide, tall, square, one row, and
+                               an ill-conditioned one), steps.<k> [1] I32,
+                               ns.<k> F64 its float64 result from the F32 input
+  OUTDIR/<case>/ for MUON_CASES: config.json, weights.safetensors as above;
+    meta.json      optimizer, muon_adam, lr, muon_lr, beta1, beta2, adam_eps,
+                   weight_decay, muon_weight_decay, muon_momentum,
+                   muon_nesterov, muon_ns_steps, warmup, total_steps,
+                   min_ratio, K
+    step_<k>.safetensors  grad.<name> F32: the gradient of step k + 1 for
+                   every trainable tensor; lr [2] F64 (Adam's, Muon's);
+                   param.<name> F32: every tensor after the step (float64
+                   optimizer state and parameters, rounded only on write)
 """
 
 import json
@@ -46,6 +61,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_fixtures  # noqa: E402
+import muon_ref  # noqa: E402
 import optim_ref  # noqa: E402
 import trm_ref  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
@@ -261,14 +277,121 @@ def build_case(outdir, case):
     return dt
 
 
+# --------------------------------------------------------------------------- Muon
+
+# trm_config_preset "tiny" (src/core/config.c) with the defaults it keeps
+TINY = dict(hidden_size=64, num_heads=4, expansion=4.0, L_layers=2, H_cycles=2, L_cycles=2,
+            halt_max_steps=8, halt_exploration_prob=0.1, pos_encodings="rope", mlp_t=False,
+            puzzle_emb_ndim=64, puzzle_emb_len=1, rms_norm_eps=1e-5, rope_theta=10000.0,
+            vocab_size=11, seq_len=81, num_puzzle_identifiers=3)
+
+# rates larger than a real run's so that every tensor visibly moves; the
+# schedule covers the warm-up (steps 1-2) and the cosine (3-5)
+MUON_OPT = dict(lr=1e-3, muon_lr=0.02, beta1=0.9, beta2=0.95, adam_eps=1e-8, weight_decay=0.1,
+                muon_weight_decay=0.1, muon_momentum=0.95, muon_nesterov=True, muon_ns_steps=5,
+                warmup=2, total_steps=5, min_ratio=0.1)
+
+MUON_CASES = [
+    dict(name="muon_tiny", cfg=TINY, K=5, seed=9101,
+         opt=dict(MUON_OPT, optimizer="muon", muon_adam="adamw")),
+    dict(name="muon_tiny_mlp", cfg=make_fixtures._cfg(TINY, mlp_t=True, pos_encodings="none"),
+         K=5, seed=9202,
+         opt=dict(MUON_OPT, optimizer="muon", muon_adam="adam_atan2", muon_nesterov=False,
+                  muon_ns_steps=3, muon_momentum=0.9, muon_weight_decay=0.0)),
+    dict(name="adamw_tiny", cfg=TINY, K=3, seed=9303, opt=dict(MUON_OPT, optimizer="adamw")),
+]
+
+
+def ns5_inputs(gen):
+    """Name -> (F32 matrix, steps): the orientations and an ill-conditioned
+    matrix (singular values from 1 down to 1e-3)."""
+    out = {}
+    for r, c, steps in ((24, 64, 5), (96, 32, 5), (48, 48, 5), (1, 17, 5), (40, 24, 3)):
+        out["%dx%d" % (r, c)] = (torch.randn(r, c, generator=gen, dtype=torch.float64), steps)
+    u, _ = torch.linalg.qr(torch.randn(32, 32, generator=gen, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(80, 32, generator=gen, dtype=torch.float64))
+    out["illcond_32x80"] = (u @ torch.diag(torch.logspace(0, -3, 32, dtype=torch.float64)) @ v.T, 5)
+    return {k: (g.to(torch.float32), s) for k, (g, s) in out.items()}
+
+
+def build_ns5(outdir):
+    gen = torch.Generator().manual_seed(8080)
+    t = {}
+    for k, (g, steps) in ns5_inputs(gen).items():
+        t["g." + k] = g
+        t["steps." + k] = torch.tensor([steps], dtype=torch.int32)
+        t["ns." + k] = muon_ref.ns5(g.to(torch.float64), steps)
+    save_file(t, os.path.join(outdir, "muon_ns5.safetensors"))
+
+
+def muon_grads(train, K, seed):
+    """K gradients per trainable tensor, F32: correlated from step to step
+    (so momentum matters) with per-tensor scales over three decades."""
+    gen = torch.Generator().manual_seed(seed + 17)
+    out, prev = [], {}
+    for _ in range(K):
+        g = {}
+        for i, (n, p) in enumerate(train.items()):
+            scale = 10.0 ** (-(i % 4))
+            fresh = torch.randn(p.shape, generator=gen, dtype=torch.float64) * scale
+            g[n] = (fresh + 0.7 * prev[n] if n in prev else fresh).to(torch.float32)
+        prev = {n: x.to(torch.float64) for n, x in g.items()}
+        out.append(g)
+    return out
+
+
+def build_muon_case(outdir, case):
+    cfg = trm_ref.TRMConfig.from_dict(case["cfg"])
+    o, K = case["opt"], case["K"]
+    weights = make_fixtures.make_weights(cfg, case["seed"])
+    names = trm_ref.TRMInner(cfg, torch.float64).trainable_parameters().keys()
+    params = {n: w.to(torch.float64).clone() for n, w in weights.items()}
+    train = {n: params[n].requires_grad_() for n in names}
+    muon_on = o["optimizer"] == "muon"
+    to_muon = {n: p for n, p in train.items() if muon_on and muon_ref.is_muon(n, p)}
+    rest = {n: p for n, p in train.items() if n not in to_muon}
+    adam_kind = o["muon_adam"] if muon_on else o["optimizer"]
+    if adam_kind == "adamw":
+        adam = muon_ref.AdamW(rest, o["beta1"], o["beta2"], o["weight_decay"], o["adam_eps"])
+    else:
+        adam = optim_ref.AdamATan2(rest, o["beta1"], o["beta2"], o["weight_decay"])
+    muon = muon_ref.Muon(to_muon, o["muon_momentum"], o["muon_nesterov"], o["muon_ns_steps"],
+                         o["muon_weight_decay"])
+    d = os.path.join(outdir, case["name"])
+    os.makedirs(d, exist_ok=True)
+    cjson = cfg.to_json()
+    with open(os.path.join(d, "config.json"), "w") as f:
+        f.write(cjson + "\n")
+    save_file({"model.inner." + n: t for n, t in weights.items()},
+              os.path.join(d, "weights.safetensors"), metadata={"config": cjson},
+              dtypes={"model.inner." + n: "F32" for n in weights})
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        f.write(json.dumps(dict(o, K=K, seed=case["seed"], muon_tensors=sorted(to_muon)), indent=1)
+                + "\n")
+    for k, g in enumerate(muon_grads(train, K, case["seed"])):
+        step = k + 1
+        for n, p in train.items():
+            p.grad = g[n].to(torch.float64)
+        lrs = [optim_ref.lr_at(o[key], step, o["warmup"], o["total_steps"], o["min_ratio"])
+               for key in ("lr", "muon_lr")]
+        adam.step(lrs[0])
+        muon.step(lrs[1])
+        t = {"grad." + n: x for n, x in g.items()}
+        t["lr"] = torch.tensor(lrs, dtype=torch.float64)
+        t.update({"param." + n: p.detach().to(torch.float32) for n, p in params.items()})
+        save_file(t, os.path.join(d, "step_%d.safetensors" % k))
+    print("optim %-13s %d steps, %d tensors to Muon" % (case["name"], K, len(to_muon)),
+          file=sys.stderr)
+
+
 def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
-        print("cases:", ", ".join(c["name"] for c in CASES))
+        print("cases:", ", ".join([c["name"] for c in CASES + MUON_CASES] + ["muon_ns5"]))
         return 0 if len(argv) >= 2 else 2
     outdir = argv[1]
     want = set(argv[2:])
-    unknown = want - {c["name"] for c in CASES}
+    unknown = want - {c["name"] for c in CASES + MUON_CASES} - {"muon_ns5"}
     if unknown:
         print("unknown case(s): %s" % ", ".join(sorted(unknown)), file=sys.stderr)
         return 2
@@ -278,6 +401,11 @@ def main(argv):
         if want and case["name"] not in want:
             continue
         total += build_case(outdir, case)
+    if not want or "muon_ns5" in want:
+        build_ns5(outdir)
+    for case in MUON_CASES:
+        if not want or case["name"] in want:
+            build_muon_case(outdir, case)
     print("optim total %.2f s" % total, file=sys.stderr)
     return 0
 
