@@ -48,6 +48,7 @@ check "reference: PyTorch model self-test" $PY tests/reference/trm_ref.py
 check "reference: parameter counts of spec 1.9" $PY tests/reference/check_params.py
 check "reference: safetensors reader/writer self-test" $PY tests/reference/safetensors_io.py
 check "reference: optimizer self-test (spec 9 anchors)" $PY tests/reference/optim_ref.py
+check "reference: Muon and AdamW self-test" $PY tests/reference/muon_ref.py
 check "tools: checkpoint converter round trip" $PY tests/reference/test_convert_checkpoint.py
 
 stamp="$TRM_FIXTURES/.stamp"
@@ -69,6 +70,7 @@ tally "arc.sh" tests/arc.sh "$BUILD/trm"
 tally "maze.sh" tests/maze.sh "$BUILD/trm"
 tally "check_arc_builder.py" $PY tests/reference/check_arc_builder.py "$BUILD/trm"
 tally "train.sh" tests/train.sh "$BUILD/trm"
+tally "muon.sh" tests/muon.sh "$BUILD/trm"
 tally "search.sh" tests/search.sh "$BUILD/trm"
 tally "tasks_cli.sh" tests/tasks_cli.sh "$BUILD/trm"
 # The learning test trains for ~1000 steps: it runs in the optimized build
