@@ -37,12 +37,17 @@ static void usage(FILE *out) {
             "  stop_after=%lld (save and stop after that many steps of this invocation; 0 = never)\n"
             "  replay_failures=%g (also --replay-failures R: that fraction of the rows taking new data\n"
             "  replay a training example the model recently got wrong, freshly augmented; 0 = off)\n"
+            "  optimizer=%s (adam_atan2, adamw, or muon: Muon on the blocks' matrices and\n"
+            "  muon_adam=%s (or adam_atan2) on the rest) muon_lr=%g muon_momentum=%g\n"
+            "  muon_nesterov=%s muon_ns_steps=%d muon_weight_decay=%g adam_eps=%g (docs/training.md)\n"
             "Threads: OMP_NUM_THREADS (default: all cores).\n",
             trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, t.lr, t.lr_min_ratio,
             (long long)t.lr_warmup_steps, t.beta1, t.beta2, t.weight_decay, t.puzzle_emb_lr,
             t.puzzle_emb_weight_decay, (unsigned long long)t.seed, t.ema ? "true" : "false", t.ema_rate,
             (long long)t.checkpoint_every, (long long)t.eval_max_examples, t.eval_batch_size, t.log_every,
-            (long long)t.max_steps, (long long)t.stop_after, t.replay_failures);
+            (long long)t.max_steps, (long long)t.stop_after, t.replay_failures, trm_optimizer_name(t.optimizer),
+            trm_optimizer_name(t.muon_adam), t.muon_lr, t.muon_momentum, t.muon_nesterov ? "true" : "false",
+            t.muon_ns_steps, t.muon_weight_decay, t.adam_eps);
 }
 
 /* key=value to the arch config or the training config. */
