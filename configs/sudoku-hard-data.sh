@@ -55,10 +55,10 @@ check_leaks() {
     grid_keys "$@" >"$TMPK/held"
     grid_keys "$train" >"$TMPK/train"
     awk 'NR == FNR { held[$1] = $2; next }
-         ($1 in held) { printf "LEAK: %s has the solution grid of held-out %s\n", $2, held[$1]; n++ }
+         ($1 in held) { printf "%s has that of %s\n", $2, held[$1]; n++ }
          END { exit n > 0 }' "$TMPK/held" "$TMPK/train" >"$TMPK/leaks" || {
-        head -5 "$TMPK/leaks" >&2
-        echo "sudoku-hard-data: $(wc -l <"$TMPK/leaks") train puzzles share a held-out solution grid" >&2
+        echo "sudoku-hard-data: $(wc -l <"$TMPK/leaks") train puzzles share a held-out solution grid" \
+            "(first: $(head -1 "$TMPK/leaks"))" >&2
         return 1
     }
     echo "sudoku-hard-data: leak check passed: $(wc -l <"$TMPK/train") train grids, $(wc -l <"$TMPK/held") held-out grids, none shared (up to relabelling and transposition)" >&2

@@ -433,17 +433,17 @@ static int plan_splits(const sudoku_opts *o, sudoku_plan *pl, uint64_t rng[4]) {
     pl->tp = ext ? &pl->ext : &pl->in;
     pl->test_idx = ext ? data_iota(pl->ext.n) : pl->perm;
     pl->train_idx = malloc(sizeof(int) * (want ? want : 1));
+    int drawn = pl->n_test; /* perm[0..drawn) went to test, the rest is for train */
     if (ext) pl->n_test = pl->ext.n;
     sudoku_keyset tk = {0}; /* solution grids of a test draw from the inputs */
     bool oom = !pl->perm || !pl->test_idx || !pl->train_idx;
-    for (int k = 0; !oom && !ext && k < pl->n_test; k++) oom = sudoku_keyset_add(&tk, pl->in.a + (size_t)pl->perm[k] * 81, 1);
+    for (int k = 0; !oom && k < drawn; k++) oom = sudoku_keyset_add(&tk, pl->in.a + (size_t)pl->perm[k] * 81, 1);
     if (oom) {
         sudoku_keyset_free(&tk);
         return die(cmd, "out of memory");
     }
     sudoku_keyset_seal(&tk);
-    pl->n_train = take_train(&pl->in, pl->perm + pl->n_test, pl->in.n - pl->n_test, ext ? NULL : &tk, want,
-                             pl->train_idx, &skipped);
+    pl->n_train = take_train(&pl->in, pl->perm + drawn, pl->in.n - drawn, &tk, want, pl->train_idx, &skipped);
     sudoku_keyset_free(&tk);
     pl->leaks += skipped;
     if (pl->n_train < want && o->split.train_size >= 0)
