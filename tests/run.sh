@@ -73,6 +73,7 @@ tally "train.sh" tests/train.sh "$BUILD/trm"
 tally "muon.sh" tests/muon.sh "$BUILD/trm"
 tally "search.sh" tests/search.sh "$BUILD/trm"
 tally "tasks_cli.sh" tests/tasks_cli.sh "$BUILD/trm"
+tally "sudoku_hard.sh" tests/sudoku_hard.sh "$BUILD/trm"
 # The learning test trains for ~1000 steps: it runs in the optimized build
 # only (make test); under the sanitizers (make sanitize) every other test
 # still exercises the same training code.

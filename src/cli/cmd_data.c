@@ -19,6 +19,7 @@
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "tasks/sudoku.h"
+#include "tasks/sudoku_build.h"
 #include "tasks/sudoku4.h"
 #include "trm.h"
 
@@ -48,13 +49,14 @@ static bool show_progress(void) { return isatty(2); }
 typedef struct {
     int n, cap;
     int8_t *q, *a;
-    long *nodes;
+    long *nodes, *backtracks; /* the rating (sudoku_rating) */
 } pool;
 
 static void pool_free(pool *p) {
     free(p->q);
     free(p->a);
     free(p->nodes);
+    free(p->backtracks);
     memset(p, 0, sizeof *p);
 }
 
@@ -66,13 +68,16 @@ static int pool_add(pool *p, const sudoku_set *s) {
         int8_t *a = q ? realloc(p->a, (size_t)cap * 81) : NULL;
         if (a) p->a = a;
         long *nodes = a ? realloc(p->nodes, sizeof(long) * cap) : NULL;
-        if (!nodes) return -1;
-        p->nodes = nodes;
+        if (nodes) p->nodes = nodes;
+        long *bt = nodes ? realloc(p->backtracks, sizeof(long) * cap) : NULL;
+        if (!bt) return -1;
+        p->backtracks = bt;
         p->cap = cap;
     }
     memcpy(p->q + (size_t)p->n * 81, s->q, (size_t)s->n * 81);
     memcpy(p->a + (size_t)p->n * 81, s->a, (size_t)s->n * 81);
     memcpy(p->nodes + p->n, s->nodes, sizeof(long) * s->n);
+    memcpy(p->backtracks + p->n, s->backtracks, sizeof(long) * s->n);
     p->n += s->n;
     return 0;
 }
@@ -95,6 +100,8 @@ static int load_files(const char *cmd, const char *list, pool *p) {
     return rc;
 }
 
+static int cmp_index(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
+
 /* Keeps the pool's puzzles that pass keep[], in order. */
 static void pool_compact(pool *p, const bool *keep) {
     int m = 0;
@@ -102,39 +109,34 @@ static void pool_compact(pool *p, const bool *keep) {
         if (!keep[k]) continue;
         memmove(p->q + (size_t)m * 81, p->q + (size_t)k * 81, 81);
         memmove(p->a + (size_t)m * 81, p->a + (size_t)k * 81, 81);
+        p->backtracks[m] = p->backtracks[k];
         p->nodes[m++] = p->nodes[k];
     }
     p->n = m;
 }
 
 /* Drops repeated questions, puzzles easier than min_nodes and (when
- * other is given) puzzles that are also in other. Counts what went. */
-static int pool_filter(pool *p, const pool *other, long min_nodes, int *dups, int *easy, int *overlap) {
-    data_rowset seen, theirs = {0}; /* question rows of p, of other */
+ * held is given) puzzles whose solution grid is held out (the leak
+ * check, sudoku_build.h). Counts what went. */
+static int pool_filter(pool *p, const sudoku_keyset *held, long min_nodes, int *dups, int *easy, int *leaks) {
+    data_rowset seen; /* question rows of p */
     bool *keep = malloc(p->n ? (size_t)p->n : 1);
     if (!keep || data_rowset_init(&seen, p->q, 81, p->n)) {
         free(keep);
         return -1;
     }
-    if (other && data_rowset_init(&theirs, other->q, 81, other->n)) {
-        free(keep);
-        free(seen.slot);
-        return -1;
-    }
-    for (int k = 0; other && k < other->n; k++) data_rowset_has(&theirs, other->q + (size_t)k * 81, k);
-    *dups = *easy = *overlap = 0;
+    *dups = *easy = *leaks = 0;
     for (int k = 0; k < p->n; k++) {
         const int8_t *q = p->q + (size_t)k * 81;
         keep[k] = false;
         if (data_rowset_has(&seen, q, k)) (*dups)++;
         else if (p->nodes[k] < min_nodes) (*easy)++;
-        else if (other && data_rowset_has(&theirs, q, -1)) (*overlap)++;
         else keep[k] = true;
     }
+    if (held) *leaks = sudoku_mark_leaks(p->a, p->n, held, keep);
     pool_compact(p, keep);
     free(keep);
     free(seen.slot);
-    free(theirs.slot);
     return 0;
 }
 
@@ -144,6 +146,8 @@ typedef struct {
     data_split_opts split;   /* --input, --out, sizes, --seed */
     long aug, min_nodes;
     long blanks, blanks_max; /* 0 = keep the questions */
+    const char *holdout, *ratings; /* --holdout files, --ratings CSV */
+    bool test_only;
 } sudoku_opts;
 
 static void usage_sudoku(FILE *out) {
@@ -157,13 +161,27 @@ static void usage_sudoku(FILE *out) {
             "must have exactly one solution. Repeated puzzles are dropped.\n"
             "train: N puzzles drawn without replacement, each a group of 1 + K\n"
             "versions (the original, then K random augmentations); test: M other\n"
-            "puzzles of the same inputs, or all of --test-input, not augmented.\n\n"
+            "puzzles of the same inputs, or of --test-input, not augmented.\n"
+            "Held-out puzzles never reach train: a puzzle whose solution grid equals\n"
+            "that of a test or --holdout puzzle, up to digit relabelling and\n"
+            "transposition, leaves the train pool (the leak check). Each puzzle is\n"
+            "rated by trm's solver: nodes and backtracks (dead ends) of its uniqueness\n"
+            "search; DIR/ratings.json and the summary give each split's distribution.\n\n"
             "  --input FILE[,FILE...]       puzzle collections to draw from\n"
             "  --out DIR                    output directory (created if missing)\n"
             "  --train-size N               train puzzles (default: all minus test)\n"
-            "  --test-size M                test puzzles from the inputs (default: 0)\n"
-            "  --test-input FILE[,FILE...]  test puzzles from other files (all of them;\n"
-            "                               puzzles also in these leave the train pool)\n"
+            "  --test-size M                test puzzles from the inputs, or a seeded draw\n"
+            "                               of M of --test-input (default: 0 / all)\n"
+            "  --test-input FILE[,FILE...]  test puzzles from these files (all, or\n"
+            "                               --test-size of them); their solution grids\n"
+            "                               leave the train pool\n"
+            "  --holdout FILE[,FILE...]     puzzles held out for other test sets: not\n"
+            "                               written, their solution grids leave the pools\n"
+            "  --test-only                  write only DIR/test: all --input puzzles (or a\n"
+            "                               --test-size draw), for a held-out set that\n"
+            "                               trm eval --data DIR scores\n"
+            "  --ratings FILE               per-puzzle ratings as CSV\n"
+            "                               split,question,answer,nodes,backtracks\n"
             "  --aug K                      augmented versions per train puzzle\n"
             "                               (default: 0; the reference uses %d)\n"
             "  --seed S                     RNG seed for the draw and augmentation (default: 0)\n"
@@ -174,8 +192,32 @@ static void usage_sudoku(FILE *out) {
             "                               cells blanked, redrawn until the puzzle has one\n"
             "                               solution: easier puzzles from real grids, for\n"
             "                               curricula and smoke tests (default: 0 = off)\n\n"
-            "Prints {\"train_groups\":..,\"train_examples\":..,\"test_examples\":..,\"out\":..}.\n",
+            "Ratings are those of the input puzzles (before --blanks and --aug).\n\n"
+            "Prints {\"train_groups\":..,\"train_examples\":..,\"test_examples\":..,\"out\":..,\n"
+            "\"leaks_dropped\":..,\"ratings\":{\"train\":..,\"test\":..}}.\n",
             REFERENCE_AUG);
+}
+
+/* The options of the held-out splits: 1 when c was one, 0 when not. */
+static int hard_option(int c, const char *arg, sudoku_opts *o) {
+    switch (c) {
+    case 'H': o->holdout = arg; return 1;
+    case 'r': o->ratings = arg; return 1;
+    case 'T': o->test_only = true; return 1;
+    default: return 0;
+    }
+}
+
+/* After getopt: the combinations hard_option's options allow; nonzero
+ * after the error line. --test-size with --test-input is a draw from
+ * them here, so the shared check must not see it as a clash. */
+static int hard_check(const char *cmd, int argc, char **argv, const sudoku_opts *o) {
+    data_split_opts s = o->split;
+    s.test_size_set = s.test_size_set && !s.test_input;
+    if (data_split_check(cmd, argc, argv, &s)) return 1;
+    if (o->test_only && (o->split.test_input || o->split.train_size >= 0))
+        return die(cmd, "--test-only writes only a test split of --input: no --test-input or --train-size");
+    return 0;
 }
 
 /* Returns 0 to go on, or exit code + 1 (help 0, bad value 1, bad usage 2). */
@@ -185,7 +227,9 @@ static int parse_sudoku(int argc, char **argv, sudoku_opts *o) {
         {"train-size", required_argument, 0, 'n'}, {"test-size", required_argument, 0, 'm'},
         {"test-input", required_argument, 0, 't'}, {"aug", required_argument, 0, 'k'},
         {"seed", required_argument, 0, 's'}, {"min-nodes", required_argument, 0, 'x'},
-        {"blanks", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"blanks", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
+        {"holdout", required_argument, 0, 'H'}, {"ratings", required_argument, 0, 'r'},
+        {"test-only", no_argument, 0, 'T'}, {0, 0, 0, 0}};
     const char *cmd = "data sudoku";
     *o = (sudoku_opts){.split.train_size = -1, .min_nodes = 1};
     int c;
@@ -194,7 +238,7 @@ static int parse_sudoku(int argc, char **argv, sudoku_opts *o) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int shared = data_split_option(cmd, c, optarg, &o->split);
         if (shared < 0) return 2; /* a bad value: exit 1 */
-        if (shared) continue;
+        if (shared || hard_option(c, optarg, o)) continue;
         switch (c) {
         case 'k':
             if (data_parse_long(optarg, 0, 1000000, &o->aug)) return die(cmd, "--aug: expected an integer in [0, 1000000], got '%s'", optarg) + 1;
@@ -216,7 +260,7 @@ static int parse_sudoku(int argc, char **argv, sudoku_opts *o) {
         default: return bad_option(cmd, argc, argv) + 2;
         }
     }
-    return data_split_check(cmd, argc, argv, &o->split) ? 3 : 0; /* bad usage: exit 2 */
+    return hard_check(cmd, argc, argv, o) ? 3 : 0; /* bad usage: exit 2 */
 }
 
 /* One example (question tokens -> solution tokens) as its own puzzle. */
@@ -297,61 +341,224 @@ fail:
  * format's 2^31 examples (the train split holds 1 + aug versions each). */
 static int plan_sizes(const sudoku_opts *o, int pool_n, bool external_test, int *n_train, int *n_test) {
     const char *cmd = "data sudoku";
+    if (o->test_only) { /* everything (or a draw) is test; nothing is trained on */
+        *n_train = 0, *n_test = o->split.test_size_set ? (int)o->split.test_size : pool_n;
+        return *n_test > pool_n ? die(cmd, "--test-size %d: only %d puzzles available in the inputs", *n_test, pool_n) : 0;
+    }
     if (data_plan_sizes(cmd, "puzzles", o->split.test_size, o->split.train_size, pool_n, external_test, n_train, n_test)) return 1;
     if ((double)*n_train * (1 + o->aug) > 2147483647.0)
         return die(cmd, "%d train puzzles x %ld versions exceed the format's 2^31 examples", *n_train, 1 + o->aug);
     return 0;
 }
 
+/* What run_sudoku works on. */
+typedef struct {
+    pool in, ext, held;     /* --input, --test-input, --holdout */
+    sudoku_keyset keys;     /* solution grids of ext and held: kept out of train */
+    const pool *tp;         /* the test pool: ext, or in (a draw from the inputs) */
+    int *perm, *test_idx, *train_idx; /* test_idx into tp, train_idx into in */
+    int n_train, n_test, dups, easy, leaks, xdups;
+} sudoku_plan;
+
+static void plan_free(sudoku_plan *pl) {
+    pool_free(&pl->in);
+    pool_free(&pl->ext);
+    pool_free(&pl->held);
+    sudoku_keyset_free(&pl->keys);
+    if (pl->test_idx != pl->perm) free(pl->test_idx);
+    free(pl->perm);
+    free(pl->train_idx);
+}
+
+/* Keeps a seeded draw of m of p's puzzles, in file order. */
+static int draw_from(const char *cmd, pool *p, long m, uint64_t rng[4]) {
+    if (m > p->n) return die(cmd, "--test-size %ld: only %d puzzles in --test-input", m, p->n);
+    int *perm = data_draw_split(p->n, (int)m, 0, rng);
+    bool *keep = calloc(p->n ? (size_t)p->n : 1, 1);
+    if (perm && keep) {
+        for (long k = 0; k < m; k++) keep[perm[k]] = true;
+        pool_compact(p, keep);
+    }
+    free(perm);
+    free(keep);
+    return perm && keep ? 0 : die(cmd, "out of memory");
+}
+
+/* Loads the inputs, draws --test-size of --test-input when asked, and
+ * drops from --input repeats, puzzles below --min-nodes and the held-out
+ * solution grids (--test-input, --holdout). */
+static int load_plan(const sudoku_opts *o, sudoku_plan *pl, uint64_t rng[4]) {
+    const char *cmd = "data sudoku";
+    int xe, xl;
+    if (load_files(cmd, o->split.input, &pl->in) ||
+        (o->split.test_input && load_files(cmd, o->split.test_input, &pl->ext)) ||
+        (o->holdout && load_files(cmd, o->holdout, &pl->held)))
+        return 1;
+    if (pool_filter(&pl->ext, NULL, 1, &pl->xdups, &xe, &xl)) return die(cmd, "out of memory");
+    if (o->split.test_input && o->split.test_size_set && draw_from(cmd, &pl->ext, o->split.test_size, rng)) return 1;
+    if (sudoku_keyset_add(&pl->keys, pl->ext.a, pl->ext.n) || sudoku_keyset_add(&pl->keys, pl->held.a, pl->held.n))
+        return die(cmd, "out of memory");
+    sudoku_keyset_seal(&pl->keys);
+    if (pool_filter(&pl->in, &pl->keys, o->min_nodes, &pl->dups, &pl->easy, &pl->leaks)) return die(cmd, "out of memory");
+    if (pl->in.n == 0)
+        return die(cmd, "no input puzzles left: %d repeats, %d below --min-nodes %ld, %d sharing a solution grid "
+                   "with a held-out puzzle", pl->dups, pl->easy, o->min_nodes, pl->leaks);
+    return 0;
+}
+
+/* The train draw: the first n of order[0..avail) whose solution grid is
+ * not that of a test puzzle (test_keys; NULL: none), sorted into file
+ * order. Without such leaks it is exactly data_draw_split's train draw.
+ * Returns how many were taken; *skipped counts the leaks passed over. */
+static int take_train(const pool *in, const int *order, int avail, const sudoku_keyset *test_keys, int n,
+                      int *out, int *skipped) {
+    int taken = 0;
+    *skipped = 0;
+    for (int k = 0; k < avail && taken < n; k++) {
+        if (test_keys && sudoku_keyset_has(test_keys, in->a + (size_t)order[k] * 81)) (*skipped)++;
+        else out[taken++] = order[k];
+    }
+    qsort(out, (size_t)taken, sizeof(int), cmp_index);
+    return taken;
+}
+
+/* Draws the test split (or takes --test-input) and the train split. */
+static int plan_splits(const sudoku_opts *o, sudoku_plan *pl, uint64_t rng[4]) {
+    const char *cmd = "data sudoku";
+    bool ext = o->split.test_input != NULL;
+    int skipped = 0, want;
+    if (plan_sizes(o, pl->in.n, ext, &pl->n_train, &pl->n_test)) return 1;
+    want = pl->n_train;
+    pl->perm = data_draw_split(pl->in.n, pl->n_test, 0, rng);
+    pl->tp = ext ? &pl->ext : &pl->in;
+    pl->test_idx = ext ? data_iota(pl->ext.n) : pl->perm;
+    pl->train_idx = malloc(sizeof(int) * (want ? want : 1));
+    int drawn = pl->n_test; /* perm[0..drawn) went to test, the rest is for train */
+    if (ext) pl->n_test = pl->ext.n;
+    sudoku_keyset tk = {0}; /* solution grids of a test draw from the inputs */
+    bool oom = !pl->perm || !pl->test_idx || !pl->train_idx;
+    for (int k = 0; !oom && k < drawn; k++) oom = sudoku_keyset_add(&tk, pl->in.a + (size_t)pl->perm[k] * 81, 1);
+    if (oom) {
+        sudoku_keyset_free(&tk);
+        return die(cmd, "out of memory");
+    }
+    sudoku_keyset_seal(&tk);
+    pl->n_train = take_train(&pl->in, pl->perm + drawn, pl->in.n - drawn, &tk, want, pl->train_idx, &skipped);
+    sudoku_keyset_free(&tk);
+    pl->leaks += skipped;
+    if (pl->n_train < want && o->split.train_size >= 0)
+        return die(cmd, "--train-size %d: only %d puzzles left after the test split and the leak check", want, pl->n_train);
+    if (pl->n_train < 1 && !o->test_only)
+        return die(cmd, "no puzzles left for the train split (%d share a solution grid with a test puzzle)", skipped);
+    return 0;
+}
+
+/* "train":{..},"test":{..} (test only with --test-only): the rating
+ * distribution of each split, malloc'ed; NULL when out of memory. */
+static char *ratings_json(const sudoku_plan *pl, bool test_only) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    int rc = 0;
+    if (!test_only) {
+        fputs("\"train\":", f);
+        rc |= sudoku_split_rating_json(f, pl->in.nodes, pl->in.backtracks, pl->train_idx, pl->n_train);
+        fputc(',', f);
+    }
+    fputs("\"test\":", f);
+    rc |= sudoku_split_rating_json(f, pl->tp->nodes, pl->tp->backtracks, pl->test_idx, pl->n_test);
+    if (fclose(f) || rc) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+#define RATING_NOTE "nodes and backtracks (dead ends) of trm's uniqueness search (docs/sudoku-hard.md)"
+
+/* DIR/ratings.json: what the rating is and each split's distribution. */
+static int write_ratings_json(const char *cmd, const char *dir, const char *ratings) {
+    char path[DATA_TMP_PATH], tmp[DATA_TMP_PATH];
+    if (snprintf(path, sizeof path - 16, "%s/ratings.json", dir) >= (int)sizeof path - 16) return die(cmd, "%s: path too long", dir);
+    FILE *f = data_open_tmp(cmd, path, tmp);
+    if (!f) return 1;
+    fprintf(f, "{\"rating\":\"%s\",%s}\n", RATING_NOTE, ratings);
+    if (data_commit_tmp(cmd, f, ferror(f), tmp, path)) {
+        remove(tmp);
+        return 1;
+    }
+    return 0;
+}
+
+/* The per-puzzle --ratings CSV into rf (opened before the work). */
+static int write_ratings_csv(FILE *rf, const sudoku_plan *pl, bool test_only) {
+    fputs(SUDOKU_RATINGS_HEADER, rf);
+    if (!test_only)
+        sudoku_write_ratings_csv(rf, "train", pl->in.q, pl->in.a, pl->in.nodes, pl->in.backtracks, pl->train_idx, pl->n_train);
+    sudoku_write_ratings_csv(rf, "test", pl->tp->q, pl->tp->a, pl->tp->nodes, pl->tp->backtracks, pl->test_idx, pl->n_test);
+    return ferror(rf) ? -1 : 0;
+}
+
+/* DIR/test (and identifiers.json) alone: a held-out set for trm eval. */
+static int write_test_only(const char *cmd, const char *dir, trm_split_writer *test) {
+    static const char *const names[1] = {"<blank>"};
+    trm_err e;
+    if (trm_split_writer_finish(test, dir, "test", 1, &e) || trm_write_identifiers(dir, names, 1, &e))
+        return die(cmd, "%s", e.msg);
+    return 0;
+}
+
+/* Writes the splits, DIR/ratings.json, the --ratings CSV and the summary. */
+static int write_all(const sudoku_opts *o, const sudoku_plan *pl, trm_split_writer *train, trm_split_writer *test,
+                     FILE *rf, const char *rtmp) {
+    const char *cmd = "data sudoku";
+    char *ratings = ratings_json(pl, o->test_only);
+    if (!ratings) return die(cmd, "out of memory");
+    int rc = o->test_only ? write_test_only(cmd, o->split.out, test)
+                          : data_write_dataset(cmd, o->split.out, train, test);
+    if (rc == 0) rc = write_ratings_json(cmd, o->split.out, ratings);
+    if (rc == 0 && rf) rc = data_commit_tmp(cmd, rf, write_ratings_csv(rf, pl, o->test_only), rtmp, o->ratings);
+    else if (rf) fclose(rf);
+    char *extra = NULL;
+    if (rc == 0 && asprintf(&extra, "\"leaks_dropped\":%d,\"ratings\":{%s}", pl->leaks, ratings) < 0)
+        extra = NULL, rc = die(cmd, "out of memory");
+    if (rc == 0) data_print_summary_extra(pl->n_train, (long)pl->n_train * (1 + o->aug), pl->n_test, o->split.out, extra);
+    free(extra);
+    free(ratings);
+    return rc;
+}
+
 static int run_sudoku(const sudoku_opts *o) {
     const char *cmd = "data sudoku";
-    pool in = {0}, ext = {0};
+    sudoku_plan pl = {0};
     trm_split_writer *train = NULL, *test = NULL;
-    int *perm = NULL, *all = NULL, rc = 1;
+    int rc = 1;
     bool created = false; /* DIR is new: a failure removes it whole (all of it is ours) */
-    int dups = 0, easy = 0, overlap = 0, xd = 0, xe = 0, xo = 0, n_train = 0, n_test = 0;
-    if (load_files(cmd, o->split.input, &in)) goto done;
-    if (o->split.test_input && load_files(cmd, o->split.test_input, &ext)) goto done;
-    if ((o->split.test_input && pool_filter(&ext, NULL, 1, &xd, &xe, &xo)) ||
-        pool_filter(&in, o->split.test_input ? &ext : NULL, o->min_nodes, &dups, &easy, &overlap)) {
-        die(cmd, "out of memory");
-        goto done;
-    }
-    if (in.n == 0) {
-        die(cmd, "no input puzzles left: %d repeats, %d below --min-nodes %ld, %d also in --test-input",
-            dups, easy, o->min_nodes, overlap);
-        goto done;
-    }
-    if (plan_sizes(o, in.n, o->split.test_input != NULL, &n_train, &n_test)) goto done;
-    if (data_prepare_out(cmd, o->split.out, &created)) goto done;
-    fprintf(stderr, "trm data: %d usable input puzzles (%d repeats, %d below --min-nodes, %d also in "
-            "--test-input dropped); train %d x %ld versions, test %d", in.n, dups, easy, overlap,
-            n_train, 1 + o->aug, o->split.test_input ? ext.n : n_test);
-    fprintf(stderr, xd ? " (%d repeats dropped)\n" : "\n", xd);
+    char rtmp[DATA_TMP_PATH];
+    FILE *rf = o->ratings ? data_open_tmp(cmd, o->ratings, rtmp) : NULL; /* a bad path fails before the work */
+    if (o->ratings && !rf) return 1;
     uint64_t rng[4];
     rng_seed(rng, o->split.seed);
+    if (load_plan(o, &pl, rng) || plan_splits(o, &pl, rng) || data_prepare_out(cmd, o->split.out, &created)) goto done;
+    fprintf(stderr, "trm data: %d usable input puzzles (%d repeats, %d below --min-nodes, %d sharing a solution "
+            "grid with a held-out puzzle dropped); train %d x %ld versions, test %d", pl.in.n, pl.dups, pl.easy,
+            pl.leaks, pl.n_train, 1 + o->aug, pl.n_test);
+    fprintf(stderr, pl.xdups ? " (%d repeats dropped)\n" : "\n", pl.xdups);
     trm_err e;
     const long blanks[2] = {o->blanks, o->blanks_max};
-    if (!(perm = data_draw_split(in.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
-    train = build_split(&in, perm + n_test, n_train, o->aug, blanks, "train", rng, &e);
-    if (train && o->split.test_input) {
-        if (!(all = data_iota(ext.n))) { die(cmd, "out of memory"); goto done; }
-        test = build_split(&ext, all, ext.n, 0, blanks, "test", rng, &e);
-    } else if (train) {
-        test = build_split(&in, perm, n_test, 0, blanks, "test", rng, &e);
-    }
-    if (!train || !test) { die(cmd, "%s", e.msg); goto done; }
-    if (data_write_dataset(cmd, o->split.out, train, test)) goto done;
-    data_print_summary(n_train, (long)n_train * (1 + o->aug), o->split.test_input ? ext.n : n_test, o->split.out);
-    rc = 0;
+    if (!o->test_only) train = build_split(&pl.in, pl.train_idx, pl.n_train, o->aug, blanks, "train", rng, &e);
+    if (train || o->test_only) test = build_split(pl.tp, pl.test_idx, pl.n_test, 0, blanks, "test", rng, &e);
+    if ((!train && !o->test_only) || !test) { die(cmd, "%s", e.msg); goto done; }
+    rc = write_all(o, &pl, train, test, rf, rtmp);
+    rf = NULL; /* closed by write_all */
 done:
+    if (rf) fclose(rf);
+    if (rc && o->ratings) remove(rtmp);
     if (rc && created) data_remove_tree(o->split.out);
     trm_split_writer_free(train);
     trm_split_writer_free(test);
-    free(perm);
-    free(all);
-    pool_free(&in);
-    pool_free(&ext);
+    plan_free(&pl);
     return rc;
 }
 

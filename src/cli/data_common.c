@@ -54,10 +54,15 @@ static void json_string(FILE *f, const char *s) {
 }
 
 void data_print_summary(long train_groups, long train_examples, long test_examples, const char *out) {
+    data_print_summary_extra(train_groups, train_examples, test_examples, out, NULL);
+}
+
+void data_print_summary_extra(long train_groups, long train_examples, long test_examples, const char *out,
+                              const char *extra) {
     printf("{\"train_groups\":%ld,\"train_examples\":%ld,\"test_examples\":%ld,\"out\":", train_groups,
            train_examples, test_examples);
     json_string(stdout, out);
-    printf("}\n");
+    printf(extra ? ",%s}\n" : "}\n", extra);
 }
 
 int *data_iota(int n) {

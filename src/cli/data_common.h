@@ -27,6 +27,10 @@ double data_now_s(void);
 /* Prints the builders' summary line on stdout:
  * {"train_groups":..,"train_examples":..,"test_examples":..,"out":"DIR"} */
 void data_print_summary(long train_groups, long train_examples, long test_examples, const char *out);
+/* The same with more members: extra (NULL: none) is inserted as is
+ * before the closing brace, e.g. "\"k\":1,\"m\":{...}". */
+void data_print_summary_extra(long train_groups, long train_examples, long test_examples, const char *out,
+                              const char *extra);
 
 /* A new array 0, 1, ..., n-1 (all of a split, in file order); NULL when
  * out of memory; the caller frees. */

@@ -8,7 +8,8 @@
  * guesses on a two-candidate cell (the one whose guess eliminates most).
  * On one core that is ~0.15 ms to solve and ~0.25 ms to prove unique for
  * an average forum-hardest puzzle, and the node count of the uniqueness
- * search is the difficulty rating (sudoku_set.nodes, --min-nodes). */
+ * search is the difficulty rating (sudoku_set.nodes, --min-nodes), with
+ * its dead ends (contradictions, sudoku_set.backtracks) as a second one. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ typedef struct {
 
 typedef struct {
     int max, count;
-    long nodes;
+    long nodes, backtracks;
     int8_t *solution;
     uint64_t *rng;   /* non-NULL: try a node's digits in random order */
 } search;
@@ -333,7 +334,10 @@ static void found(search *se, const board *s) {
 
 static void search_node(search *se, board *s) {
     se->nodes++;
-    if (propagate(s) < 0) return;
+    if (propagate(s) < 0) {
+        se->backtracks++; /* a dead end: the search goes back up */
+        return;
+    }
     if (!(s->blank[0] | s->blank[1] | s->blank[2])) {
         found(se, s);
         return;
@@ -346,17 +350,24 @@ static void search_node(search *se, board *s) {
     }
 }
 
-static int solve_with(const int8_t q[81], int8_t solution[81], int max_solutions, long *nodes,
+static int solve_with(const int8_t q[81], int8_t solution[81], int max_solutions, sudoku_rating *r,
                       uint64_t *rng) {
-    search se = {max_solutions < 1 ? 1 : max_solutions, 0, 0, solution, rng};
+    search se = {max_solutions < 1 ? 1 : max_solutions, 0, 0, 0, solution, rng};
     board s;
     if (board_init(&s, q)) search_node(&se, &s);
-    if (nodes) *nodes = se.nodes;
+    if (r) *r = (sudoku_rating){se.nodes, se.backtracks};
     return se.count;
 }
 
+int sudoku_solve_rated(const int8_t q[81], int8_t solution[81], int max_solutions, sudoku_rating *r) {
+    return solve_with(q, solution, max_solutions, r, NULL);
+}
+
 int sudoku_solve(const int8_t q[81], int8_t solution[81], int max_solutions, long *nodes) {
-    return solve_with(q, solution, max_solutions, nodes, NULL);
+    sudoku_rating r;
+    int count = solve_with(q, solution, max_solutions, &r, NULL);
+    if (nodes) *nodes = r.nodes;
+    return count;
 }
 
 /* ---------------------------------------------------------------- rules */
@@ -702,10 +713,13 @@ enum { OK = 0, NO_SOLUTION, MANY_SOLUTIONS, ANSWER_BAD };
 /* Solves puzzle k (up to 2 solutions: uniqueness) and checks a given
  * answer; fills the answer when absent. The nodes of this uniqueness
  * search are the difficulty rating. */
-static int check_one(raw_set *r, int k, long *nodes) {
+static int check_one(raw_set *r, int k, long *nodes, long *backtracks) {
     int8_t *q = r->q + (size_t)k * 81, *a = r->a + (size_t)k * 81, sol[81];
+    *nodes = *backtracks = 0;
     if (r->has[k] && sudoku_violations(a, q)) return ANSWER_BAD;
-    int count = sudoku_solve(q, sol, 2, nodes);
+    sudoku_rating rating;
+    int count = sudoku_solve_rated(q, sol, 2, &rating);
+    *nodes = rating.nodes, *backtracks = rating.backtracks;
     if (count == 0) return NO_SOLUTION;
     if (count > 1) return MANY_SOLUTIONS;
     if (r->has[k] && memcmp(sol, a, 81)) return ANSWER_BAD; /* unreachable: a valid answer is the solution */
@@ -729,11 +743,11 @@ static int report(const char *path, const raw_set *r, int k, int status, trm_err
 
 /* Checks every puzzle (in parallel: the hard collections take seconds
  * serially) and reports the first bad one in file order. */
-static int check_all(const char *path, raw_set *r, long *nodes, trm_err *err) {
+static int check_all(const char *path, raw_set *r, long *nodes, long *backtracks, trm_err *err) {
     int *status = malloc(sizeof(int) * (r->n ? r->n : 1));
     if (!status) return trm_errf(err, "%s: out of memory for %d puzzles", path, r->n);
 #pragma omp parallel for schedule(dynamic, 256)
-    for (int k = 0; k < r->n; k++) status[k] = check_one(r, k, &nodes[k]);
+    for (int k = 0; k < r->n; k++) status[k] = check_one(r, k, &nodes[k], &backtracks[k]);
     int rc = 0;
     for (int k = 0; k < r->n && rc == 0; k++)
         if (status[k] != OK) rc = report(path, r, k, status[k], err);
@@ -750,15 +764,17 @@ int sudoku_load(const char *path, sudoku_set *out, trm_err *err) {
     fclose(fp);
     if (rc == 0 && r.n == 0) rc = trm_errf(err, "%s: no puzzles found (expected 81-cell lines or question,answer CSV)", path);
     long *nodes = rc == 0 ? malloc(sizeof(long) * r.n) : NULL;
-    if (rc == 0 && !nodes) rc = trm_errf(err, "%s: out of memory for %d puzzles", path, r.n);
-    if (rc == 0) rc = check_all(path, &r, nodes, err);
+    long *backtracks = nodes ? malloc(sizeof(long) * r.n) : NULL;
+    if (rc == 0 && !backtracks) rc = trm_errf(err, "%s: out of memory for %d puzzles", path, r.n);
+    if (rc == 0) rc = check_all(path, &r, nodes, backtracks, err);
     if (rc) {
         raw_free(&r);
         free(nodes);
+        free(backtracks);
         return -1;
     }
     /* shrink-free hand-over: the raw arrays become the set's */
-    *out = (sudoku_set){r.n, r.q, r.a, nodes};
+    *out = (sudoku_set){r.n, r.q, r.a, nodes, backtracks};
     free(r.has);
     free(r.line);
     return 0;
@@ -769,5 +785,6 @@ void sudoku_set_free(sudoku_set *s) {
     free(s->q);
     free(s->a);
     free(s->nodes);
+    free(s->backtracks);
     memset(s, 0, sizeof *s);
 }

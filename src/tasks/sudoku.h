@@ -21,7 +21,8 @@ typedef struct {
     int n;
     int8_t *q;      /* [n, 81] questions */
     int8_t *a;      /* [n, 81] solutions (always filled after loading) */
-    long *nodes;    /* [n] solver search nodes (difficulty) */
+    long *nodes;    /* [n] solver search nodes (difficulty; see sudoku_rating) */
+    long *backtracks; /* [n] dead ends of that search */
 } sudoku_set;
 
 /* Parses one collection line: 81 cells ('.' or '0' blank, '1'-'9'),
@@ -44,6 +45,20 @@ void sudoku_set_free(sudoku_set *s);
  * one goes to `solution` (may be NULL); *nodes (may be NULL) gets the
  * number of search nodes, the difficulty rating. Returns the count. */
 int sudoku_solve(const int8_t q[81], int8_t solution[81], int max_solutions, long *nodes);
+
+/* The difficulty rating of a search: nodes = calls of the search (the root
+ * plus one per guess: a candidate digit placed in the branch cell), and
+ * backtracks = those whose propagation ran into a contradiction (dead
+ * ends). With max_solutions 2 on a unique puzzle the whole tree is
+ * searched, so both depend only on the puzzle (not on digit order); they
+ * do change under row/column permutations and transposition, as the
+ * branch cell's ties are broken by position. 0, 0 when the givens clash. */
+typedef struct {
+    long nodes, backtracks;
+} sudoku_rating;
+
+/* sudoku_solve with the rating of the search (r may be NULL). */
+int sudoku_solve_rated(const int8_t q[81], int8_t solution[81], int max_solutions, sudoku_rating *r);
 
 /* Rule violations of a grid: duplicate digits in a row, column or box
  * (each extra occurrence counts one), blanks, and cells that disagree

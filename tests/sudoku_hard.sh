@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# tests/sudoku_hard.sh TRM - the hard Sudoku split (configs/sudoku-hard-data.sh)
+# on a tiny copy of the shared collections with planted leaks: held-out
+# solution grids, relabelled and transposed, hidden in the training files
+# must be dropped; the independent check must catch a leak; the datasets
+# must train and evaluate; bad combinations get one error line.
+. "$(dirname "$0")/lib.sh" # TRM, PY, TMP, n, ok/bad/skip, expect_ok/expect_err
+SHARED=${TRM_SHARED:-../shared}/data/sudoku
+export OMP_NUM_THREADS=1
+ERR_LINES=5
+json_check() {
+    $PY -c "import json,sys; d=json.load(open(sys.argv[1])); assert $2, d" "$1" 2>"$TMP/pyerr"
+}
+# A question,answer line with digits d -> 10 - d and the grid transposed:
+# the same puzzle under a symmetry the leak check must see through.
+relabel_transpose() {
+    awk -F, '{ for (f = 1; f <= 2; f++) { t = ""
+                 for (c = 0; c < 9; c++) for (r = 0; r < 9; r++) {
+                     ch = substr($f, r * 9 + c + 1, 1); t = t (ch == "." ? "." : 10 - ch) }
+                 printf "%s%s", t, (f == 1 ? "," : "\n") } }'
+}
+
+if [ ! -d "$SHARED/tdoku-17-clue" ]; then
+    skip "hard split on a tiny copy" "no $SHARED (set TRM_SHARED)"
+    echo "1..$n"
+    exit 0
+fi
+D=$TMP/sudoku
+mkdir -p "$D/tdoku-17-clue" "$D/tdoku-forum-hardest-1905-11plus" "$D/tdoku-forum-hardest-1106" "$D/msolve-hardest"
+C17=$D/tdoku-17-clue/puzzles2_17_clue.csv
+F1905=$D/tdoku-forum-hardest-1905-11plus/puzzles5_forum_hardest_1905_11+.csv
+F1106=$D/tdoku-forum-hardest-1106/puzzles6_forum_hardest_1106.csv
+M=$D/msolve-hardest
+head -13 "$SHARED/tdoku-17-clue/puzzles2_17_clue.csv" >"$C17"                 # 12 puzzles
+head -6 "$SHARED/tdoku-forum-hardest-1106/puzzles6_forum_hardest_1106.csv" >"$F1106" # 5
+for f in hardest_to_solve hardest_to_verify most_difficult; do
+    head -4 "$SHARED/msolve-hardest/$f.csv" >"$M/$f.csv"                        # 3 each
+done
+tail -1 "$M/hardest_to_solve.csv" >>"$M/most_difficult.csv"                   # a repeat: 8 distinct
+# training file: 20 forum puzzles, then planted leaks of a 1106, an
+# msolve and a 17-clue puzzle (relabelled and transposed)
+{
+    head -21 "$SHARED/tdoku-forum-hardest-1905-11plus/puzzles5_forum_hardest_1905_11+.csv"
+    sed -n 3p "$F1106" | relabel_transpose
+    sed -n 2p "$M/hardest_to_verify.csv" | relabel_transpose
+} >"$F1905"
+# the 17-clue leak only counts when its original is in the test draw:
+# N17=12 draws all 12
+sed -n 5p "$C17" | relabel_transpose >>"$F1905"
+
+OUT=$TMP/hard
+expect_ok "sudoku-hard-data.sh on a tiny copy" env TRM="$TRM" SUDOKU_DATA="$D" N17=12 configs/sudoku-hard-data.sh "$OUT"
+grep -q "leak check passed: 20 train grids" "$TMP/err" && ok "the script's own leak check ran and passed" \
+    || { bad "script leak check"; cat "$TMP/err"; }
+# main: input 12 (17-clue) + 23 (forum); the 12 test puzzles and the 3
+# planted copies share held-out grids: 15 dropped, 20 train
+json_check "$OUT/main.json" "d['train_groups']==20 and d['test_examples']==12 and d['leaks_dropped']==15 and d['ratings']['train']['puzzles']==20 and d['ratings']['test']['puzzles']==12" \
+    && ok "main: planted leaks (relabelled + transposed) dropped, 17-clue test drawn" || { bad "main summary"; cat "$OUT/main.json"; }
+json_check "$OUT/forum-1106.json" "d['test_examples']==5 and d['train_groups']==0 and d['ratings']['test']['nodes']['min']>=1" \
+    && ok "forum-1106: a test-only dataset of all its puzzles, rated" || bad "forum-1106 summary"
+json_check "$OUT/msolve.json" "d['test_examples']==9" \
+    && ok "msolve: the three lists, the repeat dropped" || { bad "msolve summary"; cat "$OUT/msolve.json"; }
+[ -d "$OUT/forum-1106/test" ] && [ ! -e "$OUT/forum-1106/train" ] && [ -f "$OUT/main/ratings.json" ] && [ -d "$OUT/main/train" ] \
+    && ok "layout: main/{train,test}, forum-1106/test only, ratings.json" || bad "dataset layout"
+[ "$(grep -c '^train,' "$OUT/main.ratings.csv")" = 20 ] && [ "$(grep -c '^test,' "$OUT/main.ratings.csv")" = 12 ] \
+    && ok "main.ratings.csv: one row per train and test puzzle" || bad "ratings CSV rows"
+
+# the check catches a leak: a train file holding a relabelled, transposed
+# held-out grid
+{ echo question,answer; sed -n 2p "$F1106" | relabel_transpose; } >"$TMP/leaky.csv"
+expect_err_code "--check-leaks names a planted leak" 1 \
+    "1 train puzzles share a held-out solution grid \(first: .*leaky.csv:2 has that of .*puzzles6_forum_hardest_1106.csv:2\)" \
+    configs/sudoku-hard-data.sh --check-leaks "$TMP/leaky.csv" "$F1106"
+
+# the datasets work with train and eval
+TINY="--preset tiny hidden_size=32 num_heads=2 puzzle_emb_ndim=32 halt_max_steps=2 global_batch_size=8 max_steps=2 eval_interval=0 --quiet"
+expect_ok "trm train --data main" "$TRM" train --data "$OUT/main" --out "$TMP/run" $TINY
+CK=$TMP/run/checkpoint.safetensors
+for s in forum-1106:5 msolve:9 main:12; do
+    set -- "${s%%:*}" "${s##*:}"
+    "$TRM" eval --checkpoint "$CK" --data "$OUT/$1" --quiet >"$TMP/ev.json" 2>"$TMP/err" \
+        && json_check "$TMP/ev.json" "d['examples']==$2" && ok "trm eval --data $1 scores its $2 puzzles" \
+        || { bad "eval $1"; cat "$TMP/err" "$TMP/ev.json"; }
+done
+
+# bad combinations: one line, exit 2 (usage) or 1 (data)
+expect_err_code "--test-only with --test-input" 2 "--test-only writes only a test split" \
+    "$TRM" data sudoku --input "$C17" --test-input "$F1106" --test-only --out "$TMP/x1"
+expect_err_code "--test-size larger than --test-input" 1 "--test-size 99: only 5 puzzles in --test-input" \
+    "$TRM" data sudoku --input "$C17" --test-input "$F1106" --test-size 99 --out "$TMP/x2"
+expect_err_code "--holdout file missing" 1 "nope.csv" \
+    "$TRM" data sudoku --input "$C17" --holdout "$TMP/nope.csv" --out "$TMP/x3"
+expect_err_code "everything held out" 1 "no input puzzles left: 0 repeats, 0 below --min-nodes 1, 5 sharing a solution grid" \
+    "$TRM" data sudoku --input "$F1106" --holdout "$F1106" --out "$TMP/x4"
+expect_err_code "--ratings in a missing folder fails before the work" 1 "nodir/r.csv" \
+    "$TRM" data sudoku --input "$C17" --out "$TMP/x5" --ratings "$TMP/nodir/r.csv"
+# a test draw from the inputs: a train puzzle with a drawn puzzle's grid
+# (relabelled, transposed) is passed over
+{ sed -n 2p "$F1106"; sed -n 2p "$F1106" | relabel_transpose; } >"$TMP/pair.csv"
+expect_err_code "test drawn from --input: its relabelled copy leaves train" 1 \
+    "no puzzles left for the train split \(1 share a solution grid with a test puzzle\)" \
+    "$TRM" data sudoku --input "$TMP/pair.csv" --test-size 1 --out "$TMP/x6"
+[ ! -e "$TMP/x1" ] && [ ! -e "$TMP/x2" ] && [ ! -e "$TMP/x4" ] && [ ! -e "$TMP/x5" ] && [ ! -e "$TMP/x6" ] \
+    && ok "no output left after the errors" || bad "output left after an error"
+echo "1..$n"
