@@ -60,7 +60,7 @@ expect_err "forward --steps 1abc" "--steps: expected an integer in 1..1000000, g
 expect_err "render --count 99999999999999999999" "--count: expected an integer >= 1, got '99999999999999999999'" "$TRM" render --count 99999999999999999999
 expect_err "demo --seed -1" "--seed: expected an integer in 0..18446744073709551615, got '-1'" "$TRM" demo --seed -1
 expect_err "solve --budget 4294967297x" "--budget: expected" "$TRM" solve --checkpoint x --search --budget 4294967297x
-expect_err "solve --search-time nan" "--search-time: expected a number > 0" "$TRM" solve --checkpoint x --search --search-time nan
+expect_err "solve --search-time nan" "--search-time: expected seconds > 0" "$TRM" solve --checkpoint x --search --search-time nan
 expect_err "data maze-gen --walls 0.1-0.3x" "--walls: expected" "$TRM" data maze-gen --count 1 --out "$TMP/m.csv" --walls 0.1-0.3x
 
 # ---- the memory check: trm info's estimate against the available memory,

@@ -39,7 +39,8 @@ int trm_search_cli_parse(trm_search_cli *c, int code, const char *arg, trm_err *
         break;
     case 2: {
         double t;
-        if (trm_parse_double("--search-time", arg, 0, 1e9, true, &t, err)) return -1;
+        if (trm_parse_double("--search-time", arg, 0, 1e9, true, &t, NULL))
+            return trm_errf(err, "--search-time: expected seconds > 0 (at most 1e9), got '%s'", arg);
         c->o.time_limit = t;
         break;
     }
