@@ -21,9 +21,13 @@ expect_err_code "Kaggle subset without --input-prefix" 1 "subset 'training': giv
     "$TRM" data arc --out "$TMP/x"
 expect_err_code "bad --subsets item" 1 "--subsets: bad item" "$TRM" data arc --subsets "=foo" --out "$TMP/x"
 expect_err_code "missing Kaggle file" 1 "nowhere_training_challenges.json: cannot open" \
-    "$TRM" data arc --input-prefix "$TMP/nowhere" --subsets training --out "$TMP/x"
+    "$TRM" data arc --input-prefix "$TMP/nowhere" --subsets training --test-set training --out "$TMP/x"
 expect_err_code "missing folder" 1 "$TMP/nodir: cannot open folder" \
     "$TRM" data arc --subsets "evaluation=$TMP/nodir" --out "$TMP/x"
+expect_err_code "--test-set not among --subsets" 1 "--test-set evaluation: not one of --subsets \(training=" \
+    "$TRM" data arc --subsets "training=$TMP" --out "$TMP/x"
+expect_err_code "--test-set2 not among --subsets" 1 "--test-set2 concept: not one of --subsets" \
+    "$TRM" data arc --subsets "evaluation=$TMP" --test-set2 concept --out "$TMP/x"
 [ ! -e "$TMP/x" ] && ok "failed runs write nothing" || bad "failed runs write nothing"
 
 # ---- malformed tasks
@@ -57,7 +61,7 @@ else bad "--skip-bad (exit $rc)"; cat "$TMP/out" "$TMP/err"; fi
 echo "$good" >"$TMP/dup/a/same.json"
 echo "$good" >"$TMP/dup/b/same.json"
 expect_err_code "one task id twice in a subset" 1 "task same appears twice in subset 'training'" \
-    "$TRM" data arc --subsets "training=$TMP/dup" --out "$TMP/x"
+    "$TRM" data arc --subsets "training=$TMP/dup" --test-set training --out "$TMP/x"
 touch "$TMP/file"
 expect_err_code "--out is a file" 1 "exists and is not a directory" \
     "$TRM" data arc --subsets "evaluation=$TMP/dup/a" --out "$TMP/file"

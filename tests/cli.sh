@@ -47,6 +47,79 @@ expect_err "info: unknown config field" "unknown config field 'hidden'" "$TRM" i
 expect_err "info: invalid config value" "num_heads" "$TRM" info --preset tiny --set num_heads=5
 expect_err "info: neither preset nor checkpoint" "exactly one of" "$TRM" info
 
+# ---- numeric options: one strict parser for every command (no wrap-around,
+# no trailing text, the allowed range in the message)
+expect_err "bench --batch 4294967297 (was batch 1)" "--batch: expected an integer in 1..1000000, got '4294967297'" "$TRM" bench --batch 4294967297
+expect_err "bench --batch 1abc (was batch 1)" "--batch: expected an integer in 1..1000000, got '1abc'" "$TRM" bench --batch 1abc
+expect_err "bench --batch 99999999999 (was 1215752191)" "--batch: expected an integer in 1..1000000, got '99999999999'" "$TRM" bench --batch 99999999999
+expect_err "bench --warmup -1" "--warmup: expected an integer in 0..1000000" "$TRM" bench --warmup -1
+expect_err "info --batch 1abc" "--batch: expected an integer in 1..1000000, got '1abc'" "$TRM" info --preset tiny --batch 1abc
+expect_err "solve --steps 4294967297 (was 1 step)" "--steps: expected an integer in 1..100000, got '4294967297'" "$TRM" solve --checkpoint x --steps 4294967297
+expect_err "eval --batch 4294967297" "--batch: expected an integer in 1..65536, got '4294967297'" "$TRM" eval --batch 4294967297
+expect_err "forward --steps 1abc" "--steps: expected an integer in 1..1000000, got '1abc'" "$TRM" forward --steps 1abc
+expect_err "render --count 99999999999999999999" "--count: expected an integer >= 1, got '99999999999999999999'" "$TRM" render --count 99999999999999999999
+expect_err "demo --seed -1" "--seed: expected an integer in 0..18446744073709551615, got '-1'" "$TRM" demo --seed -1
+expect_err "solve --budget 4294967297x" "--budget: expected" "$TRM" solve --checkpoint x --search --budget 4294967297x
+expect_err "solve --search-time nan" "--search-time: expected seconds > 0" "$TRM" solve --checkpoint x --search --search-time nan
+expect_err "data maze-gen --walls 0.1-0.3x" "--walls: expected" "$TRM" data maze-gen --count 1 --out "$TMP/m.csv" --walls 0.1-0.3x
+
+# ---- the memory check: trm info's estimate against the available memory,
+# before anything is allocated (was: grow until the kernel kills the run).
+# A batch of 10^6 needs terabytes on any machine.
+expect_err "bench: a batch too big for memory fails first" "training at batch 1000000 needs about [0-9.]+ GB of memory \(estimate.*GB is available.*--ignore-memory-check" \
+    "$TRM" bench --preset sudoku-att --mode train --batch 1000000 --no-peak
+expect_err "bench: solving too" "solving at batch 1000000 needs about" "$TRM" bench --preset sudoku-att --mode solve --batch 1000000 --no-peak
+expect_err "train: a run too big for memory fails before its folder" "train: training at global_batch_size 100000 needs about" \
+    "$TRM" train --data "$TMP/nodata" --out "$TMP/bigrun" --preset sudoku-att hidden_size=2048 num_heads=16 global_batch_size=100000
+[ ! -e "$TMP/bigrun" ] && ok "train: the refused run left no folder" || bad "train: refused run left $TMP/bigrun"
+expect_ok "bench --ignore-memory-check is accepted" "$TRM" bench --preset tiny --batch 2 --steps 1 --warmup 0 --solve-steps 1 --no-peak --json --ignore-memory-check
+
+# ---- solve: input that is not puzzle text fails at once with one line
+SCK=models/sudoku-cpu.safetensors
+if [ -f "$SCK" ]; then
+    head -c 200M /dev/zero | "$TRM" solve --checkpoint "$SCK" - >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [ $rc -eq 1 ] && one_error_line "$(wc -l <"$TMP/err")" "solve: -:1: NUL byte at column 1" \
+        && ok "solve: NUL bytes on stdin are refused at line 1 (was: read whole, 'no puzzles found')" || { bad "solve NUL stdin (exit $rc)"; cat "$TMP/err"; }
+    $PY -c "print('.' * 81); print('1' * 70000)" >"$TMP/long.txt"
+    expect_err "solve: a 70000-byte line is an error naming its line" "long.txt:2: line longer than 65536 bytes" "$TRM" solve --checkpoint "$SCK" --file "$TMP/long.txt"
+    expect_err "solve --file DIR says it is a directory" "$TMP: is a directory" "$TRM" solve --checkpoint "$SCK" --file "$TMP"
+    expect_err_code "solve --png into a missing folder exits 1 (was 255)" 1 "--png /nonexistent/x.png: no directory /nonexistent" \
+        "$TRM" solve --checkpoint "$SCK" --png /nonexistent/x.png "$(printf '.%.0s' $(seq 81))"
+    # impossible puzzles: repeated givens, an answer against a given, no solution
+    Q=3841.97...6.7358411.548...6739.482....65.7389528..167..9185346784721.593653974128
+    A=384169752962735841175482936739648215416527389528391674291853467847216593653974128
+    printf '%s\n%s,%s\n%s\n%s\n' "11${Q:2}" "$Q" "2${A:1}" "12345678.........9$(printf '.%.0s' $(seq 63))" "$Q,$A" >"$TMP/imp.csv"
+    "$TRM" solve --checkpoint "$SCK" --file "$TMP/imp.csv" --json >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [ $rc -eq 0 ] && grep -q "imp.csv:1: puzzle 1 is impossible: the givens break the rules" "$TMP/err" \
+        && grep -q "imp.csv:2: puzzle 2 is impossible: the answer contradicts the given at cell 1 (row 1, column 1)" "$TMP/err" \
+        && grep -q "imp.csv:3: puzzle 3 is impossible: the puzzle has no solution" "$TMP/err" \
+        && grep -q "^4 puzzles: 1 obey the rules; 3 impossible (not counted as solved); 1/1 match" "$TMP/err" \
+        && $PY -c "
+import json; r = [json.loads(l) for l in open('$TMP/out')]
+assert [('impossible' in x) for x in r] == [True, True, True, False], r
+assert 'correct' not in r[2] and r[3]['correct'] is True" \
+        && ok "solve: impossible puzzles named per line, 'impossible' in --json, not counted as solved" || { bad "solve impossible puzzles (exit $rc)"; cat "$TMP/out" "$TMP/err"; }
+    # a diverged model (NaN halting head): confidence is null, not -nan
+    $PY - "$SCK" "$TMP/nan.safetensors" <<'PYEOF'
+import json, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+for k, v in h.items():
+    if k.endswith("q_head.bias"):
+        s, e = v["data_offsets"]
+        b[8 + n + s:8 + n + e] = struct.pack("<f", float("nan")) * ((e - s) // 4)
+open(sys.argv[2], "wb").write(b)
+PYEOF
+    "$TRM" solve --checkpoint "$TMP/nan.safetensors" --json "$Q" >"$TMP/out" 2>"$TMP/err"
+    $PY -c "import json; d = json.loads(open('$TMP/out').read()); assert d['confidence'] is None, d" 2>"$TMP/pyerr" \
+        && ok "solve --json: non-finite confidence is null (valid JSON)" || { bad "solve --json NaN confidence"; cat "$TMP/out" "$TMP/err" "$TMP/pyerr"; }
+else
+    skip "solve input checks" "no $SCK"
+fi
+
 # ---- checkpoints: a real one from the fixtures
 CK=$FIX/att_eval/weights.safetensors
 if [ ! -f "$CK" ]; then

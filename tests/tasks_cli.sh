@@ -100,6 +100,10 @@ cp $(ls -d "$SHARED"/data/arc-agi-1/training/*.json | head -2) "$TMP/arctr/"
 cp $(ls -d "$SHARED"/data/arc-agi-1/evaluation/*.json | head -2) "$TMP/arcev/"
 TASK=$(ls "$TMP/arcev" | head -1)
 expect_ok "data arc: 4 tasks, 3 versions each" "$TRM" data arc --out "$TMP/arc" --subsets "training=$TMP/arctr,evaluation=$TMP/arcev" --test-set evaluation --num-aug 2
+# a --test-set outside --subsets used to build no test split and exit 0
+expect_err "data arc: --test-set not among --subsets" "--test-set evaluation: not one of --subsets" \
+    "$TRM" data arc --out "$TMP/arcnotest" --subsets "training=$TMP/arctr" --num-aug 2
+[ ! -e "$TMP/arcnotest" ] && ok "data arc: the refused build wrote nothing" || bad "data arc: refused build left $TMP/arcnotest"
 ARCARGS="--preset arc1-att hidden_size=32 num_heads=2 puzzle_emb_ndim=32 puzzle_emb_len=1 L_layers=1 H_cycles=1 L_cycles=1 halt_max_steps=2 global_batch_size=8 epochs=1 eval_interval=0 --quiet"
 expect_ok "train an ARC model for 1 step" "$TRM" train --data "$TMP/arc" --out "$TMP/arcrun" $ARCARGS max_steps=1
 CKA=$TMP/arcrun/checkpoint.safetensors

@@ -223,6 +223,31 @@ static void test_load_errors(void **state) {
     assert_contains(e.msg, "missing.csv: No such file");
 }
 
+/* A binary file, an endless line or a directory fail at once, naming the
+ * line, instead of being read into memory whole (or read as "no puzzles"). */
+static void test_load_binary(void **state) {
+    (void)state;
+    char text[512];
+    snprintf(text, sizeof text, "%s\n", Q1);
+    FILE *fp = fopen(tpath("nul.csv"), "wb");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fwrite("\0\0\0\n", 1, 4, fp);
+    fclose(fp);
+    sudoku_set s;
+    trm_err e;
+    assert_int_equal(sudoku_load(tpath("nul.csv"), &s, &e), -1);
+    assert_contains(e.msg, "nul.csv:2: NUL byte at column 1");
+    fp = fopen(tpath("long.csv"), "wb");
+    assert_non_null(fp);
+    for (int i = 0; i < 70000; i++) fputc('.', fp);
+    fclose(fp);
+    assert_int_equal(sudoku_load(tpath("long.csv"), &s, &e), -1);
+    assert_contains(e.msg, "long.csv:1: line longer than 65536 bytes");
+    assert_int_equal(sudoku_load(tu_dir, &s, &e), -1);
+    assert_contains(e.msg, "is a directory");
+}
+
 /* ---------------------------------------------------------------- solver */
 
 static void test_solve_known(void **state) {
@@ -524,6 +549,7 @@ int main(void) {
         cmocka_unit_test(test_load_csv),
         cmocka_unit_test(test_load_sapientinc),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_load_binary),
         cmocka_unit_test(test_solve_known),
         cmocka_unit_test(test_solve_two_solutions),
         cmocka_unit_test(test_solve_invalid),

@@ -52,7 +52,8 @@ static void usage(FILE *out) {
             "  --profile            time per op family (matmul, attention, norms, ...)\n"
             "  --no-peak            skip measuring the FMA peak and sgemm ceiling\n"
             "  --gemm               benchmark the matrix-product backends on the model's shapes\n"
-            "  --json               one JSON object on stdout instead of the report\n",
+            "  --json               one JSON object on stdout instead of the report\n"
+            CLI_MEMCHECK_HELP,
             trm_preset_names());
 }
 
@@ -404,6 +405,17 @@ static void print_result(const char *what, const run_result *r, int B, double pe
     fflush(stdout);
 }
 
+/* Fails before any allocation when the runs would not fit in memory. */
+static int check_memory(const trm_config *c, bool train, bool solve, int batch, bool ignore) {
+    int64_t params = trm_config_num_params(c);
+    char what[64];
+    snprintf(what, sizeof what, "training at batch %d", batch ? batch : 32);
+    if (train && cli_memory_check("bench", cli_train_bytes(c, params, batch ? batch : 32, 0), what, ignore)) return 1;
+    snprintf(what, sizeof what, "solving at batch %d", batch ? batch : 1);
+    if (solve && cli_memory_check("bench", cli_solve_bytes(c, params, batch ? batch : 1), what, ignore)) return 1;
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
     static const struct option opts[] = {
         {"preset", required_argument, 0, 'p'}, {"batch", required_argument, 0, 'b'},
@@ -412,21 +424,22 @@ int cmd_bench(int argc, char **argv) {
         {"precision", required_argument, 0, 'P'}, {"matmul", required_argument, 0, 'M'},
         {"set", required_argument, 0, 's'}, {"profile", no_argument, 0, 'r'},
         {"no-peak", no_argument, 0, 'n'}, {"gemm", no_argument, 0, 'g'},
-        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'}, {"ignore-memory-check", no_argument, 0, 'I'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *preset = "sudoku-att", *mode = "both", *prec = "fp32", *mm = NULL;
     int batch = 0, steps = 3, warmup = 1, sup = 0, n_sets = 0, o;
-    bool profile = false, json = false, no_peak = false, gemm = false;
+    bool profile = false, json = false, no_peak = false, gemm = false, no_memcheck = false;
     char *sets[64];
     optind = 1;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "p:b:m:k:w:S:P:M:s:rngjh", opts, NULL)) != -1) {
         switch (o) {
         case 'p': preset = optarg; break;
-        case 'b': batch = atoi(optarg); if (batch < 1) return die("bench", "--batch: expected >= 1, got '%s'", optarg); break;
+        case 'b': if (opt_int("bench", "--batch", optarg, 1, 1000000, &batch)) return 1; break;
         case 'm': mode = optarg; break;
-        case 'k': steps = atoi(optarg); if (steps < 1) return die("bench", "--steps: expected >= 1, got '%s'", optarg); break;
-        case 'w': warmup = atoi(optarg); if (warmup < 0) return die("bench", "--warmup: expected >= 0, got '%s'", optarg); break;
-        case 'S': sup = atoi(optarg); if (sup < 1) return die("bench", "--solve-steps: expected >= 1, got '%s'", optarg); break;
+        case 'k': if (opt_int("bench", "--steps", optarg, 1, 1000000, &steps)) return 1; break;
+        case 'w': if (opt_int("bench", "--warmup", optarg, 0, 1000000, &warmup)) return 1; break;
+        case 'S': if (opt_int("bench", "--solve-steps", optarg, 1, 100000, &sup)) return 1; break;
         case 'P': prec = optarg; break;
         case 'M': mm = optarg; break;
         case 's':
@@ -437,6 +450,7 @@ int cmd_bench(int argc, char **argv) {
         case 'n': no_peak = true; break;
         case 'g': gemm = true; break;
         case 'j': json = true; break;
+        case 'I': no_memcheck = true; break;
         case 'h': usage(stdout); return 0;
         default: return bad_option("bench", argc, argv) + 1;
         }
@@ -457,7 +471,8 @@ int cmd_bench(int argc, char **argv) {
         if ((int)want < 0) return die("bench", "--matmul: expected onednn, avx512, openblas or portable, got '%s'", mm);
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
-    if (getenv("TRM_BENCH_CPUTIME") && atoi(getenv("TRM_BENCH_CPUTIME"))) trm_prof_clock = CLOCK_PROCESS_CPUTIME_ID;
+    const char *cputime = getenv("TRM_BENCH_CPUTIME"); /* set and not "0": CPU time */
+    if (cputime && *cputime && strcmp(cputime, "0")) trm_prof_clock = CLOCK_PROCESS_CPUTIME_ID;
     trm_err e;
     trm_config c;
     if (trm_config_preset(&c, preset, &e)) return die("bench", "%s", e.msg);
@@ -470,6 +485,7 @@ int cmd_bench(int argc, char **argv) {
     if (trm_config_validate(&c, &e)) return die("bench", "%s", e.msg);
     if (gemm) return bench_gemm(&c, json);
     if (!sup) sup = c.halt_max_steps;
+    if (check_memory(&c, do_train, do_solve, batch, no_memcheck)) return 1;
 
     double peak = 0, ceil = 0;
     int lanes = 0;

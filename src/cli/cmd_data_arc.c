@@ -150,6 +150,14 @@ static int split_subsets(const arc_opts *o, char *list, build *b) {
         b->n_sub++;
     }
     if (b->n_sub == 0) return die(cmd, "--subsets: no subsets");
+    /* a test set outside --subsets would silently build no test split */
+    const char *want[2] = {o->test_set, o->test_set2};
+    for (int k = 0; k < 2; k++) {
+        bool found = !want[k];
+        for (int i = 0; i < b->n_sub && !found; i++) found = !strcmp(b->sub[i].name, want[k]);
+        if (!found)
+            return die(cmd, "--test-set%s %s: not one of --subsets (%s)", k ? "2" : "", want[k], o->subsets);
+    }
     return 0;
 }
 

@@ -19,6 +19,7 @@
 
 #include "cli/cli.h"
 #include "cli/data_common.h"
+#include "core/util.h"
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "tasks/maze.h"
@@ -308,17 +309,17 @@ static void usage_gen(FILE *out) {
 }
 
 static int parse_walls(const char *s, float *lo, float *hi) {
-    char *end;
-    errno = 0;
-    double a = strtod(s, &end), b = a;
-    if (end == s || errno) return -1;
-    if (*end == '-') {
-        const char *p = end + 1;
-        b = strtod(p, &end);
-        if (end == p || errno) return -1;
-    }
-    if (*end || !(a >= 0 && a <= b && b < 1)) return -1;
-    *lo = (float)a, *hi = (float)b;
+    char a[64];
+    const char *dash = *s ? strchr(s + 1, '-') : NULL; /* past a leading sign */
+    size_t n = dash ? (size_t)(dash - s) : strlen(s);
+    if (n >= sizeof a) return -1;
+    snprintf(a, sizeof a, "%.*s", (int)n, s);
+    double l, h;
+    if (trm_parse_double("", a, 0, 1, false, &l, NULL)) return -1;
+    h = l;
+    if (dash && trm_parse_double("", dash + 1, l, 1, false, &h, NULL)) return -1;
+    if (!(h < 1)) return -1;
+    *lo = (float)l, *hi = (float)h;
     return 0;
 }
 

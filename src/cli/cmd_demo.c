@@ -49,15 +49,13 @@ static int parse(int argc, char **argv, demo_opts *o) {
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end = NULL;
-        long v = optarg ? strtol(optarg, &end, 10) : 0;
-        bool bad = optarg && (*end || end == optarg);
+        long long v = 0;
         switch (c) {
-        case 's': if (bad || v < 1 || v > 10000000) return die("demo", "--steps: expected 1..10000000, got '%s'", optarg); o->steps = v; break;
-        case 'n': if (bad || v < 64 || v > 1000000) return die("demo", "--train-size: expected 64..1000000, got '%s'", optarg); o->train_size = v; break;
-        case 'b': if (bad || v < 1 || v > 12) return die("demo", "--blanks: expected 1..12, got '%s'", optarg); o->blanks = (int)v; break;
-        case 'w': if (bad || v < 0 || v > 200) return die("demo", "--show: expected 0..200, got '%s'", optarg); o->shown = (int)v; break;
-        case 'r': if (bad || v < 0) return die("demo", "--seed: expected an integer >= 0, got '%s'", optarg); o->seed = (uint64_t)v; break;
+        case 's': if (opt_ll("demo", "--steps", optarg, 1, 10000000, &v)) return 1; o->steps = v; break;
+        case 'n': if (opt_ll("demo", "--train-size", optarg, 64, 1000000, &v)) return 1; o->train_size = v; break;
+        case 'b': if (opt_int("demo", "--blanks", optarg, 1, 12, &o->blanks)) return 1; break;
+        case 'w': if (opt_int("demo", "--show", optarg, 0, 200, &o->shown)) return 1; break;
+        case 'r': if (opt_u64("demo", "--seed", optarg, &o->seed)) return 1; break;
         case 'o': o->out = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: return bad_option("demo", argc, argv);

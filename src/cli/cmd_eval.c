@@ -46,7 +46,8 @@ static void usage(FILE *out) {
             "  --submission FILE   ARC: write the Kaggle submission.json (top 2 grids per test input)\n"
             "  --pool              ARC: evaluate every --checkpoint and pool their votes into one\n"
             "                      pass@K (each checkpoint's own accuracies are listed in \"runs\")\n"
-            "  --quiet             no progress line\n");
+            "  --quiet             no progress line\n"
+            CLI_MEMCHECK_HELP);
     trm_search_cli_help(out); /* --search and its budget */
 }
 
@@ -55,18 +56,9 @@ typedef struct {
     int n_ck;
     const char *data, *split, *task_name, *png_dir, *submission;
     long long steps, batch, max_ex, render_wrong;
-    bool per_step, quiet, pool;
+    bool per_step, quiet, pool, no_memcheck;
     trm_search_cli search;       /* --search options */
 } eval_args;
-
-static int parse_i64(const char *s, long long lo, long long *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno || v < lo) return -1;
-    *out = v;
-    return 0;
-}
 
 static int parse_args(int argc, char **argv, eval_args *a) {
     static const struct option opts[] = {
@@ -76,7 +68,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         {"max-examples", required_argument, 0, 'm'}, {"quiet", no_argument, 0, 'q'},
         {"task", required_argument, 0, 't'}, {"render-wrong", required_argument, 0, 'r'},
         {"png-dir", required_argument, 0, 'P'}, {"submission", required_argument, 0, 'S'},
-        {"pool", no_argument, 0, 'o'}, TRM_SEARCH_LONG_OPTIONS, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"pool", no_argument, 0, 'o'}, {"ignore-memory-check", no_argument, 0, 'I'}, TRM_SEARCH_LONG_OPTIONS, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     *a = (eval_args){.split = "test", .batch = 64};
     trm_search_cli_init(&a->search);
     int c;
@@ -88,16 +80,17 @@ static int parse_args(int argc, char **argv, eval_args *a) {
                   a->cks[a->n_ck++] = optarg; break;
         case 'd': a->data = optarg; break;
         case 's': a->split = optarg; break;
-        case 'k': if (parse_i64(optarg, 1, &a->steps) || a->steps > 100000) return die("eval", "--steps: expected 1..100000, got '%s'", optarg); break;
+        case 'k': if (opt_ll("eval", "--steps", optarg, 1, 100000, &a->steps)) return 1; break;
         case 'p': a->per_step = true; break;
-        case 'b': if (parse_i64(optarg, 1, &a->batch) || a->batch > 65536) return die("eval", "--batch: expected 1..65536, got '%s'", optarg); break;
-        case 'm': if (parse_i64(optarg, 0, &a->max_ex)) return die("eval", "--max-examples: expected an integer >= 0, got '%s'", optarg); break;
+        case 'b': if (opt_ll("eval", "--batch", optarg, 1, 65536, &a->batch)) return 1; break;
+        case 'm': if (opt_ll("eval", "--max-examples", optarg, 0, INT64_MAX, &a->max_ex)) return 1; break;
         case 'q': a->quiet = true; break;
         case 't': a->task_name = optarg; break;
-        case 'r': if (parse_i64(optarg, 0, &a->render_wrong) || a->render_wrong > 100000) return die("eval", "--render-wrong: expected 0..100000, got '%s'", optarg); break;
+        case 'r': if (opt_ll("eval", "--render-wrong", optarg, 0, 100000, &a->render_wrong)) return 1; break;
         case 'P': a->png_dir = optarg; break;
         case 'S': a->submission = optarg; break;
         case 'o': a->pool = true; break;
+        case 'I': a->no_memcheck = true; break;
         case 'h': usage(stdout); return -1;
         default: { /* the --search options, else unknown */
             trm_err e;
@@ -257,6 +250,9 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
     trm_model *m = trm_checkpoint_load(ck, &e);
     if (!m) return die("eval", "%s", e.msg);
     int rc = check_fit(ck, a, trm_split_meta(s), &m->cfg);
+    char what[64]; /* the weights are loaded: what is left to allocate is a batch's activations */
+    snprintf(what, sizeof what, "evaluating at batch %lld", a->batch);
+    if (rc == 0) rc = cli_memory_check("eval", (double)trm_act_memory_bytes(&m->cfg, (int)a->batch, TRM_EVAL), what, a->no_memcheck);
     if (rc == 0 && !ctx->task && !ctx->arc) rc = pick_task(a, &m->cfg, &ctx->task);
     if (rc == 0 && a->render_wrong && !ctx->task) rc = die("eval", "--render-wrong: no task for this checkpoint (give --task)");
     ctx->seq_len = m->cfg.seq_len;

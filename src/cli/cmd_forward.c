@@ -31,15 +31,6 @@ typedef struct {
     int steps, batch;
 } forward_opts;
 
-static int parse_int(const char *s, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int parse_opts(int argc, char **argv, forward_opts *o) {
     static const struct option opts[] = {
         {"checkpoint", required_argument, 0, 'c'}, {"inputs", required_argument, 0, 'i'},
@@ -57,10 +48,10 @@ static int parse_opts(int argc, char **argv, forward_opts *o) {
         case 'p': o->pids = optarg; break;
         case 'o': o->out = optarg; break;
         case 'k':
-            if (parse_int(optarg, 1, 1000000, &o->steps)) return die("forward", "--steps: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (opt_int("forward", "--steps", optarg, 1, 1000000, &o->steps)) return 2;
             break;
         case 'b':
-            if (parse_int(optarg, 1, 1 << 20, &o->batch)) return die("forward", "--batch: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (opt_int("forward", "--batch", optarg, 1, 1 << 20, &o->batch)) return 2;
             break;
         case 'h': usage(stdout); return 1;
         default: return bad_option("forward", argc, argv) + 2;

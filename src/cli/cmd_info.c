@@ -47,7 +47,7 @@ static void print_info(const trm_config *c, const char *source_key, const char *
            trm_swiglu_width(c->hidden_size, c->expansion), batch,
            trm_act_memory_bytes(c, batch, TRM_TRAIN), (tr2 - tr1) / 64,
            trm_act_memory_bytes(c, batch, TRM_EVAL), (ev2 - ev1) / 64,
-           (long long)(4 * (5 * params + 2 * table)), (long long)(4 * (params + table)), batch,
+           (long long)cli_train_state_bytes(c, params), (long long)cli_weight_bytes(c, params), batch,
            trm_step_flops(c, batch, TRM_TRAIN), trm_step_flops(c, batch, TRM_EVAL) * c->halt_max_steps, cfg);
     free(cfg);
 }
@@ -70,13 +70,7 @@ int cmd_info(int argc, char **argv) {
             if (n_sets == 64) return die("info", "too many --set options (max 64)");
             sets[n_sets++] = optarg;
             break;
-        case 'b': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 1000000) return die("info", "--batch: expected 1..1000000, got '%s'", optarg);
-            batch = (int)v;
-            break;
-        }
+        case 'b': if (opt_int("info", "--batch", optarg, 1, 1000000, &batch)) return 1; break;
         case 'h': usage(stdout); return 0;
         default: return bad_option("info", argc, argv) + 1;
         }

@@ -35,15 +35,6 @@ typedef struct {
     long long index, count;
 } render_opts;
 
-static int parse_count(const char *opt, const char *v, long long min, long long *out) {
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || *end || end == v || x < min) return die("render", "%s: expected an integer >= %lld, got '%s'", opt, min, v);
-    *out = x;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, render_opts *o) {
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'}, {"split", required_argument, 0, 's'},
@@ -59,8 +50,8 @@ static int parse_args(int argc, char **argv, render_opts *o) {
         switch (c) {
         case 'd': o->data = optarg; break;
         case 's': o->split = optarg; break;
-        case 'i': if (parse_count("--index", optarg, 0, &o->index)) return 1; break;
-        case 'n': if (parse_count("--count", optarg, 1, &o->count)) return 1; break;
+        case 'i': if (opt_ll("render", "--index", optarg, 0, INT64_MAX, &o->index)) return 1; break;
+        case 'n': if (opt_ll("render", "--count", optarg, 1, INT64_MAX, &o->count)) return 1; break;
         case 't': o->task = optarg; break;
         case 'p': o->png = optarg; break;
         case 'P': o->png_dir = optarg; break;

@@ -18,11 +18,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/util.h"
 #include "eval/arc_eval.h"
 #include "render/render.h"
 #include "search/search_cli.h"
 #include "tasks/arc.h"
+#include "tasks/maze.h"
 #include "tasks/sudoku.h"
+#include "tasks/sudoku4.h"
 #include "tasks/task.h"
 #include "trm.h"
 
@@ -51,18 +54,23 @@ static void usage(FILE *out) {
             "  --json            one JSON object per puzzle on stdout instead of boards\n"
             "  --color MODE      auto, always or never (default: auto)\n"
             "  --png FILE        draw input | prediction | truth of the one puzzle to FILE\n"
-            "  --png-dir DIR     draw every puzzle to DIR/puzzle-NNNN.png (ARC: DIR/<task>-test-N.png)\n");
+            "  --png-dir DIR     draw every puzzle to DIR/puzzle-NNNN.png (ARC: DIR/<task>-test-N.png)\n"
+            CLI_MEMCHECK_HELP
+            "Impossible puzzles (givens that break the rules, no solution, an answer that\n"
+            "contradicts the givens) get a warning line on stderr and \"impossible\" in --json,\n"
+            "and are not counted as solved. Lines longer than 64 KiB or holding NUL bytes are\n"
+            "errors.\n");
     trm_search_cli_help(out); /* --search (one-line tasks) */
 }
 
 typedef struct {
     const char *ck, *file, *arg, *task_name, *data, *png, *png_dir;
     int steps;
-    bool json, color;
+    bool json, color, no_memcheck;
     trm_search_cli search;        /* --search options */
 } solve_opts;
 
-typedef struct { int n, valid, checked, with_answer, correct; long cells, cells_right; } tally;
+typedef struct { int n, valid, checked, with_answer, correct, impossible; long cells, cells_right; } tally;
 
 /* ------------------------------------------------------------ options */
 
@@ -72,23 +80,23 @@ static int parse_opts(int argc, char **argv, solve_opts *o) {
         {"steps", required_argument, 0, 'k'}, {"json", no_argument, 0, 'j'},
         {"color", required_argument, 0, 'C'}, {"task", required_argument, 0, 't'},
         {"data", required_argument, 0, 'd'}, {"png", required_argument, 0, 'p'},
-        {"png-dir", required_argument, 0, 'P'}, TRM_SEARCH_LONG_OPTIONS, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"png-dir", required_argument, 0, 'P'}, {"ignore-memory-check", no_argument, 0, 'I'}, TRM_SEARCH_LONG_OPTIONS, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *color = "auto";
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "c:f:k:jC:t:d:p:P:h", opts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'c': o->ck = optarg; break;
         case 'f': o->file = optarg; break;
-        case 'k': o->steps = (int)strtol(optarg, &end, 10); if (*end || o->steps < 1 || o->steps > 100000) return die("solve", "--steps: expected 1..100000, got '%s'", optarg); break;
+        case 'k': if (opt_int("solve", "--steps", optarg, 1, 100000, &o->steps)) return 1; break;
         case 'j': o->json = true; break;
         case 'C': color = optarg; if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never")) return die("solve", "--color: expected auto, always or never, got '%s'", optarg); break;
         case 't': o->task_name = optarg; break;
         case 'd': o->data = optarg; break;
         case 'p': o->png = optarg; break;
         case 'P': o->png_dir = optarg; break;
+        case 'I': o->no_memcheck = true; break;
         case 'h': usage(stdout); return -1;
         default: { /* the --search options, else unknown */
             trm_err e;
@@ -159,10 +167,16 @@ static int solve_rows(trm_model *m, trm_act *a, int n, const int32_t *in, const 
     return rc;
 }
 
-static int prepare_model(trm_model *m, int n, int steps, trm_act **a, trm_err *err) {
+/* The batch runner's state; first the memory check (the weights are
+ * loaded: what is left is a batch's activations). */
+static int prepare_model(trm_model *m, int n, int steps, bool no_memcheck, trm_act **a, trm_err *err) {
     if (m->cfg.halt_max_steps < steps) m->cfg.halt_max_steps = steps;
     int B = n < MAX_BATCH ? n : MAX_BATCH;
-    *a = trm_act_new(m, B < 1 ? 1 : B, TRM_EVAL, 0, err);
+    B = B < 1 ? 1 : B;
+    char what[64];
+    snprintf(what, sizeof what, "solving at batch %d", B);
+    if (!no_memcheck && trm_mem_check((double)trm_act_memory_bytes(&m->cfg, B, TRM_EVAL), what, err)) return -1;
+    *a = trm_act_new(m, B, TRM_EVAL, 0, err);
     return *a ? 0 : -1;
 }
 
@@ -172,9 +186,11 @@ typedef struct {
     int n, cap, S;
     int32_t *in, *lab;
     bool *has;
+    int *line;       /* source line of each puzzle (0: the command line) */
+    const char *src; /* the file, for messages */
 } puzzle_list;
 
-static void puzzles_free(puzzle_list *p) { free(p->in); free(p->lab); free(p->has); }
+static void puzzles_free(puzzle_list *p) { free(p->in); free(p->lab); free(p->has); free(p->line); }
 
 static int puzzles_grow(puzzle_list *p) {
     if (p->n < p->cap) return 0;
@@ -185,7 +201,9 @@ static int puzzles_grow(puzzle_list *p) {
     if (lab) p->lab = lab;
     bool *has = lab ? realloc(p->has, sizeof(bool) * (size_t)cap) : NULL;
     if (has) p->has = has;
-    if (!has) return -1;
+    int *line = has ? realloc(p->line, sizeof(int) * (size_t)cap) : NULL;
+    if (line) p->line = line;
+    if (!line) return -1;
     p->cap = cap;
     return 0;
 }
@@ -204,11 +222,11 @@ static int parse_one(const trm_task *t, const char *text, int S, int32_t *in, in
     return t->parse(text, S, in, lab, has, err);
 }
 
-static int add_puzzle(const trm_task *t, puzzle_list *p, const char *text, trm_err *err) {
+static int add_puzzle(const trm_task *t, puzzle_list *p, const char *text, int lineno, trm_err *err) {
     if (puzzles_grow(p)) return trm_errf(err, "out of memory");
     size_t off = (size_t)p->n * p->S;
     if (parse_one(t, text, p->S, p->in + off, p->lab + off, &p->has[p->n], err)) return -1;
-    p->n++;
+    p->line[p->n++] = lineno;
     return 0;
 }
 
@@ -225,30 +243,81 @@ static bool blank_or_header(const char *line) {
 /* A line is handed to the task's parser as it is (leading spaces are maze
  * cells); one starting with '#' that does not parse is a comment ('#' is
  * also a maze wall). */
-static int read_line(const trm_task *t, puzzle_list *p, const char *line, trm_err *err) {
+static int read_line(const trm_task *t, puzzle_list *p, const char *line, int lineno, trm_err *err) {
     if (blank_or_header(line)) return 0;
-    if (*skip_space(line) != '#') return add_puzzle(t, p, line, err);
+    if (*skip_space(line) != '#') return add_puzzle(t, p, line, lineno, err);
     trm_err ignored;
     int n = p->n;
-    if (add_puzzle(t, p, line, &ignored)) p->n = n;
+    if (add_puzzle(t, p, line, lineno, &ignored)) p->n = n;
     return 0;
 }
 
+/* Room for one line: 64 KiB, or more for boards whose question,answer
+ * line is longer (a 200 x 200 maze). A longer line is an error, not a
+ * reason to read a whole binary file into memory. */
+static size_t line_cap(int S) {
+    size_t need = 2 * (size_t)S + 1024;
+    return (need > TRM_LINE_MAX ? need : TRM_LINE_MAX) + 1;
+}
+
 static int read_puzzles(const trm_task *t, const char *src, puzzle_list *p) {
-    FILE *f = strcmp(src, "-") ? fopen(src, "r") : stdin;
-    if (!f) return die("solve", "%s: %s", src, strerror(errno));
-    size_t cap = 0;
-    char *line = NULL;
-    int lineno = 0, rc = 0;
     trm_err e;
-    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+    FILE *f = trm_open_text(src, &e);
+    if (!f) return die("solve", "%s", e.msg);
+    size_t cap = line_cap(p->S);
+    char *line = malloc(cap);
+    int lineno = 0, rc = line ? 0 : die("solve", "out of memory"), got;
+    p->src = src;
+    while (rc == 0 && (got = trm_read_line(f, line, cap, &e)) != 0) {
         lineno++;
-        if (read_line(t, p, line, &e)) rc = die("solve", "%s:%d: %s", src, lineno, e.msg);
+        if (got < 0 || read_line(t, p, line, lineno, &e)) rc = die("solve", "%s:%d: %s", src, lineno, e.msg);
     }
     free(line);
     if (f != stdin) fclose(f);
     if (rc == 0 && p->n == 0) rc = die("solve", "%s: no puzzles found", src);
     return rc;
+}
+
+/* ------------------------------------------------------------ impossible puzzles */
+
+/* Sudoku (both sizes): why the puzzle cannot be solved, or NULL. The
+ * answer's own checks come first: they name a cell. */
+static const char *sudoku_impossible(const trm_task *t, const int32_t *in, const int32_t *lab, bool has, int S,
+                                     char *buf, size_t n) {
+    int blanks = 0;
+    for (int i = 0; i < S; i++) blanks += in[i] == 1;
+    /* verify without givens counts the blanks plus the repeated digits */
+    int repeats = t->verify(NULL, in, S) - blanks;
+    if (repeats > 0) return snprintf(buf, n, "the givens break the rules (%d repeated digits)", repeats), buf;
+    int side = S == 16 ? 4 : 9;
+    for (int i = 0; has && i < S; i++)
+        if (in[i] != 1 && lab[i] != in[i])
+            return snprintf(buf, n, "the answer contradicts the given at cell %d (row %d, column %d)", i + 1,
+                            i / side + 1, i % side + 1), buf;
+    int viol = has ? t->verify(in, lab, S) : 0;
+    if (viol > 0) return snprintf(buf, n, "the answer breaks the rules (%d violations)", viol), buf;
+    int8_t q[81];
+    for (int i = 0; i < S; i++) q[i] = (int8_t)(in[i] - 1);
+    if (!has && (S == 81 ? sudoku_solve(q, NULL, 1, NULL) : sudoku4_count(q)) == 0) return "the puzzle has no solution";
+    return NULL;
+}
+
+/* Why puzzle i cannot be solved (contradictory givens, no solution, an
+ * answer that breaks the rules), or NULL. */
+static const char *impossible(const trm_task *t, const puzzle_list *p, int i, char *buf, size_t n) {
+    int S = p->S;
+    const int32_t *in = p->in + (size_t)i * S, *lab = p->lab + (size_t)i * S;
+    if (!strncmp(t->name, "sudoku", 6)) return sudoku_impossible(t, in, lab, p->has[i], S, buf, n);
+    if (!strcmp(t->name, "maze") && maze_solve(in, S, NULL, NULL) < 0) return "G cannot be reached from S";
+    int viol = p->has[i] && t->verify ? t->verify(in, lab, S) : 0;
+    if (viol > 0) return snprintf(buf, n, "the answer breaks the rules (%d violations)", viol), buf;
+    return NULL;
+}
+
+/* The warning line of an impossible puzzle: where it is and why. */
+static void warn_impossible(const puzzle_list *p, int i, const char *why) {
+    if (p->line[i] > 0) fprintf(stderr, "trm solve: %s:%d: puzzle %d is impossible: %s (not counted as solved)\n", p->src, p->line[i], i + 1, why);
+    else fprintf(stderr, "trm solve: puzzle argument is impossible: %s (not counted as solved)\n", why);
 }
 
 /* ------------------------------------------------------------ reporting */
@@ -291,22 +360,34 @@ static void print_board(const trm_task *t, int S, const int32_t *in, const int32
     trm_render_text(stdout, t, S, in, has ? lab : NULL, v, 2, color);
 }
 
+/* A JSON number, or null for NaN and infinities (which JSON lacks: a
+ * diverged model's q_halt is NaN). Same idea as the library's helper. */
+static void json_number(const char *key, double v) {
+    if (isfinite(v)) printf(",\"%s\":%.6f", key, v);
+    else printf(",\"%s\":null", key);
+}
+
 static void print_json(const trm_task *t, int S, const int32_t *pred, double conf, int steps, int viol,
-                       bool has, bool match, const trm_search_result *sr) {
+                       bool has, bool match, const char *why, const trm_search_result *sr) {
     char *text = malloc((size_t)S * 2 + 64);
     if (!text) return;
     t->format(pred, S, text);
-    printf("{\"solution\":\"%s\",\"confidence\":%.6f,\"steps\":%d", text, conf, steps);
+    printf("{\"solution\":\"%s\"", text);
+    json_number("confidence", conf);
+    printf(",\"steps\":%d", steps);
     if (viol >= 0) printf(",\"valid\":%s,\"violations\":%d", viol == 0 ? "true" : "false", viol);
     if (has) printf(",\"correct\":%s", match ? "true" : "false");
+    if (why) printf(",\"impossible\":\"%s\"", why); /* our own words: nothing to escape */
     if (sr) trm_search_print_result_json(stdout, sr);
     printf("}\n");
     free(text);
 }
 
 static void count(tally *tl, int S, const int32_t *in, const int32_t *pred, const int32_t *lab, bool has,
-                  int viol, bool match) {
+                  int viol, bool match, bool impossible) {
     tl->n++;
+    tl->impossible += impossible;
+    if (impossible) return; /* its "answer" is not a solution, whatever the model says */
     tl->checked += viol >= 0;
     tl->valid += viol == 0;
     if (!has) return;
@@ -323,9 +404,12 @@ static int report(const trm_task *t, const puzzle_list *p, int i, const int32_t 
     bool has = p->has[i], match = has && !memcmp(pred, lab, sizeof(int32_t) * (size_t)S);
     int viol = t->verify ? t->verify(in, pred, S) : -1;
     double conf = 1.0 / (1.0 + exp(-(double)q));
-    count(tl, S, in, pred, lab, has, viol, match);
-    if (draw_png(o, t, S, i, in, pred, lab, has)) return -1;
-    if (o->json) { print_json(t, S, pred, conf, steps, viol, has, match, sr); return 0; }
+    char buf[160];
+    const char *why = impossible(t, p, i, buf, sizeof buf);
+    if (why) warn_impossible(p, i, why);
+    count(tl, S, in, pred, lab, has, viol, match, why != NULL);
+    if (draw_png(o, t, S, i, in, pred, lab, has)) return 1;
+    if (o->json) { print_json(t, S, pred, conf, steps, viol, has, match, why, sr); return 0; }
     const char *ok, *bad, *cells;
     task_words(t, &ok, &bad, &cells);
     print_board(t, S, in, pred, lab, has, o->color);
@@ -334,6 +418,7 @@ static int report(const trm_task *t, const puzzle_list *p, int i, const int32_t 
     if (viol > 0) printf(" (%d violations)", viol);
     if (has) printf(" | %s", match ? "matches the answer" : "differs from the answer");
     if (sr) printf(" | search: %d branches, answer from a %s branch", sr->branches, trm_branch_name(sr->found_by));
+    if (why) printf(" | impossible puzzle: %s", why);
     printf("\n\n");
     return 0;
 }
@@ -344,6 +429,7 @@ static void summary(const trm_task *t, const tally *tl, bool json, double secs, 
     FILE *sum = json ? stderr : stdout;
     fprintf(sum, "%d puzzles", tl->n);
     if (tl->checked) fprintf(sum, ": %d obey the rules", tl->valid);
+    if (tl->impossible) fprintf(sum, "; %d impossible (not counted as solved)", tl->impossible);
     if (tl->with_answer)
         fprintf(sum, "; %d/%d match the known answer (%.1f%%), %.1f%% of %s right", tl->correct,
                 tl->with_answer, 100.0 * tl->correct / tl->with_answer,
@@ -380,7 +466,7 @@ static int solve_lines(trm_model *m, const trm_task *t, const solve_opts *o) {
     trm_err e;
     int rc = 0;
     if (o->arg) {
-        if (add_puzzle(t, &p, o->arg, &e)) rc = die("solve", "puzzle argument: %s", e.msg);
+        if (add_puzzle(t, &p, o->arg, 0, &e)) rc = die("solve", "puzzle argument: %s", e.msg);
     } else rc = read_puzzles(t, o->file ? o->file : "-", &p);
     if (rc == 0 && o->png && p.n != 1) rc = die("solve", "--png draws one puzzle, %d given: use --png-dir DIR", p.n);
     int steps = o->steps ? o->steps : m->cfg.halt_max_steps;
@@ -388,7 +474,7 @@ static int solve_lines(trm_model *m, const trm_task *t, const solve_opts *o) {
     int32_t *pred = rc ? NULL : malloc(sizeof(int32_t) * (size_t)p.n * p.S);
     float *q = rc ? NULL : malloc(sizeof(float) * (size_t)p.n);
     if (rc == 0 && (!pred || !q)) rc = die("solve", "out of memory");
-    if (rc == 0 && prepare_model(m, p.n, steps, &a, &e)) rc = die("solve", "%s", e.msg);
+    if (rc == 0 && prepare_model(m, p.n, steps, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
     double t0 = now_s();
     trm_search_result *sr = NULL; /* --search: the search replaces the plain batch runner */
     trm_search_stats sst = {0};
@@ -482,7 +568,10 @@ static void arc_print_json(const arc_answer *r) {
     for (int k = 0; k < 2; k++) {
         printf(",\"attempt_%d\":", k + 1);
         json_grid(&r->top[k].grid);
-        printf(",\"votes_%d\":%d,\"confidence_%d\":%.6f", k + 1, r->top[k].votes, k + 1, r->top[k].conf);
+        char key[16];
+        snprintf(key, sizeof key, "confidence_%d", k + 1);
+        printf(",\"votes_%d\":%d", k + 1, r->top[k].votes);
+        json_number(key, r->top[k].conf);
     }
     if (r->known) printf(",\"correct\":%s", r->right[0] || r->right[1] ? "true" : "false");
     printf("}\n");
@@ -514,7 +603,7 @@ static int arc_report(const solve_opts *o, const trm_task *t, const arc_eval *ev
     if (r.n_cand < 2) r.top[1] = r.top[0];
     r.known = r.task->test_outputs;
     for (int k = 0; k < 2 && r.known; k++) r.right[k] = arc_grid_equal(&r.top[k].grid, &r.task->test[j].out);
-    if (arc_draw(o, t, &r, false)) return -1;
+    if (arc_draw(o, t, &r, false)) return 1;
     if (o->json) { arc_print_json(&r); return 0; }
     printf("task %s, test input %d: %d versions, %d distinct answers\n", r.task->id, j + 1, versions, r.n_cand);
     arc_draw(o, t, &r, true);
@@ -526,7 +615,7 @@ static int arc_report(const solve_opts *o, const trm_task *t, const arc_eval *ev
     return 0;
 }
 
-static int arc_run(trm_model *m, arc_eval *ev, const arc_versions *v, int steps) {
+static int arc_run(trm_model *m, arc_eval *ev, const arc_versions *v, int steps, bool no_memcheck) {
     const arc_task *task = &arc_eval_tests(ev)->tasks[0];
     int32_t *in = NULL, *pid = NULL, *pred = NULL;
     float *q = NULL;
@@ -536,7 +625,7 @@ static int arc_run(trm_model *m, arc_eval *ev, const arc_versions *v, int steps)
     int rc = build_arc_rows(task, v, &in, &pid);
     if (rc == 0 && (!(pred = malloc(sizeof(int32_t) * (size_t)n * ARC_SEQ_LEN)) || !(q = malloc(sizeof(float) * (size_t)n))))
         rc = die("solve", "out of memory");
-    if (rc == 0 && prepare_model(m, n, steps, &a, &e)) rc = die("solve", "%s", e.msg);
+    if (rc == 0 && prepare_model(m, n, steps, no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
     if (rc == 0 && solve_rows(m, a, n, in, pid, steps, pred, q, &e)) rc = die("solve", "%s", e.msg);
     for (int r = 0; rc == 0 && r < n; r++)
         if (arc_eval_add(ev, pid[r], in + (size_t)r * ARC_SEQ_LEN, pred + (size_t)r * ARC_SEQ_LEN, q[r], &e))
@@ -564,7 +653,7 @@ static int solve_arc(trm_model *m, const trm_task *t, const solve_opts *o) {
     if (rc == 0) rc = find_versions(&names, set.tasks[0].id, o->data, m->cfg.num_puzzle_identifiers, &v);
     if (rc == 0 && !(ev = arc_eval_new(&names, &set, &e))) rc = die("solve", "%s", e.msg);
     int steps = o->steps ? o->steps : m->cfg.halt_max_steps;
-    if (rc == 0) rc = arc_run(m, ev, &v, steps);
+    if (rc == 0) rc = arc_run(m, ev, &v, steps, o->no_memcheck);
     for (int j = 0; rc == 0 && j < arc_eval_tests(ev)->tasks[0].n_test; j++) rc = arc_report(o, t, ev, j, v.n);
     arc_eval_free(ev);
     versions_free(&v);
@@ -594,6 +683,19 @@ static int check_png_dir(const char *dir) {
     return 0;
 }
 
+/* --png FILE: its folder must exist, checked before the work rather than
+ * after it. */
+static int check_png_file(const char *path) {
+    if (!path) return 0;
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    if (slash == path) snprintf(dir, sizeof dir, "/");
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return die("solve", "--png %s: no directory %s", path, dir);
+    return 0;
+}
+
 int cmd_solve(int argc, char **argv) {
     solve_opts o = {0};
     trm_search_cli_init(&o.search);
@@ -605,6 +707,7 @@ int cmd_solve(int argc, char **argv) {
     const trm_task *t = NULL;
     rc = pick_task(&o, m, &t);
     if (rc == 0) rc = check_png_dir(o.png_dir);
+    if (rc == 0) rc = check_png_file(o.png);
     if (rc == 0) rc = t->parse ? solve_lines(m, t, &o) : solve_arc(m, t, &o);
     trm_model_free(m);
     return rc;

@@ -25,6 +25,7 @@ static void usage(FILE *out) {
             "  --config FILE     JSON object of arch and training keys, applied after the preset\n"
             "  --resume          continue RUN from its state.safetensors\n"
             "  --quiet           no progress line\n"
+            CLI_MEMCHECK_HELP
             "  --replay-failures R  learn from its own failures: a fraction R of new rows replay\n"
             "                    examples it got wrong, freshly augmented (= replay_failures=R)\n\n"
             "key=value sets any arch field (hidden_size=..., L_cycles=...; see trm info) or\n"
@@ -107,15 +108,28 @@ static int load_saved_configs(const char *run_dir, trm_config *arch, trm_train_c
     return rc;
 }
 
+/* Before anything is allocated: the run must fit in memory (an invalid
+ * config is left to trm_train_run's own message). */
+static int check_memory(const trm_config *arch, const trm_train_config *tc, bool ignore) {
+    trm_err e;
+    if (ignore || tc->global_batch_size < 1 || trm_config_validate(arch, &e)) return 0;
+    int eval_batch = tc->eval_batch_size > 0 ? tc->eval_batch_size : tc->global_batch_size;
+    char what[64];
+    snprintf(what, sizeof what, "training at global_batch_size %d", tc->global_batch_size);
+    return cli_memory_check("train", cli_train_bytes(arch, trm_config_num_params(arch), tc->global_batch_size, eval_batch),
+                            what, false);
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
         {"preset", required_argument, 0, 'p'}, {"config", required_argument, 0, 'c'},
         {"resume", no_argument, 0, 'r'}, {"quiet", no_argument, 0, 'q'},
-        {"replay-failures", required_argument, 0, 'F'},
+        {"replay-failures", required_argument, 0, 'F'}, {"ignore-memory-check", no_argument, 0, 'I'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     trm_train_run_opts ro = {0};
     const char *preset = NULL, *config = NULL, *replay = NULL;
+    bool no_memcheck = false;
     int c;
     optind = 1;
     opterr = 0;
@@ -128,6 +142,7 @@ int cmd_train(int argc, char **argv) {
         case 'r': ro.resume = true; break;
         case 'q': ro.quiet = true; break;
         case 'F': replay = optarg; break;
+        case 'I': no_memcheck = true; break;
         case 'h': usage(stdout); return 0;
         default: return bad_option("train", argc, argv);
         }
@@ -153,6 +168,7 @@ int cmd_train(int argc, char **argv) {
         *eq = 0;
         if (apply_kv(&arch, &tc, argv[i], eq + 1, &e)) return die("train", "%s", e.msg);
     }
+    if (check_memory(&arch, &tc, no_memcheck)) return 1;
     if (trm_train_run(&arch, &tc, &ro, &e)) return die("train", "%s", e.msg);
     return 0;
 }

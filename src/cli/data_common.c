@@ -13,26 +13,19 @@
 
 #include "cli/cli.h"
 #include "core/rng.h"
+#include "core/util.h"
 #include "trm.h"
 
+/* Quiet forms of core/util.h's strict parsers: the builders word their
+ * own messages (ranges such as "K1-K2"). */
 int data_parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return -1;
-    *out = v;
+    long long v;
+    if (trm_parse_ll("", s, lo, hi, &v, NULL)) return -1;
+    *out = (long)v;
     return 0;
 }
 
-int data_parse_u64(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (*s == '-') return -1; /* strtoull would negate it silently */
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno) return -1;
-    *out = v;
-    return 0;
-}
+int data_parse_u64(const char *s, uint64_t *out) { return trm_parse_u64("", s, out, NULL); }
 
 double data_now_s(void) {
     struct timespec t;

@@ -1,46 +1,46 @@
 /* search_cli.c - the --search options of `trm solve` and `trm eval`. */
 #include "search/search_cli.h"
 
-#include <errno.h>
-#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/util.h"
 
 void trm_search_cli_init(trm_search_cli *c) {
     memset(c, 0, sizeof *c);
     trm_search_opts_default(&c->o, NULL);
 }
 
-static int parse_ll(const char *s, long long lo, long long hi, long long *out, char *suffix) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno || v < lo || v > hi) return -1;
-    if (suffix) *suffix = *end;
-    if (*end && (!suffix || end[1])) return -1;
-    *out = v;
-    return 0;
+/* --budget: N, or Kx (K times halt_max_steps); *times says which. */
+static int parse_budget(const char *s, long long *out, bool *times) {
+    char num[32];
+    size_t n = strlen(s);
+    *times = n > 1 && s[n - 1] == 'x';
+    if (*times) n--;
+    if (n >= sizeof num) return -1;
+    snprintf(num, sizeof num, "%.*s", (int)n, s);
+    return trm_parse_ll("--budget", num, 1, 100000000, out, NULL);
 }
 
 int trm_search_cli_parse(trm_search_cli *c, int code, const char *arg, trm_err *err) {
     long long v = 0;
-    char suffix = 0;
+    bool times = false;
     int k = code - TRM_SEARCH_OPT_BASE;
     if (k < 0 || k > 8) return 1;
     if (k > 0) c->any = true;
     switch (k) {
     case 0: c->on = true; break;
     case 1:
-        if (parse_ll(arg, 1, 100000000, &v, &suffix) || (suffix && suffix != 'x'))
+        if (parse_budget(arg, &v, &times))
             return trm_errf(err, "--budget: expected supervision steps >= 1 (e.g. 64) or a multiple of halt_max_steps (e.g. 4x), got '%s'", arg);
         c->budget = v;
-        c->budget_times = suffix == 'x';
+        c->budget_times = times;
         break;
     case 2: {
-        char *end;
-        double t = strtod(arg, &end);
-        if (end == arg || *end || !isfinite(t) || t <= 0)
-            return trm_errf(err, "--search-time: expected seconds > 0, got '%s'", arg);
+        double t;
+        if (trm_parse_double("--search-time", arg, 0, 1e9, true, &t, NULL))
+            return trm_errf(err, "--search-time: expected seconds > 0 (at most 1e9), got '%s'", arg);
         c->o.time_limit = t;
         break;
     }
@@ -50,16 +50,15 @@ int trm_search_cli_parse(trm_search_cli *c, int code, const char *arg, trm_err *
         break;
     }
     case 4:
-        if (parse_ll(arg, 0, 1000000, &v, NULL)) return trm_errf(err, "--patience: expected steps >= 0 (0 = never), got '%s'", arg);
+        if (trm_parse_ll("--patience", arg, 0, 1000000, &v, err)) return -1;
         c->o.patience = (int)v;
         break;
     case 5:
-        if (parse_ll(arg, 0, 1000000, &v, NULL)) return trm_errf(err, "--branch-steps: expected steps >= 0 (0 = halt_max_steps), got '%s'", arg);
+        if (trm_parse_ll("--branch-steps", arg, 0, 1000000, &v, err)) return -1;
         c->o.branch_steps = (int)v;
         break;
     case 6:
-        if (parse_ll(arg, 0, (long long)9e18, &v, NULL)) return trm_errf(err, "--search-seed: expected an integer >= 0, got '%s'", arg);
-        c->o.seed = (uint64_t)v;
+        if (trm_parse_u64("--search-seed", arg, &c->o.seed, err)) return -1;
         break;
     case 7: c->o.commit_fresh = true; break;
     case 8: c->o.share_lanes = false; break;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/util.h"
 #include "core/rng.h"
 #include "io/npy.h"
 #include "tasks/maze.h"
@@ -436,22 +437,27 @@ static int read_maze_line(const char *path, long ln, char *line, const csv_layou
     return 0;
 }
 
+/* Longest CSV line: question and answer of the largest maze (1000 x 1000,
+ * trm data maze-gen's limit) plus room for other columns. The bound (and
+ * the refusal of NUL bytes) keeps a binary file from being read whole. */
+#define MAZE_LINE_MAX (2 * 1000 * 1000 + 1024)
+
 static int load_csv(const char *path, maze_set *s, trm_err *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) return trm_errf(err, "%s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap_line = 0;
-    int cap = 0, rc = 0;
+    FILE *fp = trm_open_text(path, err);
+    if (!fp) return -1;
+    char *line = malloc(MAZE_LINE_MAX + 1);
+    int cap = 0, rc = line ? 0 : trm_errf(err, "%s: out of memory", path), r;
     int32_t *buf = NULL;
     csv_layout c = {0};
-    ssize_t got;
-    for (long ln = 1; rc == 0 && (got = getline(&line, &cap_line, fp)) >= 0; ln++) {
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
-        if (got == 0) continue; /* blank line (a maze row is never empty) */
-        if ((size_t)got != strlen(line)) {
-            rc = trm_errf(err, "%s:%ld: NUL byte in the line", path, ln);
+    trm_err le;
+    for (long ln = 1; rc == 0 && (r = trm_read_line(fp, line, MAZE_LINE_MAX + 1, &le)) != 0; ln++) {
+        if (r < 0) {
+            rc = trm_errf(err, "%s:%ld: %s", path, ln, le.msg);
             break;
         }
+        size_t got = strlen(line);
+        while (got > 0 && line[got - 1] == '\r') line[--got] = 0;
+        if (got == 0) continue; /* blank line (a maze row is never empty) */
         if (!c.header_seen) { /* the first line: a header, or already a maze */
             int h = read_header(path, ln, line, &c, err);
             if (h < 0) rc = -1;
@@ -459,11 +465,10 @@ static int load_csv(const char *path, maze_set *s, trm_err *err) {
         }
         rc = read_maze_line(path, ln, line, &c, s, &cap, &buf, err);
     }
-    if (rc == 0 && ferror(fp)) rc = trm_errf(err, "%s: read error: %s", path, strerror(errno));
     if (rc == 0 && s->n == 0) rc = trm_errf(err, "%s: no mazes found; expected question,answer CSV lines", path);
     free(line);
     free(buf);
-    fclose(fp);
+    if (fp != stdin) fclose(fp);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "core/util.h"
 #include "tasks/sudoku.h"
 
 /* ---------------------------------------------------------------- geometry */
@@ -680,13 +681,19 @@ static void chomp(char *s) {
     while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = 0;
 }
 
+/* Lines are bounded (TRM_LINE_MAX) and NUL-free: a binary file fails at
+ * once instead of being read into memory. */
 static int read_lines(const char *path, FILE *fp, raw_set *r, trm_err *err) {
-    char *buf = NULL;
-    size_t cap = 0;
-    int lineno = 0, qcol = 0, acol = 1, rc = 0;
+    char *buf = malloc(TRM_LINE_MAX + 1);
+    int lineno = 0, qcol = 0, acol = 1, rc = buf ? 0 : trm_errf(err, "%s: out of memory", path), got;
     bool first = true;
-    while (rc == 0 && getline(&buf, &cap, fp) != -1) {
+    trm_err le;
+    while (rc == 0 && (got = trm_read_line(fp, buf, TRM_LINE_MAX + 1, &le)) != 0) {
         lineno++;
+        if (got < 0) {
+            rc = trm_errf(err, "%s:%d: %s", path, lineno, le.msg);
+            break;
+        }
         chomp(buf);
         const char *s = buf;
         while (isspace((unsigned char)*s)) s++;
@@ -703,7 +710,6 @@ static int read_lines(const char *path, FILE *fp, raw_set *r, trm_err *err) {
         }
         first = false;
     }
-    if (rc == 0 && ferror(fp)) rc = trm_errf(err, "%s: read error: %s", path, strerror(errno));
     free(buf);
     return rc;
 }
@@ -757,11 +763,11 @@ static int check_all(const char *path, raw_set *r, long *nodes, long *backtracks
 
 int sudoku_load(const char *path, sudoku_set *out, trm_err *err) {
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "r");
-    if (!fp) return trm_errf(err, "%s: %s", path, strerror(errno));
+    FILE *fp = trm_open_text(path, err);
+    if (!fp) return -1;
     raw_set r = {0};
     int rc = read_lines(path, fp, &r, err);
-    fclose(fp);
+    if (fp != stdin) fclose(fp);
     if (rc == 0 && r.n == 0) rc = trm_errf(err, "%s: no puzzles found (expected 81-cell lines or question,answer CSV)", path);
     long *nodes = rc == 0 ? malloc(sizeof(long) * r.n) : NULL;
     long *backtracks = nodes ? malloc(sizeof(long) * r.n) : NULL;
