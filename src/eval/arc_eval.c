@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "eval/arc_eval.h"
-#include "io/safetensors.h"
+#include "io/fileio.h" /* io_write_atomic, io_fopen_regular */
 
 const int arc_eval_ks[ARC_EVAL_NK] = {1, 2, 5, 10, 100, 1000};
 
@@ -134,8 +134,8 @@ void arc_names_free(arc_names *n) {
 }
 
 static char *read_text(const char *path, size_t *len, trm_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { trm_errf(err, "%s: %s", path, strerror(errno)); return NULL; }
+    FILE *f = io_fopen_regular(path, err);
+    if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     size_t k;
@@ -573,7 +573,7 @@ int arc_eval_write_submission(const arc_eval *e, const char *path, trm_err *err)
     else {
         const void *bufs[1] = {b.s};
         size_t lens[1] = {b.n};
-        rc = st_write_atomic(path, bufs, lens, 1, err);
+        rc = io_write_atomic(path, bufs, lens, 1, err);
     }
     free(b.s);
     return rc;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/sha256.h"
+#include "io/fileio.h" /* io_fopen_regular */
 #include "tasks/task.h"
 
 /* ---------------------------------------------------------------- sets */
@@ -60,11 +61,8 @@ static int note_skipped(arc_set *s, const char *line, trm_err *err) {
 /* ---------------------------------------------------------------- JSON reading */
 
 static char *slurp(const char *path, size_t *len, trm_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        trm_errf(err, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = io_fopen_regular(path, err);
+    if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/rng.h"
+#include "io/fileio.h" /* io_fopen_regular */
 #include "io/npy.h"
 #include "tasks/maze.h"
 
@@ -437,8 +438,8 @@ static int read_maze_line(const char *path, long ln, char *line, const csv_layou
 }
 
 static int load_csv(const char *path, maze_set *s, trm_err *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) return trm_errf(err, "%s: %s", path, strerror(errno));
+    FILE *fp = io_fopen_regular(path, err);
+    if (!fp) return -1;
     char *line = NULL;
     size_t cap_line = 0;
     int cap = 0, rc = 0;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "io/fileio.h" /* io_fopen_regular */
 #include "tasks/sudoku.h"
 
 /* ---------------------------------------------------------------- geometry */
@@ -743,8 +744,8 @@ static int check_all(const char *path, raw_set *r, long *nodes, trm_err *err) {
 
 int sudoku_load(const char *path, sudoku_set *out, trm_err *err) {
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "r");
-    if (!fp) return trm_errf(err, "%s: %s", path, strerror(errno));
+    FILE *fp = io_fopen_regular(path, err);
+    if (!fp) return -1;
     raw_set r = {0};
     int rc = read_lines(path, fp, &r, err);
     fclose(fp);
