@@ -343,7 +343,7 @@ static int store_grid(arc_eval *e, const arc_grid *g) {
     s->rows = g->rows;
     s->cols = g->cols;
     s->off = e->pool_len;
-    memcpy(e->pool + e->pool_len, g->cell, cells);
+    if (cells) memcpy(e->pool + e->pool_len, g->cell, cells); /* pool is NULL until a grid has cells */
     e->pool_len += cells;
     if (imap_put(&e->grid_map, digest64(d), e->n_grids)) return -1;
     return e->n_grids++;
@@ -435,7 +435,7 @@ static void grid_of(const arc_eval *e, int idx, arc_grid *g) {
     const stored_grid *s = &e->grids[idx];
     g->rows = s->rows;
     g->cols = s->cols;
-    memcpy(g->cell, e->pool + s->off, (size_t)s->rows * s->cols);
+    if (s->rows > 0 && s->cols > 0) memcpy(g->cell, e->pool + s->off, (size_t)s->rows * s->cols); /* pool may be NULL */
 }
 
 /* The candidates of a slot, sorted; caller frees. */
