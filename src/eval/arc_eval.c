@@ -16,6 +16,7 @@
 
 #include "eval/arc_eval.h"
 #include "io/fileio.h" /* io_write_atomic, io_fopen_regular */
+#include "io/jsonout.h" /* json_nul_escape_at */
 
 const int arc_eval_ks[ARC_EVAL_NK] = {1, 2, 5, 10, 100, 1000};
 
@@ -188,10 +189,13 @@ int arc_names_read(const char *dir, arc_names *out, trm_err *err) {
     size_t len;
     char *text = read_text(path, &len, err);
     if (!text) return -1;
-    cJSON *arr = cJSON_ParseWithLength(text, len);
+    /* a NUL would cut a name short: two versions could then share one */
+    size_t nul = json_nul_escape_at(text, len);
+    cJSON *arr = nul < len ? NULL : cJSON_ParseWithLength(text, len);
     free(text);
     int rc;
-    if (!arr || !cJSON_IsArray(arr)) rc = trm_errf(err, "%s: expected a JSON array of identifier names", path);
+    if (nul < len) rc = trm_errf(err, "%s: byte %zu: a name holds a NUL character (\\u0000)", path, nul);
+    else if (!arr || !cJSON_IsArray(arr)) rc = trm_errf(err, "%s: expected a JSON array of identifier names", path);
     else rc = names_from_json(arr, path, out, err);
     cJSON_Delete(arr);
     return rc;

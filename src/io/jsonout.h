@@ -1,6 +1,9 @@
 /* jsonout.h - printing JSON by hand (trm's one-line reports) without
  * producing invalid JSON: NaN and infinities, which JSON cannot spell,
- * become null, and strings are escaped. */
+ * become null, and strings are escaped. Also the one check JSON input
+ * needs before cJSON: a \u0000 escape, which cJSON decodes into a C string
+ * that then silently ends early. */
+#include <stddef.h>
 #ifndef TRM_IO_JSONOUT_H
 #define TRM_IO_JSONOUT_H
 
@@ -19,5 +22,10 @@ json_num json_number(double v, int digits);
 /* Writes s as a quoted JSON string: quotes, backslashes and control
  * characters escaped, other bytes as they are. */
 void json_put_string(FILE *f, const char *s);
+
+/* Offset of the first \u0000 escape inside a string of the JSON text
+ * txt[0, len), or of a NUL byte anywhere, or len when there is none (an
+ * escaped backslash followed by "u0000" is not one). */
+size_t json_nul_escape_at(const char *txt, size_t len);
 
 #endif /* TRM_IO_JSONOUT_H */
