@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "data/dataset.h"
 #include "eval/arc_eval.h"
 #include "io/fileio.h"
+#include "io/jsonout.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "render/internal.h"
@@ -250,6 +252,26 @@ static void test_fifo_arc_and_metrics(void **state) {
     metrics_free(&log);
 }
 
+/* ---------------------------------------------------------------- JSON output */
+
+static void test_json_number_and_string(void **state) {
+    (void)state;
+    assert_string_equal(JSON_NUM(0.25), "0.25");
+    assert_string_equal(JSON_NUM(NAN), "null");
+    assert_string_equal(JSON_NUM(-INFINITY), "null");
+    assert_string_equal(json_number(1.0 / 3.0, 3).s, "0.333");
+    char buf[64] = {0};
+    FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+    assert_non_null(f);
+    json_put_string(f, "a\"b\\c\n\x01");
+    fclose(f);
+    assert_string_equal(buf, "\"a\\\"b\\\\c\\u000a\\u0001\"");
+    static const char nul[] = "{\"x\\u0000y\": 1}", esc[] = "{\"x\\\\u0000y\": 1}";
+    assert_int_equal(json_nul_escape_at(nul, strlen(nul)), 3);
+    assert_int_equal(json_nul_escape_at(esc, strlen(esc)), strlen(esc));
+    assert_int_equal(json_nul_escape_at("[\"a\0b\"]", 7), 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_write_atomic_ignores_planted_link, arm),
@@ -260,6 +282,7 @@ int main(void) {
         cmocka_unit_test_setup(test_fifo_checkpoint_and_arrays, arm),
         cmocka_unit_test_setup(test_fifo_dataset_files, arm),
         cmocka_unit_test_setup(test_fifo_arc_and_metrics, arm),
+        cmocka_unit_test(test_json_number_and_string),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
