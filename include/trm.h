@@ -76,6 +76,16 @@ int trm_config_preset(trm_config *cfg, const char *name, trm_err *err);
 const char *trm_preset_names(void);
 /* Checks every field for consistency. */
 int trm_config_validate(const trm_config *cfg, trm_err *err);
+/* Limits on what a config read from a file (a checkpoint's metadata, a
+ * run's saved config) may ask for, so that a small corrupt or hostile file
+ * cannot make trm allocate or loop without bound; trm_checkpoint_load
+ * applies them. Fails naming the field, its value and the limit. The
+ * environment variable TRM_CONFIG_LIMITS=off lifts them. */
+#define TRM_LIMIT_HIDDEN_SIZE 8192
+#define TRM_LIMIT_LAYERS 64
+#define TRM_LIMIT_CYCLES 256          /* H_cycles and L_cycles each */
+#define TRM_LIMIT_HALT_MAX_STEPS 1024
+int trm_config_check_limits(const trm_config *cfg, trm_err *err);
 /* Sets one field by its reference name from a string ("hidden_size=64"
  * style overrides). */
 int trm_config_set(trm_config *cfg, const char *key, const char *value, trm_err *err);
@@ -334,7 +344,11 @@ float trm_lr_at(float base, int64_t step, int64_t warmup, int64_t total, float m
  * safetensors __metadata__ under "config"; temporary file + rename. */
 int trm_checkpoint_save(const trm_model *m, const char *path, trm_err *err);
 /* Loads a checkpoint written by trm or converted from the reference
- * (prefixes _orig_mod., model., inner. accepted; F32 and BF16). */
+ * (prefixes _orig_mod., model., inner. accepted; F32 and BF16). The
+ * config in its metadata must match its tensors' names and shapes
+ * (checked before the model is allocated) and keep within
+ * trm_config_check_limits. Non-finite weights load, with one warning line
+ * on stderr naming the file and a tensor that holds them. */
 trm_model *trm_checkpoint_load(const char *path, trm_err *err);
 
 /* ---------------------------------------------------------------- matmul */

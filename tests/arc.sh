@@ -62,6 +62,21 @@ echo "$good" >"$TMP/dup/a/same.json"
 echo "$good" >"$TMP/dup/b/same.json"
 expect_err_code "one task id twice in a subset" 1 "task same appears twice in subset 'training'" \
     "$TRM" data arc --subsets "training=$TMP/dup" --test-set training --out "$TMP/x"
+# task ids that cJSON would cut short or that hold control characters
+mkdir -p "$TMP/nul"
+task='{"train": [{"input": [[1]], "output": [[1]]}], "test": [{"input": [[1]]}]}'
+printf '{"x\\u0000y": %s, "x": %s}\n' "$task" "$task" >"$TMP/nul/k_training_challenges.json"
+expect_err_code "task id with \\u0000 is refused, not cut to its prefix" 1 \
+    "k_training_challenges.json: line 1: a string holds a NUL character" \
+    "$TRM" data arc --input-prefix "$TMP/nul/k" --subsets training --test-set training --out "$TMP/x"
+printf '{"x\\u001by": %s}\n' "$task" >"$TMP/nul/k_training_challenges.json"
+expect_err_code "task id with a control character" 1 "task id with control character 0x1b at byte 1" \
+    "$TRM" data arc --input-prefix "$TMP/nul/k" --subsets training --test-set training --out "$TMP/x"
+printf '{"x\\\\u0000y": %s}\n' "$task" >"$TMP/nul/k_training_challenges.json"
+"$TRM" data arc --input-prefix "$TMP/nul/k" --subsets training --test-set training --num-aug 0 --out "$TMP/nulok" \
+    >"$TMP/out" 2>"$TMP/err" && grep -qF 'x\\u0000y' "$TMP/nulok/identifiers.json" \
+    && ok "an escaped backslash before u0000 is an ordinary id" || { bad "escaped backslash id"; cat "$TMP/err"; }
+[ ! -e "$TMP/x" ] && ok "bad task ids write nothing" || bad "bad task ids write nothing"
 touch "$TMP/file"
 expect_err_code "--out is a file" 1 "exists and is not a directory" \
     "$TRM" data arc --subsets "evaluation=$TMP/dup/a" --out "$TMP/file"

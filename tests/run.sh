@@ -67,6 +67,7 @@ for t in "$BUILD"/tests/test_*; do
 done
 tally "cli.sh" tests/cli.sh "$BUILD/trm"
 tally "arc.sh" tests/arc.sh "$BUILD/trm"
+tally "files.sh" tests/files.sh "$BUILD/trm"
 tally "maze.sh" tests/maze.sh "$BUILD/trm"
 tally "check_arc_builder.py" $PY tests/reference/check_arc_builder.py "$BUILD/trm"
 tally "train.sh" tests/train.sh "$BUILD/trm"

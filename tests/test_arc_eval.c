@@ -122,6 +122,23 @@ static void test_full_tie_keeps_first_seen(void **state) {
     arc_eval_free(ev);
 }
 
+/* An untrained model's prediction crops to an empty grid: as the first
+ * grid stored, its zero cells once went to memcpy(NULL, ..., 0), which
+ * UBSan (make sanitize) rejects. */
+static void test_empty_first_candidate(void **state) {
+    (void)state;
+    arc_eval *ev = two_tasks();
+    arc_grid empty = G(0, 0, ""), A = G(1, 1, "4");
+    arc_eval_add_grid(ev, "aa", &IN2, &empty, 0.5);
+    arc_eval_add_grid(ev, "aa", &IN2, &A, 0.4);
+    arc_candidate c[2];
+    assert_int_equal(arc_eval_ranked(ev, 0, 1, c, 2), 2);
+    assert_int_equal(c[0].grid.rows, 0);
+    assert_int_equal(c[0].grid.cols, 0);
+    assert_true(arc_grid_equal(&c[1].grid, &A));
+    arc_eval_free(ev);
+}
+
 static void test_pass_at_k_fractions_and_missing(void **state) {
     (void)state;
     arc_eval *ev = two_tasks();
@@ -538,6 +555,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vote_order_and_mean_confidence),
         cmocka_unit_test(test_full_tie_keeps_first_seen),
+        cmocka_unit_test(test_empty_first_candidate),
         cmocka_unit_test(test_pass_at_k_fractions_and_missing),
         cmocka_unit_test(test_submission_json),
         cmocka_unit_test(test_names_and_inverse_round_trip),

@@ -589,6 +589,108 @@ static void test_config_invalid(void **state) {
     trm_model_free(m);
 }
 
+/* A tiny file whose config asks for hidden_size 65536: a shape error
+ * naming the tensor, found before a model of that size is allocated (it
+ * used to fail as "out of memory allocating the model"). */
+static void test_config_bigger_than_tensors(void **state) {
+    (void)state;
+    trm_model *m = small_model();
+    const char *p = tpath("cfgbig.safetensors");
+    char *cfg = config_with(m, "hidden_size", "65536");
+    wopts o = {.config = cfg};
+    write_custom(p, m, &o);
+    expect_load_error(p, "embed_tokens.embedding_weight", "expected shape [5, 65536]", "got [5, 32]");
+    cJSON_free(cfg);
+    trm_model_free(m);
+}
+
+/* Step and cycle counts a file may ask for are capped (a checkpoint with
+ * halt_max_steps 100000 ran without bound); TRM_CONFIG_LIMITS=off lifts
+ * the caps. */
+static void test_config_limits(void **state) {
+    (void)state;
+    trm_model *m = small_model();
+    static const char *const cases[3][3] = {{"halt_max_steps", "100000", "limit 1024"},
+                                            {"H_cycles", "1000", "limit 256"},
+                                            {"L_cycles", "257", "limit 256"}};
+    for (int i = 0; i < 3; i++) {
+        const char *p = tpath("cfgcap.safetensors");
+        char *cfg = config_with(m, cases[i][0], cases[i][1]);
+        wopts o = {.config = cfg};
+        write_custom(p, m, &o);
+        char field[64];
+        snprintf(field, sizeof field, "%s: %s is over the", cases[i][0], cases[i][1]);
+        expect_load_error(p, field, cases[i][2], "TRM_CONFIG_LIMITS=off");
+        setenv("TRM_CONFIG_LIMITS", "off", 1);
+        trm_model *l = load_ok(p);
+        unsetenv("TRM_CONFIG_LIMITS");
+        trm_model_free(l);
+        cJSON_free(cfg);
+    }
+    trm_config c = m->cfg;
+    trm_err e;
+    c.hidden_size = TRM_LIMIT_HIDDEN_SIZE + 2;
+    assert_int_equal(trm_config_check_limits(&c, &e), -1);
+    assert_contains(e.msg, "hidden_size: 8194 is over the limit 8192");
+    c = m->cfg;
+    c.L_layers = TRM_LIMIT_LAYERS + 1;
+    assert_int_equal(trm_config_check_limits(&c, &e), -1);
+    assert_contains(e.msg, "L_layers");
+    assert_int_equal(trm_config_check_limits(&m->cfg, &e), 0);
+    trm_model_free(m);
+}
+
+/* Loads path with stderr going to a file; returns what was written there. */
+static char *load_capturing_stderr(const char *path, trm_model **out) {
+    static char buf[2048];
+    const char *cap = tpath("stderr.txt");
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(cap, "w+");
+    assert_non_null(f);
+    dup2(fileno(f), 2);
+    *out = load_ok(path);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* NaN and Inf weights load (inspecting a diverged run is legitimate), with
+ * one warning line naming the file and the tensor; finite ones load
+ * quietly. */
+static void test_nonfinite_weights_warn(void **state) {
+    (void)state;
+    trm_config c;
+    cfg_att(&c);
+    trm_model *m = random_model(&c, 5); /* Inf and NaN in tensors[0] */
+    const char *p = tpath("nan.safetensors");
+    trm_err err = {{0}};
+    assert_int_equal(trm_checkpoint_save(m, p, &err), 0);
+    trm_model *l;
+    const char *msg = load_capturing_stderr(p, &l);
+    assert_contains(msg, "warning: ");
+    assert_contains(msg, p);
+    assert_contains(msg, m->tensors[0].name);
+    assert_contains(msg, "3 NaN or infinite values");
+    const char *nl = strchr(msg, '\n');
+    assert_non_null(nl);
+    assert_int_equal(nl[1], 0); /* one line */
+    trm_model_free(l);
+    trm_model_free(m);
+    m = trm_model_new(&c, 1, &err); /* the reference's initialisation: finite */
+    assert_non_null(m);
+    assert_int_equal(trm_checkpoint_save(m, p, &err), 0);
+    msg = load_capturing_stderr(p, &l);
+    assert_string_equal(msg, "");
+    trm_model_free(l);
+    trm_model_free(m);
+}
+
 /* ---------------------------------------------------------------- broken files */
 
 static void test_truncated_file(void **state) {
@@ -636,7 +738,7 @@ static void test_empty_file(void **state) {
 static void test_nonexistent_path(void **state) {
     (void)state;
     expect_load_error(tpath("nope.safetensors"), "cannot open", "No such file", NULL);
-    expect_load_error(tu_dir, "not a regular file", NULL, NULL);
+    expect_load_error(tu_dir, "is a directory", NULL, NULL);
 }
 
 /* ---------------------------------------------------------------- atomic save */
@@ -700,6 +802,9 @@ int main(void) {
         cmocka_unit_test(test_config_not_json),
         cmocka_unit_test(test_config_wrong_type),
         cmocka_unit_test(test_config_invalid),
+        cmocka_unit_test(test_config_bigger_than_tensors),
+        cmocka_unit_test(test_config_limits),
+        cmocka_unit_test(test_nonfinite_weights_warn),
         cmocka_unit_test(test_truncated_file),
         cmocka_unit_test(test_header_past_eof),
         cmocka_unit_test(test_empty_file),

@@ -220,7 +220,7 @@ static void test_load_errors(void **state) {
     sudoku_set s;
     trm_err e;
     assert_int_equal(sudoku_load(tpath("missing.csv"), &s, &e), -1);
-    assert_contains(e.msg, "missing.csv: No such file");
+    assert_contains(e.msg, "missing.csv: cannot open: No such file");
 }
 
 /* A binary file, an endless line or a directory fail at once, naming the

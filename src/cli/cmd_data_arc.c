@@ -24,7 +24,7 @@
 #include "cli/data_common.h"
 #include "core/nprand.h"
 #include "data/dataset.h"
-#include "io/safetensors.h" /* st_write_atomic */
+#include "io/fileio.h" /* io_write_atomic */
 #include "tasks/arc.h"
 #include "trm.h"
 
@@ -559,7 +559,7 @@ static int write_text(const char *dir, const char *file, text *t) {
     snprintf(path, sizeof path, "%s/%s", dir, file);
     const void *bufs[1] = {t->p};
     size_t lens[1] = {t->len};
-    int rc = st_write_atomic(path, bufs, lens, 1, &e);
+    int rc = io_write_atomic(path, bufs, lens, 1, &e);
     free(t->p);
     memset(t, 0, sizeof *t);
     return rc ? die("data arc", "%s", e.msg) : 0;

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "data/dataset.h"
 #include "eval/arc_eval.h"
+#include "io/jsonout.h"
 #include "render/render.h"
 #include "search/search_cli.h"
 #include "tasks/task.h"
@@ -209,34 +210,55 @@ static int check_fit(const char *ck, const eval_args *a, const trm_dataset_meta 
 /* ------------------------------------------------------------ output */
 
 static void print_metrics(const trm_eval_result *r, const run_stats *st, const row_ctx *rc) {
-    printf("\"examples\":%lld,\"steps\":%d,\"exact_accuracy\":%.6g,\"accuracy\":%.6g,"
-           "\"q_halt_accuracy\":%.6g,\"lm_loss\":%.6g",
-           (long long)r->examples, r->n_steps, r->exact_accuracy, r->accuracy, r->q_halt_accuracy, r->lm_loss);
+    /* a diverged checkpoint's loss is NaN: JSON_NUM prints null */
+    printf("\"examples\":%lld,\"steps\":%d,\"exact_accuracy\":%s,\"accuracy\":%s,"
+           "\"q_halt_accuracy\":%s,\"lm_loss\":%s",
+           (long long)r->examples, r->n_steps, JSON_NUM(r->exact_accuracy), JSON_NUM(r->accuracy),
+           JSON_NUM(r->q_halt_accuracy), JSON_NUM(r->lm_loss));
     if (rc->task) printf(",\"task\":\"%s\"", rc->task->name);
     if (st->checked)
-        printf(",\"verified_rate\":%.6g,\"verified\":%lld", (double)st->verified / (double)st->checked,
+        printf(",\"verified_rate\":%s,\"verified\":%lld", JSON_NUM((double)st->verified / (double)st->checked),
                (long long)st->verified);
     if (rc->png_dir) printf(",\"rendered_wrong\":%d", st->rendered);
     if (st->search.task) trm_search_print_json(stdout, &st->search);
     if (r->exact_by_step) {
         printf(",\"by_step\":[");
         for (int i = 0; i < r->n_steps; i++)
-            printf("%s{\"step\":%d,\"exact_accuracy\":%.6g,\"accuracy\":%.6g}", i ? "," : "", i + 1,
-                   r->exact_by_step[i], r->accuracy_by_step[i]);
+            printf("%s{\"step\":%d,\"exact_accuracy\":%s,\"accuracy\":%s}", i ? "," : "", i + 1,
+                   JSON_NUM(r->exact_by_step[i]), JSON_NUM(r->accuracy_by_step[i]));
         printf("]");
     }
+}
+
+/* The opening of the report: paths are escaped (a file name may hold
+ * quotes or control characters). */
+static void print_source(const char *ck, const eval_args *a) {
+    printf("{");
+    if (ck) {
+        printf("\"checkpoint\":");
+        json_put_string(stdout, ck);
+        printf(",");
+    }
+    printf("\"data\":");
+    json_put_string(stdout, a->data);
+    printf(",\"split\":");
+    json_put_string(stdout, a->split);
+    printf(",");
 }
 
 static void print_arc(const arc_eval *e, int n_ck, const char *submission) {
     arc_eval_result s;
     arc_eval_score(e, &s);
     printf(",\"arc\":{");
-    for (int k = 0; k < ARC_EVAL_NK; k++) printf("\"pass@%d\":%.6g,", arc_eval_ks[k], s.pass[k]);
+    for (int k = 0; k < ARC_EVAL_NK; k++) printf("\"pass@%d\":%s,", arc_eval_ks[k], JSON_NUM(s.pass[k]));
     printf("\"tasks\":%d,\"test_inputs\":%d,\"inputs_predicted\":%d,\"rows\":%lld,\"unmatched_rows\":%lld,"
            "\"voting\":\"%s\",\"checkpoints_pooled\":%d",
            s.tasks, s.test_inputs, s.inputs_predicted, (long long)s.rows, (long long)s.unmatched,
            n_ck > 1 ? "pooled over checkpoints" : "this run only", n_ck);
-    if (submission) printf(",\"submission\":\"%s\"", submission);
+    if (submission) {
+        printf(",\"submission\":");
+        json_put_string(stdout, submission);
+    }
     printf("}");
 }
 
@@ -308,12 +330,15 @@ int cmd_eval(int argc, char **argv) {
     if (rc == 0 && ctx.arc) rc = finish_arc(&a, ctx.arc);
     if (rc == 0) {
         if (a.n_ck == 1) {
-            printf("{\"checkpoint\":\"%s\",\"data\":\"%s\",\"split\":\"%s\",", a.cks[0], a.data, a.split);
+            print_source(a.cks[0], &a);
             print_metrics(&res[0], &st[0], &ctx);
         } else {
-            printf("{\"data\":\"%s\",\"split\":\"%s\",\"runs\":[", a.data, a.split);
+            print_source(NULL, &a);
+            printf("\"runs\":[");
             for (int i = 0; i < a.n_ck; i++) {
-                printf("%s{\"checkpoint\":\"%s\",", i ? "," : "", a.cks[i]);
+                printf("%s{\"checkpoint\":", i ? "," : "");
+                json_put_string(stdout, a.cks[i]);
+                printf(",");
                 print_metrics(&res[i], &st[i], &ctx);
                 printf("}");
             }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/jsonout.h"
 #include "trm.h"
 
 static void usage(FILE *out) {
@@ -37,13 +38,15 @@ static void print_info(const trm_config *c, const char *source_key, const char *
      * chunks) stop growing after a few examples */
     size_t tr1 = trm_act_memory_bytes(c, 64, TRM_TRAIN), tr2 = trm_act_memory_bytes(c, 128, TRM_TRAIN);
     size_t ev1 = trm_act_memory_bytes(c, 64, TRM_EVAL), ev2 = trm_act_memory_bytes(c, 128, TRM_EVAL);
-    printf("{\"%s\":\"%s\",\"num_params\":%lld,\"puzzle_emb_values\":%lld,"
+    printf("{\"%s\":", source_key);
+    json_put_string(stdout, source); /* a path may hold quotes */
+    printf(",\"num_params\":%lld,\"puzzle_emb_values\":%lld,"
            "\"total_len\":%d,\"mlp_width\":%d,"
            "\"memory\":{\"batch\":%d,\"train_activation_bytes\":%zu,\"train_activation_bytes_per_example\":%zu,"
            "\"solve_activation_bytes\":%zu,\"solve_activation_bytes_per_example\":%zu,"
            "\"train_state_bytes\":%lld,\"weight_bytes\":%lld},"
            "\"flops\":{\"batch\":%d,\"train_step\":%.6g,\"solve\":%.6g},\"config\":%s}\n",
-           source_key, source, (long long)params, (long long)table, L,
+           (long long)params, (long long)table, L,
            trm_swiglu_width(c->hidden_size, c->expansion), batch,
            trm_act_memory_bytes(c, batch, TRM_TRAIN), (tr2 - tr1) / 64,
            trm_act_memory_bytes(c, batch, TRM_EVAL), (ev2 - ev1) / 64,

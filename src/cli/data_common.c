@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "io/fileio.h"
 #include "trm.h"
 
 /* Quiet forms of core/util.h's strict parsers: the builders word their
@@ -109,12 +110,15 @@ int data_make_dir(const char *cmd, const char *dir, bool *created) {
 
 int data_prepare_out(const char *cmd, const char *dir, bool *created) {
     if (data_make_dir(cmd, dir, created)) return 1;
-    char probe[DATA_TMP_PATH];
-    snprintf(probe, sizeof probe, "%s/.trm-probe.%ld", dir, (long)getpid());
-    FILE *f = fopen(probe, "w");
-    if (!f) return die(cmd, "%s: not writable: %s", dir, strerror(errno));
-    fclose(f);
-    remove(probe);
+    /* created the way every output is (io/fileio.h), so a link planted
+     * under the probe's name is not followed */
+    char base[DATA_TMP_PATH], probe[IO_TMP_PATH];
+    snprintf(base, sizeof base, "%s/.trm-probe", dir);
+    trm_err e;
+    int fd = io_tmp_create(base, probe, sizeof probe, &e);
+    if (fd < 0) return die(cmd, "%s: not writable (%s)", dir, e.msg);
+    close(fd);
+    unlink(probe);
     return 0;
 }
 
@@ -202,19 +206,20 @@ int data_write_dataset(const char *cmd, const char *dir, trm_split_writer *train
 }
 
 FILE *data_open_tmp(const char *cmd, const char *out, char tmp[DATA_TMP_PATH]) {
-    if (snprintf(tmp, DATA_TMP_PATH, "%s.tmp.%ld", out, (long)getpid()) >= DATA_TMP_PATH) {
-        die(cmd, "%s: path too long", out);
-        return NULL;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (!f) die(cmd, "%s: %s", out, strerror(errno));
+    trm_err e;
+    FILE *f = io_tmp_fopen(out, tmp, DATA_TMP_PATH, &e);
+    if (!f) die(cmd, "%s", e.msg);
     return f;
 }
 
 int data_commit_tmp(const char *cmd, FILE *f, int werr, const char *tmp, const char *out) {
-    int cerr = fclose(f);
-    if (werr || cerr) return die(cmd, "%s: write failed: %s", tmp, strerror(errno));
-    if (rename(tmp, out)) return die(cmd, "%s: cannot rename %s into place: %s", out, tmp, strerror(errno));
+    trm_err e;
+    if (werr) {
+        int en = errno ? errno : EIO;
+        io_tmp_commit(f, tmp, out, false, NULL); /* discards tmp */
+        return die(cmd, "%s: write failed: %s", out, strerror(en));
+    }
+    if (io_tmp_commit(f, tmp, out, true, &e)) return die(cmd, "%s", e.msg);
     return 0;
 }
 

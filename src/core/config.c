@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,34 @@ int trm_config_validate(const trm_config *c, trm_err *err) {
     }
     REQUIRE(c->pos_encodings >= TRM_POS_NONE && c->pos_encodings <= TRM_POS_LEARNED,
             "config field pos_encodings: expected rope, learned or none");
+    return 0;
+}
+
+/* ------------------------------------------------------------ limits */
+
+/* Far above every paper configuration (hidden 512, 2 layers, T 3, n 6,
+ * 16 steps), low enough that a file cannot ask for an unbounded run. */
+static const struct {
+    const char *name;
+    size_t offset;
+    int cap;
+} LIMITS[] = {
+    {"hidden_size", offsetof(trm_config, hidden_size), TRM_LIMIT_HIDDEN_SIZE},
+    {"L_layers", offsetof(trm_config, L_layers), TRM_LIMIT_LAYERS},
+    {"H_cycles", offsetof(trm_config, H_cycles), TRM_LIMIT_CYCLES},
+    {"L_cycles", offsetof(trm_config, L_cycles), TRM_LIMIT_CYCLES},
+    {"halt_max_steps", offsetof(trm_config, halt_max_steps), TRM_LIMIT_HALT_MAX_STEPS},
+};
+
+int trm_config_check_limits(const trm_config *c, trm_err *err) {
+    const char *env = getenv("TRM_CONFIG_LIMITS");
+    if (env && strcmp(env, "off") == 0) return 0;
+    for (size_t i = 0; i < sizeof LIMITS / sizeof LIMITS[0]; i++) {
+        int v = *(const int *)((const char *)c + LIMITS[i].offset);
+        if (v > LIMITS[i].cap)
+            return trm_errf(err, "config field %s: %d is over the limit %d for a config read from a "
+                            "file (TRM_CONFIG_LIMITS=off lifts it)", LIMITS[i].name, v, LIMITS[i].cap);
+    }
     return 0;
 }
 

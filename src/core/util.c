@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -84,17 +85,55 @@ int trm_read_line(FILE *f, char *buf, size_t cap, trm_err *err) {
     return ch == EOF && n == 0 ? 0 : 1;
 }
 
-FILE *trm_open_text(const char *path, trm_err *err) {
-    if (!strcmp(path, "-")) return stdin;
-    FILE *f = fopen(path, "r");
-    if (!f) { trm_errf(err, "%s: %s", path, strerror(errno)); return NULL; }
+/* ------------------------------------------------------------ opening files */
+
+static const char *kind_of(mode_t m) {
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISDIR(m)) return "a directory";
+    return "a device or socket";
+}
+
+/* fd must be a regular file; closes it and fails otherwise. */
+int trm_require_regular(int fd, const char *path, size_t *size, trm_err *err) {
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        trm_errf(err, "%s: is a directory (expected a text file)", path);
-        return NULL;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return trm_errf(err, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        if (S_ISDIR(st.st_mode)) return trm_errf(err, "%s: is a directory (expected a regular file)", path);
+        return trm_errf(err, "%s: not a regular file (%s)", path, kind_of(st.st_mode));
+    }
+    if (size) *size = (size_t)st.st_size;
+    return 0;
+}
+
+int trm_open_regular(const char *path, size_t *size, trm_err *err) {
+    /* O_NONBLOCK: open() of a FIFO without a writer would otherwise wait */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return trm_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    if (trm_require_regular(fd, path, size, err)) return -1;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+FILE *trm_fopen_regular(const char *path, trm_err *err) {
+    int fd = trm_open_regular(path, NULL, err);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        trm_errf(err, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
     }
     return f;
+}
+
+FILE *trm_open_text(const char *path, trm_err *err) {
+    if (!strcmp(path, "-")) return stdin;
+    return trm_fopen_regular(path, err);
 }
 
 /* ------------------------------------------------------------ memory */

@@ -36,9 +36,20 @@ int trm_parse_double(const char *name, const char *s, double lo, double hi, bool
  * error, with err saying which (the caller adds file:line). */
 int trm_read_line(FILE *f, char *buf, size_t cap, trm_err *err);
 
-/* Opens path for reading text ("-" = stdin): a directory is refused with
- * "PATH: is a directory" (fopen accepts one and reads fail later). NULL
- * with the message on failure. */
+/* Opens path read-only (O_CLOEXEC) and requires a regular file. The open
+ * itself does not block (O_NONBLOCK, cleared again afterwards), so a FIFO
+ * is refused at once. *size (may be NULL) gets the file's size. Returns
+ * the descriptor, or -1 with "<path>: cannot open: ..." or "<path>: not a
+ * regular file (a FIFO|a directory|a device or socket)". */
+int trm_open_regular(const char *path, size_t *size, trm_err *err);
+/* fd (open) must be a regular file: 0, or closes fd and fails with the
+ * messages above. *size (may be NULL) gets its size. */
+int trm_require_regular(int fd, const char *path, size_t *size, trm_err *err);
+/* The same as a stdio stream (mode "rb"). */
+FILE *trm_fopen_regular(const char *path, trm_err *err);
+
+/* Opens path for reading text: "-" is stdin, anything else must be a
+ * regular file (trm_fopen_regular). NULL with the message on failure. */
 FILE *trm_open_text(const char *path, trm_err *err);
 
 /* Bytes of memory available to a new allocation now: MemAvailable of

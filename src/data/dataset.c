@@ -22,7 +22,7 @@
 
 #include "core/rng.h"
 #include "io/npy.h"
-#include "io/safetensors.h" /* st_write_atomic */
+#include "io/fileio.h" /* io_write_atomic */
 
 struct trm_split {
     char dir[PATH_MAX];     /* DIR/<split>, for messages */
@@ -46,11 +46,8 @@ static int join_path(char *buf, size_t cap, const char *a, const char *b, trm_er
 
 /* The whole file as a NUL-terminated string (dataset.json is tiny). */
 static char *read_text(const char *path, trm_err *err) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        trm_errf(err, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *fp = trm_fopen_regular(path, err);
+    if (!fp) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -619,7 +616,7 @@ static int write_meta(const trm_split_writer *w, const char *path, int num_ids, 
                      (long long)(w->count_puzzles ? w->n_puz : w->n_grp));
     const void *bufs[1] = {txt};
     size_t lens[1] = {(size_t)n};
-    return st_write_atomic(path, bufs, lens, 1, err);
+    return io_write_atomic(path, bufs, lens, 1, err);
 }
 
 /* The five arrays and dataset.json into dir (the temporary split). */
@@ -782,7 +779,7 @@ static int stream_write_rest(trm_split_writer *w, int num_ids, trm_err *err) {
         const void *bufs[2] = {head, data[i]->p};
         size_t lens[2] = {hn, (size_t)n[i] * 4};
         if (join_path(path, sizeof path, w->tmp, names[i], err) ||
-            st_write_atomic(path, bufs, lens, 2, err))
+            io_write_atomic(path, bufs, lens, 2, err))
             return -1;
     }
     if (join_path(path, sizeof path, w->tmp, "dataset.json", err))
@@ -859,7 +856,7 @@ int trm_write_identifiers(const char *dir, const char *const *names, int n, trm_
         return trm_errf(err, "%s: out of memory", path);
     const void *bufs[1] = {txt};
     size_t lens[1] = {strlen(txt)};
-    int rc = st_write_atomic(path, bufs, lens, 1, err);
+    int rc = io_write_atomic(path, bufs, lens, 1, err);
     free(txt);
     return rc;
 }

@@ -15,7 +15,8 @@
 #include <string.h>
 
 #include "eval/arc_eval.h"
-#include "io/safetensors.h"
+#include "io/fileio.h" /* io_write_atomic, trm_fopen_regular */
+#include "io/jsonout.h" /* json_nul_escape_at */
 
 const int arc_eval_ks[ARC_EVAL_NK] = {1, 2, 5, 10, 100, 1000};
 
@@ -134,8 +135,8 @@ void arc_names_free(arc_names *n) {
 }
 
 static char *read_text(const char *path, size_t *len, trm_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { trm_errf(err, "%s: %s", path, strerror(errno)); return NULL; }
+    FILE *f = trm_fopen_regular(path, err);
+    if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     size_t k;
@@ -188,10 +189,13 @@ int arc_names_read(const char *dir, arc_names *out, trm_err *err) {
     size_t len;
     char *text = read_text(path, &len, err);
     if (!text) return -1;
-    cJSON *arr = cJSON_ParseWithLength(text, len);
+    /* a NUL would cut a name short: two versions could then share one */
+    size_t nul = json_nul_escape_at(text, len);
+    cJSON *arr = nul < len ? NULL : cJSON_ParseWithLength(text, len);
     free(text);
     int rc;
-    if (!arr || !cJSON_IsArray(arr)) rc = trm_errf(err, "%s: expected a JSON array of identifier names", path);
+    if (nul < len) rc = trm_errf(err, "%s: byte %zu: a name holds a NUL character (\\u0000)", path, nul);
+    else if (!arr || !cJSON_IsArray(arr)) rc = trm_errf(err, "%s: expected a JSON array of identifier names", path);
     else rc = names_from_json(arr, path, out, err);
     cJSON_Delete(arr);
     return rc;
@@ -343,7 +347,7 @@ static int store_grid(arc_eval *e, const arc_grid *g) {
     s->rows = g->rows;
     s->cols = g->cols;
     s->off = e->pool_len;
-    memcpy(e->pool + e->pool_len, g->cell, cells);
+    if (cells) memcpy(e->pool + e->pool_len, g->cell, cells); /* pool is NULL until a grid has cells */
     e->pool_len += cells;
     if (imap_put(&e->grid_map, digest64(d), e->n_grids)) return -1;
     return e->n_grids++;
@@ -435,7 +439,7 @@ static void grid_of(const arc_eval *e, int idx, arc_grid *g) {
     const stored_grid *s = &e->grids[idx];
     g->rows = s->rows;
     g->cols = s->cols;
-    memcpy(g->cell, e->pool + s->off, (size_t)s->rows * s->cols);
+    if (s->rows > 0 && s->cols > 0) memcpy(g->cell, e->pool + s->off, (size_t)s->rows * s->cols); /* pool may be NULL */
 }
 
 /* The candidates of a slot, sorted; caller frees. */
@@ -573,7 +577,7 @@ int arc_eval_write_submission(const arc_eval *e, const char *path, trm_err *err)
     else {
         const void *bufs[1] = {b.s};
         size_t lens[1] = {b.n};
-        rc = st_write_atomic(path, bufs, lens, 1, err);
+        rc = io_write_atomic(path, bufs, lens, 1, err);
     }
     free(b.s);
     return rc;

@@ -13,6 +13,7 @@
  * its batches, so only those pages become resident. The file must not be
  * rewritten in place while the model lives (trm replaces files by rename).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "io/safetensors.h"
+#include "model/internal.h" /* model_layout */
 #include "trm.h"
 
 #define SAVE_PREFIX "model.inner."
@@ -113,31 +115,41 @@ static void keep_table_pages(st_file *f, trm_model *m) {
     f->map = NULL;
 }
 
-static int load_tensors(const st_file *f, trm_model *m, trm_err *err) {
+/* The checks of one file tensor against the model's table: known name,
+ * seen once, same shape, a floating-point dtype. *out gets the model's
+ * tensor. */
+static int match_tensor(const st_file *f, const st_tensor *st, trm_model *m, bool *seen,
+                        trm_tensor **out, trm_err *err) {
+    trm_tensor *t = trm_model_find(m, bare_name(st->name));
+    if (!t)
+        return trm_errf(err, "%s: unexpected tensor %s (not part of a %s TRM with this config)",
+                        f->path, st->name, m->cfg.mlp_t ? "mlp_t" : "attention");
+    int idx = (int)(t - m->tensors);
+    if (seen[idx])
+        return trm_errf(err, "%s: tensor %s appears twice (as %s and an earlier name with other prefixes)",
+                        f->path, t->name, st->name);
+    seen[idx] = true;
+    if (check_shape(f, st, t, err)) return -1;
+    if (st->dtype != ST_F32 && st->dtype != ST_BF16 && st->dtype != ST_F16 && st->dtype != ST_F64)
+        return trm_errf(err, "%s: tensor %s: expected dtype F32, BF16, F16 or F64, got %s", f->path,
+                        st->name, st_dtype_name(st->dtype));
+    *out = t;
+    return 0;
+}
+
+/* Checks every file tensor against m's table and, with fill, copies (or
+ * maps) the data in. Without fill m may be a model_layout (no storage):
+ * that pass runs first, so a config that disagrees with the tensors is a
+ * shape error rather than an allocation of the config's size. */
+static int load_tensors(const st_file *f, trm_model *m, bool fill, trm_err *err) {
     bool *seen = calloc((size_t)m->n_tensors, sizeof(bool));
     if (!seen) return trm_errf(err, "out of memory");
     int rc = 0;
     for (int i = 0; rc == 0 && i < f->n; i++) {
         const st_tensor *st = &f->tensors[i];
-        trm_tensor *t = trm_model_find(m, bare_name(st->name));
-        if (!t) {
-            rc = trm_errf(err, "%s: unexpected tensor %s (not part of a %s TRM with this config)",
-                          f->path, st->name, m->cfg.mlp_t ? "mlp_t" : "attention");
-            break;
-        }
-        int idx = (int)(t - m->tensors);
-        if (seen[idx]) {
-            rc = trm_errf(err, "%s: tensor %s appears twice (as %s and an earlier name with other prefixes)",
-                          f->path, t->name, st->name);
-            break;
-        }
-        seen[idx] = true;
-        if (check_shape(f, st, t, err)) { rc = -1; break; }
-        if (st->dtype != ST_F32 && st->dtype != ST_BF16 && st->dtype != ST_F16 && st->dtype != ST_F64) {
-            rc = trm_errf(err, "%s: tensor %s: expected dtype F32, BF16, F16 or F64, got %s", f->path,
-                          st->name, st_dtype_name(st->dtype));
-            break;
-        }
+        trm_tensor *t = NULL;
+        rc = match_tensor(f, st, m, seen, &t, err);
+        if (rc || !fill) continue;
         if (t->data == m->puzzle_emb && map_table(f, st, m, t) == 0) continue;
         rc = st_to_f32(f, st, t->data, err);
     }
@@ -147,19 +159,65 @@ static int load_tensors(const st_file *f, trm_model *m, trm_err *err) {
     return rc;
 }
 
+/* A mapped puzzle table larger than this is not scanned: reading all of
+ * ARC-1's 1.8 GB would undo the lazy mapping that keeps evaluation from
+ * touching rows it never uses. */
+#define SCAN_MAPPED_MAX ((int64_t)64 << 20)
+
+static int64_t count_nonfinite(const trm_tensor *t) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < t->numel; i++) n += !isfinite(t->data[i]);
+    return n;
+}
+
+/* NaN or Inf weights (a diverged run's checkpoint) load, since inspecting
+ * such a file is legitimate, but never silently: one line names the file
+ * and the first tensor that holds them. */
+static void warn_nonfinite(const char *path, const trm_model *m) {
+    const trm_tensor *first = NULL;
+    int64_t first_n = 0;
+    int tensors = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const trm_tensor *t = &m->tensors[i];
+        if (m->mapping && t->data == m->puzzle_emb && (int64_t)sizeof(float) * t->numel > SCAN_MAPPED_MAX)
+            continue;
+        int64_t n = count_nonfinite(t);
+        if (!n) continue;
+        if (!tensors++) first = t, first_n = n;
+    }
+    if (!tensors) return;
+    fprintf(stderr, "warning: %s: tensor %s has %lld NaN or infinite values of %lld", path, first->name,
+            (long long)first_n, (long long)first->numel);
+    if (tensors > 1) fprintf(stderr, " (%d tensors have some)", tensors);
+    fprintf(stderr, "; the model's outputs will not be finite\n");
+}
+
+/* Config and tensors agree, checked on a layout before any allocation. */
+static int check_layout(const st_file *f, const trm_config *cfg, trm_err *err) {
+    trm_err e;
+    trm_model *lay = model_layout(cfg, &e);
+    if (!lay) return trm_errf(err, "%s: %s", f->path, e.msg);
+    int rc = load_tensors(f, lay, false, err);
+    trm_model_free(lay);
+    if (rc == 0 && trm_config_check_limits(cfg, &e))
+        rc = trm_errf(err, "%s: __metadata__.config: %s", f->path, e.msg);
+    return rc;
+}
+
 trm_model *trm_checkpoint_load(const char *path, trm_err *err) {
     st_file *f = st_open(path, err);
     if (!f) return NULL;
     trm_config cfg;
     trm_model *m = NULL;
-    if (read_config(f, &cfg, err) == 0) {
+    if (read_config(f, &cfg, err) == 0 && check_layout(f, &cfg, err) == 0) {
         trm_err e;
         m = trm_model_alloc(&cfg, &e);
         if (!m) trm_errf(err, "%s: %s", path, e.msg);
         else {
-            int rc = load_tensors(f, m, err);
+            int rc = load_tensors(f, m, true, err);
             if (m->mapping) keep_table_pages(f, m); /* the model owns them now */
             if (rc) { trm_model_free(m); m = NULL; }
+            else warn_nonfinite(path, m);
         }
     }
     st_close(f);

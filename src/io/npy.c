@@ -13,7 +13,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "io/safetensors.h" /* st_map_file, st_write_atomic, st_f16_to_f32 */
+#include "io/fileio.h"      /* io_write_atomic */
+#include "io/safetensors.h" /* st_map_file, st_f16_to_f32 */
 
 static const uint8_t npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -493,5 +494,5 @@ int npy_write(const char *path, const char *descr, int ndim, const int64_t *shap
     pre[8] = (uint8_t)(hlen & 0xff), pre[9] = (uint8_t)(hlen >> 8);
     const void *bufs[3] = {pre, header, data};
     size_t lens[3] = {sizeof pre, hlen, (size_t)nbytes};
-    return st_write_atomic(path, bufs, lens, 3, err);
+    return io_write_atomic(path, bufs, lens, 3, err);
 }

@@ -7,6 +7,8 @@
  */
 #include "io/safetensors.h"
 
+#include "io/fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -90,21 +92,9 @@ static uint64_t ld64(const uint8_t *p) {
 /* ---------------------------------------------------------------- mapping */
 
 int st_map_file(const char *path, void **map, size_t *size, trm_err *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = trm_open_regular(path, size, err);
     if (fd < 0)
-        return trm_errf(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return trm_errf(err, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return trm_errf(err, "%s: not a regular file: %s", path,
-                        S_ISDIR(st.st_mode) ? strerror(EISDIR) : "special file");
-    }
-    *size = (size_t)st.st_size;
+        return -1;
     *map = NULL;
     if (*size > 0) {
         *map = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -471,67 +461,6 @@ int st_to_i32(const st_file *f, const st_tensor *t, int32_t *dst, trm_err *err) 
     return 0;
 }
 
-/* ---------------------------------------------------------------- atomic write */
-
-static int write_all(int fd, const uint8_t *p, size_t len) {
-    while (len > 0) {
-        ssize_t k = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = EIO; /* no progress: avoid spinning */
-            return -1;
-        }
-        p += k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Makes the rename itself durable; failure here is not worth failing the
- * save over, since the data is already synced. */
-static void fsync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-int st_write_atomic(const char *path, const void *const *bufs, const size_t *lens, int n,
-                    trm_err *err) {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return trm_errf(err, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return trm_errf(err, "%s: cannot create temporary file %s: %s", path, tmp,
-                        strerror(errno));
-    const char *what = NULL;
-    int e = 0;
-    for (int i = 0; i < n && !what; i++)
-        if (lens[i] && write_all(fd, bufs[i], lens[i]))
-            what = "write", e = errno;
-    if (!what && fsync(fd))
-        what = "fsync", e = errno;
-    if (close(fd) && !what)
-        what = "close", e = errno;
-    if (!what && rename(tmp, path))
-        what = "rename", e = errno;
-    if (what) {
-        unlink(tmp);
-        return trm_errf(err, "%s: %s failed: %s", path, what, strerror(e));
-    }
-    fsync_parent_dir(path);
-    return 0;
-}
-
 /* ---------------------------------------------------------------- writer */
 
 typedef struct {
@@ -734,7 +663,7 @@ int st_writer_write(st_writer *w, const char *path, trm_err *err) {
         bufs[1] = header, lens[1] = hlen;
         for (int i = 0; i < w->n; i++)
             bufs[i + 2] = w->e[i].data, lens[i + 2] = w->e[i].nbytes;
-        rc = st_write_atomic(path, (const void *const *)bufs, lens, w->n + 2, err);
+        rc = io_write_atomic(path, (const void *const *)bufs, lens, w->n + 2, err);
     }
     free(header);
     free(bufs);

@@ -78,7 +78,8 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim,
                   const int64_t *shape, const void *data, trm_err *err);
 /* Adding an existing key replaces its value. */
 int st_writer_meta(st_writer *w, const char *key, const char *value, trm_err *err);
-/* Writes "<path>.tmp.<pid>", fsyncs, renames over path. On failure the
+/* Writes through io_write_atomic (fileio.h): "<path>.tmp.<pid>", created
+ * exclusively, fsynced and renamed over path. On failure the
  * temporary file is removed and path is left untouched. Output is
  * deterministic: tensors in insertion order, data section 8-byte aligned. */
 int st_writer_write(st_writer *w, const char *path, trm_err *err);
@@ -93,11 +94,8 @@ float st_f16_to_f32(uint16_t h);
 float st_bf16_to_f32(uint16_t h);
 /* Opens and maps path read-only (private, PROT_READ); release with munmap.
  * An empty file yields map NULL, size 0 so that callers can word the error
- * for their own format. Directories and special files are errors. */
+ * for their own format. Anything but a regular file is an error (a FIFO
+ * is refused without blocking: trm_open_regular). */
 int st_map_file(const char *path, void **map, size_t *size, trm_err *err);
-/* Writes the concatenation of n buffers to "<path>.tmp.<pid>", fsyncs and
- * renames it over path; removes the temporary file on any failure. */
-int st_write_atomic(const char *path, const void *const *bufs,
-                    const size_t *lens, int n, trm_err *err);
 
 #endif /* TRM_IO_SAFETENSORS_H */

@@ -7,6 +7,11 @@
 
 #include "trm.h"
 
+/* A model with every tensor's name and shape but no storage (data and
+ * grad NULL; free with trm_model_free): what a checkpoint must hold,
+ * checked before anything of the config's size is allocated. */
+trm_model *model_layout(const trm_config *cfg, trm_err *err);
+
 /* Activations of one block application, N = B*L rows (spec 1.4).
  * `in` is borrowed (the previous block's out, or the injected state);
  * the rest is owned. Buffers of the other variant stay NULL. */

@@ -17,8 +17,9 @@
 
 typedef enum { INIT_LECUN, INIT_STD, INIT_ZERO, INIT_CONST } init_kind;
 
-/* Appends a tensor and allocates its storage (and gradient if trainable). */
-static trm_tensor *add_tensor(trm_model *m, const char *name, int ndim, int64_t d0,
+/* Appends a tensor and, with alloc, its storage (and gradient if
+ * trainable); without, only its name and shape (model_layout). */
+static trm_tensor *add_tensor(trm_model *m, bool alloc, const char *name, int ndim, int64_t d0,
                               int64_t d1, bool trainable) {
     trm_tensor *t = &m->tensors[m->n_tensors++];
     snprintf(t->name, sizeof t->name, "%s", name);
@@ -27,14 +28,16 @@ static trm_tensor *add_tensor(trm_model *m, const char *name, int ndim, int64_t 
     t->shape[1] = d1;
     t->numel = ndim == 1 ? d0 : d0 * d1;
     t->trainable = trainable;
+    if (!alloc) return t;
     t->data = xcalloc((size_t)t->numel, sizeof(float));
     t->grad = trainable ? xcalloc((size_t)t->numel, sizeof(float)) : NULL;
     if (!t->data || (trainable && !t->grad)) return NULL;
     return t;
 }
 
-/* Creates every tensor with zero contents; returns -1 on allocation failure. */
-static int build_tensors(trm_model *m) {
+/* Creates every tensor with zero contents (or, without alloc, no
+ * contents); returns -1 on allocation failure. */
+static int build_tensors(trm_model *m, bool alloc) {
     const trm_config *c = &m->cfg;
     int D = c->hidden_size, V = c->vocab_size;
     m->tensors = xcalloc((size_t)(10 + 6 * c->L_layers), sizeof(trm_tensor));
@@ -42,7 +45,7 @@ static int build_tensors(trm_model *m) {
     m->blocks = xcalloc((size_t)c->L_layers, sizeof(trm_block_params));
     if (!m->blocks) return -1;
     trm_tensor *t;
-#define ADD(ptr, name, nd, a, b, tr) do { if (!(t = add_tensor(m, name, nd, a, b, tr))) return -1; ptr = t->data; } while (0)
+#define ADD(ptr, name, nd, a, b, tr) do { if (!(t = add_tensor(m, alloc, name, nd, a, b, tr))) return -1; ptr = t->data; } while (0)
     ADD(m->embed_tokens, "embed_tokens.embedding_weight", 2, V, D, true);
     if (c->pos_encodings == TRM_POS_LEARNED)
         ADD(m->embed_pos, "embed_pos.embedding_weight", 2, m->L, D, true);
@@ -121,9 +124,22 @@ trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err) {
     if (!m) { trm_errf(err, "out of memory"); return NULL; }
     m->cfg = *cfg;
     if (derive_sizes(m, err)) { trm_model_free(m); return NULL; }
-    if (build_tensors(m) || build_rope(m)) {
+    if (build_tensors(m, true) || build_rope(m)) {
         trm_model_free(m);
         trm_errf(err, "out of memory allocating the model");
+        return NULL;
+    }
+    return m;
+}
+
+trm_model *model_layout(const trm_config *cfg, trm_err *err) {
+    trm_model *m = xcalloc(1, sizeof *m);
+    if (!m) { trm_errf(err, "out of memory"); return NULL; }
+    m->cfg = *cfg;
+    if (derive_sizes(m, err)) { trm_model_free(m); return NULL; }
+    if (build_tensors(m, false)) {
+        trm_model_free(m);
+        trm_errf(err, "out of memory");
         return NULL;
     }
     return m;

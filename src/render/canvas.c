@@ -1,7 +1,7 @@
 /* canvas.c - a small RGB raster: rectangles, thick lines, discs, bitmap
  * text, and saving as PNG with libpng. Files (PNG and SVG alike) are
- * written to "<path>.tmp.<pid>" and renamed, so a reader never sees half
- * a picture. */
+ * written to "<path>.tmp.<pid>" and renamed (io/fileio.h), so a reader
+ * never sees half a picture and a planted link is never written through. */
 #include <errno.h>
 #include <math.h>
 #include <png.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/fileio.h"
 #include "render/internal.h"
 
 canvas *canvas_new(int w, int h, rgb8 bg) {
@@ -86,38 +87,6 @@ void canvas_text(canvas *c, int x, int y, const char *s, int scale, rgb8 col) {
         }
 }
 
-/* ---------------------------------------------------------------- files */
-
-FILE *tmpfile_open(const char *path, char *tmp, size_t tmp_size, trm_err *err) {
-    if (snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid()) >= (int)tmp_size) {
-        trm_errf(err, "%s: path too long", path);
-        return NULL;
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) trm_errf(err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    return f;
-}
-
-int tmpfile_commit(FILE *f, const char *tmp, const char *path, bool ok, trm_err *err) {
-    bool write_error = ferror(f) != 0;
-    int e = errno;
-    if (fclose(f)) write_error = true, e = errno;
-    if (ok && write_error) {
-        unlink(tmp);
-        return trm_errf(err, "%s: write failed: %s", path, strerror(e));
-    }
-    if (!ok) {
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path)) {
-        e = errno;
-        unlink(tmp);
-        return trm_errf(err, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
-    }
-    return 0;
-}
-
 /* libpng reports errors by longjmp; the message is kept for trm_err. */
 typedef struct {
     char msg[200];
@@ -156,12 +125,12 @@ static bool write_png_stream(const canvas *c, FILE *f, png_failure *pf) {
 }
 
 int canvas_write_png(const canvas *c, const char *path, trm_err *err) {
-    char tmp[4200];
-    FILE *f = tmpfile_open(path, tmp, sizeof tmp, err);
+    char tmp[IO_TMP_PATH];
+    FILE *f = io_tmp_fopen(path, tmp, sizeof tmp, err);
     if (!f) return -1;
     png_failure pf = {{0}};
     bool ok = write_png_stream(c, f, &pf);
-    if (tmpfile_commit(f, tmp, path, ok, err)) {
+    if (io_tmp_commit(f, tmp, path, ok, err)) {
         if (!ok) trm_errf(err, "%s: cannot write PNG: %s", path, pf.msg);
         return -1;
     }

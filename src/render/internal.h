@@ -50,13 +50,6 @@ void canvas_text(canvas *c, int x, int y, const char *s, int scale, rgb8 col);
 /* Saves as 8-bit RGB PNG through path.tmp.<pid> + rename. */
 int canvas_write_png(const canvas *c, const char *path, trm_err *err);
 
-/* ---------------------------------------------------------------- files */
-
-/* Opens "<path>.tmp.<pid>" for writing; tmp gets that name. */
-FILE *tmpfile_open(const char *path, char *tmp, size_t tmp_size, trm_err *err);
-/* Closes f and renames tmp over path; on any failure removes tmp and
- * names path in the error. ok = false discards the file. */
-int tmpfile_commit(FILE *f, const char *tmp, const char *path, bool ok, trm_err *err);
 
 /* ---------------------------------------------------------------- boards */
 

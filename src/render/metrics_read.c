@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "io/fileio.h" /* trm_fopen_regular */
 #include "render/internal.h"
 
 static const char *const NAMES[SER_COUNT] = {
@@ -156,8 +157,8 @@ int metrics_read(const char *path, metrics_log *log, trm_err *err) {
         log->s[k].name = NAMES[k];
         log->s[k].eval = k == SER_EVAL_LM || k >= SER_EVAL_ACC;
     }
-    FILE *f = fopen(path, "r");
-    if (!f) return trm_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = trm_fopen_regular(path, err);
+    if (!f) return -1;
     char *line = NULL, where[4200];
     size_t cap = 0;
     int rc = 0;

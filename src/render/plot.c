@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "io/fileio.h"
 #include "render/render.h"
 #include "render/internal.h"
 
@@ -271,8 +272,8 @@ static bool ends_with(const char *s, const char *suffix) {
 }
 
 static int write_svg(const metrics_log *log, const char *src, const char *out, trm_err *err) {
-    char tmp[4200];
-    FILE *f = tmpfile_open(out, tmp, sizeof tmp, err);
+    char tmp[IO_TMP_PATH];
+    FILE *f = io_tmp_fopen(out, tmp, sizeof tmp, err);
     if (!f) return -1;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -280,7 +281,7 @@ static int write_svg(const metrics_log *log, const char *src, const char *out, t
     drawer d = {f, NULL};
     draw_plot(&d, log, src);
     fputs("</svg>\n", f);
-    return tmpfile_commit(f, tmp, out, true, err);
+    return io_tmp_commit(f, tmp, out, true, err);
 }
 
 static int write_png(const metrics_log *log, const char *src, const char *out, trm_err *err) {

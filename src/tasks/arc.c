@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "core/sha256.h"
+#include "io/fileio.h" /* trm_fopen_regular */
+#include "io/jsonout.h" /* json_nul_escape_at */
 #include "tasks/task.h"
 
 /* ---------------------------------------------------------------- sets */
@@ -60,11 +62,8 @@ static int note_skipped(arc_set *s, const char *line, trm_err *err) {
 /* ---------------------------------------------------------------- JSON reading */
 
 static char *slurp(const char *path, size_t *len, trm_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        trm_errf(err, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = trm_fopen_regular(path, err);
+    if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -91,11 +90,15 @@ static cJSON *parse_file(const char *path, trm_err *err) {
     char *txt = slurp(path, &len, err);
     if (!txt) return NULL;
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(txt, len, &end, false);
+    size_t nul = json_nul_escape_at(txt, len);
+    cJSON *root = nul < len ? NULL : cJSON_ParseWithLengthOpts(txt, len, &end, false);
     if (!root) {
         int line = 1;
+        if (nul < len) end = txt + nul;
         for (const char *p = txt; end && p < end && p < txt + len; p++) line += *p == '\n';
-        trm_errf(err, "%s: line %d: not valid JSON", path, line);
+        /* cJSON would cut a task id "x\u0000y" to "x" without a word */
+        if (nul < len) trm_errf(err, "%s: line %d: a string holds a NUL character (\\u0000); task ids and keys cannot", path, line);
+        else trm_errf(err, "%s: line %d: not valid JSON", path, line);
     }
     free(txt);
     return root;
@@ -195,6 +198,11 @@ static int parse_task(const cJSON *j, const char *id, const char *file, bool nee
     t->id = strdup(id);
     t->file = strdup(file);
     if (!t->id || !t->file) return trm_errf(err, "%s: out of memory", file);
+    for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return trm_errf(err, "%s: task id with control character 0x%02x at byte %d: expected printable characters",
+                            file, *c, (int)(c - (const unsigned char *)id));
+    if (!*id) return trm_errf(err, "%s: empty task id", file);
     if (!cJSON_IsObject(j)) return trm_errf(err, "%s: task %s: not an object", file, id);
     /* other keys are ignored: ARC-1's 9edfc990.json has a "name" */
     where w = {file, id, "", -1, ""};

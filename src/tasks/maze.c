@@ -8,6 +8,7 @@
 
 #include "core/util.h"
 #include "core/rng.h"
+#include "io/fileio.h" /* trm_fopen_regular */
 #include "io/npy.h"
 #include "tasks/maze.h"
 

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "data/dataset.h"
+#include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
 #include "io/safetensors.h"
 #include "render/render.h"
 #include "train/replay.h"
@@ -303,7 +304,7 @@ static int load_state(run *r, trm_err *err) {
 /* ------------------------------------------------------------ logging */
 
 static void append_jsonl(const char *path, const char *line) {
-    FILE *f = fopen(path, "a");
+    FILE *f = io_fopen_log(path, false, NULL);
     if (!f) return;
     fprintf(f, "%s\n", line);
     fclose(f);
@@ -581,8 +582,8 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_
     int rc = open_run(&r, arch, o, err);
     if (rc == 0 && o->resume) rc = load_state(&r, err);
     if (rc == 0 && !o->resume) {
-        FILE *f = fopen(r.path_metrics, "w"); /* a fresh run starts a fresh log */
-        if (f) fclose(f);
+        FILE *f = io_fopen_log(r.path_metrics, true, err); /* a fresh run starts a fresh log */
+        if (f) fclose(f); else rc = -1;
     }
     if (rc == 0) {
         struct sigaction sa;
