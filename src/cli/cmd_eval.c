@@ -124,6 +124,8 @@ typedef struct {
     int64_t checked, verified;   /* rows the task's checker judged / accepted */
     int rendered;
     trm_search_eval_ctx search;  /* --search totals (search.task NULL without) */
+    int H_cycles, L_cycles;      /* the depth run (--cycles or the checkpoint's) */
+    double step_flops;           /* of one supervision step of one example */
 } run_stats;
 
 typedef struct {
@@ -219,6 +221,7 @@ static void print_metrics(const trm_eval_result *r, const run_stats *st, const r
     printf("\"examples\":%lld,\"steps\":%d,\"exact_accuracy\":%.6g,\"accuracy\":%.6g,"
            "\"q_halt_accuracy\":%.6g,\"lm_loss\":%.6g",
            (long long)r->examples, r->n_steps, r->exact_accuracy, r->accuracy, r->q_halt_accuracy, r->lm_loss);
+    printf(",\"H_cycles\":%d,\"L_cycles\":%d,\"flops_per_step\":%.6g", st->H_cycles, st->L_cycles, st->step_flops);
     if (rc->task) printf(",\"task\":\"%s\"", rc->task->name);
     if (st->checked)
         printf(",\"verified_rate\":%.6g,\"verified\":%lld", (double)st->verified / (double)st->checked,
@@ -257,6 +260,9 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
     trm_model *m = trm_checkpoint_load(ck, &e);
     if (!m) return die("eval", "%s", e.msg);
     int rc = check_fit(ck, a, trm_split_meta(s), &m->cfg);
+    if (rc == 0 && trm_search_cli_apply_cycles(&a->search, m, &e)) rc = die("eval", "%s", e.msg);
+    ctx->cur->H_cycles = m->cfg.H_cycles, ctx->cur->L_cycles = m->cfg.L_cycles;
+    ctx->cur->step_flops = trm_step_flops(&m->cfg, 1, TRM_EVAL);
     if (rc == 0 && !ctx->task && !ctx->arc) rc = pick_task(a, &m->cfg, &ctx->task);
     if (rc == 0 && a->render_wrong && !ctx->task) rc = die("eval", "--render-wrong: no task for this checkpoint (give --task)");
     ctx->seq_len = m->cfg.seq_len;
