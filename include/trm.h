@@ -252,6 +252,19 @@ size_t trm_act_memory_bytes(const trm_config *cfg, int batch, trm_mode mode);
  * supervision step for `batch` examples: forward only (TRM_EVAL) or
  * forward + backward of the last cycle (TRM_TRAIN). */
 double trm_step_flops(const trm_config *cfg, int batch, trm_mode mode);
+/* Test-time depth (docs/search.md): T (H_cycles) and n (L_cycles) are loop
+ * counts, not weights, so a trained model can run with other values, e.g.
+ * deeper than it was trained with. Sets m->cfg.H_cycles and L_cycles after
+ * checking 1 <= T, n <= TRM_MAX_CYCLES; nothing else changes. Call it
+ * before creating ACT states of m in TRM_TRAIN mode: those size their
+ * saved activations by n (trm_act_step refuses a state made for another n). */
+#define TRM_MAX_CYCLES 64
+int trm_model_set_cycles(trm_model *m, int H_cycles, int L_cycles, trm_err *err);
+/* Adds Gaussian noise N(0, sigma^2) to every element of row b's latent z
+ * (never y), drawn from rng (xoshiro256** state, advanced); sigma == 0
+ * changes nothing and draws nothing. For stochastic rollouts: call it
+ * before trm_act_step on rows that continue (docs/search.md). */
+void trm_act_perturb_z(trm_act *a, int b, float sigma, uint64_t rng[4]);
 /* Per-row carry access, for test-time search (which keeps earlier states
  * of a row and resumes from them). trm_act_row_floats is L * D, the size of
  * one row of y or of z. get copies row b's (y, z) out; set puts (y, z)

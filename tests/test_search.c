@@ -2,7 +2,9 @@
  * relies on, a constructed case where the plain answer is wrong and a
  * branch is right (a stub scorer rewrites the logits of a tiny 4x4 model so
  * the case is exact), "verified whenever a valid answer was seen", the
- * budget, determinism by seed, and option checks. */
+ * budget, determinism by seed, option checks; rollouts (sigma 0 = the
+ * plain model, noise only on z of lanes 1.., the checker's choice over q)
+ * and test-time depth (trm_model_set_cycles). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -456,6 +458,274 @@ static void test_plain_branch_is_plain_model(void **state) {
     trm_model_free(m);
 }
 
+
+/* ---------------------------------------------------------------- rollouts, cycles */
+
+/* The plain model's answers and halting logits: steps supervision steps
+ * from a fresh carry, n puzzles in one batch. */
+static void plain_answers(trm_model *m, int n, const int32_t *in, int steps, int32_t *pred, float *q) {
+    trm_err e;
+    trm_act *a = trm_act_new(m, n, TRM_EVAL, 0, &e);
+    assert_non_null(a);
+    trm_batch bt = {n, in, NULL, NULL};
+    trm_act_reset(a);
+    for (int s = 0; s < steps; s++) assert_int_equal(trm_act_step(m, a, &bt, NULL, &e), 0);
+    for (int i = 0; i < n * S4; i++) {
+        const float *lg = a->logits + (size_t)i * V4;
+        int best = 0;
+        for (int v = 1; v < V4; v++) if (lg[v] > lg[best]) best = v;
+        pred[i] = best;
+    }
+    memcpy(q, a->q_halt, sizeof(float) * (size_t)n);
+    trm_act_free(a);
+}
+
+/* A halting head that reads y (the reference initialises it to zero
+ * weights, so a fresh model's q would not depend on its state). */
+static void random_q_head(trm_model *m) {
+    uint64_t rng[4];
+    rng_seed(rng, 77);
+    for (int d = 0; d < m->cfg.hidden_size; d++) m->q_head_w[d] = rng_uniform(rng) - 0.5f;
+}
+
+/* Every scored rollout lane, in lane order per puzzle. */
+typedef struct {
+    int n[8];
+    int32_t ans[8][16][S4];
+    float q[8][16];
+} lanes_seen;
+
+static void keep_lanes(void *ctx, int p, trm_branch_kind kind, const int32_t *ans, int viol, float q) {
+    (void)viol;
+    lanes_seen *t = ctx;
+    assert_int_equal(kind, TRM_BRANCH_ROLLOUT);
+    assert_true(t->n[p] < 16);
+    memcpy(t->ans[p][t->n[p]], ans, sizeof(int32_t) * S4);
+    t->q[p][t->n[p]++] = q;
+}
+
+static void run_rollouts(trm_model *m, int batch, int K, float noise, uint64_t seed, int n, const int32_t *in,
+                         int32_t *ans, trm_search_result *r, lanes_seen *ls) {
+    trm_err e;
+    trm_act *a = trm_act_new(m, batch, TRM_EVAL, 0, &e);
+    assert_non_null(a);
+    trm_search_opts o;
+    trm_search_opts_default(&o, &m->cfg);
+    o.rollouts = K;
+    o.noise = noise;
+    o.seed = seed;
+    o.budget = (int64_t)K * m->cfg.halt_max_steps;
+    o.on_step = keep_lanes;
+    o.trace_ctx = ls;
+    memset(ls, 0, sizeof *ls);
+    trm_search_stats st = {0};
+    assert_int_equal(trm_search_run(m, a, trm_task_by_name("sudoku4"), in, NULL, n, 0, &o, ans, r, &st, &e), 0);
+    assert_int_equal(st.rollout_puzzles, n);
+    for (int p = 0; p < n; p++) {
+        assert_int_equal(r[p].evals, o.budget);   /* K lanes x budget / K steps */
+        assert_int_equal(r[p].branches, K);
+        assert_int_equal(ls->n[p], K);
+        assert_int_equal(r[p].found_by, TRM_BRANCH_ROLLOUT);
+    }
+    trm_act_free(a);
+}
+
+/* sigma = 0: K identical lanes, the answer is the plain model's (lane 0),
+ * whatever the batch size splitting the lanes. */
+static void test_rollouts_sigma0_is_plain(void **state) {
+    (void)state;
+    enum { N = 5, K = 3 };
+    trm_model *m = tiny4(7);
+    int32_t in[N * S4], sol[N * S4], plain[N * S4], ans[N * S4];
+    float q[N];
+    puzzles4(N, 10, 12, in, sol);
+    plain_answers(m, N, in, m->cfg.halt_max_steps, plain, q);
+    static lanes_seen ls;
+    const int batches[] = {1, 4, N * K};
+    for (int bi = 0; bi < 3; bi++) {
+        trm_search_result r[N];
+        run_rollouts(m, batches[bi], K, 0.0f, 1, N, in, ans, r, &ls);
+        assert_memory_equal(ans, plain, sizeof plain);
+        for (int p = 0; p < N; p++) {
+            assert_int_equal(r[p].lane, 0);
+            assert_float_equal(r[p].q_logit, q[p], 1e-4);
+            for (int k = 1; k < K; k++) assert_memory_equal(ls.ans[p][k], ls.ans[p][0], sizeof(int32_t) * S4);
+        }
+    }
+    assert_int_equal(m->cfg.halt_max_steps, 4); /* the step cap is restored */
+    trm_model_free(m);
+}
+
+/* sigma > 0: lane 0 is still the plain model, the other lanes move; the
+ * same seed repeats the run, another seed changes it. */
+static void test_rollouts_noise(void **state) {
+    (void)state;
+    enum { N = 4, K = 4 };
+    trm_model *m = tiny4(8);
+    random_q_head(m);
+    int32_t in[N * S4], sol[N * S4], plain[N * S4], a1[N * S4], a2[N * S4], a3[N * S4];
+    float q[N];
+    puzzles4(N, 10, 13, in, sol);
+    plain_answers(m, N, in, m->cfg.halt_max_steps, plain, q);
+    static lanes_seen l1, l2, l3;
+    trm_search_result r1[N], r2[N], r3[N];
+    run_rollouts(m, 5, K, 1.0f, 3, N, in, a1, r1, &l1);
+    run_rollouts(m, 5, K, 1.0f, 3, N, in, a2, r2, &l2);
+    run_rollouts(m, 5, K, 1.0f, 4, N, in, a3, r3, &l3);
+    bool moved = false, seed_matters = false;
+    for (int p = 0; p < N; p++) {
+        assert_memory_equal(l1.ans[p][0], plain + p * S4, sizeof(int32_t) * S4);
+        assert_float_equal(l1.q[p][0], 1.0f / (1.0f + expf(-q[p])), 1e-5);
+        for (int k = 1; k < K; k++) {
+            moved = moved || l1.q[p][k] != l1.q[p][0];
+            seed_matters = seed_matters || l1.q[p][k] != l3.q[p][k];
+        }
+        assert_int_equal(r1[p].lane, r2[p].lane);
+        assert_true(r1[p].q == r2[p].q);
+    }
+    assert_memory_equal(&l1, &l2, sizeof l1);
+    assert_memory_equal(a1, a2, sizeof a1);
+    assert_true(moved);
+    assert_true(seed_matters);
+    trm_model_free(m);
+}
+
+/* The selection: lane 0 answers wrong with a high q, lane 1 right with a
+ * low q, lane 2 wrong with a middling q (row b is lane b: one puzzle, K =
+ * batch = 3). `right` says which lanes answer the solution. */
+typedef struct {
+    const int32_t *sol;
+    bool right[3];
+} pick_ctx;
+
+static int stub_lanes(void *ctx, trm_act *a, trm_err *err) {
+    (void)err;
+    pick_ctx *c = ctx;
+    const float qs[3] = {3.0f, -2.0f, 1.0f};
+    for (int b = 0; b < a->batch; b++) {
+        int32_t top[S4];
+        memcpy(top, c->sol, sizeof top);
+        if (!c->right[b]) top[b] = c->sol[b] == 2 ? 3 : 2; /* one wrong cell, a different one per lane */
+        write_logits(a, b, top, -1, 0);
+        a->q_halt[b] = qs[b];
+    }
+    return 0;
+}
+
+static void pick_case(const trm_task *t, bool r0, bool r1, bool r2, int want_lane, bool want_verified) {
+    trm_model *m = tiny4(9);
+    trm_err e;
+    trm_act *a = trm_act_new(m, 3, TRM_EVAL, 0, &e);
+    int32_t in[S4], sol[S4], ans[S4];
+    puzzles4(1, 8, 14, in, sol);
+    for (int i = 0; i < 3; i++) in[i] = 1; /* the cells the stub gets wrong are blanks */
+    pick_ctx pc = {sol, {r0, r1, r2}};
+    trm_search_opts o;
+    trm_search_opts_default(&o, &m->cfg);
+    o.rollouts = 3;
+    o.noise = 0.5f;
+    o.budget = 6;
+    o.after_step = stub_lanes;
+    o.hook_ctx = &pc;
+    trm_search_result r;
+    trm_search_stats st = {0};
+    assert_int_equal(trm_search_run(m, a, t, in, NULL, 1, 0, &o, ans, &r, &st, &e), 0);
+    assert_int_equal(r.lane, want_lane);
+    assert_int_equal(r.verified, want_verified);
+    assert_int_equal(st.verified, want_verified);
+    assert_int_equal(r.evals, 6);
+    int32_t want[S4];
+    memcpy(want, sol, sizeof want);
+    if (!pc.right[want_lane]) want[want_lane] = sol[want_lane] == 2 ? 3 : 2;
+    assert_memory_equal(ans, want, sizeof want);
+    trm_act_free(a);
+    trm_model_free(m);
+}
+
+static void test_rollouts_selection(void **state) {
+    (void)state;
+    const trm_task *t = trm_task_by_name("sudoku4");
+    pick_case(t, false, true, false, 1, true);   /* the checker beats a higher q */
+    pick_case(t, false, true, true, 2, true);    /* among accepted lanes, the higher q */
+    pick_case(t, false, false, false, 0, false); /* none accepted: the highest q */
+    trm_task nochk = *t;                         /* no checker: q decides */
+    nochk.verify = NULL;
+    pick_case(&nochk, false, true, false, 0, false);
+}
+
+/* trm_act_perturb_z: row b's z only, N(0, sigma^2), nothing at sigma 0. */
+static void test_perturb_z(void **state) {
+    (void)state;
+    trm_model *m = tiny4(10);
+    trm_err e;
+    trm_act *a = trm_act_new(m, 2, TRM_EVAL, 0, &e);
+    int32_t in[S4];
+    for (int i = 0; i < S4; i++) in[i] = 1;
+    trm_act_set_row(a, 0, NULL, NULL, in, 0, 0);
+    trm_act_set_row(a, 1, NULL, NULL, in, 0, 0);
+    size_t n = trm_act_row_floats(a), bytes = 2 * n * sizeof(float);
+    float *y0 = malloc(bytes), *z0 = malloc(bytes);
+    memcpy(y0, a->y, bytes);
+    memcpy(z0, a->z, bytes);
+    uint64_t rng[4], rng0[4];
+    rng_seed(rng, 5);
+    memcpy(rng0, rng, sizeof rng);
+    trm_act_perturb_z(a, 1, 0.0f, rng);
+    assert_memory_equal(a->z, z0, bytes);
+    assert_memory_equal(rng, rng0, sizeof rng); /* sigma 0 draws nothing */
+    trm_act_perturb_z(a, 1, 0.5f, rng);
+    assert_memory_equal(a->y, y0, bytes);       /* y untouched */
+    assert_memory_equal(a->z, z0, n * sizeof(float)); /* row 0 untouched */
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a->z[n + i] - (double)z0[n + i];
+        sum += d;
+        sq += d * d;
+    }
+    double mean = sum / (double)n, sd = sqrt(sq / (double)n - mean * mean);
+    assert_true(fabs(mean) < 0.1 && fabs(sd - 0.5) < 0.1); /* n = L * D = 256 draws */
+    free(y0); free(z0);
+    trm_act_free(a);
+    trm_model_free(m);
+}
+
+/* --cycles: range checks, the depth changes FLOPs and outputs, the
+ * checkpoint's values give back its outputs, and a training state made
+ * for another n is refused instead of overrunning its buffers. */
+static void test_set_cycles(void **state) {
+    (void)state;
+    enum { N = 3 };
+    trm_model *m = tiny4(11);
+    random_q_head(m);
+    trm_err e;
+    int T = m->cfg.H_cycles, n = m->cfg.L_cycles;
+    assert_int_equal(trm_model_set_cycles(m, 0, n, &e), -1);
+    assert_contains(e.msg, "expected 1 <= T, n <= 64");
+    assert_int_equal(trm_model_set_cycles(m, T, TRM_MAX_CYCLES + 1, &e), -1);
+    assert_int_equal(m->cfg.H_cycles, T);
+    assert_int_equal(m->cfg.L_cycles, n);
+    int32_t in[N * S4], sol[N * S4], p1[N * S4], p2[N * S4], p3[N * S4];
+    float q1[N], q2[N], q3[N];
+    puzzles4(N, 10, 15, in, sol);
+    plain_answers(m, N, in, 2, p1, q1);
+    double f1 = trm_step_flops(&m->cfg, 1, TRM_EVAL);
+    assert_int_equal(trm_model_set_cycles(m, T + 2, n + 1, &e), 0);
+    plain_answers(m, N, in, 2, p2, q2);
+    assert_true(trm_step_flops(&m->cfg, 1, TRM_EVAL) > f1);
+    assert_true(memcmp(q1, q2, sizeof q1) != 0);
+    assert_int_equal(trm_model_set_cycles(m, T, n, &e), 0);
+    plain_answers(m, N, in, 2, p3, q3);
+    assert_memory_equal(p1, p3, sizeof p1);
+    assert_memory_equal(q1, q3, sizeof q1);
+    trm_act *tr = trm_act_new(m, 1, TRM_TRAIN, 0, &e);
+    assert_int_equal(trm_model_set_cycles(m, T, n + 1, &e), 0);
+    trm_batch bt = {1, in, sol, NULL};
+    assert_int_equal(trm_act_step(m, tr, &bt, NULL, &e), -1);
+    assert_contains(e.msg, "made for L_cycles");
+    trm_act_free(tr);
+    trm_model_free(m);
+}
+
 /* ---------------------------------------------------------------- options */
 
 static void test_options(void **state) {
@@ -487,6 +757,25 @@ static void test_options(void **state) {
     in[3] = 9; /* token out of the vocabulary */
     assert_int_equal(trm_search_run(m, a, trm_task_by_name("sudoku4"), in, NULL, 1, 0, &o, ans, &r, NULL, &e), -1);
     assert_contains(e.msg, "out of range");
+    /* rollouts: every lane needs a step of the budget; noise is a std */
+    trm_search_opts_default(&o, NULL);
+    o.rollouts = 8;
+    o.budget = 7;
+    assert_int_equal(trm_search_opts_check(&o, &e), -1);
+    assert_contains(e.msg, "expected a budget >= 8");
+    o.budget = 8;
+    assert_int_equal(trm_search_opts_check(&o, &e), 0);
+    o.noise = -0.1f;
+    assert_int_equal(trm_search_opts_check(&o, &e), -1);
+    assert_contains(e.msg, "search noise");
+    o.noise = NAN;
+    assert_int_equal(trm_search_opts_check(&o, &e), -1);
+    o.noise = 0.3f;
+    o.rollouts = TRM_SEARCH_MAX_ROLLOUTS + 1;
+    o.budget = 1 << 20;
+    assert_int_equal(trm_search_opts_check(&o, &e), -1);
+    assert_contains(e.msg, "search rollouts");
+    assert_int_equal(trm_search_set_policy(&o, "rollout", &e), -1); /* not a branch kind */
     trm_act_free(a);
     trm_model_free(m);
 }
@@ -503,6 +792,11 @@ int main(void) {
         cmocka_unit_test(test_budget_never_exceeded),
         cmocka_unit_test(test_deterministic_by_seed),
         cmocka_unit_test(test_plain_branch_is_plain_model),
+        cmocka_unit_test(test_rollouts_sigma0_is_plain),
+        cmocka_unit_test(test_rollouts_noise),
+        cmocka_unit_test(test_rollouts_selection),
+        cmocka_unit_test(test_perturb_z),
+        cmocka_unit_test(test_set_cycles),
         cmocka_unit_test(test_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

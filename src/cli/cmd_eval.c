@@ -118,6 +118,8 @@ typedef struct {
     int64_t checked, verified;   /* rows the task's checker judged / accepted */
     int rendered;
     trm_search_eval_ctx search;  /* --search totals (search.task NULL without) */
+    int H_cycles, L_cycles;      /* the depth run (--cycles or the checkpoint's) */
+    double step_flops;           /* of one supervision step of one example */
 } run_stats;
 
 typedef struct {
@@ -215,6 +217,7 @@ static void print_metrics(const trm_eval_result *r, const run_stats *st, const r
            "\"q_halt_accuracy\":%s,\"lm_loss\":%s",
            (long long)r->examples, r->n_steps, JSON_NUM(r->exact_accuracy), JSON_NUM(r->accuracy),
            JSON_NUM(r->q_halt_accuracy), JSON_NUM(r->lm_loss));
+    printf(",\"H_cycles\":%d,\"L_cycles\":%d,\"flops_per_step\":%s", st->H_cycles, st->L_cycles, JSON_NUM(st->step_flops));
     if (rc->task) printf(",\"task\":\"%s\"", rc->task->name);
     if (st->checked)
         printf(",\"verified_rate\":%s,\"verified\":%lld", JSON_NUM((double)st->verified / (double)st->checked),
@@ -272,6 +275,9 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
     trm_model *m = trm_checkpoint_load(ck, &e);
     if (!m) return die("eval", "%s", e.msg);
     int rc = check_fit(ck, a, trm_split_meta(s), &m->cfg);
+    if (rc == 0 && trm_search_cli_apply_cycles(&a->search, m, &e)) rc = die("eval", "%s", e.msg);
+    ctx->cur->H_cycles = m->cfg.H_cycles, ctx->cur->L_cycles = m->cfg.L_cycles;
+    ctx->cur->step_flops = trm_step_flops(&m->cfg, 1, TRM_EVAL);
     char what[64]; /* the weights are loaded: what is left to allocate is a batch's activations */
     snprintf(what, sizeof what, "evaluating at batch %lld", a->batch);
     if (rc == 0) rc = cli_memory_check("eval", (double)trm_act_memory_bytes(&m->cfg, (int)a->batch, TRM_EVAL), what, a->no_memcheck);

@@ -706,6 +706,7 @@ int cmd_solve(int argc, char **argv) {
     if (!m) return die("solve", "%s", e.msg);
     const trm_task *t = NULL;
     rc = pick_task(&o, m, &t);
+    if (rc == 0 && trm_search_cli_apply_cycles(&o.search, m, &e)) rc = die("solve", "%s", e.msg);
     if (rc == 0) rc = check_png_dir(o.png_dir);
     if (rc == 0) rc = check_png_file(o.png);
     if (rc == 0) rc = t->parse ? solve_lines(m, t, &o) : solve_arc(m, t, &o);

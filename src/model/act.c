@@ -23,6 +23,7 @@ struct trm_act_work {
     block_acts scratch;  /* one block's buffers for inference */
     /* training only */
     block_acts *saved;   /* [(n + 1) * L_layers] last-cycle activations */
+    int saved_cycles;    /* n the saved activations were sized for */
     float *y_prev;       /* [B, L, D] y entering the last cycle */
     block_grads grads;
     float *d_logits;     /* [B, seq_len, V] d total / d logits */
@@ -41,7 +42,7 @@ struct trm_act_work {
 
 static void work_free(trm_act_work *w, const trm_model *m) {
     if (!w) return;
-    int apps = (m->cfg.L_cycles + 1) * m->cfg.L_layers;
+    int apps = (w->saved_cycles + 1) * m->cfg.L_layers;
     if (w->saved)
         for (int i = 0; i < apps; i++) block_acts_free(&w->saved[i]);
     block_acts_free(&w->scratch);
@@ -65,6 +66,7 @@ static trm_act_work *work_new(const trm_model *m, int B, trm_mode mode) {
               block_acts_alloc(&w->scratch, m, B, false, false) == 0;
     if (ok && mode == TRM_TRAIN) {
         int apps = (c->L_cycles + 1) * c->L_layers;
+        w->saved_cycles = c->L_cycles;
         ok = (w->saved = xcalloc((size_t)apps, sizeof(block_acts))) != NULL;
         for (int i = 0; ok && i < apps; i++) {
             ok = block_acts_alloc(&w->saved[i], m, B, true, i % c->L_layers == 0) == 0;
@@ -363,6 +365,10 @@ static void update_halting(const trm_model *m, trm_act *a, const trm_explore *dr
 int trm_act_step(trm_model *m, trm_act *a, const trm_batch *batch, const trm_explore *draws,
                  trm_err *err) {
     if (check_batch(m, a, batch, err)) return -1;
+    /* a training state's saved activations hold exactly n + 1 applications */
+    if (a->work->saved && a->work->saved_cycles != m->cfg.L_cycles)
+        return trm_errf(err, "ACT state made for L_cycles %d, the model now has %d: create it after trm_model_set_cycles",
+                        a->work->saved_cycles, m->cfg.L_cycles);
     PROF(PROF_DATA, reset_halted_rows(m, a, batch));
     inner_forward(m, a);
     update_halting(m, a, draws);
@@ -490,6 +496,31 @@ void trm_act_set_row(trm_act *a, int b, const float *y, const float *z, const in
     a->puzzle_ids[b] = puzzle_id;
     a->steps[b] = steps;
     a->halted[b] = false;
+}
+
+/* ------------------------------------------------------------ test-time compute */
+
+int trm_model_set_cycles(trm_model *m, int H_cycles, int L_cycles, trm_err *err) {
+    if (H_cycles < 1 || H_cycles > TRM_MAX_CYCLES || L_cycles < 1 || L_cycles > TRM_MAX_CYCLES)
+        return trm_errf(err, "cycles: expected 1 <= T, n <= %d, got T = %d, n = %d", TRM_MAX_CYCLES, H_cycles, L_cycles);
+    m->cfg.H_cycles = H_cycles;
+    m->cfg.L_cycles = L_cycles;
+    return 0;
+}
+
+/* One standard normal draw (Box-Muller on 53-bit uniforms; u1 in (0, 1]
+ * so the log is finite). */
+static double std_normal(uint64_t rng[4]) {
+    double u1 = (double)((rng_next(rng) >> 11) + 1) * 0x1p-53;
+    double u2 = (double)(rng_next(rng) >> 11) * 0x1p-53;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+void trm_act_perturb_z(trm_act *a, int b, float sigma, uint64_t rng[4]) {
+    if (sigma == 0.0f) return;
+    size_t n = trm_act_row_floats(a);
+    float *zb = a->z + (size_t)b * n;
+    for (size_t i = 0; i < n; i++) zb[i] += sigma * (float)std_normal(rng);
 }
 
 /* ------------------------------------------------------------ cost */

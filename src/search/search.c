@@ -13,7 +13,7 @@
 #define MAX_TRIED 256   /* commit candidates remembered per best state */
 #define MAX_VOTES 32    /* distinct answers voted on, for tasks without a checker */
 
-static const char *const KIND_NAMES[TRM_BRANCH_KINDS] = {"plain", "aug", "commit", "reseed", "fix"};
+static const char *const KIND_NAMES[TRM_BRANCH_KINDS] = {"plain", "aug", "commit", "reseed", "fix", "rollout"};
 
 const char *trm_branch_name(trm_branch_kind k) {
     return k >= 0 && k < TRM_BRANCH_KINDS ? KIND_NAMES[k] : "?";
@@ -45,7 +45,7 @@ int trm_search_set_policy(trm_search_opts *o, const char *list, trm_err *err) {
     while (*p) {
         size_t len = strcspn(p, ",");
         int k = -1;
-        for (int i = TRM_BRANCH_AUG; i < TRM_BRANCH_KINDS; i++)
+        for (int i = TRM_BRANCH_AUG; i <= TRM_BRANCH_FIX; i++) /* rollouts are not a branch */
             if (strlen(KIND_NAMES[i]) == len && !strncmp(p, KIND_NAMES[i], len)) k = i;
         if (k < 0) return trm_errf(err, "search policy: unknown branch '%.*s' (expected aug, commit, reseed or fix)", (int)len, p);
         if (n == TRM_SEARCH_MAX_POLICY) return trm_errf(err, "search policy: at most %d entries", TRM_SEARCH_MAX_POLICY);
@@ -66,6 +66,13 @@ int trm_search_opts_check(const trm_search_opts *o, trm_err *err) {
     if (o->n_policy < 1 || o->n_policy > TRM_SEARCH_MAX_POLICY) return trm_errf(err, "search policy: empty");
     if (!(o->reseed_std >= 0)) return trm_errf(err, "search reseed noise: expected >= 0");
     if (!(o->fix_fraction > 0 && o->fix_fraction <= 1)) return trm_errf(err, "search fix fraction: expected (0, 1]");
+    if (o->rollouts < 0 || o->rollouts > TRM_SEARCH_MAX_ROLLOUTS)
+        return trm_errf(err, "search rollouts: expected 0..%d lanes per puzzle, got %d", TRM_SEARCH_MAX_ROLLOUTS, o->rollouts);
+    if (!(o->noise >= 0 && o->noise <= TRM_SEARCH_MAX_NOISE))
+        return trm_errf(err, "search noise: expected a standard deviation in [0, %g]", (double)TRM_SEARCH_MAX_NOISE);
+    if (o->rollouts > 0 && o->budget < o->rollouts)
+        return trm_errf(err, "search rollouts: a budget of %lld supervision steps per puzzle gives %d lanes less than one step each (expected a budget >= %d)",
+                        (long long)o->budget, o->rollouts, o->rollouts);
     return 0;
 }
 
@@ -483,6 +490,86 @@ static void fill_idle(search *s, int *next_new) {
     }
 }
 
+/* ------------------------------------------------------------ rollouts */
+
+/* Lane k of puzzle pi: its own noise stream, independent of how puzzles
+ * and lanes are split into batches and calls. */
+static void lane_seed(uint64_t rng[4], uint64_t seed, int64_t puzzle, int k) {
+    rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(puzzle + 1)) ^ (0xD1B54A32D192ED03ull * (uint64_t)(k + 1)));
+}
+
+/* Whether lane (viol, q) beats the puzzle's choice so far: an answer the
+ * checker accepts beats any other, then the higher q; ties keep the
+ * earlier (lower) lane, so lane 0 wins among identical lanes. */
+static bool rollout_better(const puzzle *p, int viol, float q) {
+    if (p->res->lane < 0) return true;
+    bool ok = viol == 0, best_ok = p->res->violations == 0;
+    if (ok != best_ok) return ok;
+    return q > p->res->q;
+}
+
+/* Scores row r (lane k of puzzle pi) after its last step. */
+static void rollout_score(search *s, int r, int pi, int k, int steps) {
+    puzzle *p = &s->pz[pi];
+    read_row(s, r);
+    int viol = p->has_checker ? s->task->verify(p->input, s->pred, s->S) : -1;
+    float ql = s->a->q_halt[r], q = 1.0f / (1.0f + expf(-ql));
+    if (s->o->on_step) s->o->on_step(s->o->trace_ctx, pi, TRM_BRANCH_ROLLOUT, s->pred, viol, q);
+    p->res->evals += steps;
+    p->res->branches++;
+    p->res->started = true;
+    if (!rollout_better(p, viol, q)) return;
+    memcpy(p->answer, s->pred, sizeof(int32_t) * (size_t)s->S);
+    p->res->lane = k;
+    p->res->q = q;
+    p->res->q_logit = ql;
+    p->res->violations = viol;
+    p->res->verified = viol == 0;
+}
+
+/* Runs rows [0, rows) of the batch (jobs j0.. : lane j % K of puzzle
+ * j / K) for `steps` supervision steps, lanes k > 0 with noise on z. */
+static int rollout_chunk(search *s, int64_t j0, int rows, int steps, int64_t first, uint64_t (*rng)[4],
+                         trm_err *err) {
+    int K = s->o->rollouts;
+    trm_batch bt = {s->B, s->idle_in, NULL, NULL}; /* rows past `rows` idle on blanks */
+    trm_act_reset(s->a);
+    for (int r = 0; r < rows; r++) {
+        int pi = (int)((j0 + r) / K), k = (int)((j0 + r) % K);
+        trm_act_set_row(s->a, r, NULL, NULL, s->pz[pi].input, s->pz[pi].pid, 0);
+        lane_seed(rng[r], s->o->seed, first + pi, k);
+    }
+    for (int st = 0; st < steps; st++) {
+        for (int r = 0; r < rows; r++) /* lane 0 stays the plain model */
+            if ((j0 + r) % K != 0) trm_act_perturb_z(s->a, r, s->o->noise, rng[r]);
+        if (trm_act_step(s->m, s->a, &bt, NULL, err)) return -1;
+        if (s->o->after_step && s->o->after_step(s->o->hook_ctx, s->a, err)) return -1;
+        if (s->stats) s->stats->row_steps += s->B;
+    }
+    for (int r = 0; r < rows; r++) rollout_score(s, r, (int)((j0 + r) / K), (int)((j0 + r) % K), steps);
+    return 0;
+}
+
+/* All K lanes of all puzzles, B rows at a time; returns -1 on a step error. */
+static int rollout_loop(search *s, int64_t first, double deadline, trm_err *err) {
+    int K = s->o->rollouts, steps = (int)(s->o->budget / K);
+    uint64_t (*rng)[4] = malloc(sizeof *rng * (size_t)s->B);
+    if (!rng) return trm_errf(err, "out of memory for %d rollout lanes", s->B);
+    int64_t jobs = (int64_t)s->n * K;
+    int rc = 0;
+    for (int64_t j0 = 0; rc == 0 && j0 < jobs; j0 += s->B) {
+        if (deadline > 0 && now_s() > deadline) break; /* the rest keep their input as the answer */
+        rc = rollout_chunk(s, j0, jobs - j0 < s->B ? (int)(jobs - j0) : s->B, steps, first, rng, err);
+    }
+    free(rng);
+    for (int i = 0; rc == 0 && i < s->n; i++) {
+        s->pz[i].res->found_by = TRM_BRANCH_ROLLOUT;
+        if (s->stats) s->stats->rollout_puzzles++;
+        finish_puzzle(s, i, s->pz[i].res->verified);
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------ driver */
 
 static void search_free(search *s) {
@@ -528,6 +615,7 @@ static int search_init(search *s, const int32_t *inputs, const int32_t *pids, in
         memcpy(p->answer, p->input, sizeof(int32_t) * (size_t)S); /* until the model answers */
         memset(p->res, 0, sizeof *p->res);
         p->res->violations = -1;
+        p->res->lane = -1;
     }
     return 0;
 }
@@ -593,7 +681,8 @@ int trm_search_run(trm_model *m, trm_act *a, const trm_task *task, const int32_t
     /* the search decides when a branch ends: lift the ACT step cap */
     int saved_cap = m->cfg.halt_max_steps;
     m->cfg.halt_max_steps = INT_MAX / 2;
-    if (rc == 0) rc = run_loop(&s, o->time_limit > 0 ? t0 + o->time_limit : 0, err);
+    double deadline = o->time_limit > 0 ? t0 + o->time_limit : 0;
+    if (rc == 0) rc = o->rollouts > 0 ? rollout_loop(&s, first_index, deadline, err) : run_loop(&s, deadline, err);
     m->cfg.halt_max_steps = saved_cap;
     trm_act_reset(a);
     search_free(&s);

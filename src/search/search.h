@@ -16,6 +16,12 @@
  * running one branch of one puzzle; a lane freed by a finished puzzle takes
  * the next puzzle, and once none is left, idle lanes run extra branches of
  * the puzzles still unsolved.
+ *
+ * Rollouts (opts.rollouts = K > 0) replace the branching: K lanes per
+ * puzzle run from a fresh carry for budget / K supervision steps each,
+ * every lane but lane 0 with Gaussian noise (opts.noise) added to its z
+ * before every step; the answer is the lane the checker accepts (highest
+ * q among those), else the lane with the highest sigmoid(q_halt).
  */
 #ifndef TRM_SEARCH_H
 #define TRM_SEARCH_H
@@ -32,12 +38,15 @@ typedef enum {
     TRM_BRANCH_COMMIT = 2,  /* best state, one uncertain cell fixed to its 2nd-best value */
     TRM_BRANCH_RESEED = 3,  /* fresh y, z = z_init + noise */
     TRM_BRANCH_FIX = 4,     /* fresh carry, the best state's most confident conflict-free cells as givens */
-    TRM_BRANCH_KINDS = 5,
+    TRM_BRANCH_ROLLOUT = 5, /* a rollout lane (opts.rollouts); not a policy entry */
+    TRM_BRANCH_KINDS = 6,
 } trm_branch_kind;
 
 const char *trm_branch_name(trm_branch_kind k);
 
 #define TRM_SEARCH_MAX_POLICY 8
+#define TRM_SEARCH_MAX_ROLLOUTS 1024
+#define TRM_SEARCH_MAX_NOISE 100.0f
 
 typedef struct {
     int64_t budget;        /* supervision steps per puzzle, >= 1 */
@@ -50,6 +59,8 @@ typedef struct {
     float reseed_std;      /* noise added to z_init by reseed branches */
     float fix_fraction;    /* share of the conflict-free filled cells a fix branch turns into givens */
     bool share_lanes;      /* idle lanes run extra branches of unsolved puzzles */
+    int rollouts;          /* K > 0: K noisy rollouts per puzzle instead of branching; 0 = off */
+    float noise;           /* rollouts: std of the noise added to z of lanes 1..K-1 before every step */
     uint64_t seed;
     /* Test hooks, NULL in normal use. after_step runs after every batch step
      * and may rewrite a->logits / a->q_halt (a stub scorer); on_step sees
@@ -63,11 +74,13 @@ typedef struct {
 
 /* Defaults: budget 4 x halt_max_steps, patience 2, policy "fix,aug",
  * commits resume the best state, reseed_std 0.5, fix_fraction 0.5, lanes
- * shared, seed 0. */
+ * shared, no rollouts (noise 0), seed 0. */
 void trm_search_opts_default(trm_search_opts *o, const trm_config *cfg);
 /* "aug,commit,reseed" style list -> o->policy. */
 int trm_search_set_policy(trm_search_opts *o, const char *list, trm_err *err);
-/* Checks every field (budget >= 1, patience >= 0, ...). */
+/* Checks every field (budget >= 1, patience >= 0, rollouts 0..
+ * TRM_SEARCH_MAX_ROLLOUTS with budget >= rollouts, noise 0..
+ * TRM_SEARCH_MAX_NOISE, ...). */
 int trm_search_opts_check(const trm_search_opts *o, trm_err *err);
 
 /* What the search did for one puzzle. */
@@ -80,6 +93,7 @@ typedef struct {
     int branches;          /* branches started, the plain one included */
     trm_branch_kind found_by;
     bool started;          /* false when the time limit ran out first */
+    int lane;              /* rollouts: the lane chosen (by the checker when verified, else by q); -1 = none */
 } trm_search_result;
 
 /* Totals over calls (callers sum them across batches). */
@@ -87,6 +101,7 @@ typedef struct {
     int64_t puzzles, verified, evals, branches;
     int64_t row_steps;     /* rows computed by the batch, idle lanes included */
     int64_t found_by[TRM_BRANCH_KINDS];
+    int64_t rollout_puzzles;  /* puzzles run as rollouts (the rest of them were chosen by q) */
     double seconds;
 } trm_search_stats;
 

@@ -1,4 +1,5 @@
-/* search_cli.c - the --search options of `trm solve` and `trm eval`. */
+/* search_cli.c - the test-time compute options of `trm solve` and
+ * `trm eval`. */
 #include "search/search_cli.h"
 
 #include <stdbool.h>
@@ -23,12 +24,32 @@ static int parse_budget(const char *s, long long *out, bool *times) {
     return trm_parse_ll("--budget", num, 1, 100000000, out, NULL);
 }
 
+/* "T,n": both in 1..TRM_MAX_CYCLES, nothing else on the line. */
+static int parse_cycles(trm_search_cli *c, const char *arg, trm_err *err) {
+    long long T = 0, n = 0;
+    const char *comma = strchr(arg, ',');
+    char head[32];
+    size_t len = comma ? (size_t)(comma - arg) : 0;
+    bool ok = comma && len > 0 && len < sizeof head;
+    if (ok) {
+        memcpy(head, arg, len);
+        head[len] = 0;
+        ok = !parse_ll(head, 1, TRM_MAX_CYCLES, &T, NULL) && !parse_ll(comma + 1, 1, TRM_MAX_CYCLES, &n, NULL);
+    }
+    if (!ok)
+        return trm_errf(err, "--cycles: expected T,n (H_cycles,L_cycles) with 1 <= T, n <= %d, e.g. 3,6; got '%s'",
+                        TRM_MAX_CYCLES, arg);
+    c->cycles_T = (int)T;
+    c->cycles_n = (int)n;
+    return 0;
+}
+
 int trm_search_cli_parse(trm_search_cli *c, int code, const char *arg, trm_err *err) {
     long long v = 0;
     bool times = false;
     int k = code - TRM_SEARCH_OPT_BASE;
-    if (k < 0 || k > 8) return 1;
-    if (k > 0) c->any = true;
+    if (k < 0 || k > 11) return 1;
+    if (k > 0 && k != 11) c->any = true; /* --cycles works without --search */
     switch (k) {
     case 0: c->on = true; break;
     case 1:
@@ -62,17 +83,40 @@ int trm_search_cli_parse(trm_search_cli *c, int code, const char *arg, trm_err *
         break;
     case 7: c->o.commit_fresh = true; break;
     case 8: c->o.share_lanes = false; break;
+    case 9:
+        if (parse_ll(arg, 1, TRM_SEARCH_MAX_ROLLOUTS, &v, NULL))
+            return trm_errf(err, "--rollouts: expected lanes per puzzle in 1..%d, got '%s'", TRM_SEARCH_MAX_ROLLOUTS, arg);
+        c->o.rollouts = (int)v;
+        break;
+    case 10: {
+        char *end;
+        double t = strtod(arg, &end);
+        if (end == arg || *end || !(t >= 0 && t <= TRM_SEARCH_MAX_NOISE))
+            return trm_errf(err, "--noise: expected a standard deviation in [0, %g], got '%s'", (double)TRM_SEARCH_MAX_NOISE, arg);
+        c->o.noise = (float)t;
+        c->noise_set = true;
+        break;
+    }
+    case 11: return parse_cycles(c, arg, err);
     }
     return 0;
 }
 
 int trm_search_cli_finish(trm_search_cli *c, const trm_config *cfg, trm_err *err) {
     if (c->any && !c->on) return trm_errf(err, "search options (--budget, --search-policy, ...) need --search");
+    if (c->noise_set && c->o.rollouts == 0) return trm_errf(err, "--noise: needs --rollouts K (the noise goes on the rollout lanes)");
     if (!c->on) return 0;
     int k = cfg->halt_max_steps > 0 ? cfg->halt_max_steps : 16;
-    if (c->budget == 0) c->o.budget = 4LL * k;
+    if (c->budget == 0) c->o.budget = (c->o.rollouts > 0 ? c->o.rollouts : 4LL) * k; /* rollouts: each lane the trained depth */
     else c->o.budget = c->budget_times ? c->budget * k : c->budget;
     return trm_search_opts_check(&c->o, err);
+}
+
+int trm_search_cli_apply_cycles(const trm_search_cli *c, trm_model *m, trm_err *err) {
+    if (c->cycles_T == 0) return 0;
+    trm_err e2;
+    if (trm_model_set_cycles(m, c->cycles_T, c->cycles_n, &e2)) return trm_errf(err, "--cycles: %s", e2.msg);
+    return 0;
 }
 
 void trm_search_cli_help(FILE *out) {
@@ -88,15 +132,31 @@ void trm_search_cli_help(FILE *out) {
             "  --branch-steps N    longest branch (default: 0 = halt_max_steps)\n"
             "  --search-seed N     seed of the augmentations and re-seeds (default: 0)\n"
             "  --commit-fresh      commit branches restart from a fresh carry (default: resume the best state)\n"
-            "  --no-share          idle batch rows stay idle instead of branching on unsolved puzzles\n");
+            "  --no-share          idle batch rows stay idle instead of branching on unsolved puzzles\n"
+            "  --rollouts K        (with --search) K rollouts per puzzle instead of branching: each lane\n"
+            "                      runs budget/K steps from a fresh carry (default budget: K x\n"
+            "                      halt_max_steps); the answer is the lane the checker accepts, else\n"
+            "                      the highest sigmoid(q_halt); the policy options do not apply\n"
+            "  --noise SIGMA       rollouts: std of the Gaussian noise added to z of lanes 1..K-1 before\n"
+            "                      every step (default: 0; lane 0 is always noise-free; --search-seed)\n"
+            "  --cycles T,n        run with H_cycles = T, L_cycles = n instead of the checkpoint's\n"
+            "                      (1..%d each; deeper recursion than trained; no --search needed)\n",
+            TRM_MAX_CYCLES);
 }
 
 void trm_search_print_json(FILE *out, const trm_search_eval_ctx *c) {
     const trm_search_stats *s = &c->stats;
     double n = s->puzzles ? (double)s->puzzles : 1.0;
     fprintf(out, ",\"search\":{\"budget\":%lld,\"policy\":\"", (long long)c->opts.budget);
-    for (int i = 0; i < c->opts.n_policy; i++) fprintf(out, "%s%s", i ? "," : "", trm_branch_name(c->opts.policy[i]));
-    fprintf(out, "\",\"patience\":%d,\"puzzles\":%lld,\"verified\":%lld,\"verified_rate\":%.6g,"
+    if (c->opts.rollouts > 0) fprintf(out, "rollouts");
+    for (int i = 0; c->opts.rollouts == 0 && i < c->opts.n_policy; i++)
+        fprintf(out, "%s%s", i ? "," : "", trm_branch_name(c->opts.policy[i]));
+    if (c->opts.rollouts > 0)
+        fprintf(out, "\",\"rollouts\":%d,\"noise\":%.6g,\"lane_steps\":%lld,\"seed\":%llu,\"chosen_by_checker\":%lld,\"chosen_by_q\":%lld",
+                c->opts.rollouts, (double)c->opts.noise, (long long)(c->opts.budget / c->opts.rollouts),
+                (unsigned long long)c->opts.seed, (long long)s->verified, (long long)(s->puzzles - s->verified));
+    else fprintf(out, "\"");
+    fprintf(out, ",\"patience\":%d,\"puzzles\":%lld,\"verified\":%lld,\"verified_rate\":%.6g,"
             "\"solved\":%lld,\"evals\":%lld,\"evals_per_puzzle\":%.6g,\"evals_per_solved\":%.6g,"
             "\"evals_of_solved_per_solved\":%.6g,\"row_steps\":%lld,\"branches_per_puzzle\":%.6g,\"seconds\":%.4g,\"verified_by\":{",
             c->opts.patience, (long long)s->puzzles, (long long)s->verified, s->verified / n, (long long)c->solved,
@@ -113,9 +173,14 @@ void trm_search_print_summary(FILE *out, const trm_search_stats *s, int64_t budg
     fprintf(out, "search: budget %lld steps per puzzle; %lld/%lld answers checked valid; %.1f supervision steps and %.1f branches per puzzle; %.1f s\n",
             (long long)budget, (long long)s->verified, (long long)s->puzzles, s->evals / n, s->branches / n,
             s->seconds);
+    if (s->rollout_puzzles)
+        fprintf(out, "rollouts: answer chosen by the checker for %lld puzzles, by the highest sigmoid(q_halt) for %lld\n",
+                (long long)s->verified, (long long)(s->rollout_puzzles - s->verified));
 }
 
 void trm_search_print_result_json(FILE *out, const trm_search_result *r) {
-    fprintf(out, ",\"search\":{\"verified\":%s,\"evals\":%lld,\"branches\":%d,\"found_by\":\"%s\"}",
+    fprintf(out, ",\"search\":{\"verified\":%s,\"evals\":%lld,\"branches\":%d,\"found_by\":\"%s\"",
             r->verified ? "true" : "false", (long long)r->evals, r->branches, trm_branch_name(r->found_by));
+    if (r->lane >= 0) fprintf(out, ",\"lane\":%d,\"chosen_by\":\"%s\"", r->lane, r->verified ? "checker" : "q_halt");
+    fprintf(out, "}");
 }
