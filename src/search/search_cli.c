@@ -34,7 +34,7 @@ static int parse_cycles(trm_search_cli *c, const char *arg, trm_err *err) {
     if (ok) {
         memcpy(head, arg, len);
         head[len] = 0;
-        ok = !parse_ll(head, 1, TRM_MAX_CYCLES, &T, NULL) && !parse_ll(comma + 1, 1, TRM_MAX_CYCLES, &n, NULL);
+        ok = !trm_parse_ll("", head, 1, TRM_MAX_CYCLES, &T, NULL) && !trm_parse_ll("", comma + 1, 1, TRM_MAX_CYCLES, &n, NULL);
     }
     if (!ok)
         return trm_errf(err, "--cycles: expected T,n (H_cycles,L_cycles) with 1 <= T, n <= %d, e.g. 3,6; got '%s'",
@@ -84,14 +84,13 @@ int trm_search_cli_parse(trm_search_cli *c, int code, const char *arg, trm_err *
     case 7: c->o.commit_fresh = true; break;
     case 8: c->o.share_lanes = false; break;
     case 9:
-        if (parse_ll(arg, 1, TRM_SEARCH_MAX_ROLLOUTS, &v, NULL))
+        if (trm_parse_ll("--rollouts", arg, 1, TRM_SEARCH_MAX_ROLLOUTS, &v, NULL))
             return trm_errf(err, "--rollouts: expected lanes per puzzle in 1..%d, got '%s'", TRM_SEARCH_MAX_ROLLOUTS, arg);
         c->o.rollouts = (int)v;
         break;
     case 10: {
-        char *end;
-        double t = strtod(arg, &end);
-        if (end == arg || *end || !(t >= 0 && t <= TRM_SEARCH_MAX_NOISE))
+        double t;
+        if (trm_parse_double("--noise", arg, 0, TRM_SEARCH_MAX_NOISE, false, &t, NULL))
             return trm_errf(err, "--noise: expected a standard deviation in [0, %g], got '%s'", (double)TRM_SEARCH_MAX_NOISE, arg);
         c->o.noise = (float)t;
         c->noise_set = true;
