@@ -4,6 +4,8 @@
 #   make sanitize   the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make check      test + sanitize (what CI runs)
 #   make BLAS=0     build without OpenBLAS (portable matmul only)
+#   make fuzz       libFuzzer harnesses (fuzz/, clang + libFuzzer, build-fuzz/),
+#                   FUZZ_SECONDS (default 60) each; make check runs them 10 s each
 
 CC      ?= gcc
 BUILD   ?= build
@@ -52,9 +54,38 @@ sanitize:
 	        LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
 check: test sanitize
+	FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) fuzz/run.sh
+
+# ---- fuzzing (docs/fuzzing.md). The library is rebuilt by clang with
+# fuzzer-no-link instrumentation in its own folder; each harness links it
+# with libFuzzer's main. BLAS=0: the loaders do not need it, and OpenBLAS's
+# OpenMP build would mix two OpenMP runtimes into one clang binary.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 10
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+fuzz-build:
+	$(MAKE) CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) BLAS=0 OPT="-O1 -Wno-pass-failed -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	        LDFLAGS="-fopenmp -fsanitize=fuzzer $(FUZZ_SAN)" fuzz-harnesses
+
+fuzz-harnesses: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(BUILD)/libtrm.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libtrm.a -o $@ $(LDLIBS)
+
+# Seed inputs: fuzz/make_corpus.py writes fuzz/corpus/ (committed).
+fuzz-corpus:
+	/usr/bin/python3 fuzz/make_corpus.py
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_BUILD)
 
-.PHONY: all tests test sanitize check clean
+.PHONY: all tests test sanitize check clean fuzz fuzz-build fuzz-harnesses fuzz-corpus
 .SECONDARY:
