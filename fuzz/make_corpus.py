@@ -86,9 +86,9 @@ def puzzle_text_seeds():
     q = ".................1.....2.3......3.2...1.4......5....6..3......4.7..8...962...7..."
     a = "953168742862734951417952836746893125281645397395271468138529674574386219629417583"
     put("puzzle_text", "sudoku_csv", b"\x00question,answer\n" + (q + "," + a + "\n").encode())
-    put("puzzle_text", "sudoku_lines", b"\x00# comment\n" + (q.replace(".", "0") + "\n" + a[:40] + "." * 41 + "\n").encode())
+    put("puzzle_text", "sudoku_lines", b"\x00# comment\n\n" + (q.replace(".", "0") + "\n" + q + "\n").encode())
     put("puzzle_text", "maze_csv", b"\x01question,answer\nS  ## G  ,Soo##oGoo\n")
-    put("puzzle_text", "maze_noheader", b"\x01S  ## G  ,Soo##oGoo\r\nS..,\n")
+    put("puzzle_text", "maze_noheader", b"\x01S  ## G  ,Soo##oGoo\r\nS  ## G  ,Soo##oGoo")
 
 
 def config_seeds():

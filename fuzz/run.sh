@@ -10,7 +10,7 @@
 set -u
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-CC_F=${FUZZ_CC:-clang}
+CC_F=${FUZZ_CC:-$(command -v clang || command -v clang-14 || echo clang)}
 FB=${FUZZ_BUILD:-build-fuzz}
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -18,10 +18,11 @@ bad() { n=$((n + 1)); echo "not ok $n - $1"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"; echo "1..$n"' EXIT
-# libFuzzer needs its runtime (Debian: libclang-rt-14-dev) besides clang
-echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' >"$work/probe.c"
-if ! "$CC_F" -fsanitize=fuzzer "$work/probe.c" -o "$work/probe" >/dev/null 2>&1; then
-    n=$((n + 1)); echo "ok $n - fuzzing # SKIP $CC_F with libFuzzer not available (Debian: clang-14 libclang-rt-14-dev)"
+# besides clang: libFuzzer's runtime (libclang-rt-14-dev) and, for the
+# library's OpenMP code, clang's omp.h and libomp (libomp-14-dev)
+printf '#include <omp.h>\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return omp_get_max_threads() < 0; }\n' >"$work/probe.c"
+if ! "$CC_F" -fopenmp -fsanitize=fuzzer "$work/probe.c" -o "$work/probe" >/dev/null 2>&1; then
+    n=$((n + 1)); echo "ok $n - fuzzing # SKIP $CC_F with libFuzzer not available (Debian: clang-14 libclang-rt-14-dev libomp-14-dev)"
     exit 0
 fi
 if ! make -s FUZZ_CC="$CC_F" FUZZ_BUILD="$FB" fuzz-build >"$work/build.log" 2>&1; then

@@ -4,6 +4,10 @@
 #   2. parity fixtures from the reference (regenerated when its code changes)
 #   3. every C test binary BUILD_DIR/tests/test_* (cmocka, TAP output)
 #   4. the CLI tests (tests/cli.sh)
+#   5. the fuzz harnesses replaying their seeds and committed crash inputs
+#   6. with TRM_FUZZ_SECONDS=N (make check sets 10): the libFuzzer harnesses,
+#      N s each, and their committed crash inputs (fuzz/run.sh; a named skip
+#      without clang/libFuzzer)
 # Prints TAP-style lines per test and ends with "N passed, N failed".
 set -u
 BUILD=${1:-build}
@@ -84,6 +88,21 @@ if [ "${TRM_SKIP_LEARNING:-0}" = 1 ]; then
 else
     tally "learn.sh" tests/learn.sh "$BUILD/trm"
     tally "learn_maze.sh" tests/learn_maze.sh "$BUILD/trm"
+fi
+
+# The fuzz harnesses with a plain main, on their seeds and on every input
+# that once crashed one (fuzz/regressions/<name>/), in this build (gcc, or
+# ASan + UBSan in make sanitize), with or without clang.
+for h in "$BUILD"/fuzz/replay_*; do
+    [ -x "$h" ] || continue
+    name=${h##*/replay_}
+    inputs=$(ls -d fuzz/corpus/"$name"/* fuzz/regressions/"$name"/* 2>/dev/null)
+    [ -n "$inputs" ] || continue
+    # shellcheck disable=SC2086 # one argument per file (names without spaces)
+    tally "fuzz replay $name" "$h" $inputs
+done
+if [ -n "${TRM_FUZZ_SECONDS:-}" ] && [ "$TRM_FUZZ_SECONDS" -gt 0 ]; then
+    tally "fuzz/run.sh" env FUZZ_SECONDS="$TRM_FUZZ_SECONDS" fuzz/run.sh
 fi
 
 echo "# suite ran in $((SECONDS - start)) s"
