@@ -3,7 +3,9 @@
  * trm_train_run). The harness builds, once, a tiny dataset and a fresh
  * one-step run; each input then replaces that run's state.safetensors and
  * the run is resumed. A valid seed is that fresh run's state (with
- * FUZZ_RESUME_SEED=FILE the harness copies it there: make fuzz-corpus).
+ * FUZZ_RESUME_SEED=FILE the harness copies it there, as fuzz/run.sh does;
+ * FUZZ_CHECKPOINT_SEED=FILE likewise copies the run's checkpoint, a seed
+ * for fuzz_safetensors' checkpoint loading).
  * max_steps 2 with a state at step 1: an accepted state trains one step
  * from whatever carry, counters and moments it holds. */
 #include <sys/stat.h>
@@ -64,11 +66,12 @@ static void setup(void) {
     snprintf(g_run, sizeof g_run, "%s/run", fz_dir());
     trm_train_run_opts o = {.data_dir = g_data, .out_dir = g_run, .resume = false, .quiet = true};
     must(trm_train_run(&g_arch, &g_tc, &o, &err), &err); /* saves the state at step 1 */
-    const char *seed = getenv("FUZZ_RESUME_SEED");
-    if (seed && *seed) {
-        char state[800];
-        snprintf(state, sizeof state, "%s/state.safetensors", g_run);
-        copy_file(state, seed);
+    const char *env[2] = {"FUZZ_RESUME_SEED", "FUZZ_CHECKPOINT_SEED"}, *file[2] = {"state", "checkpoint"};
+    for (int i = 0; i < 2; i++) {
+        const char *seed = getenv(env[i]);
+        char path[800];
+        snprintf(path, sizeof path, "%s/%s.safetensors", g_run, file[i]);
+        if (seed && *seed) copy_file(path, seed);
     }
 }
 

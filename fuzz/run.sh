@@ -45,9 +45,12 @@ for name in $names; do
     fi
     corpus=$work/corpus/$name
     mkdir -p "$corpus" "$FB/artifacts/$name"
-    if [ "$name" = resume ]; then # seed: a state of the harness's own run
-        : >"$work/empty"
+    # seeds too big to commit: the state and checkpoint of fuzz_resume's own run
+    : >"$work/empty"
+    if [ "$name" = resume ]; then
         FUZZ_RESUME_SEED="$corpus/fresh_state" "$bin" -runs=1 "$work/empty" >/dev/null 2>&1
+    elif [ "$name" = safetensors ] && [ -x "$FB/fuzz/fuzz_resume" ]; then
+        FUZZ_CHECKPOINT_SEED="$corpus/checkpoint" "$FB/fuzz/fuzz_resume" -runs=1 "$work/empty" >/dev/null 2>&1
     fi
     nice "$bin" -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$FB/artifacts/$name/" "$corpus" $(ls -d "fuzz/corpus/$name" 2>/dev/null) >"$work/log" 2>&1
