@@ -29,8 +29,14 @@ if ! make -s FUZZ_CC="$CC_F" FUZZ_BUILD="$FB" fuzz-build >"$work/build.log" 2>&1
     tail -20 "$work/build.log"; bad "fuzz harnesses build"; exit 1
 fi
 ok "fuzz harnesses build"
-# the harnesses write every input to a file: a RAM file system is ~10x faster
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
+# the harnesses write every input to a file: a RAM file system is ~10x
+# faster. Their scratch folders go in one folder removed at exit, since a
+# crashing harness cannot remove its own.
+scratch_parent=${TMPDIR:-}
+if [ -z "$scratch_parent" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then scratch_parent=/dev/shm; fi
+TMPDIR=$(mktemp -d -p "${scratch_parent:-/tmp}" trm_fuzz_run.XXXXXX) || exit 1
+export TMPDIR
+trap 'rm -rf "$work" "$TMPDIR"; echo "1..$n"' EXIT
 names=${FUZZ_ONLY:-$(ls fuzz/fuzz_*.c | sed "s|fuzz/fuzz_||; s|\.c$||")}
 status=0
 for name in $names; do
