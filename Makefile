@@ -2,8 +2,10 @@
 #   make            build build/trm and build/libtrm.a
 #   make test       build and run the test suite (tests/run.sh)
 #   make sanitize   the same suite under AddressSanitizer + UBSan (build-asan/)
-#   make check      test + sanitize (what CI runs)
+#   make check      test + sanitize + 10 s of each fuzzer (what CI runs)
 #   make BLAS=0     build without OpenBLAS (portable matmul only)
+#   make fuzz       libFuzzer harnesses (fuzz/, clang + libFuzzer, build-fuzz/),
+#                   FUZZ_SECONDS (default 60) each; make check runs them 10 s each
 
 CC      ?= gcc
 BUILD   ?= build
@@ -42,19 +44,60 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libtrm.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libtrm.a -o $@ $(LDLIBS) -lcmocka
 
-tests: $(TEST_BIN)
+# the fuzz harnesses with a plain main (fuzz/replay_main.c): tests/run.sh
+# replays the committed crash inputs with them in every build
+FUZZ_NAMES   := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+REPLAY_BIN   := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c fuzz/fuzz_util.h $(BUILD)/libtrm.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< fuzz/replay_main.c $(BUILD)/libtrm.a -o $@ $(LDLIBS)
+
+tests: $(TEST_BIN) $(REPLAY_BIN)
 
 test: all tests
 	tests/run.sh $(BUILD)
 
 sanitize:
-	TRM_SKIP_LEARNING=1 $(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	TRM_FUZZ_SECONDS= TRM_SKIP_LEARNING=1 $(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	        LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
-check: test sanitize
+# the fuzz stage runs once, in the optimized pass (its harnesses carry
+# their own sanitizers)
+check:
+	TRM_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) $(MAKE) test
+	$(MAKE) sanitize
+
+# ---- fuzzing (docs/fuzzing.md). The library is rebuilt by clang with
+# fuzzer-no-link instrumentation in its own folder; each harness links it
+# with libFuzzer's main. BLAS=0: the loaders do not need it, and OpenBLAS's
+# OpenMP build would mix two OpenMP runtimes into one clang binary.
+# Debian's clang-14 package installs clang-14; the plain name comes with "clang"
+FUZZ_CC      ?= $(shell command -v clang || command -v clang-14 || echo clang)
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 10
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+fuzz-build:
+	$(MAKE) CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) BLAS=0 OPT="-O1 -Wno-pass-failed -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	        LDFLAGS="-fopenmp -fsanitize=fuzzer $(FUZZ_SAN)" fuzz-harnesses
+
+fuzz-harnesses: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(BUILD)/libtrm.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libtrm.a -o $@ $(LDLIBS)
+
+# Seed inputs: fuzz/make_corpus.py writes fuzz/corpus/ (committed).
+fuzz-corpus:
+	/usr/bin/python3 fuzz/make_corpus.py
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_BUILD)
 
-.PHONY: all tests test sanitize check clean
+.PHONY: all tests test sanitize check clean fuzz fuzz-build fuzz-harnesses fuzz-corpus
 .SECONDARY:

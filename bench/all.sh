@@ -12,7 +12,7 @@
 set -u
 cd "$(dirname "$0")/.."
 TRM=${TRM:-build/trm}
-OUT=${OUT:-/tmp/trm-bench}
+OUT=${OUT:-${TMPDIR:-/tmp}/trm-bench}
 mkdir -p "$OUT"
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/env.txt"
 bench/compare.py "$@" | tee "$OUT/compare-fp32.txt"

@@ -4,6 +4,10 @@
 #   2. parity fixtures from the reference (regenerated when its code changes)
 #   3. every C test binary BUILD_DIR/tests/test_* (cmocka, TAP output)
 #   4. the CLI tests (tests/cli.sh)
+#   5. the fuzz harnesses replaying their seeds and committed crash inputs
+#   6. with TRM_FUZZ_SECONDS=N (make check sets 10): the libFuzzer harnesses,
+#      N s each, and their committed crash inputs (fuzz/run.sh; a named skip
+#      without clang/libFuzzer)
 # Prints TAP-style lines per test and ends with "N passed, N failed".
 set -u
 BUILD=${1:-build}
@@ -11,29 +15,34 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 PY=/usr/bin/python3   # Debian's python3 with python3-torch
 export TRM_FIXTURES=${TRM_FIXTURES:-$ROOT/build/fixtures}
-passed=0 failed=0
+passed=0 failed=0 skipped=0 skip_names=""
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# Counts "ok"/"not ok" TAP lines of one producer; echoes everything.
+# Counts the TAP lines of one producer; echoes everything. A line with a
+# "# SKIP" directive (any case; cmocka writes "not ok N # SKIP", tests/lib.sh
+# and the Python checks "ok N - name # skip why") is a skip: neither a pass
+# nor a failure, and named in the producer's summary line and at the end.
 tally() {
     local name=$1; shift
     local t0=$SECONDS
     "$@" >"$log" 2>&1
     local rc=$?
     cat "$log"
-    local ok bad
-    ok=$(grep -cE '^ok ' "$log")
-    # cmocka prints a skipped test as "not ok N # SKIP" (a TAP directive,
-    # not a failure); skips are named on their own line, never silent
-    bad=$(grep -E '^not ok ' "$log" | grep -cv '# SKIP')
-    grep -qE '^not ok .*# SKIP' "$log" && echo "# $name: skipped: $(grep -E '^not ok .*# SKIP' "$log" | sed 's/.*# SKIP //' | tr '\n' ' ')"
+    local ok bad skip
+    skip=$(grep -iE '^(not )?ok .*# SKIP' "$log")
+    ok=$(grep -E '^ok ' "$log" | grep -civ '# SKIP')
+    bad=$(grep -E '^not ok ' "$log" | grep -civ '# SKIP')
+    if [ -n "$skip" ]; then
+        skipped=$((skipped + $(printf '%s\n' "$skip" | wc -l)))
+        skip_names+="# $name: skipped: $(printf '%s\n' "$skip" | sed -E 's/^(not )?ok [0-9]* *-? *//' | tr '\n' ';')"$'\n'
+    fi
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
         echo "not ok - $name exited with status $rc"
         bad=1
     fi
     passed=$((passed + ok)); failed=$((failed + bad))
-    echo "# $name: $ok passed, $bad failed ($((SECONDS - t0)) s)"
+    echo "# $name: $ok passed, $bad failed${skip:+, $(printf '%s\n' "$skip" | wc -l) skipped} ($((SECONDS - t0)) s)"
 }
 
 # A single check as one TAP line.
@@ -85,6 +94,22 @@ else
     tally "learn_maze.sh" tests/learn_maze.sh "$BUILD/trm"
 fi
 
+# The fuzz harnesses with a plain main, on their seeds and on every input
+# that once crashed one (fuzz/regressions/<name>/), in this build (gcc, or
+# ASan + UBSan in make sanitize), with or without clang.
+for h in "$BUILD"/fuzz/replay_*; do
+    [ -x "$h" ] || continue
+    name=${h##*/replay_}
+    inputs=$(ls -d fuzz/corpus/"$name"/* fuzz/regressions/"$name"/* 2>/dev/null)
+    [ -n "$inputs" ] || continue
+    # shellcheck disable=SC2086 # one argument per file (names without spaces)
+    tally "fuzz replay $name" "$h" $inputs
+done
+if [ -n "${TRM_FUZZ_SECONDS:-}" ] && [ "$TRM_FUZZ_SECONDS" -gt 0 ]; then
+    tally "fuzz/run.sh" env FUZZ_SECONDS="$TRM_FUZZ_SECONDS" fuzz/run.sh
+fi
+
 echo "# suite ran in $((SECONDS - start)) s"
-echo "$passed passed, $failed failed"
+printf '%s' "$skip_names"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -21,13 +21,27 @@ written by pretrain.py) and the safetensors files the C implementation reads.
       float32 tensors except H_init/L_init in bfloat16, as the reference has
       them. The safetensors config metadata (if any) is printed, not stored.
 
-Run with /usr/bin/python3 (the interpreter that has torch).
+Untrusted and legacy checkpoints: a .pt file is a pickle, and unpickling
+can run any code the file names. pt2st therefore reads it only with
+torch.load(weights_only=True), which accepts tensors, dicts, lists and
+numbers, and stops with an error on anything else; there is deliberately no
+option to unpickle fully. The reference's pretrain.py saves a plain
+state_dict, which loads this way. For a file you trust that holds other
+objects (an optimizer, a config object), extract its state_dict yourself,
+in your own Python session, where the choice to run its code is yours:
+    sd = torch.load("old.pt", weights_only=False)["model"]   # trusted file only
+    torch.save({k: v for k, v in sd.items()}, "plain.pt")
+then convert plain.pt.
+
+Run with /usr/bin/python3 (the interpreter that has torch, >= 1.13).
 """
 
 import argparse
 import collections
 import json
+import inspect
 import os
+import pickle
 import sys
 
 import torch
@@ -205,14 +219,27 @@ def build_config(cfg_file, sets, tensors):
 
 
 def load_pt(path):
+    """The state_dict in a .pt file, read with torch's weights-only unpickler
+    and nothing else: a full unpickle runs whatever code the file names
+    (a __reduce__ calling os.system, say), so a file the restricted loader
+    refuses is an error, never a reason to fall back to it."""
+    if "weights_only" not in inspect.signature(torch.load).parameters:
+        raise ValueError("torch %s has no torch.load(weights_only=True) (needs torch >= 1.13); "
+                         "refusing to unpickle %s without it" % (torch.__version__, path))
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"PK\x03\x04" and magic[:1] != b"\x80":  # torch.save zip, or a legacy pickle
+        raise ValueError("%s: not a PyTorch checkpoint (neither a torch.save zip archive nor a pickle)" % path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except TypeError:  # torch without weights_only
-        obj = torch.load(path, map_location="cpu")
-    except Exception as e:  # e.g. a pickle with objects weights_only refuses
-        print("note: weights_only load failed (%s); loading with full unpickling" % e,
-              file=sys.stderr)
-        obj = torch.load(path, map_location="cpu")
+    except pickle.UnpicklingError as e:
+        # torch's message suggests weights_only=False; keep only the reason
+        why = str(e).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
+        raise ValueError("%s: not a plain tensor checkpoint (%s); refusing to unpickle it, "
+                         "since that could run code from the file (see --help: untrusted "
+                         "and legacy checkpoints)" % (path, why))
+    except (RuntimeError, EOFError) as e:  # truncated or not a torch file at all
+        raise ValueError("%s: not a readable PyTorch checkpoint (%s)" % (path, str(e).splitlines()[0]))
     if isinstance(obj, dict) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
         for key in ("state_dict", "model", "model_state_dict"):
             if isinstance(obj.get(key), dict):

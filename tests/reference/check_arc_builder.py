@@ -13,10 +13,13 @@ usage: check_arc_builder.py TRM [--full] [--num-aug N] [--keep DIR]
                evaluation) with --num-aug N (default 10: the reference keeps
                every array in memory, 1000 needs tens of GB)
 
-The reference is read from the git mirror named by $TRM_REFERENCE_REPO
-(default /work/.mirror/SamsungSAILMontreal+TinyRecursiveModels/repo) and run
-with NumPy; its two non-NumPy imports (argdantic, pydantic) are replaced by
-tiny shims when missing. Prints TAP lines; a skip says why.
+The reference's dataset/ code is read (git show HEAD:...) from the clone or
+mirror of https://github.com/SamsungSAILMontreal/TinyRecursiveModels named by
+$TRM_REFERENCE_REPO (default: ../TinyRecursiveModels beside this checkout)
+and run with NumPy; its two non-NumPy imports (argdantic, pydantic 2) are
+replaced by tiny shims when missing, and so is pydantic 1 (Debian 12's
+python3-pydantic), which lacks the model_dump() the builder calls. Prints
+TAP lines; without the reference or NumPy it is one named skip.
 """
 import json
 import os
@@ -28,7 +31,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.environ.get("TRM_ARC_DATA", os.path.join(ROOT, "..", "shared", "data", "arc-kaggle-combined"))
-REPO = os.environ.get("TRM_REFERENCE_REPO", "/work/.mirror/SamsungSAILMontreal+TinyRecursiveModels/repo")
+REPO = os.environ.get("TRM_REFERENCE_REPO", os.path.normpath(os.path.join(ROOT, "..", "TinyRecursiveModels")))
 
 # Stand-ins for the two imports the builder needs besides NumPy: a config
 # object with defaults, and model_dump() in field order (json.dump of it is
@@ -99,12 +102,23 @@ def extract_reference(tmp):
     shim = os.path.join(tmp, "shim")
     os.makedirs(shim)
     for mod, text in (("pydantic", SHIM_PYDANTIC), ("argdantic", SHIM_ARGDANTIC)):
-        try:
-            __import__(mod)
-        except ImportError:
+        if not usable(mod):
             with open(os.path.join(shim, mod + ".py"), "w") as f:
                 f.write(text)
     return ref, shim
+
+
+def usable(mod):
+    """Whether the installed module serves the builder: importable, and for
+    pydantic the 2.x API (BaseModel.model_dump; 1.x only has .dict())."""
+    try:
+        m = __import__(mod)
+    except ImportError:
+        return False
+    if mod == "pydantic" and not hasattr(m.BaseModel, "model_dump"):
+        print(f"# pydantic {getattr(m, 'VERSION', '?')} has no BaseModel.model_dump: using the shim")
+        return False
+    return True
 
 
 def write_inputs(tmp, picks, drop_solutions=()):
@@ -184,6 +198,10 @@ def main():
         skip(f"NumPy is missing for {sys.executable}")
     if not os.path.isfile(os.path.join(DATA, "arc-agi_training_challenges.json")):
         skip(f"no ARC Kaggle files in {DATA}")
+    if subprocess.run(["git", "-C", REPO, "rev-parse", "--verify", "-q", "HEAD:dataset/build_arc_dataset.py"],
+                      capture_output=True).returncode:
+        skip(f"no reference repository at {REPO} (set TRM_REFERENCE_REPO to a clone of "
+             "https://github.com/SamsungSAILMontreal/TinyRecursiveModels)")
     tmp = keep or tempfile.mkdtemp(prefix="trm_arc_ref_")
     os.makedirs(tmp, exist_ok=True)
     try:

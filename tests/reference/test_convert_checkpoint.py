@@ -56,6 +56,35 @@ def run(*args):
     return p.returncode, p.stdout + p.stderr
 
 
+class Payload:
+    """Unpickling this runs touch(marker): what a malicious .pt does."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, ("touch '%s'" % self.marker,))
+
+
+def check_untrusted(d, check):
+    """pt2st must never unpickle beyond torch's weights-only loader: a file
+    it refuses is an error (exit 1, one line), and its code never runs."""
+    marker = os.path.join(d, "pwned")
+    evil = os.path.join(d, "evil.pt")
+    torch.save({"_orig_mod.model.inner.lm_head.weight": torch.zeros(2, 2), "x": Payload(marker)}, evil)
+    rc, out = run("pt2st", evil, os.path.join(d, "evil.safetensors"))
+    check(rc == 1 and not os.path.exists(marker), "malicious .pt: exit 1, its payload never runs")
+    check(len(out.strip().splitlines()) == 1 and "refusing to unpickle" in out,
+          "malicious .pt: one error line saying why")
+    check(not os.path.exists(os.path.join(d, "evil.safetensors")), "malicious .pt: no output file")
+    junk = os.path.join(d, "junk.pt")
+    with open(junk, "wb") as f:
+        f.write(b"not a checkpoint")
+    rc, out = run("pt2st", junk, os.path.join(d, "junk.safetensors"))
+    check(rc == 1 and len(out.strip().splitlines()) == 1 and "junk.pt" in out,
+          "not a torch file: exit 1, one line naming the file")
+
+
 def reference_state_dict(cfg, seed):
     inner = trm_ref.TRMInner(cfg, torch.float32)
     gen = torch.Generator().manual_seed(seed)
@@ -143,8 +172,9 @@ def main():
                       "--config", os.path.join(d, "att_all_config.yaml"), "--set", "seq_len=9",
                       "--set", "vocab_size=8")
         check(rc == 1 and "vocab_size" in out, "att: vocab_size contradicting the tensors is an error")
+        check_untrusted(d, check)
         rc, out = run("--help")
-        check(rc == 0 and "pt2st" in out and "st2pt" in out, "--help")
+        check(rc == 0 and "pt2st" in out and "st2pt" in out and "weights_only" in out, "--help")
     print("convert_checkpoint test", "PASSED" if not fails else "FAILED (%d)" % len(fails))
     return 1 if fails else 0
 
