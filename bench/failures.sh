@@ -4,8 +4,8 @@
 # the held-out exact accuracy curves side by side as a markdown table.
 #   TRM=build/trm  STEPS=600  SEEDS="0 1 2 3"  RATIO=0.25  BLANKS=8  OUT=runs/failures
 # 4x4 Sudoku with BLANKS of 16 cells blank, the tiny preset (T = 2, n = 2, up
-# to 4 supervision steps), batch 64, evaluation every STEPS/10 steps on 500
-# held-out puzzles. Minutes per run on 2 idle CPU cores.
+# to 4 supervision steps), batch 64, evaluation every 4 epochs (125 steps)
+# and at STEPS on 500 held-out puzzles. Minutes per run on 2 idle CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRM=${TRM:-build/trm}
@@ -24,7 +24,7 @@ for seed in $SEEDS; do
         run=$OUT/$arm-s$seed
         [ -f "$run/checkpoint.safetensors" ] && grep -q "\"step\":$STEPS,\"eval\"" "$run/metrics.jsonl" 2>/dev/null && continue
         extra=""; [ $arm = replay ] && extra="--replay-failures $RATIO"
-        "$TRM" train $COMMON seed=$seed --out "$run" $extra
+        "$TRM" train $COMMON seed=$seed --out "$run" $extra --force # an unfinished run starts over
     done
 done
 /usr/bin/python3 - "$OUT" "$SEEDS" <<'PYEOF'

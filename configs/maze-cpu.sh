@@ -27,7 +27,7 @@ if [ -f "$RUN/state.safetensors" ]; then
 fi
 exec "$TRM" train --data "$DATA" --out "$RUN" --preset tiny \
     H_cycles=2 L_cycles=2 halt_max_steps=4 \
-    global_batch_size=64 epochs=16 max_steps=4000 \
+    global_batch_size=64 epochs=16 \
     lr=2e-3 lr_warmup_steps=50 weight_decay=0.1 puzzle_emb_lr=2e-3 \
     ema=true ema_rate=0.995 \
     eval_interval=2 eval_max_examples=500 checkpoint_every=100 log_every=20 seed=0

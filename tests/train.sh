@@ -82,6 +82,133 @@ wait $pid 2>/dev/null
 expect_ok "a run killed with SIGKILL resumes from its last state" "$TRM" train --data "$D" --out "$TMP/k" --resume stop_after=2
 ls "$TMP/k" | grep -q "tmp" && bad "a temporary file of the killed run is left" || ok "no temporary file is left after the resume"
 
+$PY - "$TMP/k/metrics.jsonl" <<'PYEOF' && ok "after a SIGKILL and resume, metrics.jsonl has each step once" || bad "metrics steps repeat after SIGKILL + resume"
+import json, sys
+steps = [json.loads(l)["step"] for l in open(sys.argv[1]) if '"lm_loss"' in l]
+assert steps == sorted(set(steps)), steps
+PYEOF
+
+# ---- the run folder: nothing lost, one run at a time (issue 11)
+# patch FILE TENSOR INDEX V[,V...]: overwrite elements of a safetensors file in place
+patch() {
+    $PY - "$@" <<'PYEOF'
+import json, struct, sys
+path, name, idx, val = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+with open(path, "r+b") as f:
+    (n,) = struct.unpack("<Q", f.read(8)); t = json.loads(f.read(n))[name]
+    fmt, size = {"I32": ("<i", 4), "I64": ("<q", 8), "F32": ("<f", 4)}[t["dtype"]]
+    f.seek(8 + n + t["data_offsets"][0] + idx * size)
+    for v in val.split(","): f.write(struct.pack(fmt, float(v) if fmt == "<f" else int(float(v))))
+PYEOF
+}
+expect_ok "a run stopped at step 10 to resume from" "$TRM" train $COMMON --out "$TMP/s" max_steps=20 stop_after=10
+bad_state() { # NAME PATTERN TENSOR INDEX VALUE
+    rm -rf "$TMP/sp" && cp -r "$TMP/s" "$TMP/sp" && patch "$TMP/sp/state.safetensors" "$3" "$4" "$5"
+    expect_err "resume rejects $1" "$2" "$TRM" train --data "$D" --out "$TMP/sp" --resume
+}
+bad_state "a token id past the vocabulary" "carry.inputs\[0\] = 99999: expected a token id in \[0, 11\)" carry.inputs 0 99999
+bad_state "a negative puzzle id" "carry.puzzle_ids\[0\] = -7: expected a puzzle id in \[0, " carry.puzzle_ids 0 -7
+bad_state "a label past the vocabulary" "carry.labels\[0\] = 99999: expected a label in \[0, 11\) or -100" carry.labels 0 99999
+bad_state "a negative label" "carry.labels\[5\] = -5: expected a label" carry.labels 5 -5
+bad_state "a negative step counter" "run.counters: step -5 out of range" run.counters 0 -5
+bad_state "a step counter past the run's end" "run.counters: step 1000000000000000 out of range: this run ends at step 20" run.counters 0 1e15
+bad_state "an optimizer step that is not the run's" "optim.steps = 11: expected the run's step 10" optim.steps 0 11
+bad_state "a NaN Adam moment" "adam_m.lm_head.weight\[3\] = nan: expected a finite value" adam_m.lm_head.weight 3 nan
+bad_state "a negative Adam second moment" "adam_v.lm_head.weight\[0\] = -1: expected a finite value >= 0" adam_v.lm_head.weight 0 -1
+bad_state "an infinite weight" "live.lm_head.weight\[1\] = inf" live.lm_head.weight 1 inf
+bad_state "a NaN in the carry" "carry.z\[7\] = nan" carry.z 7 nan
+bad_state "a halted flag of 2" "carry.halted\[1\] = 2: expected a halted flag in \[0, 2\)" carry.halted 1 2
+bad_state "a step count past halt_max_steps" "carry.steps\[0\] = 99: expected a step count" carry.steps 0 99
+bad_state "an all-zero loader RNG" "loader.rng: all-zero RNG state" loader.rng 0 0,0,0,0
+
+
+# --resume keeps the saved config: a preset does not replace it, explicit keys override it (and say so)
+meta() { $PY -c "import sys; sys.path.insert(0, 'tests/reference'); from safetensors_io import read_header; import json; h, _ = read_header(sys.argv[1]); print(json.loads(h['__metadata__']['train_config'])[sys.argv[2]])" "$@"; }
+rm -rf "$TMP/sp" && cp -r "$TMP/s" "$TMP/sp"
+expect_ok "resume --preset (the run's own) keeps the saved training config" "$TRM" train --data "$D" --out "$TMP/sp" --resume --preset tiny stop_after=2
+[ "$(meta "$TMP/sp/state.safetensors" lr)" = 0.001 ] && [ "$(meta "$TMP/sp/state.safetensors" epochs)" = 1 ] \
+    && [ "$(meta "$TMP/sp/state.safetensors" eval_interval)" = 0.5 ] && ok "saved lr, epochs and eval_interval survive --resume --preset" \
+    || bad "--resume --preset replaced the saved config (lr $(meta "$TMP/sp/state.safetensors" lr))"
+grep -q "stop_after=2 replaces the saved run's 10" "$TMP/err" && ok "an override on --resume is printed" || { bad "override not printed"; cat "$TMP/err"; }
+expect_ok "resume with lr=2e-3" "$TRM" train --data "$D" --out "$TMP/sp" --resume lr=2e-3 stop_after=1
+grep -q "lr=0.002 replaces the saved run's 0.001" "$TMP/err" && [ "$(meta "$TMP/sp/state.safetensors" lr)" = 0.002 ] \
+    && ok "an explicit key=value overrides the saved config on --resume" || bad "lr override on --resume"
+expect_err "resume with a conflicting preset" "--preset sudoku-att conflicts with the run being resumed: hidden_size is 512 in the preset, 64 in the saved run" \
+    "$TRM" train --data "$D" --out "$TMP/sp" --resume --preset sudoku-att
+
+# a finished run's folder is not overwritten by a fresh run
+lines=$(wc -l <"$TMP/a/metrics.jsonl"); cp "$TMP/a/checkpoint.safetensors" "$TMP/ck.bak"
+expect_err "a fresh run refuses a folder holding a run" "run folder is not empty \(it holds .*\): continue that run with --resume, or start over in it with --force" \
+    "$TRM" train $COMMON --out "$TMP/a" max_steps=1
+[ "$(wc -l <"$TMP/a/metrics.jsonl")" -eq "$lines" ] && cmp -s "$TMP/a/checkpoint.safetensors" "$TMP/ck.bak" \
+    && ok "the refused run left metrics and checkpoint untouched" || bad "the earlier run was damaged"
+cp -r "$TMP/a" "$TMP/f"
+expect_ok "--force starts over in a used folder" "$TRM" train $COMMON --out "$TMP/f" max_steps=1 --force
+[ "$(grep -c "\"lr\"" "$TMP/f/metrics.jsonl")" -eq 1 ] && ok "--force begins a fresh metrics log" || bad "--force metrics"
+expect_err "--resume and --force together" "give one" "$TRM" train --data "$D" --out "$TMP/f" --resume --force
+
+# one run per folder: a second run on a busy folder stops at once, touching nothing
+"$TRM" train $COMMON --out "$TMP/l" max_steps=100000 checkpoint_every=2 >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 100); do [ -f "$TMP/l/state.safetensors" ] && break; sleep 0.1; done
+expect_err "a second run on a busy folder is refused" "l: another trm train is running in this run folder" \
+    "$TRM" train --data "$D" --out "$TMP/l" --resume --quiet
+expect_err "... also with --force" "l: another trm train is running in this run folder" \
+    "$TRM" train $COMMON --out "$TMP/l" --force --quiet
+kill -INT $pid; wait $pid
+expect_ok "the first run, interrupted, resumes" "$TRM" train --data "$D" --out "$TMP/l" --resume stop_after=1
+
+# an unwritable run folder is found before training, not at the first save
+if [ "$(id -u)" -ne 0 ]; then
+    mkdir "$TMP/ro" && chmod 555 "$TMP/ro"
+    expect_err "an unwritable --out fails before the first step" "ro: cannot write in the run folder: Permission denied" \
+        "$TRM" train $COMMON --out "$TMP/ro" max_steps=20
+    chmod 755 "$TMP/ro"
+else # root writes anywhere a permission bit forbids; /proc/self is a folder no one can add to
+    expect_err "an unwritable --out fails before the first step" "/proc/self: cannot write in the run folder" \
+        "$TRM" train $COMMON --out /proc/self max_steps=20
+fi
+grep -q "step " "$TMP/err" && bad "training ran before the folder was found unwritable" || ok "no training step ran"
+
+# a loss that turns non-finite stops the run, keeping the last good state
+rm -rf "$TMP/sp" && cp -r "$TMP/s" "$TMP/sp"
+# (stderr also has the override notes: the error is its last line)
+"$TRM" train --data "$D" --out "$TMP/sp" --resume lr=1e30 lr_warmup_steps=0 --quiet >/dev/null 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && tail -1 "$TMP/err" | grep -qE "step 12: training loss is not finite .*: stopped; the last good state \(step 10\) is kept in .*sp/state.safetensors" \
+    && ok "a non-finite loss stops training with an error" || { bad "non-finite loss (exit $rc)"; cat "$TMP/err"; }
+cmp -s "$TMP/s/state.safetensors" "$TMP/sp/state.safetensors" && cmp -s "$TMP/s/checkpoint.safetensors" "$TMP/sp/checkpoint.safetensors" \
+    && ok "the last good state and checkpoint are not overwritten by the diverged run" || bad "diverged run overwrote the saved state"
+expect_err "a fresh run that diverges says nothing was saved" "training loss is not finite .*nothing was saved" \
+    "$TRM" train $COMMON --out "$TMP/nan" lr=1e30 lr_warmup_steps=0 max_steps=20 --quiet
+
+# metrics logged after the last save (a SIGKILL) are dropped on resume, not repeated
+rm -rf "$TMP/sp" && cp -r "$TMP/s" "$TMP/sp"
+printf '{"step":15,"lr":0.001,"lm_loss":1}\n{"step":20,"eval":{"examples":8}}\n{"step":25,"lm_lo' >>"$TMP/sp/metrics.jsonl"
+expect_ok "resume after logging past the last save" "$TRM" train --data "$D" --out "$TMP/sp" --resume stop_after=0
+$PY - "$TMP/sp/metrics.jsonl" "$TMP/a/metrics.jsonl" <<'PYEOF' && ok "metrics.jsonl of a resumed run equals the uninterrupted run's (no repeats, no torn line)" || bad "metrics after resume"
+import json, sys
+strip = lambda r: {k: v for k, v in r.items() if k != "examples_per_s"}
+a = [strip(json.loads(l)) for l in open(sys.argv[1])]; b = [strip(json.loads(l)) for l in open(sys.argv[2])]
+assert a == b, (a, b)
+PYEOF
+
+# max_steps only stops: the LR schedule and evaluations follow the epochs (S_total = 30 here)
+expect_ok "max_steps=10 with a cosine schedule" "$TRM" train $COMMON --out "$TMP/m10" max_steps=10 lr_min_ratio=0
+$PY - "$TMP/m10/metrics.jsonl" <<'PYEOF' && ok "max_steps does not end the LR decay early" || bad "max_steps shortened the LR schedule"
+import json, math, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if '"lr"' in l][-1]
+want = 1e-3 * 0.5 * (1 + math.cos(math.pi * (10 - 2) / (30 - 2)))
+assert r["step"] == 10 and abs(r["lr"] - want) < 1e-8, (r, want)
+PYEOF
+expect_ok "max_steps=20" "$TRM" train $COMMON --out "$TMP/m20" max_steps=20
+[ "$(grep -o '"step":[0-9]*,"eval"' "$TMP/m20/metrics.jsonl" | tr '\n' ' ')" = '"step":15,"eval" "step":20,"eval" ' ] \
+    && ok "evaluations every eval_interval epochs (step 15 of 30) and at the stop" || { bad "eval cadence"; cat "$TMP/m20/metrics.jsonl"; }
+expect_ok "max_steps=30 (= S_total)" "$TRM" train $COMMON --out "$TMP/m30" max_steps=30
+expect_ok "max_steps=32 runs past S_total" "$TRM" train $COMMON --out "$TMP/m32" max_steps=32
+grep -q "step 32/32" "$TMP/err" && cmp -s "$TMP/m30/checkpoint.safetensors" "$TMP/m32/checkpoint.safetensors" \
+    && ok "steps past S_total run and change nothing" || bad "steps past S_total"
+
 # ---- eval and solve
 expect_ok "trm eval" "$TRM" eval --checkpoint "$TMP/a/checkpoint.safetensors" --data "$D" --steps 3 --per-step --quiet
 $PY -c "import json,sys; d=json.load(open('$TMP/out')); assert d['examples']==16 and len(d['by_step'])==3 and 0<=d['accuracy']<=1" \
@@ -101,7 +228,15 @@ grep -qE "^3 puzzles: [0-3] obey the rules; [0-3]/3 match the known answer" "$TM
 expect_err "train: missing dataset" "nowhere" "$TRM" train --data "$TMP/nowhere" --out "$TMP/x"
 expect_err "train: unknown key" "unknown config field 'bogus'" "$TRM" train $COMMON --out "$TMP/x" bogus=1
 expect_err "train: bad value" "training field lr" "$TRM" train $COMMON --out "$TMP/x" lr=fast
-expect_err "train: --resume without state" "state.safetensors" "$TRM" train --data "$D" --out "$TMP/empty" --resume
+expect_err "train: --resume of a missing run folder" "empty: no such run folder \(nothing to --resume\)" \
+    "$TRM" train --data "$D" --out "$TMP/empty" --resume global_batch_size=768
+mkdir -p "$TMP/empty2"
+expect_err "train: --resume without state" "empty2/state.safetensors: no training state in this run folder" \
+    "$TRM" train --data "$D" --out "$TMP/empty2" --resume
+expect_err "train: vocab_size that is not the dataset's" "vocab_size=12 was given, but the dataset .* has vocab_size 11" \
+    "$TRM" train $COMMON --out "$TMP/x" vocab_size=12
+expect_err "train: seq_len that is not the dataset's" "seq_len=80 was given, but the dataset .* has seq_len 81" \
+    "$TRM" train $COMMON --out "$TMP/x" seq_len=80
 expect_err "solve: malformed puzzle" "81" "$TRM" solve --checkpoint "$TMP/a/checkpoint.safetensors" "12345"
 expect_err "eval: dataset of another task" "does not fit" "$TRM" eval --checkpoint "${TRM_FIXTURES:-build/fixtures}/att_small/weights.safetensors" --data "$D"
 

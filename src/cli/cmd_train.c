@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "io/safetensors.h"
@@ -14,16 +15,19 @@ static void usage(FILE *out) {
     trm_train_config t;
     trm_train_config_default(&t);
     fprintf(out,
-            "usage: trm train --data DIR --out RUN [--preset NAME] [--config FILE] [--resume] [key=value ...]\n\n"
+            "usage: trm train --data DIR --out RUN [--preset NAME] [--config FILE] [--resume | --force]\n"
+            "                 [key=value ...]\n\n"
             "Trains on DIR/train (evaluating on DIR/test when present). RUN receives\n"
             "checkpoint.safetensors (EMA weights), state.safetensors (exact resume) and\n"
             "metrics.jsonl. SIGINT/SIGTERM save the state and stop; --resume continues\n"
-            "bit for bit (the run's saved config is reused unless you override it).\n\n"
+            "bit for bit with the run's saved config (key=value and --config override it,\n"
+            "and each change is printed).\n\n"
             "  --data DIR        dataset (trm data ..., or the reference's builders)\n"
-            "  --out RUN         run directory (created)\n"
+            "  --out RUN         run directory (created; must be empty unless --resume/--force)\n"
             "  --preset NAME     architecture (default: sudoku-att): %s\n"
             "  --config FILE     JSON object of arch and training keys, applied after the preset\n"
             "  --resume          continue RUN from its state.safetensors\n"
+            "  --force           start afresh in a RUN that holds an earlier run (replaces it)\n"
             "  --quiet           no progress line\n"
             CLI_MEMCHECK_HELP
             "  --replay-failures R  learn from its own failures: a fraction R of new rows replay\n"
@@ -34,7 +38,9 @@ static void usage(FILE *out) {
             "  lr_warmup_steps=%lld beta1=%g beta2=%g weight_decay=%g puzzle_emb_lr=%g\n"
             "  puzzle_emb_weight_decay=%g seed=%llu ema=%s ema_rate=%g loss_type=stablemax\n"
             "  checkpoint_every=%lld (steps; 0 = at evaluations) eval_max_examples=%lld (0 = all)\n"
-            "  eval_batch_size=%d (0 = global_batch_size) log_every=%d max_steps=%lld (0 = all)\n"
+            "  eval_batch_size=%d (0 = global_batch_size) log_every=%d\n"
+            "  max_steps=%lld (stop at that step; 0 = at the end of the epochs. The LR schedule and\n"
+            "  the evaluations stay as the epochs define them; steps past their end change nothing)\n"
             "  stop_after=%lld (save and stop after that many steps of this invocation; 0 = never)\n"
             "  replay_failures=%g (also --replay-failures R: that fraction of the rows taking new data\n"
             "  replay a training example the model recently got wrong, freshly augmented; 0 = off)\n"
@@ -93,7 +99,8 @@ static char *slurp(const char *path, trm_err *e) {
     return s;
 }
 
-/* On --resume without --preset/--config, the run's own saved configs. */
+/* On --resume, the run's own saved configs (then overridden by what the
+ * command line gives explicitly). */
 static int load_saved_configs(const char *run_dir, trm_config *arch, trm_train_config *tc, trm_err *e) {
     char path[4096];
     snprintf(path, sizeof path, "%s/state.safetensors", run_dir);
@@ -120,11 +127,128 @@ static int check_memory(const trm_config *arch, const trm_train_config *tc, bool
                             what, false);
 }
 
+/* --resume needs an existing run: say so before anything else is checked. */
+static int check_resumable(const char *run_dir, trm_err *e) {
+    char path[4200];
+    struct stat st;
+    if (stat(run_dir, &st) || !S_ISDIR(st.st_mode))
+        return trm_errf(e, "%s: no such run folder (nothing to --resume)", run_dir);
+    snprintf(path, sizeof path, "%s/state.safetensors", run_dir);
+    if (stat(path, &st))
+        return trm_errf(e, "%s: no training state in this run folder (nothing to --resume; start it without --resume)",
+                        path);
+    return 0;
+}
+
+/* Keys the user gave explicitly: key=value arguments (by then argv[i] holds
+ * just the key), --config's keys and --replay-failures. */
+typedef struct {
+    char **argv;
+    int first, argc;
+    cJSON *file;
+    bool replay;
+} given_keys;
+
+static bool is_given(const given_keys *g, const char *key) {
+    for (int i = g->first; i < g->argc; i++)
+        if (!strcmp(g->argv[i], key)) return true;
+    if (g->file && cJSON_GetObjectItemCaseSensitive(g->file, key)) return true;
+    return g->replay && !strcmp(key, "replay_failures");
+}
+
+/* Calls fn(ctx, key, before, after) for each field of the JSON object
+ * `after` whose value differs in `before`; stops at fn's first non-zero. */
+typedef int (*diff_fn)(void *ctx, const char *key, const char *before, const char *after);
+static int json_diff(char *before, char *after, diff_fn fn, void *ctx) {
+    cJSON *a = before ? cJSON_Parse(before) : NULL, *b = after ? cJSON_Parse(after) : NULL;
+    int rc = 0;
+    for (cJSON *it = b ? b->child : NULL; it && rc == 0; it = it->next) {
+        cJSON *o = a ? cJSON_GetObjectItemCaseSensitive(a, it->string) : NULL;
+        if (o && cJSON_Compare(o, it, true)) continue;
+        char *x = o ? cJSON_PrintUnformatted(o) : NULL, *y = cJSON_PrintUnformatted(it);
+        rc = fn(ctx, it->string, x ? x : "none", y ? y : "?");
+        free(x);
+        free(y);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    free(before);
+    free(after);
+    return rc;
+}
+
+static int print_override(void *ctx, const char *key, const char *before, const char *after) {
+    (void)ctx;
+    fprintf(stderr, "trm train: --resume: %s=%s replaces the saved run's %s\n", key, after, before);
+    return 0;
+}
+
+typedef struct {
+    const char *preset;
+    const given_keys *g;
+    trm_err *e;
+} preset_ctx;
+
+static int preset_conflict(void *ctx, const char *key, const char *saved, const char *in_preset) {
+    preset_ctx *c = ctx;
+    if (!strcmp(key, "vocab_size") || !strcmp(key, "seq_len") || !strcmp(key, "num_puzzle_identifiers") ||
+        is_given(c->g, key))
+        return 0; /* the dataset's, or overridden explicitly */
+    return trm_errf(c->e, "--preset %s conflicts with the run being resumed: %s is %s in the preset, %s in the "
+                    "saved run (leave --preset out: --resume keeps the run's config)", c->preset, key, in_preset,
+                    saved);
+}
+
+/* Preset, saved configs (--resume), --config, --replay-failures, then
+ * key=value; on --resume the saved config wins over a preset, and every
+ * explicit change to it is printed. *file receives --config's object. */
+static int configure(trm_train_run_opts *ro, const char *preset, const char *config, const char *replay, int argc,
+                     char **argv, trm_config *arch, trm_train_config *tc, cJSON **file, trm_err *e) {
+    trm_err e2;
+    trm_train_config_default(tc);
+    if (trm_config_preset(arch, preset && !ro->resume ? preset : "sudoku-att", e)) return -1;
+    if (ro->resume && load_saved_configs(ro->out_dir, arch, tc, e)) return -1;
+    trm_config saved_arch = *arch;
+    trm_train_config saved_tc = *tc;
+    if (config) {
+        char *text = slurp(config, e);
+        int rc = !text || apply_json_object(arch, tc, config, text, e) ? -1 : 0;
+        *file = text ? cJSON_Parse(text) : NULL;
+        free(text);
+        if (rc) return -1;
+    }
+    /* --replay-failures R is replay_failures=R (saved with the run, so --resume keeps it) */
+    if (replay && apply_kv(arch, tc, "replay_failures", replay, &e2))
+        return trm_errf(e, "--replay-failures: %s", e2.msg);
+    for (int i = optind; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq) return trm_errf(e, "unexpected argument '%s' (expected key=value; see trm train --help)", argv[i]);
+        *eq = 0;
+        if (apply_kv(arch, tc, argv[i], eq + 1, e)) return -1;
+    }
+    given_keys g = {argv, optind, argc, *file, replay != NULL};
+    if (ro->resume && preset) {
+        trm_config p;
+        preset_ctx pc = {preset, &g, e};
+        if (trm_config_preset(&p, preset, e) ||
+            json_diff(trm_config_to_json(&saved_arch), trm_config_to_json(&p), preset_conflict, &pc))
+            return -1;
+    }
+    if (ro->resume) {
+        json_diff(trm_config_to_json(&saved_arch), trm_config_to_json(arch), print_override, NULL);
+        json_diff(trm_train_config_to_json(&saved_tc), trm_train_config_to_json(tc), print_override, NULL);
+    }
+    ro->vocab_size = is_given(&g, "vocab_size") ? arch->vocab_size : 0;
+    ro->seq_len = is_given(&g, "seq_len") ? arch->seq_len : 0;
+    ro->num_puzzle_identifiers = is_given(&g, "num_puzzle_identifiers") ? arch->num_puzzle_identifiers : 0;
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
         {"preset", required_argument, 0, 'p'}, {"config", required_argument, 0, 'c'},
-        {"resume", no_argument, 0, 'r'}, {"quiet", no_argument, 0, 'q'},
+        {"resume", no_argument, 0, 'r'}, {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
         {"replay-failures", required_argument, 0, 'F'}, {"ignore-memory-check", no_argument, 0, 'I'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     trm_train_run_opts ro = {0};
@@ -133,13 +257,14 @@ int cmd_train(int argc, char **argv) {
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "d:o:p:c:rqF:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:o:p:c:rfqF:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': ro.data_dir = optarg; break;
         case 'o': ro.out_dir = optarg; break;
         case 'p': preset = optarg; break;
         case 'c': config = optarg; break;
         case 'r': ro.resume = true; break;
+        case 'f': ro.force = true; break;
         case 'q': ro.quiet = true; break;
         case 'F': replay = optarg; break;
         case 'I': no_memcheck = true; break;
@@ -148,26 +273,15 @@ int cmd_train(int argc, char **argv) {
         }
     }
     if (!ro.data_dir || !ro.out_dir) return die("train", "--data and --out are required (see trm train --help)");
+    if (ro.resume && ro.force) return die("train", "--resume continues RUN and --force starts it over: give one");
     trm_config arch;
     trm_train_config tc;
     trm_err e;
-    trm_train_config_default(&tc);
-    if (trm_config_preset(&arch, preset ? preset : "sudoku-att", &e)) return die("train", "%s", e.msg);
-    if (ro.resume && !preset && !config && load_saved_configs(ro.out_dir, &arch, &tc, &e))
-        return die("train", "%s", e.msg);
-    if (config) {
-        char *text = slurp(config, &e);
-        if (!text || apply_json_object(&arch, &tc, config, text, &e)) { free(text); return die("train", "%s", e.msg); }
-        free(text);
-    }
-    /* --replay-failures R is replay_failures=R (saved with the run, so --resume keeps it) */
-    if (replay && apply_kv(&arch, &tc, "replay_failures", replay, &e)) return die("train", "--replay-failures: %s", e.msg);
-    for (int i = optind; i < argc; i++) {
-        char *eq = strchr(argv[i], '=');
-        if (!eq) return die("train", "unexpected argument '%s' (expected key=value; see trm train --help)", argv[i]);
-        *eq = 0;
-        if (apply_kv(&arch, &tc, argv[i], eq + 1, &e)) return die("train", "%s", e.msg);
-    }
+    if (ro.resume && check_resumable(ro.out_dir, &e)) return die("train", "%s", e.msg);
+    cJSON *file = NULL;
+    int rc = configure(&ro, preset, config, replay, argc, argv, &arch, &tc, &file, &e);
+    cJSON_Delete(file);
+    if (rc) return die("train", "%s", e.msg);
     if (check_memory(&arch, &tc, no_memcheck)) return 1;
     if (trm_train_run(&arch, &tc, &ro, &e)) return die("train", "%s", e.msg);
     return 0;

@@ -27,9 +27,10 @@ trm_replay *trm_replay_new(int capacity, int seq_len, float ratio, const trm_tas
     if (r) {
         r->cap = capacity, r->S = seq_len, r->ratio = ratio, r->task = task;
         r->augment = augment && task && task->draw_aug;
-        r->in = malloc(sizeof(int32_t) * (size_t)capacity * seq_len);
-        r->lab = malloc(sizeof(int32_t) * (size_t)capacity * seq_len);
-        r->pid = malloc(sizeof(int32_t) * (size_t)capacity);
+        /* zeroed: the unfilled slots are saved with the state too */
+        r->in = calloc((size_t)capacity * seq_len, sizeof(int32_t));
+        r->lab = calloc((size_t)capacity * seq_len, sizeof(int32_t));
+        r->pid = calloc((size_t)capacity, sizeof(int32_t));
         r->tmp = malloc(sizeof(int32_t) * (size_t)seq_len);
         rng_seed(r->rng, seed);
     }

@@ -8,17 +8,21 @@
  *   checkpoint.safetensors   model to use (EMA weights when EMA is on)
  *   state.safetensors        everything needed to resume bit for bit
  *   metrics.jsonl            one JSON object per log interval / evaluation
+ *   train.lock               flock'ed by the run using the folder
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "data/dataset.h"
 #include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
@@ -141,6 +145,15 @@ int trm_train_config_set(trm_train_config *c, const char *key, const char *v, tr
     return 0;
 }
 
+/* The shortest decimal that reads back as v: lr=1e-3 is saved (and shown
+ * on --resume) as 0.001, not 0.00100000005. */
+static void fmt_float(char *buf, size_t n, float v) {
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, n, "%.*g", digits, v);
+        if (strtof(buf, NULL) == v) return;
+    }
+}
+
 char *trm_train_config_to_json(const trm_train_config *c) {
     cJSON *o = cJSON_CreateObject();
     for (size_t i = 0; i < N_KEYS; i++) {
@@ -151,7 +164,7 @@ char *trm_train_config_to_json(const trm_train_config *c) {
         case K_I64: snprintf(buf, sizeof buf, "%lld", (long long)*(const int64_t *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
         case K_U64: snprintf(buf, sizeof buf, "%llu", (unsigned long long)*(const uint64_t *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
         case K_DBL: snprintf(buf, sizeof buf, "%.17g", *(const double *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
-        case K_FLT: snprintf(buf, sizeof buf, "%.9g", *(const float *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
+        case K_FLT: fmt_float(buf, sizeof buf, *(const float *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
         case K_BOOL: cJSON_AddBoolToObject(o, KEYS[i].name, *(const bool *)p); break;
         case K_LOSS: cJSON_AddStringToObject(o, KEYS[i].name, *(const trm_loss_kind *)p == TRM_LOSS_SOFTMAX ? "softmax" : "stablemax"); break;
         case K_OPTIM: cJSON_AddStringToObject(o, KEYS[i].name, trm_optimizer_name(*(const trm_optimizer *)p)); break;
@@ -174,7 +187,11 @@ typedef struct {
     trm_split *train, *test;
     trm_loader *loader;
     trm_replay *replay;    /* failure replay (replay_failures > 0), else NULL */
-    int64_t step, total_steps;
+    int64_t step;
+    int64_t total_steps;   /* S_total: the LR schedule's end, from the epochs */
+    int64_t end_step;      /* where this run stops: max_steps, else S_total */
+    int64_t saved_step;    /* step of the state on disk (-1: none yet) */
+    int lock_fd;           /* RUN/train.lock, flock'ed for the whole run */
     int32_t *in, *lab, *pid;
     char path_state[4096], path_ckpt[4096], path_metrics[4096];
 } run;
@@ -254,13 +271,7 @@ static int load_state(run *r, trm_err *err) {
     st_file *f = st_open(r->path_state, err);
     if (!f) return -1;
     trm_model *m = r->m;
-    int rc = 0;
-    const char *arch = st_metadata(f, "config");
-    char *mine = trm_config_to_json(&m->cfg);
-    if (!arch || strcmp(arch, mine))
-        rc = trm_errf(err, "%s: saved arch config differs from this run's (%s); resume with the same options",
-                      r->path_state, arch ? arch : "missing");
-    free(mine);
+    int rc = trm_train_state_check(f, m, &r->tc, r->end_step, err);
     for (int i = 0; rc == 0 && i < m->n_tensors; i++) {
         trm_tensor *t = &m->tensors[i];
         rc = state_get(f, "live.", t->name, ST_F32, t->numel, t->data, err);
@@ -290,7 +301,7 @@ static int load_state(run *r, trm_err *err) {
     if (rc == 0 && r->replay) rc = trm_replay_load(r->replay, f, err);
     if (rc == 0) {
         for (int b = 0; b < B; b++) a->halted[b] = halted[b] != 0;
-        r->step = counters[0];
+        r->step = r->saved_step = counters[0];
         ls.epoch = counters[1];
         ls.cursor = counters[2];
         trm_optim_set_steps(r->opt, steps);
@@ -341,8 +352,10 @@ static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t 
     double cnt = s->count > 0 ? s->count : 1;
     double rate = w->steps * B / (el > 0 ? el : 1e-9);
     double total_el = now_s() - run_t0;
-    double eta = (r->total_steps - r->step) * total_el / (double)(r->step - start_step > 0 ? r->step - start_step : 1);
-    float lr = trm_lr_at(r->tc.lr, r->step, r->tc.lr_warmup_steps, r->total_steps, r->tc.lr_min_ratio);
+    double eta = (r->end_step - r->step) * total_el / (double)(r->step - start_step > 0 ? r->step - start_step : 1);
+    /* past S_total the optimizer does nothing (spec 3.3) */
+    float lr = r->step > r->total_steps ? 0.0f
+             : trm_lr_at(r->tc.lr, r->step, r->tc.lr_warmup_steps, r->total_steps, r->tc.lr_min_ratio);
     char line[1024], eta_s[32];
     snprintf(line, sizeof line,
              "{\"step\":%lld,\"lr\":%.6g,\"lm_loss\":%s,\"q_halt_loss\":%s,\"accuracy\":%s,"
@@ -355,7 +368,7 @@ static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t 
     fmt_eta(eta_s, sizeof eta_s, eta);
     if (!quiet)
         fprintf(stderr, "\rstep %lld/%lld | %.1f ex/s | ETA %s | loss %.4f | acc %.3f | exact %.3f | halt steps %.2f   ",
-                (long long)r->step, (long long)r->total_steps, rate, eta_s, s->lm_loss / (w->steps * B),
+                (long long)r->step, (long long)r->end_step, rate, eta_s, s->lm_loss / (w->steps * B),
                 s->accuracy / cnt, s->exact_accuracy / cnt, s->steps / cnt);
     memset(w, 0, sizeof *w);
     w->t0 = now_s();
@@ -391,8 +404,23 @@ static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
 }
 
 static int save_all(run *r, trm_err *err) {
-    if (save_state(r, err)) return -1;
-    return trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err);
+    if (save_state(r, err) || trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err)) return -1;
+    r->saved_step = r->step;
+    return 0;
+}
+
+/* A non-finite loss means the weights or the carry went bad: training on
+ * would only spread NaN, and saving would replace the last good state. */
+static int check_loss(const run *r, const trm_metrics *mt, trm_err *err) {
+    if (isfinite(mt->lm_loss) && isfinite(mt->q_halt_loss)) return 0;
+    char kept[4200];
+    if (r->saved_step >= 0)
+        snprintf(kept, sizeof kept, "the last good state (step %lld) is kept in %s", (long long)r->saved_step,
+                 r->path_state);
+    else
+        snprintf(kept, sizeof kept, "nothing was saved");
+    return trm_errf(err, "step %lld: training loss is not finite (lm_loss %g, q_halt_loss %g): stopped; %s "
+                    "(a lower lr may help)", (long long)r->step + 1, mt->lm_loss, mt->q_halt_loss, kept);
 }
 
 /* One training step (spec 3.3); returns 1 past S_total (a no-op step). */
@@ -404,6 +432,7 @@ static int train_step(run *r, log_window *w, trm_err *err) {
     if (trm_act_step(r->m, r->act, &bt, NULL, err)) return -1;
     trm_metrics mt;
     trm_act_loss(r->m, r->act, r->tc.loss_type, &mt);
+    if (check_loss(r, &mt, err)) return -1;
     if (r->replay) trm_replay_collect(r->replay, r->m, r->act);
     trm_model_zero_grad(r->m);
     if (trm_act_backward(r->m, r->act, 1.0f / B, err)) return -1;
@@ -439,13 +468,14 @@ static int make_dir(const char *dir, trm_err *err) {
 }
 
 /* A run killed mid-save leaves "<file>.tmp.<pid>" beside the intact old
- * file; such leftovers are removed when the run starts again. */
+ * file; such leftovers are removed when the run starts again (under the
+ * lock, so never another live run's file). */
 static void remove_stale_temps(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *ent;
     while ((ent = readdir(d))) {
-        if (!strstr(ent->d_name, ".safetensors.tmp.")) continue;
+        if (!strstr(ent->d_name, ".safetensors.tmp.") && strncmp(ent->d_name, "metrics.jsonl.tmp.", 18)) continue;
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
         remove(path);
@@ -453,14 +483,90 @@ static void remove_stale_temps(const char *dir) {
     closedir(d);
 }
 
+/* Fails now, not at the first save after all the training, when the run
+ * folder cannot take new files. */
+static int check_writable(const char *dir, trm_err *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.trm-write-test.%ld", dir, (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return trm_errf(err, "%s: cannot write in the run folder: %s", dir, strerror(errno));
+    close(fd);
+    unlink(path);
+    return 0;
+}
+
+/* One run per folder: two would delete each other's temporary files and
+ * interleave metrics.jsonl. The lock lives as long as the process. */
+static int lock_run_dir(run *r, const char *dir, trm_err *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/train.lock", dir);
+    r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (r->lock_fd < 0) return trm_errf(err, "%s: cannot create: %s", path, strerror(errno));
+    if (flock(r->lock_fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    if (errno == EWOULDBLOCK)
+        return trm_errf(err, "%s: another trm train is running in this run folder (it holds %s); wait for it or "
+                        "choose another --out", dir, path);
+    return trm_errf(err, "%s: cannot lock: %s", path, strerror(errno));
+}
+
+/* What a fresh run would destroy: anything but the lock and empty files
+ * (a run that failed before its first step leaves just those). Returns the
+ * first such name in buf, or 0. */
+static int dir_has_run(const char *dir, char *buf, size_t n) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *ent;
+    int found = 0;
+    while (!found && (ent = readdir(d))) {
+        char path[4400];
+        struct stat st;
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..") || !strcmp(ent->d_name, "train.lock")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) continue;
+        snprintf(buf, n, "%s", ent->d_name);
+        found = 1;
+    }
+    closedir(d);
+    return found;
+}
+
+/* The run folder, before any data is read: created, writable, locked, and
+ * (for a fresh run) not holding another run's results. */
+static int prepare_run_dir(run *r, const trm_train_run_opts *o, trm_err *err) {
+    char name[256];
+    struct stat st;
+    if (make_dir(o->out_dir, err)) return -1;
+    if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode)) return trm_errf(err, "%s: not a directory", o->out_dir);
+    if (check_writable(o->out_dir, err) || lock_run_dir(r, o->out_dir, err)) return -1;
+    if (!o->resume && !o->force && dir_has_run(o->out_dir, name, sizeof name))
+        return trm_errf(err, "%s: run folder is not empty (it holds %s): continue that run with --resume, or "
+                        "start over in it with --force (replaces its checkpoint, state and metrics)", o->out_dir, name);
+    remove_stale_temps(o->out_dir);
+    snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
+    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
+    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
+    return 0;
+}
+
+/* vocab_size, seq_len and num_puzzle_identifiers come from the dataset; a
+ * value the user gave that disagrees is an error, not silently replaced. */
+static int check_given(const char *key, int given, int data, const char *dir, trm_err *err) {
+    if (given == 0 || given == data) return 0;
+    return trm_errf(err, "%s=%d was given, but the dataset %s has %s %d (leave it out: it is taken from the dataset)",
+                    key, given, dir, key, data);
+}
+
 static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts *o, trm_err *err) {
     char path[4096];
-    snprintf(path, sizeof path, "%s", o->data_dir);
     if (!(r->train = trm_split_open(o->data_dir, "train", err))) return -1;
     snprintf(path, sizeof path, "%s/test/dataset.json", o->data_dir);
     struct stat st;
     if (stat(path, &st) == 0 && !(r->test = trm_split_open(o->data_dir, "test", err))) return -1;
     const trm_dataset_meta *meta = trm_split_meta(r->train);
+    if (check_given("vocab_size", o->vocab_size, meta->vocab_size, o->data_dir, err) ||
+        check_given("seq_len", o->seq_len, meta->seq_len, o->data_dir, err) ||
+        check_given("num_puzzle_identifiers", o->num_puzzle_identifiers, meta->num_puzzle_identifiers, o->data_dir, err))
+        return -1;
     trm_config arch = *arch_in;
     arch.vocab_size = meta->vocab_size;
     arch.seq_len = meta->seq_len;
@@ -481,7 +587,9 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     /* S_total = floor(epochs * groups * mean examples / batch) (spec 3.5) */
     r->total_steps = (int64_t)floor(r->tc.epochs * (double)trm_split_num_groups(r->train) *
                                     meta->mean_puzzle_examples / r->tc.global_batch_size);
-    if (r->tc.max_steps > 0 && r->tc.max_steps < r->total_steps) r->total_steps = r->tc.max_steps;
+    /* max_steps only stops the run: the schedule and the eval cadence stay
+     * as the epochs define them (the reference's step budget) */
+    r->end_step = r->tc.max_steps > 0 ? r->tc.max_steps : r->total_steps;
     if (r->total_steps < 1) return trm_errf(err, "training would run 0 steps (epochs %g x %lld groups / batch %d)",
                                             r->tc.epochs, (long long)trm_split_num_groups(r->train), r->tc.global_batch_size);
     oc.total_steps = r->total_steps;
@@ -502,11 +610,6 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     r->lab = malloc(sizeof(int32_t) * (size_t)B * arch.seq_len);
     r->pid = malloc(sizeof(int32_t) * (size_t)B);
     if (!r->in || !r->lab || !r->pid) return trm_errf(err, "out of memory for batch %d", B);
-    if (make_dir(o->out_dir, err)) return -1;
-    remove_stale_temps(o->out_dir);
-    snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
-    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
-    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
     return 0;
 }
 
@@ -521,6 +624,7 @@ static void close_run(run *r) {
     trm_model_free(r->eval_m);
     trm_model_free(r->m);
     free(r->in); free(r->lab); free(r->pid);
+    if (r->lock_fd >= 0) close(r->lock_fd); /* releases the flock */
 }
 
 /* ------------------------------------------------------------ main loop */
@@ -548,9 +652,9 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     log_window w = {.t0 = now_s()};
     double t0 = now_s();
     int64_t stop_at = r->tc.stop_after > 0 ? start + r->tc.stop_after : INT64_MAX;
-    while (r->step < r->total_steps && r->step < stop_at && !g_stop) {
+    while (r->step < r->end_step && r->step < stop_at && !g_stop) {
         if (train_step(r, &w, err) < 0) return -1;
-        bool last = r->step == r->total_steps;
+        bool last = r->step == r->end_step;
         if (r->tc.log_every > 0 && (r->step % r->tc.log_every == 0 || last)) log_train(r, &w, o->quiet, t0, start);
         bool do_eval = last || (eval_every > 0 && r->step % eval_every == 0);
         if (do_eval && evaluate_and_log(r, o->quiet, err)) return -1;
@@ -558,12 +662,12 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
         bool do_save = do_eval || (r->tc.checkpoint_every > 0 && r->step % r->tc.checkpoint_every == 0);
         if (do_save && save_all(r, err)) return -1;
     }
-    if (r->step < r->total_steps) refresh_curves(r, o); /* stopped early: plot the tail */
+    if (r->step < r->end_step) refresh_curves(r, o); /* stopped early: plot the tail */
     if (g_stop) {
         if (save_all(r, err)) return -1;
         fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n",
                 (long long)r->step, r->path_state);
-    } else if (r->step < r->total_steps) {
+    } else if (r->step < r->end_step) {
         if (save_all(r, err)) return -1;
         if (!o->quiet)
             fprintf(stderr, "\nstopped after %lld steps (stop_after): state saved at step %lld (continue with --resume)\n",
@@ -574,17 +678,72 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     return 0;
 }
 
+/* The record's step if the line is one of ours ({"step":N,...}), else -1. */
+static int64_t record_step(const char *line) {
+    if (strncmp(line, "{\"step\":", 8)) return -1;
+    char *end;
+    long long v = strtoll(line + 8, &end, 10);
+    return end > line + 8 && (*end == ',' || *end == '}') && v >= 0 ? v : -1;
+}
+
+/* A run killed after logging past its last save would log those steps
+ * again on resume: drop the records after the saved step (and a last line
+ * torn by the kill), replacing the file atomically. */
+static int truncate_metrics(const char *path, int64_t step, trm_err *err) {
+    if (access(path, F_OK) != 0 && errno == ENOENT) return 0;
+    FILE *f = trm_fopen_regular(path, err); /* never a FIFO or through a link's target */
+    if (!f) return -1;
+    char *buf = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) != (size_t)n)
+        n = -1;
+    fclose(f);
+    if (n < 0 || !buf) { free(buf); return trm_errf(err, "%s: cannot read", path); }
+    buf[n] = 0;
+    size_t kept = 0;
+    for (char *p = buf; p < buf + n;) {
+        char *nl = memchr(p, '\n', (size_t)(buf + n - p));
+        if (!nl) break; /* torn last line */
+        size_t len = (size_t)(nl - p) + 1;
+        *nl = 0;
+        bool keep = record_step(p) <= step;
+        *nl = '\n';
+        if (keep) {
+            memmove(buf + kept, p, len);
+            kept += len;
+        }
+        p = nl + 1;
+    }
+    int rc = 0;
+    if (kept < (size_t)n) {
+        const void *bufs[1] = {buf};
+        size_t lens[1] = {kept};
+        rc = io_write_atomic(path, bufs, lens, 1, err);
+    }
+    free(buf);
+    return rc;
+}
+
+/* A fresh run starts a fresh log; a resumed one continues its own. */
+static int start_metrics(run *r, bool resume, trm_err *err) {
+    if (resume) return truncate_metrics(r->path_metrics, r->step, err);
+    FILE *f = io_fopen_log(r->path_metrics, true, err);
+    if (!f) return -1;
+    fclose(f);
+    return 0;
+}
+
 int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_train_run_opts *o,
                   trm_err *err) {
     run r;
     memset(&r, 0, sizeof r);
     r.tc = *tc;
-    int rc = open_run(&r, arch, o, err);
+    r.saved_step = -1;
+    r.lock_fd = -1;
+    int rc = prepare_run_dir(&r, o, err);
+    if (rc == 0) rc = open_run(&r, arch, o, err);
     if (rc == 0 && o->resume) rc = load_state(&r, err);
-    if (rc == 0 && !o->resume) {
-        FILE *f = io_fopen_log(r.path_metrics, true, err); /* a fresh run starts a fresh log */
-        if (f) fclose(f); else rc = -1;
-    }
+    if (rc == 0) rc = start_metrics(&r, o->resume, err);
     if (rc == 0) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
@@ -594,7 +753,7 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_
         g_stop = 0;
         if (!o->quiet)
             fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s\n",
-                    (long long)trm_model_num_params(r.m), (long long)r.total_steps,
+                    (long long)trm_model_num_params(r.m), (long long)r.end_step,
                     tc->global_batch_size, o->resume ? "resumed, " : "", (long long)r.step, o->data_dir);
         rc = loop(&r, o, err);
         signal(SIGINT, SIG_DFL);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "io/safetensors.h"
 #include "trm.h"
 
 /* Training hyper-parameters, named as the reference's cfg_pretrain.yaml
@@ -28,7 +29,8 @@ typedef struct {
     int64_t eval_max_examples;     /* 0: the whole test split */
     int eval_batch_size;
     int log_every;                 /* steps between JSONL train records */
-    int64_t max_steps;             /* cap on the run's total steps (0: S_total); sets the LR schedule */
+    int64_t max_steps;             /* stop after this step (0: at S_total); schedule and eval cadence
+                                    * stay as the epochs define them, steps past S_total are no-ops */
     int64_t stop_after;            /* save and stop after this many steps of one invocation (0: never) */
     float replay_failures;         /* fraction of fresh rows replaced by kept failures (0: off; train/replay.h) */
     /* the dense optimizer and Muon's fields (trm_optim_config; defaults from
@@ -51,6 +53,10 @@ typedef struct {
     const char *out_dir;    /* run directory */
     bool resume;
     bool quiet;             /* no progress line on stderr */
+    bool force;             /* start afresh in a run directory that is not empty */
+    /* dataset fields the user gave explicitly (0: not given); they must
+     * match the dataset's */
+    int vocab_size, seq_len, num_puzzle_identifiers;
 } trm_train_run_opts;
 
 /* Runs (or resumes) a training run. arch: vocab_size, seq_len and
@@ -58,6 +64,17 @@ typedef struct {
  * success (also when stopped by SIGINT/SIGTERM after saving). */
 int trm_train_run(const trm_config *arch, const trm_train_config *tc,
                   const trm_train_run_opts *opts, trm_err *err);
+
+/* Validates a training state (RUN/state.safetensors, opened with st_open)
+ * before anything of it is used: format, arch config, the dtype and shape
+ * of every tensor, finite weights / Adam moments / EMA / carry, token ids
+ * < vocab_size, labels in range or TRM_IGNORE_LABEL, puzzle ids in [0,
+ * num_puzzle_identifiers), step counters and halting flags consistent,
+ * non-zero RNG states, and the replay buffer when tc->replay_failures > 0.
+ * m gives the arch and tensor list; end_step bounds the saved step (0:
+ * unbounded). Returns -1 with one line naming the file and the tensor. */
+int trm_train_state_check(const st_file *f, const trm_model *m, const trm_train_config *tc, int64_t end_step,
+                          trm_err *err);
 
 /* ---- evaluation (shared with `trm eval`) */
 
