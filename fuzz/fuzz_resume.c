@@ -81,6 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_write(0, "run/state.safetensors", data, size);
     trm_train_run_opts o = {.data_dir = g_data, .out_dir = g_run, .resume = true, .quiet = true};
     trm_err err;
-    trm_train_run(&g_arch, &g_tc, &o, &err);
+    /* FUZZ_VERBOSE=1 shows why an input was refused (checking that a
+     * regression input still reaches the state check) */
+    if (trm_train_run(&g_arch, &g_tc, &o, &err) && getenv("FUZZ_VERBOSE")) fprintf(stderr, "refused: %s\n", err.msg);
     return 0;
 }
