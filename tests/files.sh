@@ -33,7 +33,7 @@ expect_err_code "info: FIFO as checkpoint" 1 "ck.fifo: not a regular file \(a FI
 echo precious >"$TMP/victim"
 mkdir -p "$TMP/run2" && ln -s "$TMP/victim" "$TMP/run2/metrics.jsonl"
 expect_err_code "train: a symlinked metrics.jsonl is refused" 1 "metrics.jsonl: is a symbolic link" \
-    $T "$TRM" train --data "$D" --preset tiny global_batch_size=4 max_steps=1 --out "$TMP/run2" --quiet
+    $T "$TRM" train --data "$D" --preset tiny global_batch_size=4 max_steps=1 --out "$TMP/run2" --force --quiet
 [ "$(cat "$TMP/victim")" = precious ] && ok "the link's target is untouched" || bad "metrics.jsonl link target truncated"
 # exec keeps the shell's pid, so the link sits at the writer's temporary name
 sh -c 'ln -s "$1" "$2.tmp.$$" && exec "$3" plot "$4" -o "$2"' sh "$TMP/victim" "$TMP/curves.png" "$TRM" "$TMP/run" \

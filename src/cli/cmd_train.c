@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -116,10 +117,13 @@ static int load_saved_configs(const char *run_dir, trm_config *arch, trm_train_c
 }
 
 /* Before anything is allocated: the run must fit in memory (an invalid
- * config is left to trm_train_run's own message). */
-static int check_memory(const trm_config *arch, const trm_train_config *tc, bool ignore) {
+ * config or a missing dataset is left to trm_train_run's own message). */
+static int check_memory(const char *data_dir, const trm_config *arch, const trm_train_config *tc, bool ignore) {
     trm_err e;
-    if (ignore || tc->global_batch_size < 1 || trm_config_validate(arch, &e)) return 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/train/dataset.json", data_dir ? data_dir : "");
+    if (ignore || !data_dir || access(path, R_OK) || tc->global_batch_size < 1 || trm_config_validate(arch, &e))
+        return 0;
     int eval_batch = tc->eval_batch_size > 0 ? tc->eval_batch_size : tc->global_batch_size;
     char what[64];
     snprintf(what, sizeof what, "training at global_batch_size %d", tc->global_batch_size);
@@ -183,6 +187,18 @@ static int print_override(void *ctx, const char *key, const char *before, const 
     return 0;
 }
 
+/* Training fields the saved state was made for: its optimizer buffers, EMA
+ * shadow, carry rows and graph RNG would not mean the same thing under
+ * another value, so a resumed run keeps them. */
+static int refuse_fixed(void *ctx, const char *key, const char *before, const char *after) {
+    static const char *const fixed[] = {"optimizer", "muon_adam", "ema", "global_batch_size", "graph"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (!strcmp(key, fixed[i]))
+            return trm_errf(ctx, "--resume: %s=%s cannot change in a run being resumed (it was trained with %s); "
+                            "start a new run for it (another --out, or --force)", key, after, before);
+    return 0;
+}
+
 typedef struct {
     const char *preset;
     const given_keys *g;
@@ -234,6 +250,8 @@ static int configure(trm_train_run_opts *ro, const char *preset, const char *con
             json_diff(trm_config_to_json(&saved_arch), trm_config_to_json(&p), preset_conflict, &pc))
             return -1;
     }
+    if (ro->resume && json_diff(trm_train_config_to_json(&saved_tc), trm_train_config_to_json(tc), refuse_fixed, e))
+        return -1;
     if (ro->resume) {
         json_diff(trm_config_to_json(&saved_arch), trm_config_to_json(arch), print_override, NULL);
         json_diff(trm_train_config_to_json(&saved_tc), trm_train_config_to_json(tc), print_override, NULL);
@@ -282,7 +300,7 @@ int cmd_train(int argc, char **argv) {
     int rc = configure(&ro, preset, config, replay, argc, argv, &arch, &tc, &file, &e);
     cJSON_Delete(file);
     if (rc) return die("train", "%s", e.msg);
-    if (check_memory(&arch, &tc, no_memcheck)) return 1;
+    if (check_memory(ro.data_dir, &arch, &tc, no_memcheck)) return 1;
     if (trm_train_run(&arch, &tc, &ro, &e)) return die("train", "%s", e.msg);
     return 0;
 }

@@ -92,13 +92,17 @@ static int check_rng(const st_file *f, const char *name, trm_err *err) {
     return 0;
 }
 
-static int check_weights(const st_file *f, const trm_model *m, bool ema, trm_err *err) {
+/* The buffers each tensor has in the state: live weights; the optimizer's
+ * (Adam's m and v, or Muon's momentum for the matrices Muon trains, as
+ * trm_optim_moment_name names them); the EMA shadow. */
+static int check_weights(const st_file *f, const trm_model *m, const trm_train_config *tc, trm_err *err) {
     char name[160];
     for (int i = 0; i < m->n_tensors; i++) {
         const trm_tensor *t = &m->tensors[i];
-        static const char *const pre[4] = {"live.", "adam_m.", "adam_v.", "ema."};
-        int n = !t->trainable ? 1 : ema ? 4 : 3;
-        for (int k = 0; k < n; k++) {
+        bool muon = tc->optimizer == TRM_OPTIM_MUON && trm_optim_muon_tensor(t);
+        const char *pre[4] = {"live.", muon ? "muon_m." : "adam_m.", muon ? NULL : "adam_v.", tc->ema ? "ema." : NULL};
+        for (int k = 0; k < (t->trainable ? 4 : 1); k++) {
+            if (!pre[k]) continue;
             snprintf(name, sizeof name, "%s%s", pre[k], t->name);
             if (check_f32(f, name, t->ndim, t->shape, k == 2, err)) return -1; /* adam_v is a mean square */
         }
@@ -190,7 +194,7 @@ int trm_train_state_check(const st_file *f, const trm_model *m, const trm_train_
                       f->path, arch ? arch : "missing");
     free(mine);
     int64_t B = tc->global_batch_size;
-    if (rc || check_weights(f, m, tc->ema, err) || check_carry(f, m, B, err) || check_counters(f, end_step, err))
+    if (rc || check_weights(f, m, tc, err) || check_carry(f, m, B, err) || check_counters(f, end_step, err))
         return -1;
     return tc->replay_failures > 0 ? check_replay(f, &m->cfg, B, err) : 0;
 }
