@@ -31,7 +31,16 @@ typedef struct {
     int64_t max_steps;             /* cap on the run's total steps (0: S_total); sets the LR schedule */
     int64_t stop_after;            /* save and stop after this many steps of one invocation (0: never) */
     float replay_failures;         /* fraction of fresh rows replaced by kept failures (0: off; train/replay.h) */
+    /* training-graph recipes (docs/training.md, "Recipes"); the defaults are the reference's */
+    float label_smoothing;         /* cross entropy against (1 - eps) onehot + eps / V (0: off) */
+    float step_weight;             /* carry graph: a row's loss at supervision step t weighs R^(t-1) (1: off) */
+    int graph;                     /* TRM_GRAPH_CARRY (reference) or TRM_GRAPH_NOCARRY */
+    int nocarry_warmup;            /* nocarry: warm-up steps drawn from [0, this] per batch (-1: halt_max_steps - 1) */
+    char cycles_schedule[256];     /* "F0:T,n;F1:T,n;..." (H_cycles, L_cycles by fraction of training; "" = off) */
+    char halt_schedule[256];       /* "F0:N;F1:N;..." (halt_max_steps by fraction of training; "" = off) */
 } trm_train_config;
+
+enum { TRM_GRAPH_CARRY = 0, TRM_GRAPH_NOCARRY = 1 };
 
 void trm_train_config_default(trm_train_config *c);
 /* Sets a training field by name; returns 1 if key is not a training
