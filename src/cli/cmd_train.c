@@ -37,6 +37,9 @@ static void usage(FILE *out) {
             "  stop_after=%lld (save and stop after that many steps of this invocation; 0 = never)\n"
             "  replay_failures=%g (also --replay-failures R: that fraction of the rows taking new data\n"
             "  replay a training example the model recently got wrong, freshly augmented; 0 = off)\n"
+            "  label_smoothing=0 step_weight=1 graph=carry (or nocarry) nocarry_warmup=auto\n"
+            "  cycles_schedule=F0:T,n;F1:T,n;... halt_schedule=F0:N;F1:N;... (fractions of the run;\n"
+            "  training-graph recipes, docs/training.md)\n"
             "Threads: OMP_NUM_THREADS (default: all cores).\n",
             trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, t.lr, t.lr_min_ratio,
             (long long)t.lr_warmup_steps, t.beta1, t.beta2, t.weight_decay, t.puzzle_emb_lr,
