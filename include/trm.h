@@ -228,13 +228,35 @@ void trm_act_reset(trm_act *a);
 /* One supervision step (spec 1.6): reset halted rows with the batch's rows,
  * run the inner step (T cycles), update steps/halted. In TRM_TRAIN mode the
  * activations of the last cycle are kept for trm_act_backward. draws may
- * be NULL (then drawn from a->rng). */
+ * be NULL (then drawn from a->rng). The model's H_cycles, halt_max_steps
+ * and (up to the value it had at trm_act_new) L_cycles may change between
+ * steps (depth schedules); a larger L_cycles is refused in TRM_TRAIN mode. */
 int trm_act_step(trm_model *m, trm_act *a, const trm_batch *batch,
                  const trm_explore *draws, trm_err *err);
 /* Loss and metrics of the last step (spec 2.3-2.4); in TRM_TRAIN mode also
  * stores d(total)/d(logits, q_halt) for the backward pass. */
 void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind,
                   trm_metrics *out);
+/* The loss with training options: label_smoothing eps (0: off) takes the
+ * cross entropy against (1 - eps) onehot + eps / V (metrics other than the
+ * losses unchanged); step_weight R (1: off) weighs a row's LM loss and
+ * halting BCE by R^(t - 1) at supervision step t (its step count after
+ * this step). The losses in out are the weighted, smoothed ones (the
+ * objective); the defaults {kind, 0, 1} are trm_act_loss bit for bit. */
+typedef struct {
+    trm_loss_kind kind;
+    float label_smoothing;
+    float step_weight;
+} trm_loss_opts;
+void trm_act_loss_opts(const trm_model *m, trm_act *a, const trm_loss_opts *o, trm_metrics *out);
+/* Training without a carry across steps: every row loads the batch and
+ * starts from (y_init, z_init), runs `warmup` supervision steps forward
+ * only (nothing kept: no gradient reaches them, and no halting or
+ * exploration), then one supervision step that keeps its last cycle for
+ * trm_act_backward. Afterwards every row has steps = warmup + 1 and is
+ * halted (the next call loads fresh data). Training mode only. */
+int trm_act_step_detached(trm_model *m, trm_act *a, const trm_batch *batch, int warmup,
+                          trm_err *err);
 /* Back-propagates grad_scale * total loss of the last step into the
  * model's gradients (accumulating). Puzzle-embedding gradients go to
  * trm_act_puzzle_grad (one row per batch row, as the reference). */

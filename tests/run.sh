@@ -84,14 +84,16 @@ tally "muon.sh" tests/muon.sh "$BUILD/trm"
 tally "search.sh" tests/search.sh "$BUILD/trm"
 tally "tasks_cli.sh" tests/tasks_cli.sh "$BUILD/trm"
 tally "sudoku_hard.sh" tests/sudoku_hard.sh "$BUILD/trm"
+tally "recipes.sh" tests/recipes.sh "$BUILD/trm"
 # The learning test trains for ~1000 steps: it runs in the optimized build
 # only (make test); under the sanitizers (make sanitize) every other test
 # still exercises the same training code.
 if [ "${TRM_SKIP_LEARNING:-0}" = 1 ]; then
-    echo "# learn.sh, learn_maze.sh: not run in this (sanitizer) pass; make test runs them"
+    echo "# learn.sh, learn_maze.sh, learn_recipes.sh: not run in this (sanitizer) pass; make test runs them"
 else
     tally "learn.sh" tests/learn.sh "$BUILD/trm"
     tally "learn_maze.sh" tests/learn_maze.sh "$BUILD/trm"
+    tally "learn_recipes.sh" tests/learn_recipes.sh "$BUILD/trm"
 fi
 
 # The fuzz harnesses with a plain main, on their seeds and on every input

@@ -885,6 +885,241 @@ static void test_step_bad_input(void **state) {
     trm_model_free(m);
 }
 
+/* ---------------------------------------------------------------- training recipes */
+
+/* |a - b| <= tol in double. */
+#define assert_near(a, b, tol)                                                          \
+    do {                                                                                \
+        double a_ = (a), b_ = (b);                                                      \
+        if (!(fabs(a_ - b_) <= (tol)))                                                  \
+            fail_msg("%s = %.17g, expected %.17g (tol %g)", #a, a_, b_, (double)(tol)); \
+    } while (0)
+
+/* Every dense gradient of the model, concatenated (malloc'd). */
+static float *grads_copy(const trm_model *m, size_t *n_out) {
+    size_t n = 0;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].grad) n += (size_t)m->tensors[i].numel;
+    float *g = malloc(sizeof(float) * n), *p = g;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].grad) {
+            memcpy(p, m->tensors[i].grad, sizeof(float) * (size_t)m->tensors[i].numel);
+            p += m->tensors[i].numel;
+        }
+    *n_out = n;
+    return g;
+}
+
+/* One training step whose rows start at fresh states with the given step
+ * counts (so the step leaves row b at steps0[b] + 1): loss with opts,
+ * optionally backward (grad_scale 1). Returns the total. */
+typedef struct {
+    trm_model *m;
+    const batch_buf *bb;
+    const int32_t *steps0;
+    trm_loss_opts o;
+    bool backward;
+} weighted_ctx;
+
+static double weighted_step(void *p) {
+    weighted_ctx *w = p;
+    trm_model *m = w->m;
+    int S = m->cfg.seq_len;
+    trm_act *a = new_act(m, TRM_TRAIN);
+    for (int b = 0; b < BATCH; b++) {
+        trm_act_set_row(a, b, NULL, NULL, w->bb->inputs + b * S, 0, w->steps0[b]);
+        memcpy(a->labels + b * S, w->bb->labels + b * S, sizeof(int32_t) * S);
+    }
+    const float u[BATCH] = {1.0f, 1.0f};
+    const int32_t k[BATCH] = {2, 2};
+    trm_explore d = {u, k};
+    step_ok(m, a, &w->bb->b, &d);
+    trm_metrics mt;
+    trm_act_loss_opts(m, a, &w->o, &mt);
+    if (w->backward) {
+        trm_err err = {{0}};
+        trm_model_zero_grad(m);
+        if (trm_act_backward(m, a, 1.0f, &err)) fail_msg("%s", err.msg);
+    }
+    trm_act_free(a);
+    return mt.total;
+}
+
+/* step_weight R: a row at supervision step t weighs R^(t - 1). The totals
+ * at R = 1 and R = 0.5 give each row's loss; R = 0.25 must then be
+ * L0 + 0.25^2 L1 (rows at t = 1 and t = 3). With both rows at t = 3 the
+ * gradient is R^2 times the unweighted one, and the heads' gradients match
+ * finite differences of the weighted loss (label smoothing on too). */
+static void test_step_weight(void **state) {
+    (void)state;
+    trm_config c;
+    quick_cfg(&c);
+    trm_model *m = new_model(&c, 6);
+    gc_rng r;
+    gc_seed(&r, 17);
+    gc_fill_random(&r, m->q_head_w, 2 * c.hidden_size, -0.05f, 0.05f); /* q_halt varies by row */
+    m->q_head_b[0] = 0.3f;
+    batch_buf bb;
+    make_batch(&bb, c.seq_len, c.vocab_size);
+    const int32_t mixed[BATCH] = {0, 2}, same[BATCH] = {2, 2};
+    weighted_ctx w = {m, &bb, mixed, {TRM_LOSS_STABLEMAX, 0.0f, 1.0f}, false};
+    double t1 = weighted_step(&w);
+    w.o.step_weight = 0.5f;
+    double th = weighted_step(&w);
+    double L1 = (t1 - th) / (1 - 0.25), L0 = t1 - L1;
+    w.o.step_weight = 0.25f;
+    assert_near(weighted_step(&w), L0 + 0.0625 * L1, 1e-9 * fabs(t1));
+    trm_loss_opts plain = {TRM_LOSS_STABLEMAX, 0.0f, 1.0f};
+    w.o = plain;
+    assert_true(weighted_step(&w) == t1); /* step_weight 1 is the plain loss */
+
+    /* uniform steps: the whole gradient scales by R^2 */
+    size_t n;
+    w.steps0 = same;
+    w.backward = true;
+    w.o = plain;
+    weighted_step(&w);
+    float *g1 = grads_copy(m, &n);
+    w.o.step_weight = 0.5f;
+    weighted_step(&w);
+    float *gh = grads_copy(m, &n);
+    for (size_t i = 0; i < n; i++) g1[i] *= 0.25f;
+    assert_true(gc_check("step_weight 0.5 at t = 3: gradient = 0.25 x unweighted", gc_compare(gh, g1, n), 1e-6));
+    free(g1); free(gh);
+
+    /* mixed steps: FD of the weighted, smoothed loss on the heads */
+    w.steps0 = mixed;
+    w.o = (trm_loss_opts){TRM_LOSS_SOFTMAX, 0.2f, 0.5f};
+    weighted_step(&w);
+    float *qw = gc_dup(trm_model_find(m, "q_head.weight")->grad, 2 * c.hidden_size);
+    float *qb = gc_dup(trm_model_find(m, "q_head.bias")->grad, 2);
+    float *lm = gc_dup(trm_model_find(m, "lm_head.weight")->grad, 2 * c.hidden_size);
+    w.backward = false;
+    gc_result worst = gc_fd_check(m->q_head_w, 2 * c.hidden_size, qw, 1e-2f, weighted_step, &w);
+    worst = gc_worse(worst, gc_fd_check(m->q_head_b, 2, qb, 1e-2f, weighted_step, &w));
+    worst = gc_worse(worst, gc_fd_check(m->lm_head, 2 * c.hidden_size, lm, 1e-2f, weighted_step, &w));
+    assert_true(gc_check("step_weight 0.5 + label_smoothing 0.2, rows at t = 1, 3: heads FD", worst, GC_TOL_F32));
+    free(qw); free(qb); free(lm);
+    trm_model_free(m);
+}
+
+/* The no-carry graph: W forward-only steps then one training step equal,
+ * bit for bit, a plain training step started from the state that W
+ * evaluation steps reach (logits, loss, every gradient, puzzle rows); the
+ * rows end halted at step W + 1 and the exploration RNG is not drawn. */
+static void test_detached_step(void **state) {
+    (void)state;
+    trm_config c;
+    quick_cfg(&c);
+    c.H_cycles = 2;
+    c.puzzle_emb_ndim = c.hidden_size;
+    c.num_puzzle_identifiers = 3;
+    trm_model *m = new_model(&c, 8);
+    gc_rng r;
+    gc_seed(&r, 23);
+    gc_fill_random(&r, m->puzzle_emb, 3 * c.hidden_size, -1, 1);
+    batch_buf bb;
+    make_batch(&bb, c.seq_len, c.vocab_size);
+    bb.ids[1] = 2;
+    const int W = 2, S = c.seq_len;
+    trm_loss_opts o = {TRM_LOSS_STABLEMAX, 0.1f, 1.0f};
+    trm_err err = {{0}};
+    size_t n, nl = (size_t)BATCH * S * c.vocab_size, np = (size_t)BATCH * c.puzzle_emb_ndim;
+
+    trm_act *a = new_act(m, TRM_TRAIN);
+    uint64_t rng0[4];
+    memcpy(rng0, a->rng, sizeof rng0);
+    step_ok(m, a, &bb.b, NULL); /* a carry from an earlier step, dropped by the detached step */
+    memcpy(rng0, a->rng, sizeof rng0);
+    if (trm_act_step_detached(m, a, &bb.b, W, &err)) fail_msg("%s", err.msg);
+    assert_memory_equal(a->rng, rng0, sizeof rng0);
+    for (int b = 0; b < BATCH; b++) {
+        assert_int_equal(a->steps[b], W + 1);
+        assert_true(a->halted[b]);
+    }
+    trm_metrics ma, mb;
+    trm_act_loss_opts(m, a, &o, &ma);
+    trm_model_zero_grad(m);
+    if (trm_act_backward(m, a, 0.5f, &err)) fail_msg("%s", err.msg);
+    float *ga = grads_copy(m, &n), *la = gc_dup(a->logits, nl), *pa = gc_dup(trm_act_puzzle_grad(a), np);
+    assert_int_equal(ma.count, BATCH);
+    assert_near(ma.steps, BATCH * (W + 1), 0);
+
+    trm_act *e = new_act(m, TRM_EVAL), *t = new_act(m, TRM_TRAIN);
+    for (int s = 0; s < W; s++) step_ok(m, e, &bb.b, NULL);
+    size_t rf = trm_act_row_floats(e);
+    float *y = malloc(sizeof(float) * rf), *z = malloc(sizeof(float) * rf);
+    for (int b = 0; b < BATCH; b++) {
+        trm_act_get_row(e, b, y, z);
+        trm_act_set_row(t, b, y, z, bb.inputs + b * S, bb.ids[b], W);
+        memcpy(t->labels + b * S, bb.labels + b * S, sizeof(int32_t) * S);
+    }
+    const float u[BATCH] = {1.0f, 1.0f};
+    const int32_t k[BATCH] = {2, 2};
+    trm_explore d = {u, k};
+    step_ok(m, t, &bb.b, &d);
+    trm_act_loss_opts(m, t, &o, &mb);
+    trm_model_zero_grad(m);
+    if (trm_act_backward(m, t, 0.5f, &err)) fail_msg("%s", err.msg);
+    float *gb = grads_copy(m, &n);
+    assert_memory_equal(t->logits, la, nl * sizeof(float));
+    assert_true(ma.total == mb.total);
+    assert_memory_equal(gb, ga, n * sizeof(float));
+    assert_memory_equal(trm_act_puzzle_grad(t), pa, np * sizeof(float));
+
+    /* refused input changes nothing; W < 0 and evaluation states are refused */
+    bb.inputs[5] = c.vocab_size;
+    assert_int_equal(trm_act_step_detached(m, a, &bb.b, W, &err), -1);
+    assert_contains(err.msg, "inputs[0][5]");
+    assert_true(a->halted[0] && a->steps[0] == W + 1);
+    assert_int_equal(trm_act_step_detached(m, a, &bb.b, -1, &err), -1);
+    assert_contains(err.msg, "warm-up");
+    assert_int_equal(trm_act_step_detached(m, e, &bb.b, 0, &err), -1);
+    assert_contains(err.msg, "training mode");
+    free(ga); free(gb); free(la); free(pa); free(y); free(z);
+    trm_act_free(a); trm_act_free(e); trm_act_free(t);
+    trm_model_free(m);
+}
+
+/* A depth schedule lowers L_cycles below the allocation: the step and its
+ * gradient equal those of a state allocated for that depth, and freeing
+ * uses the allocated count; a depth above the allocation is refused. */
+static void test_depth_below_allocation(void **state) {
+    (void)state;
+    trm_config c;
+    quick_cfg(&c);
+    c.L_cycles = 3;
+    trm_model *m = new_model(&c, 9);
+    batch_buf bb;
+    make_batch(&bb, c.seq_len, c.vocab_size);
+    trm_err err = {{0}};
+    trm_act *big = new_act(m, TRM_TRAIN); /* allocated for 3 */
+    m->cfg.L_cycles = 1;
+    trm_act *small = new_act(m, TRM_TRAIN);
+    float *g[2];
+    size_t n;
+    trm_act *acts[2] = {big, small};
+    for (int i = 0; i < 2; i++) {
+        trm_metrics mt;
+        if (trm_act_step_detached(m, acts[i], &bb.b, 1, &err)) fail_msg("%s", err.msg);
+        trm_act_loss(m, acts[i], TRM_LOSS_STABLEMAX, &mt);
+        trm_model_zero_grad(m);
+        if (trm_act_backward(m, acts[i], 1.0f, &err)) fail_msg("%s", err.msg);
+        g[i] = grads_copy(m, &n);
+    }
+    assert_memory_equal(g[0], g[1], n * sizeof(float));
+    m->cfg.L_cycles = 4;
+    assert_int_equal(trm_act_step(m, big, &bb.b, NULL, &err), -1);
+    assert_contains(err.msg, "L_cycles 4: this training state was allocated for at most 3");
+    assert_int_equal(trm_act_step_detached(m, small, &bb.b, 0, &err), -1);
+    assert_contains(err.msg, "at most 1");
+    assert_int_equal(trm_act_backward(m, small, 1.0f, &err), -1);
+    m->cfg.L_cycles = 3;
+    free(g[0]); free(g[1]);
+    trm_act_free(big); trm_act_free(small);
+    trm_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_num_params_presets),
@@ -905,6 +1140,9 @@ int main(void) {
         cmocka_unit_test(test_train_halts_at_max_steps),
         cmocka_unit_test(test_train_exploration),
         cmocka_unit_test(test_step_bad_input),
+        cmocka_unit_test(test_step_weight),
+        cmocka_unit_test(test_detached_step),
+        cmocka_unit_test(test_depth_below_allocation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -820,6 +820,85 @@ static void test_softmax(void **state) {
     assert_true(gc_check("softmax dlogits (scale 0.37) FD", worst, 1e-5));
 }
 
+/* ---- label smoothing (training key label_smoothing) */
+
+typedef double (*ce_smooth_fn)(const float *, int, int, double, float *, double);
+
+typedef struct {
+    ce_smooth_fn f;
+    float *logits;
+    int V, label;
+    double eps;
+} ces_ctx;
+
+static double ces_S(void *p) {
+    ces_ctx *c = p;
+    return c->f(c->logits, c->V, c->label, c->eps, NULL, 1.0);
+}
+
+static gc_result ces_fd(ce_smooth_fn f, float *logits, int V, int label, double eps, double scale, float h) {
+    float *dl = gc_alloc(V);
+    for (int i = 0; i < V; i++) dl[i] = 123.0f; /* must be overwritten */
+    f(logits, V, label, eps, dl, scale);
+    for (int i = 0; i < V; i++) dl[i] = (float)(dl[i] / scale);
+    ces_ctx c = {f, logits, V, label, eps};
+    gc_result r = gc_fd_check(logits, V, dl, h, ces_S, &c);
+    free(dl);
+    return r;
+}
+
+/* The smoothed loss written out in double: sum_i q_i (-log p_i) with
+ * q = (1 - eps) onehot + eps / V and log p from the plain loss's own
+ * definition (-log p_i = ce(logits, i)). */
+static double ce_smooth_ref(ce_fn plain, const float *lg, int V, int label, double eps) {
+    double L = 0.0;
+    for (int i = 0; i < V; i++) L += ((i == label) * (1.0 - eps) + eps / V) * plain(lg, V, i, NULL, 1.0);
+    return L;
+}
+
+static void check_smooth(const char *name, ce_smooth_fn f, ce_fn plain) {
+    gc_rng r;
+    gc_seed(&r, 131);
+    float lg[9];
+    float z[5] = {0.0f, 0.0f, -0.5f, 1.25f, 0.0f}; /* stablemax's branch point */
+    double maxe = 0.0;
+    gc_result worst = {0, 0, 0, 0};
+    const double eps[3] = {0.1, 0.2, 0.9};
+    for (int e = 0; e < 3; e++)
+        for (int t = 0; t < 9; t++) {
+            gc_fill_random(&r, lg, 9, -4, 4);
+            maxe = fmax(maxe, fabs(f(lg, 9, t, eps[e], NULL, 1.0) - ce_smooth_ref(plain, lg, 9, t, eps[e])));
+            worst = gc_worse(worst, ces_fd(f, lg, 9, t, eps[e], 0.37, 1e-3f));
+        }
+    printf("    %s smoothed loss vs written-out target    abs %.2e (tol 1e-12)\n", name, maxe);
+    assert_true(maxe < 1e-12);
+    char what[96];
+    snprintf(what, sizeof what, "%s label_smoothing dlogits (scale 0.37) FD", name);
+    assert_true(gc_check(what, worst, 1e-5));
+    worst = ces_fd(f, z, 5, 0, 0.2, 1.0, 1e-5f);
+    worst = gc_worse(worst, ces_fd(f, z, 5, 3, 0.2, 1.0, 1e-5f));
+    snprintf(what, sizeof what, "%s label_smoothing dlogits at logits == 0 FD", name);
+    assert_true(gc_check(what, worst, 1e-4));
+    /* eps = 0 is the plain loss bit for bit, value and gradient */
+    float d0[9], d1[9];
+    gc_fill_random(&r, lg, 9, -4, 4);
+    assert_true(f(lg, 9, 4, 0.0, d0, 0.37) == plain(lg, 9, 4, d1, 0.37));
+    assert_memory_equal(d0, d1, sizeof d0);
+}
+
+static void test_ce_label_smoothing(void **state) {
+    (void)state;
+    check_smooth("stablemax", stablemax_ce_smooth, stablemax_ce);
+    check_smooth("softmax", softmax_ce_smooth, softmax_ce);
+    /* the gradient of a smoothed target sums to zero over the vocabulary
+     * (softmax) and, at eps = 1, pushes every class alike: the uniform
+     * logits are a minimum */
+    float u[4] = {0.3f, 0.3f, 0.3f, 0.3f}, du[4];
+    softmax_ce_smooth(u, 4, 2, 1.0, du, 1.0);
+    for (int i = 0; i < 4; i++) assert_near(du[i], 0.0, 1e-7);
+    assert_near(softmax_ce_smooth(u, 4, 2, 1.0, NULL, 1.0), log(4.0), 1e-12);
+}
+
 static void test_bce(void **state) {
     (void)state;
     double dx;
@@ -955,6 +1034,7 @@ int main(void) {
         cmocka_unit_test(test_vec),
         cmocka_unit_test(test_stablemax),
         cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_ce_label_smoothing),
         cmocka_unit_test(test_bce),
         cmocka_unit_test_teardown(test_matmul, teardown_backend),
     };

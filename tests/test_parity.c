@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "io/safetensors.h"
+#include "kernels/ops.h"
 #include "trm.h"
 #include "fixture.h"
 
@@ -230,6 +231,52 @@ static void test_sudoku_att_free(void **st) { (void)st; run_case("sudoku_att", f
 static void test_sudoku_mlp(void **st) { (void)st; run_case("sudoku_mlp", true); }
 static void test_sudoku_mlp_free(void **st) { (void)st; run_case("sudoku_mlp", false); }
 
+/* Label smoothing (training key label_smoothing) against PyTorch:
+ * make_fixtures.py's label_smoothing case holds per-token losses and logit
+ * gradients from trm_ref.token_losses (softmax: F.cross_entropy with
+ * label_smoothing; stablemax: the smoothed target against the reference's
+ * log-stablemax), in float64 from the same float32 logits. */
+static void test_label_smoothing(void **st) {
+    (void)st;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/label_smoothing/losses.safetensors", fixture_root());
+    trm_err e;
+    step_file s = {st_open(path, &e), path};
+    if (!s.f) fail_msg("%s (run tests/run.sh, which generates the fixtures)", e.msg);
+    const st_tensor *lt = st_find(s.f, "logits"), *et = st_find(s.f, "eps");
+    if (!lt || lt->ndim != 2 || !et) fail_msg("%s: expected logits [N, V] and eps", path);
+    int N = (int)lt->shape[0], V = (int)lt->shape[1], E = (int)et->numel;
+    float *lg = get_f32(&s, "logits", (size_t)N * V), *dl = malloc(sizeof(float) * V);
+    int32_t *lab = get_i32(&s, "labels", N);
+    double worst_loss = 0, worst_grad = 0;
+    for (int k = 0; k < 2; k++)
+        for (int ei = 0; ei < E; ei++) {
+            const char *kind = k ? "softmax" : "stablemax";
+            double eps = get_f64(&s, "eps", ei);
+            char ln[64], gn[64];
+            snprintf(ln, sizeof ln, "loss.%s.%d", kind, ei);
+            snprintf(gn, sizeof gn, "grad.%s.%d", kind, ei);
+            for (int n = 0; n < N; n++) {
+                if (lab[n] == TRM_IGNORE_LABEL) continue;
+                const float *x = lg + (size_t)n * V;
+                double got = k ? softmax_ce_smooth(x, V, lab[n], eps, dl, 1.0)
+                               : stablemax_ce_smooth(x, V, lab[n], eps, dl, 1.0);
+                double want = get_f64(&s, ln, n);
+                worst_loss = fmax(worst_loss, fabs(got - want) / fmax(fabs(want), 1.0));
+                for (int i = 0; i < V; i++) {
+                    double g = get_f64(&s, gn, n * V + i);
+                    worst_grad = fmax(worst_grad, fabs(dl[i] - g) / fmax(fabs(g), 1e-3));
+                }
+            }
+        }
+    fprintf(stderr, "# label smoothing vs PyTorch: loss rel %.2e (tol 1e-12), dlogits rel %.2e (tol 1e-6)\n",
+            worst_loss, worst_grad);
+    assert_true(worst_loss <= 1e-12);
+    assert_true(worst_grad <= 1e-6);
+    free(lg); free(dl); free(lab);
+    st_close(s.f);
+}
+
 /* Both matmul backends must agree with the reference. */
 static void test_att_small_portable(void **st) {
     (void)st;
@@ -256,7 +303,7 @@ int main(void) {
         cmocka_unit_test(test_att_small_free), cmocka_unit_test(test_mlp_small_free),
         cmocka_unit_test(test_learned_small_free), cmocka_unit_test(test_att_eval_free),
         cmocka_unit_test(test_sudoku_att_free), cmocka_unit_test(test_sudoku_mlp_free),
-        cmocka_unit_test(test_att_small_portable),
+        cmocka_unit_test(test_att_small_portable), cmocka_unit_test(test_label_smoothing),
     };
     return cmocka_run_group_tests(tests, NULL, print_report);
 }

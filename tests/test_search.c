@@ -721,7 +721,7 @@ static void test_set_cycles(void **state) {
     assert_int_equal(trm_model_set_cycles(m, T, n + 1, &e), 0);
     trm_batch bt = {1, in, sol, NULL};
     assert_int_equal(trm_act_step(m, tr, &bt, NULL, &e), -1);
-    assert_contains(e.msg, "made for L_cycles");
+    assert_contains(e.msg, "allocated for at most");
     trm_act_free(tr);
     trm_model_free(m);
 }

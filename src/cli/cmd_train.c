@@ -48,6 +48,9 @@ static void usage(FILE *out) {
             "  optimizer=%s (adam_atan2, adamw, or muon: Muon on the blocks' matrices and\n"
             "  muon_adam=%s (or adam_atan2) on the rest) muon_lr=%g muon_momentum=%g\n"
             "  muon_nesterov=%s muon_ns_steps=%d muon_weight_decay=%g adam_eps=%g (docs/training.md)\n"
+            "  label_smoothing=0 step_weight=1 graph=carry (or nocarry) nocarry_warmup=auto\n"
+            "  cycles_schedule=F0:T,n;F1:T,n;... halt_schedule=F0:N;F1:N;... (fractions of the run;\n"
+            "  training-graph recipes, docs/training.md)\n"
             "Threads: OMP_NUM_THREADS (default: all cores).\n",
             trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, t.lr, t.lr_min_ratio,
             (long long)t.lr_warmup_steps, t.beta1, t.beta2, t.weight_decay, t.puzzle_emb_lr,

@@ -403,29 +403,62 @@ static inline double stablemax_ds(double v) {
 
 double stablemax_ce(const float *logits, int V, int label, float *dlogits,
                     double scale) {
-    double S = 0.0;
-    for (int i = 0; i < V; i++) S += stablemax_s(logits[i]);
-    double sl = stablemax_s(logits[label]);
-    if (dlogits) {
-        for (int i = 0; i < V; i++) {
-            double g = stablemax_ds(logits[i]) / S;
-            if (i == label) g -= stablemax_ds(logits[i]) / sl;
-            dlogits[i] = (float)(scale * g);
-        }
-    }
-    return -log(sl / S);
+    return stablemax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
 }
 
 double softmax_ce(const float *logits, int V, int label, float *dlogits,
                   double scale) {
+    return softmax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
+}
+
+/* With p = s / S: -log p_i = log S - log s_i, so the smoothed loss is
+ * (1 - eps)(log S - log s_l) + eps (log S - mean_i log s_i) and its
+ * gradient s'_j / S - ((1 - eps)[j = l] + eps / V) s'_j / s_j. The eps
+ * terms are skipped at eps = 0, which keeps the unsmoothed numbers bit for
+ * bit. */
+double stablemax_ce_smooth(const float *logits, int V, int label, double eps,
+                           float *dlogits, double scale) {
+    double S = 0.0, sum_log_s = 0.0;
+    for (int i = 0; i < V; i++) {
+        double s = stablemax_s(logits[i]);
+        S += s;
+        if (eps > 0) sum_log_s += log(s);
+    }
+    double sl = stablemax_s(logits[label]);
+    if (dlogits) {
+        for (int i = 0; i < V; i++) {
+            double ds = stablemax_ds(logits[i]), g = ds / S;
+            if (i == label) g -= (1.0 - eps) * ds / sl;
+            if (eps > 0) g -= eps / V * ds / stablemax_s(logits[i]);
+            dlogits[i] = (float)(scale * g);
+        }
+    }
+    double nll = -log(sl / S);
+    if (!(eps > 0)) return nll;
+    return (1.0 - eps) * nll + eps * (log(S) - sum_log_s / V);
+}
+
+/* -log p_i = mx + log S - logits_i: the smoothed loss is
+ * (1 - eps) nll + eps (mx + log S - mean(logits)), as PyTorch's
+ * cross_entropy(label_smoothing = eps); gradient p_j - (1 - eps)[j = l] - eps / V. */
+double softmax_ce_smooth(const float *logits, int V, int label, double eps,
+                         float *dlogits, double scale) {
     double mx = logits[0];
     for (int i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
-    double S = 0.0;
-    for (int i = 0; i < V; i++) S += exp(logits[i] - mx);
+    double S = 0.0, sum = 0.0;
+    for (int i = 0; i < V; i++) {
+        S += exp(logits[i] - mx);
+        if (eps > 0) sum += logits[i];
+    }
     if (dlogits)
-        for (int i = 0; i < V; i++)
-            dlogits[i] = (float)(scale * (exp(logits[i] - mx) / S - (i == label)));
-    return -(logits[label] - mx - log(S));
+        for (int i = 0; i < V; i++) {
+            double g = exp(logits[i] - mx) / S - (i == label) * (1.0 - eps);
+            if (eps > 0) g -= eps / V;
+            dlogits[i] = (float)(scale * g);
+        }
+    double nll = -(logits[label] - mx - log(S));
+    if (!(eps > 0)) return nll;
+    return (1.0 - eps) * nll + eps * (mx + log(S) - sum / V);
 }
 
 double bce_with_logits(double x, double t, double *dx) {

@@ -105,6 +105,15 @@ double stablemax_ce(const float *logits, int V, int label, float *dlogits,
 /* Ordinary softmax cross entropy, same interface. */
 double softmax_ce(const float *logits, int V, int label, float *dlogits,
                   double scale);
+/* Label-smoothed versions: cross entropy against the target
+ * (1 - eps) onehot(label) + eps / V, i.e. (1 - eps) (-log p_label) +
+ * eps mean_i(-log p_i) with p the stablemax / softmax probabilities (the
+ * softmax one is PyTorch's cross_entropy(label_smoothing = eps)). eps = 0
+ * gives the functions above bit for bit. */
+double stablemax_ce_smooth(const float *logits, int V, int label, double eps,
+                           float *dlogits, double scale);
+double softmax_ce_smooth(const float *logits, int V, int label, double eps,
+                         float *dlogits, double scale);
 /* BCE with logits: max(x,0) - x t + log(1 + exp(-|x|)); *dx = sigmoid(x) - t. */
 double bce_with_logits(double x, double t, double *dx);
 

@@ -22,8 +22,9 @@ struct trm_act_work {
     float *ping, *pong;  /* [B, L, D] scratch states for inference */
     block_acts scratch;  /* one block's buffers for inference */
     /* training only */
-    block_acts *saved;   /* [(n + 1) * L_layers] last-cycle activations */
-    int saved_cycles;    /* n the saved activations were sized for */
+    block_acts *saved;   /* [apps] last-cycle activations */
+    int apps;            /* (n + 1) * L_layers for the n allocated: a depth
+                            schedule may run fewer latent updates than that */
     float *y_prev;       /* [B, L, D] y entering the last cycle */
     block_grads grads;
     float *d_logits;     /* [B, seq_len, V] d total / d logits */
@@ -42,9 +43,9 @@ struct trm_act_work {
 
 static void work_free(trm_act_work *w, const trm_model *m) {
     if (!w) return;
-    int apps = (w->saved_cycles + 1) * m->cfg.L_layers;
+    (void)m;
     if (w->saved)
-        for (int i = 0; i < apps; i++) block_acts_free(&w->saved[i]);
+        for (int i = 0; i < w->apps; i++) block_acts_free(&w->saved[i]);
     block_acts_free(&w->scratch);
     block_grads_free(&w->grads);
     float *bufs[] = {w->x, w->inj, w->ping, w->pong, w->y_prev, w->d_logits, w->d_q,
@@ -66,8 +67,8 @@ static trm_act_work *work_new(const trm_model *m, int B, trm_mode mode) {
               block_acts_alloc(&w->scratch, m, B, false, false) == 0;
     if (ok && mode == TRM_TRAIN) {
         int apps = (c->L_cycles + 1) * c->L_layers;
-        w->saved_cycles = c->L_cycles;
         ok = (w->saved = xcalloc((size_t)apps, sizeof(block_acts))) != NULL;
+        if (ok) w->apps = apps;
         for (int i = 0; ok && i < apps; i++) {
             ok = block_acts_alloc(&w->saved[i], m, B, true, i % c->L_layers == 0) == 0;
             /* needed only inside the forward; the backward recomputes them */
@@ -145,12 +146,13 @@ const float *trm_act_puzzle_grad(const trm_act *a) {
 
 /* ------------------------------------------------------------ input */
 
-static int check_batch(const trm_model *m, const trm_act *a, const trm_batch *bt, trm_err *err) {
+/* Validates the rows that will load new data: the halted ones, or all. */
+static int check_batch(const trm_model *m, const trm_act *a, const trm_batch *bt, bool all, trm_err *err) {
     const trm_config *c = &m->cfg;
     if (bt->batch != a->batch)
         return trm_errf(err, "batch: expected %d rows, got %d", a->batch, bt->batch);
     for (int b = 0; b < bt->batch; b++) {
-        if (!a->halted[b]) continue; /* rows still running never read the new data */
+        if (!all && !a->halted[b]) continue; /* rows still running never read the new data */
         for (int t = 0; t < c->seq_len; t++) {
             int32_t v = bt->inputs[(size_t)b * c->seq_len + t];
             if (v < 0 || v >= c->vocab_size)
@@ -326,16 +328,16 @@ static void reset_halted_rows(const trm_model *m, trm_act *a, const trm_batch *b
     }
 }
 
-static void inner_forward(const trm_model *m, trm_act *a) {
+/* The T cycles of one supervision step on the carry, from the input
+ * embedding in w->x; keep_last: the last cycle's activations are kept for
+ * trm_act_backward. Then the heads. */
+static void recurse(const trm_model *m, trm_act *a, bool keep_last) {
     const trm_config *c = &m->cfg;
     trm_act_work *w = a->work;
     int B = a->batch, layers = c->L_layers;
     size_t n = (size_t)B * m->L * c->hidden_size;
-    bool train = a->mode == TRM_TRAIN;
-    PROF(PROF_DATA, input_embedding(m, a, w->x));
-    PROF(PROF_MATMUL, pack_weights(m, w, a->batch));
     for (int cyc = 0; cyc < c->H_cycles; cyc++) {
-        bool keep = train && cyc == c->H_cycles - 1;
+        bool keep = keep_last && cyc == c->H_cycles - 1;
         if (keep) PROF(PROF_ELEMWISE, memcpy(w->y_prev, a->y, n * sizeof(float)));
         for (int i = 0; i < c->L_cycles; i++) {
             PROF(PROF_ELEMWISE, vec_add(w->inj, a->y, w->x, n));
@@ -344,6 +346,22 @@ static void inner_forward(const trm_model *m, trm_act *a) {
         reasoning_forward(m, w, B, a->y, a->z, keep ? &w->saved[c->L_cycles * layers] : NULL);
     }
     PROF(PROF_HEADS, heads_forward(m, a));
+}
+
+static void inner_forward(const trm_model *m, trm_act *a) {
+    PROF(PROF_DATA, input_embedding(m, a, a->work->x));
+    PROF(PROF_MATMUL, pack_weights(m, a->work, a->batch));
+    recurse(m, a, a->mode == TRM_TRAIN);
+}
+
+/* The training buffers hold the activations of the L_cycles the state was
+ * created with; a model whose depth grew since (a schedule's phase beyond
+ * the allocation) is refused rather than overrun. */
+static int check_depth(const trm_model *m, const trm_act *a, trm_err *err) {
+    const trm_config *c = &m->cfg;
+    if (a->mode != TRM_TRAIN || (c->L_cycles + 1) * c->L_layers <= a->work->apps) return 0;
+    return trm_errf(err, "L_cycles %d: this training state was allocated for at most %d", c->L_cycles,
+                    a->work->apps / c->L_layers - 1);
 }
 
 static void update_halting(const trm_model *m, trm_act *a, const trm_explore *draws) {
@@ -364,14 +382,27 @@ static void update_halting(const trm_model *m, trm_act *a, const trm_explore *dr
 
 int trm_act_step(trm_model *m, trm_act *a, const trm_batch *batch, const trm_explore *draws,
                  trm_err *err) {
-    if (check_batch(m, a, batch, err)) return -1;
-    /* a training state's saved activations hold exactly n + 1 applications */
-    if (a->work->saved && a->work->saved_cycles != m->cfg.L_cycles)
-        return trm_errf(err, "ACT state made for L_cycles %d, the model now has %d: create it after trm_model_set_cycles",
-                        a->work->saved_cycles, m->cfg.L_cycles);
+    if (check_depth(m, a, err) || check_batch(m, a, batch, false, err)) return -1;
     PROF(PROF_DATA, reset_halted_rows(m, a, batch));
     inner_forward(m, a);
     update_halting(m, a, draws);
+    return 0;
+}
+
+int trm_act_step_detached(trm_model *m, trm_act *a, const trm_batch *batch, int warmup, trm_err *err) {
+    if (a->mode != TRM_TRAIN) return trm_errf(err, "a detached step needs an ACT state created in training mode");
+    if (warmup < 0) return trm_errf(err, "warm-up steps: expected >= 0, got %d", warmup);
+    if (check_depth(m, a, err) || check_batch(m, a, batch, true, err)) return -1;
+    trm_act_reset(a); /* every row loads the batch */
+    PROF(PROF_DATA, reset_halted_rows(m, a, batch));
+    PROF(PROF_DATA, input_embedding(m, a, a->work->x));
+    PROF(PROF_MATMUL, pack_weights(m, a->work, a->batch));
+    for (int s = 0; s < warmup; s++) recurse(m, a, false);
+    recurse(m, a, true);
+    for (int b = 0; b < a->batch; b++) {
+        a->steps[b] = warmup + 1;
+        a->halted[b] = true; /* each row's episode ends here */
+    }
     return 0;
 }
 
@@ -385,8 +416,14 @@ static int argmax(const float *v, int n) {
 }
 
 void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind, trm_metrics *out) {
+    trm_loss_opts o = {kind, 0.0f, 1.0f};
+    trm_act_loss_opts(m, a, &o, out);
+}
+
+void trm_act_loss_opts(const trm_model *m, trm_act *a, const trm_loss_opts *o, trm_metrics *out) {
     const trm_config *c = &m->cfg;
     int S = c->seq_len, V = c->vocab_size;
+    double eps = o->label_smoothing;
     float *d_logits = a->mode == TRM_TRAIN ? a->work->d_logits : NULL;
     memset(out, 0, sizeof *out);
     for (int b = 0; b < a->batch; b++) {
@@ -394,6 +431,8 @@ void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind, trm_metric
         int count = 0, correct = 0;
         for (int t = 0; t < S; t++) count += lab[t] != TRM_IGNORE_LABEL;
         double divisor = count > 0 ? count : 1, row_loss = 0.0;
+        /* the row's weight R^(t - 1) at supervision step t (exactly 1 for R = 1) */
+        double wt = o->step_weight == 1.0f ? 1.0 : pow(o->step_weight, a->steps[b] - 1);
         for (int t = 0; t < S; t++) {
             const float *lg = a->logits + ((size_t)b * S + t) * V;
             float *dl = d_logits ? d_logits + ((size_t)b * S + t) * V : NULL;
@@ -401,16 +440,16 @@ void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind, trm_metric
                 if (dl) memset(dl, 0, sizeof(float) * (size_t)V);
                 continue;
             }
-            row_loss += kind == TRM_LOSS_SOFTMAX ? softmax_ce(lg, V, lab[t], dl, 1.0 / divisor)
-                                                 : stablemax_ce(lg, V, lab[t], dl, 1.0 / divisor);
+            row_loss += o->kind == TRM_LOSS_SOFTMAX ? softmax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor)
+                                                    : stablemax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor);
             correct += argmax(lg, V) == lab[t];
         }
         bool seq_correct = correct == count;
         double dq;
         double bce = bce_with_logits(a->q_halt[b], seq_correct ? 1.0 : 0.0, &dq);
-        out->lm_loss += row_loss / divisor;
-        out->q_halt_loss += bce;
-        if (a->mode == TRM_TRAIN) a->work->d_q[b] = (float)(0.5 * dq);
+        out->lm_loss += wt * (row_loss / divisor);
+        out->q_halt_loss += wt * bce;
+        if (a->mode == TRM_TRAIN) a->work->d_q[b] = (float)(0.5 * dq * wt);
         if (a->halted[b] && count > 0) {
             out->count += 1;
             out->accuracy += correct / divisor;
@@ -455,6 +494,7 @@ int trm_act_backward(trm_model *m, trm_act *a, float grad_scale, trm_err *err) {
     trm_act_work *w = a->work;
     int B = a->batch, layers = c->L_layers, n = c->L_cycles;
     size_t NLD = (size_t)B * m->L * c->hidden_size;
+    if (check_depth(m, a, err)) return -1;
     PROF(PROF_HEADS, heads_backward(m, a, grad_scale));
     /* y = f(y_prev, z_n): only z_n carries gradient */
     reasoning_backward(m, w, B, &w->saved[n * layers], w->d_y, w->d_z);

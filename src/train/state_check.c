@@ -129,9 +129,9 @@ static int check_examples(const st_file *f, const trm_config *c, const char *pre
 }
 
 /* The ACT carry: a running row has taken 1..halt_max_steps-1 steps. */
-static int check_carry(const st_file *f, const trm_model *m, int64_t B, trm_err *err) {
+static int check_carry(const st_file *f, const trm_model *m, int64_t B, int row_steps, trm_err *err) {
     int64_t s_yz[3] = {B, m->L, m->cfg.hidden_size}, s_b[1] = {B};
-    int hms = m->cfg.halt_max_steps;
+    int hms = row_steps > 0 ? row_steps : m->cfg.halt_max_steps;
     if (check_f32(f, "carry.y", 3, s_yz, false, err) || check_f32(f, "carry.z", 3, s_yz, false, err)) return -1;
     const st_tensor *st = want(f, "carry.steps", ST_I32, 1, s_b, err);
     const st_tensor *h = st ? want(f, "carry.halted", ST_I32, 1, s_b, err) : NULL;
@@ -163,7 +163,14 @@ static int check_counters(const st_file *f, int64_t end_step, trm_err *err) {
     if (i64_at(o, 0) != step)
         return trm_errf(err, "%s: optim.steps = %lld: expected the run's step %lld", f->path,
                         (long long)i64_at(o, 0), (long long)step);
-    return check_rng(f, "loader.rng", err);
+    int64_t s1f[1] = {1};
+    const st_tensor *fl = want(f, "run.flops", ST_F64, 1, s1f, err);
+    if (!fl) return -1;
+    double flops;
+    memcpy(&flops, fl->data, sizeof flops);
+    if (!(flops >= 0 && flops < 1e30))
+        return trm_errf(err, "%s: run.flops = %g: expected a finite count >= 0", f->path, flops);
+    return check_rng(f, "loader.rng", err) || check_rng(f, "nocarry.rng", err) ? -1 : 0;
 }
 
 /* The replay buffer (train/replay.c) holds 4 x batch examples; only the
@@ -183,7 +190,7 @@ static int check_replay(const st_file *f, const trm_config *c, int64_t B, trm_er
 }
 
 int trm_train_state_check(const st_file *f, const trm_model *m, const trm_train_config *tc, int64_t end_step,
-                          trm_err *err) {
+                          int row_steps, trm_err *err) {
     const char *fmt = st_metadata(f, "format"), *arch = st_metadata(f, "config");
     if (!fmt || strcmp(fmt, "trm-train-state"))
         return trm_errf(err, "%s: not a trm training state (metadata format is '%s')", f->path, fmt ? fmt : "missing");
@@ -194,7 +201,7 @@ int trm_train_state_check(const st_file *f, const trm_model *m, const trm_train_
                       f->path, arch ? arch : "missing");
     free(mine);
     int64_t B = tc->global_batch_size;
-    if (rc || check_weights(f, m, tc, err) || check_carry(f, m, B, err) || check_counters(f, end_step, err))
+    if (rc || check_weights(f, m, tc, err) || check_carry(f, m, B, row_steps, err) || check_counters(f, end_step, err))
         return -1;
     return tc->replay_failures > 0 ? check_replay(f, &m->cfg, B, err) : 0;
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/rng.h"
 #include "data/dataset.h"
 #include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
 #include "io/safetensors.h"
@@ -65,9 +66,80 @@ void trm_train_config_default(trm_train_config *c) {
     c->muon_weight_decay = oc.muon_weight_decay;
     c->muon_nesterov = oc.muon_nesterov;
     c->muon_ns_steps = oc.muon_ns_steps;
+    c->step_weight = 1.0f;
+    c->nocarry_warmup = -1;
 }
 
-typedef enum { K_INT, K_I64, K_U64, K_DBL, K_FLT, K_BOOL, K_LOSS, K_OPTIM } key_kind;
+/* ------------------------------------------------------------ schedules */
+
+/* A piecewise-constant schedule over the fraction of training done:
+ * phase i holds v[i] from frac[i] on (frac[0] = 0, increasing, < 1). */
+#define MAX_PHASES 16
+typedef struct {
+    int n;
+    double frac[MAX_PHASES];
+    int v[MAX_PHASES][2];
+} schedule;
+
+/* Parses "F0:a[,b];F1:a[,b];..." with nv values per phase, each in
+ * [1, hi[k]]; "" is no schedule (n = 0). */
+static int parse_schedule(const char *key, const char *text, int nv, const char *const *names,
+                          const int *hi, schedule *out, trm_err *err) {
+    memset(out, 0, sizeof *out);
+    const char *form = nv == 2 ? "FRACTION:T,n (e.g. 0:1,2;0.3:2,4;0.6:3,6)" : "FRACTION:N (e.g. 0:2;0.5:8)";
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, ';');
+        int len = end ? (int)(end - p) : (int)strlen(p), i = out->n;
+        if (i == MAX_PHASES) return trm_errf(err, "training field %s: more than %d phases", key, MAX_PHASES);
+        char *q;
+        errno = 0;
+        out->frac[i] = strtod(p, &q);
+        bool ok = q > p && *q == ':' && isfinite(out->frac[i]);
+        for (int k = 0; ok && k < nv; k++) {
+            const char *v = q + 1;
+            errno = 0;
+            long x = strtol(v, &q, 10);
+            ok = q > v && !errno && *q == (k == nv - 1 ? *(p + len) : ',');
+            if (ok && (x < 1 || x > hi[k]))
+                return trm_errf(err, "training field %s: phase %d: %s=%ld out of range 1..%d", key, i + 1, names[k], x, hi[k]);
+            out->v[i][k] = (int)x;
+        }
+        if (!ok || q != p + len)
+            return trm_errf(err, "training field %s: phase %d '%.*s': expected %s", key, i + 1, len, p, form);
+        if (i == 0 && out->frac[0] != 0)
+            return trm_errf(err, "training field %s: the first phase must start at fraction 0, got %g", key, out->frac[0]);
+        if (i > 0 && !(out->frac[i] > out->frac[i - 1] && out->frac[i] < 1))
+            return trm_errf(err, "training field %s: phase %d starts at %g: fractions must increase and stay below 1",
+                            key, i + 1, out->frac[i]);
+        out->n++;
+        p = end ? end + 1 : p + len;
+    }
+    return 0;
+}
+
+static int parse_cycles_schedule(const char *text, schedule *out, trm_err *err) {
+    static const char *const names[2] = {"T", "n"};
+    static const int hi[2] = {1000, 1000}; /* trm_config_validate's ranges of H_cycles, L_cycles */
+    return parse_schedule("cycles_schedule", text, 2, names, hi, out, err);
+}
+
+static int parse_halt_schedule(const char *text, schedule *out, trm_err *err) {
+    static const char *const names[1] = {"N"};
+    static const int hi[1] = {100000}; /* halt_max_steps */
+    return parse_schedule("halt_schedule", text, 1, names, hi, out, err);
+}
+
+/* The phase that holds at `done` of `total` steps. Comparing the quotient
+ * (correctly rounded) with the parsed fraction puts step 30 of 100 in the
+ * phase starting at 0.3. */
+static int phase_at(const schedule *s, int64_t done, int64_t total) {
+    double f = (double)done / (double)total;
+    int i = 0;
+    while (i + 1 < s->n && f >= s->frac[i + 1]) i++;
+    return i;
+}
+
+typedef enum { K_INT, K_I64, K_U64, K_DBL, K_FLT, K_BOOL, K_LOSS, K_OPTIM, K_GRAPH, K_AUTO_INT, K_SCHED } key_kind;
 typedef struct { const char *name; key_kind kind; size_t off; } train_key;
 #define TK(n, k) {#n, k, offsetof(trm_train_config, n)}
 static const train_key KEYS[] = {
@@ -80,8 +152,32 @@ static const train_key KEYS[] = {
     TK(replay_failures, K_FLT), TK(optimizer, K_OPTIM), TK(muon_adam, K_OPTIM), TK(adam_eps, K_FLT),
     TK(muon_lr, K_FLT), TK(muon_momentum, K_FLT), TK(muon_weight_decay, K_FLT),
     TK(muon_nesterov, K_BOOL), TK(muon_ns_steps, K_INT),
+    TK(label_smoothing, K_FLT), TK(step_weight, K_FLT), TK(graph, K_GRAPH),
+    TK(nocarry_warmup, K_AUTO_INT), TK(cycles_schedule, K_SCHED), TK(halt_schedule, K_SCHED),
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
+
+/* The string-valued recipe keys: graph, schedules, nocarry_warmup=auto. */
+static int set_recipe_key(trm_train_config *c, const train_key *k, const char *v, trm_err *err) {
+    void *p = (char *)c + k->off;
+    schedule sc;
+    switch (k->kind) {
+    case K_GRAPH:
+        if (!strcmp(v, "carry")) *(int *)p = TRM_GRAPH_CARRY;
+        else if (!strcmp(v, "nocarry")) *(int *)p = TRM_GRAPH_NOCARRY;
+        else return trm_errf(err, "training field %s: expected carry or nocarry, got '%s'", k->name, v);
+        return 0;
+    case K_AUTO_INT: *(int *)p = -1; return 0;
+    case K_SCHED:
+        if (strlen(v) >= sizeof c->cycles_schedule)
+            return trm_errf(err, "training field %s: longer than %zu characters", k->name, sizeof c->cycles_schedule - 1);
+        if (!strcmp(k->name, "cycles_schedule") ? parse_cycles_schedule(v, &sc, err) : parse_halt_schedule(v, &sc, err))
+            return -1;
+        snprintf((char *)p, sizeof c->cycles_schedule, "%s", v);
+        return 0;
+    default: return -1;
+    }
+}
 
 int trm_train_config_set(trm_train_config *c, const char *key, const char *v, trm_err *err) {
     const train_key *k = NULL;
@@ -113,12 +209,15 @@ int trm_train_config_set(trm_train_config *c, const char *key, const char *v, tr
         *(trm_optimizer *)p = o;
         return 0;
     }
+    if (k->kind == K_GRAPH || k->kind == K_SCHED || (k->kind == K_AUTO_INT && !strcmp(v, "auto")))
+        return set_recipe_key(c, k, v, err);
     d = strtod(v, &end);
     if (end == v || *end || errno || !isfinite(d) || d < 0)
         return trm_errf(err, "training field %s: expected a non-negative number, got '%s'", key, v);
     bool integral = d == floor(d);
     switch (k->kind) {
     case K_INT:
+    case K_AUTO_INT:
         if (!integral || d > 1e9) return trm_errf(err, "training field %s: expected an integer, got '%s'", key, v);
         *(int *)p = (int)d;
         break;
@@ -140,8 +239,11 @@ int trm_train_config_set(trm_train_config *c, const char *key, const char *v, tr
         return trm_errf(err, "training field replay_failures: expected a fraction in [0, 1], got '%s'", v);
     if (!strcmp(key, "muon_ns_steps") && (d < 1 || d > 100))
         return trm_errf(err, "training field muon_ns_steps: expected an integer in [1, 100], got '%s'", v);
-    if ((!strcmp(key, "beta1") || !strcmp(key, "beta2") || !strcmp(key, "ema_rate") || !strcmp(key, "muon_momentum")) && d >= 1)
+    if ((!strcmp(key, "beta1") || !strcmp(key, "beta2") || !strcmp(key, "ema_rate") || !strcmp(key, "muon_momentum") ||
+         !strcmp(key, "label_smoothing")) && d >= 1)
         return trm_errf(err, "training field %s: expected a number in [0, 1), got '%s'", key, v);
+    if (!strcmp(key, "step_weight") && d <= 0)
+        return trm_errf(err, "training field step_weight: expected a number > 0, got '%s'", v);
     return 0;
 }
 
@@ -168,6 +270,12 @@ char *trm_train_config_to_json(const trm_train_config *c) {
         case K_BOOL: cJSON_AddBoolToObject(o, KEYS[i].name, *(const bool *)p); break;
         case K_LOSS: cJSON_AddStringToObject(o, KEYS[i].name, *(const trm_loss_kind *)p == TRM_LOSS_SOFTMAX ? "softmax" : "stablemax"); break;
         case K_OPTIM: cJSON_AddStringToObject(o, KEYS[i].name, trm_optimizer_name(*(const trm_optimizer *)p)); break;
+        case K_GRAPH: cJSON_AddStringToObject(o, KEYS[i].name, *(const int *)p == TRM_GRAPH_NOCARRY ? "nocarry" : "carry"); break;
+        case K_AUTO_INT:
+            if (*(const int *)p < 0) cJSON_AddStringToObject(o, KEYS[i].name, "auto");
+            else cJSON_AddNumberToObject(o, KEYS[i].name, *(const int *)p);
+            break;
+        case K_SCHED: cJSON_AddStringToObject(o, KEYS[i].name, (const char *)p); break;
         }
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -193,6 +301,10 @@ typedef struct {
     int64_t saved_step;    /* step of the state on disk (-1: none yet) */
     int lock_fd;           /* RUN/train.lock, flock'ed for the whole run */
     int32_t *in, *lab, *pid;
+    trm_config arch;       /* the run's architecture; schedules change m's depth per phase */
+    schedule cycles, halt; /* n = 0: off */
+    uint64_t warm_rng[4];  /* nocarry: warm-up step counts */
+    double flops;          /* training FLOPs so far (trm_step_flops of the graphs run) */
     char path_state[4096], path_ckpt[4096], path_metrics[4096];
 } run;
 
@@ -211,7 +323,7 @@ static int save_state(run *r, trm_err *err) {
     if (!w) return trm_errf(err, "out of memory");
     int rc = 0;
     trm_model *m = r->m;
-    char *arch = trm_config_to_json(&m->cfg), *tcj = trm_train_config_to_json(&r->tc);
+    char *arch = trm_config_to_json(&r->arch), *tcj = trm_train_config_to_json(&r->tc);
     rc = st_writer_meta(w, "config", arch, err);
     if (rc == 0) rc = st_writer_meta(w, "train_config", tcj, err);
     if (rc == 0) rc = st_writer_meta(w, "format", "trm-train-state", err);
@@ -245,6 +357,8 @@ static int save_state(run *r, trm_err *err) {
     add_name(w, "loader.", "rng", ST_I64, 1, s4, ls.rng, &rc, err);
     add_name(w, "run.", "counters", ST_I64, 1, s3, counters, &rc, err);
     add_name(w, "optim.", "steps", ST_I64, 1, s1, &steps, &rc, err);
+    add_name(w, "run.", "flops", ST_F64, 1, s1, &r->flops, &rc, err);
+    add_name(w, "nocarry.", "rng", ST_I64, 1, s4, r->warm_rng, &rc, err);
     if (!halted) rc = trm_errf(err, "out of memory");
     if (rc == 0 && r->replay) rc = trm_replay_save(r->replay, w, err);
     if (rc == 0) rc = st_writer_write(w, r->path_state, err);
@@ -267,11 +381,21 @@ static int state_get(const st_file *f, const char *prefix, const char *name, st_
     return 0;
 }
 
+/* The most supervision steps a carry row can show: the largest
+ * halt_max_steps of the schedule, or a nocarry warm-up plus its step. */
+static int max_row_steps(const run *r) {
+    int n = r->arch.halt_max_steps;
+    for (int i = 0; i < r->halt.n; i++) n = r->halt.v[i][0] > n ? r->halt.v[i][0] : n;
+    /* nocarry_warmup=auto (-1) draws below the phase's halt_max_steps */
+    if (r->tc.graph == TRM_GRAPH_NOCARRY && r->tc.nocarry_warmup + 1 > n) n = r->tc.nocarry_warmup + 1;
+    return n;
+}
+
 static int load_state(run *r, trm_err *err) {
     st_file *f = st_open(r->path_state, err);
     if (!f) return -1;
     trm_model *m = r->m;
-    int rc = trm_train_state_check(f, m, &r->tc, r->end_step, err);
+    int rc = trm_train_state_check(f, m, &r->tc, r->end_step, max_row_steps(r), err);
     for (int i = 0; rc == 0 && i < m->n_tensors; i++) {
         trm_tensor *t = &m->tensors[i];
         rc = state_get(f, "live.", t->name, ST_F32, t->numel, t->data, err);
@@ -298,6 +422,8 @@ static int load_state(run *r, trm_err *err) {
     if (rc == 0) rc = state_get(f, "loader.", "rng", ST_I64, 4, ls.rng, err);
     if (rc == 0) rc = state_get(f, "run.", "counters", ST_I64, 3, counters, err);
     if (rc == 0) rc = state_get(f, "optim.", "steps", ST_I64, 1, &steps, err);
+    if (rc == 0) rc = state_get(f, "run.", "flops", ST_F64, 1, &r->flops, err);
+    if (rc == 0) rc = state_get(f, "nocarry.", "rng", ST_I64, 4, r->warm_rng, err);
     if (rc == 0 && r->replay) rc = trm_replay_load(r->replay, f, err);
     if (rc == 0) {
         for (int b = 0; b < B; b++) a->halted[b] = halted[b] != 0;
@@ -360,10 +486,10 @@ static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t 
     snprintf(line, sizeof line,
              "{\"step\":%lld,\"lr\":%.6g,\"lm_loss\":%s,\"q_halt_loss\":%s,\"accuracy\":%s,"
              "\"exact_accuracy\":%s,\"q_halt_accuracy\":%s,\"steps\":%.4g,\"count\":%.0f,"
-             "\"examples_per_s\":%.4g}",
+             "\"examples_per_s\":%.4g,\"flops\":%.10g}",
              (long long)r->step, lr, jnum(s->lm_loss / (w->steps * B)).s, jnum(s->q_halt_loss / (w->steps * B)).s,
              jnum(s->accuracy / cnt).s, jnum(s->exact_accuracy / cnt).s, jnum(s->q_halt_accuracy / cnt).s,
-             s->steps / cnt, s->count, rate);
+             s->steps / cnt, s->count, rate, r->flops);
     append_jsonl(r->path_metrics, line);
     fmt_eta(eta_s, sizeof eta_s, eta);
     if (!quiet)
@@ -392,9 +518,9 @@ static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
     char line[512];
     snprintf(line, sizeof line,
              "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%s,\"accuracy\":%s,"
-             "\"q_halt_accuracy\":%s,\"lm_loss\":%s,\"steps\":%d}}",
+             "\"q_halt_accuracy\":%s,\"lm_loss\":%s,\"steps\":%d},\"flops\":%.10g}",
              (long long)r->step, (long long)res.examples, jnum(res.exact_accuracy).s, jnum(res.accuracy).s,
-             jnum(res.q_halt_accuracy).s, jnum(res.lm_loss).s, res.n_steps);
+             jnum(res.q_halt_accuracy).s, jnum(res.lm_loss).s, res.n_steps, r->flops);
     append_jsonl(r->path_metrics, line);
     if (!quiet)
         fprintf(stderr, "eval at step %lld: exact %.4f, token accuracy %.4f, q_halt accuracy %.4f (%lld examples)\n",
@@ -423,15 +549,52 @@ static int check_loss(const run *r, const trm_metrics *mt, trm_err *err) {
                     "(a lower lr may help)", (long long)r->step + 1, mt->lm_loss, mt->q_halt_loss, kept);
 }
 
+/* Sets the model's (and the EMA copy's) depth and halting to the phases
+ * of the schedules that hold at training step r->step (0-based). */
+static void apply_phase(run *r) {
+    trm_config *c = &r->m->cfg;
+    if (r->cycles.n) {
+        int i = phase_at(&r->cycles, r->step, r->total_steps);
+        c->H_cycles = r->cycles.v[i][0];
+        c->L_cycles = r->cycles.v[i][1];
+    }
+    if (r->halt.n) c->halt_max_steps = r->halt.v[phase_at(&r->halt, r->step, r->total_steps)][0];
+    if (r->eval_m) {
+        r->eval_m->cfg.H_cycles = c->H_cycles;
+        r->eval_m->cfg.L_cycles = c->L_cycles;
+        r->eval_m->cfg.halt_max_steps = c->halt_max_steps;
+    }
+}
+
+/* The forward of one step's training graph, counting its FLOPs: the
+ * reference's carry (one supervision step), or nocarry (W detached
+ * warm-up steps, W uniform in [0, W_max] per batch, then one step). */
+static int run_graph(run *r, const trm_batch *bt, trm_err *err) {
+    const trm_config *c = &r->m->cfg;
+    double train_flops = trm_step_flops(c, bt->batch, TRM_TRAIN);
+    if (r->tc.graph == TRM_GRAPH_CARRY) {
+        if (trm_act_step(r->m, r->act, bt, NULL, err)) return -1;
+        r->flops += train_flops;
+        return 0;
+    }
+    int wmax = r->tc.nocarry_warmup >= 0 ? r->tc.nocarry_warmup : c->halt_max_steps - 1;
+    int W = wmax > 0 ? rng_int(r->warm_rng, 0, wmax) : 0;
+    if (trm_act_step_detached(r->m, r->act, bt, W, err)) return -1;
+    r->flops += train_flops + W * trm_step_flops(c, bt->batch, TRM_EVAL);
+    return 0;
+}
+
 /* One training step (spec 3.3); returns 1 past S_total (a no-op step). */
 static int train_step(run *r, log_window *w, trm_err *err) {
     int B = r->tc.global_batch_size;
+    apply_phase(r);
     trm_loader_next(r->loader, r->in, r->lab, r->pid);
     if (r->replay) trm_replay_mix(r->replay, r->act, r->in, r->lab, r->pid);
     trm_batch bt = {B, r->in, r->lab, r->pid};
-    if (trm_act_step(r->m, r->act, &bt, NULL, err)) return -1;
+    if (run_graph(r, &bt, err)) return -1;
     trm_metrics mt;
-    trm_act_loss(r->m, r->act, r->tc.loss_type, &mt);
+    trm_loss_opts lo = {r->tc.loss_type, r->tc.label_smoothing, r->tc.step_weight};
+    trm_act_loss_opts(r->m, r->act, &lo, &mt);
     if (check_loss(r, &mt, err)) return -1;
     if (r->replay) trm_replay_collect(r->replay, r->m, r->act);
     trm_model_zero_grad(r->m);
@@ -556,6 +719,25 @@ static int check_given(const char *key, int given, int data, const char *dir, tr
                     key, given, dir, key, data);
 }
 
+/* Parses the schedules, checks the recipe keys against each other and
+ * seeds the warm-up RNG. */
+static int open_recipes(run *r, trm_err *err) {
+    if (parse_cycles_schedule(r->tc.cycles_schedule, &r->cycles, err) ||
+        parse_halt_schedule(r->tc.halt_schedule, &r->halt, err))
+        return -1;
+    if (r->tc.graph == TRM_GRAPH_NOCARRY && r->tc.step_weight != 1.0f)
+        return trm_errf(err, "training field step_weight: weighs the supervision steps of graph=carry; "
+                             "graph=nocarry trains only the final step (leave step_weight=1)");
+    rng_seed(r->warm_rng, r->tc.seed + 3);
+    return 0;
+}
+
+static int max_L_cycles(const run *r) {
+    int n = r->arch.L_cycles;
+    for (int i = 0; i < r->cycles.n; i++) n = r->cycles.v[i][1] > n ? r->cycles.v[i][1] : n;
+    return n;
+}
+
 static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts *o, trm_err *err) {
     char path[4096];
     if (!(r->train = trm_split_open(o->data_dir, "train", err))) return -1;
@@ -572,6 +754,8 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     arch.seq_len = meta->seq_len;
     arch.num_puzzle_identifiers = meta->num_puzzle_identifiers;
     if (!(r->m = trm_model_new(&arch, r->tc.seed, err))) return -1;
+    r->arch = arch;
+    if (open_recipes(r, err)) return -1;
     if (r->tc.ema && (!(r->eval_m = trm_model_alloc(&arch, err)) || !(r->ema = trm_ema_new(r->m, r->tc.ema_rate, err))))
         return -1;
     if (r->eval_m && r->m->puzzle_emb && trm_model_share_tensor(r->eval_m, r->m, "puzzle_emb.weights", err))
@@ -595,7 +779,11 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     oc.total_steps = r->total_steps;
     if (!(r->opt = trm_optim_new(r->m, &oc, err))) return -1;
     int B = r->tc.global_batch_size;
-    if (!(r->act = trm_act_new(r->m, B, TRM_TRAIN, r->tc.seed + 1, err))) return -1;
+    /* the ACT buffers hold the deepest phase's activations */
+    r->m->cfg.L_cycles = max_L_cycles(r);
+    r->act = trm_act_new(r->m, B, TRM_TRAIN, r->tc.seed + 1, err);
+    r->m->cfg = r->arch;
+    if (!r->act) return -1;
     if (!(r->loader = trm_loader_new(r->train, B, true, r->tc.seed, err))) return -1;
     /* the reference drops the partial batch once per eval_interval epochs */
     trm_loader_set_iteration(r->loader, r->tc.eval_interval >= 1 ? (int64_t)r->tc.eval_interval : 0);

@@ -39,7 +39,16 @@ typedef struct {
     float adam_eps, muon_lr, muon_momentum, muon_weight_decay;
     bool muon_nesterov;
     int muon_ns_steps;
+    /* training-graph recipes (docs/training.md, "Recipes"); the defaults are the reference's */
+    float label_smoothing;         /* cross entropy against (1 - eps) onehot + eps / V (0: off) */
+    float step_weight;             /* carry graph: a row's loss at supervision step t weighs R^(t-1) (1: off) */
+    int graph;                     /* TRM_GRAPH_CARRY (reference) or TRM_GRAPH_NOCARRY */
+    int nocarry_warmup;            /* nocarry: warm-up steps drawn from [0, this] per batch (-1: halt_max_steps - 1) */
+    char cycles_schedule[256];     /* "F0:T,n;F1:T,n;..." (H_cycles, L_cycles by fraction of training; "" = off) */
+    char halt_schedule[256];       /* "F0:N;F1:N;..." (halt_max_steps by fraction of training; "" = off) */
 } trm_train_config;
+
+enum { TRM_GRAPH_CARRY = 0, TRM_GRAPH_NOCARRY = 1 };
 
 void trm_train_config_default(trm_train_config *c);
 /* Sets a training field by name; returns 1 if key is not a training
@@ -72,9 +81,11 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc,
  * num_puzzle_identifiers), step counters and halting flags consistent,
  * non-zero RNG states, and the replay buffer when tc->replay_failures > 0.
  * m gives the arch and tensor list; end_step bounds the saved step (0:
- * unbounded). Returns -1 with one line naming the file and the tensor. */
+ * unbounded); row_steps bounds a row's supervision-step count (0: the
+ * arch's halt_max_steps; schedules and nocarry warm-ups may go further).
+ * Returns -1 with one line naming the file and the tensor. */
 int trm_train_state_check(const st_file *f, const trm_model *m, const trm_train_config *tc, int64_t end_step,
-                          trm_err *err);
+                          int row_steps, trm_err *err);
 
 /* ---- evaluation (shared with `trm eval`) */
 

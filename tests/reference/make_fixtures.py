@@ -386,14 +386,48 @@ def build_case(outdir, case):
     return dt
 
 
+LOSS_EPS = [0.0, 0.1, 0.2, 0.5]
+
+
+def write_label_smoothing(outdir):
+    """OUTDIR/label_smoothing/losses.safetensors: per-token losses and their
+    logit gradients under label smoothing, from trm_ref.token_losses
+    (softmax: PyTorch's cross_entropy(label_smoothing=eps)), float64.
+      logits F32 [N, V] (some exactly 0, stablemax's branch point; N = 24, V = 11)
+      labels I32 [N] (two ignored, -100)
+      eps    F64 [E] = LOSS_EPS
+      loss.<kind>.<e>  F64 [N]     per-token loss at eps[e] (0 where ignored)
+      grad.<kind>.<e>  F64 [N, V]  d loss[n] / d logits[n]"""
+    gen = torch.Generator().manual_seed(7)
+    N, V = 24, 11
+    logits = (torch.randn(N, V, generator=gen, dtype=torch.float64) * 3).to(torch.float32)
+    logits[0, :4] = 0.0
+    logits[5, 3] = 0.0
+    labels = torch.randint(0, V, (N,), generator=gen, dtype=torch.int32)
+    labels[3] = trm_ref.IGNORE
+    labels[17] = trm_ref.IGNORE
+    t = {"logits": logits, "labels": labels,
+         "eps": torch.tensor(LOSS_EPS, dtype=torch.float64)}
+    for kind in ("stablemax", "softmax"):
+        for e, eps in enumerate(LOSS_EPS):
+            x = logits.to(torch.float64).clone().requires_grad_(True)
+            loss = trm_ref.token_losses(x.unsqueeze(0), labels.long().unsqueeze(0), kind, eps)[0]
+            loss.sum().backward()
+            t["loss.%s.%d" % (kind, e)] = loss.detach()
+            t["grad.%s.%d" % (kind, e)] = x.grad.detach()
+    d = os.path.join(outdir, "label_smoothing")
+    os.makedirs(d, exist_ok=True)
+    save_file(t, os.path.join(d, "losses.safetensors"))
+
+
 def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
-        print("cases:", ", ".join(c["name"] for c in CASES))
+        print("cases:", ", ".join(c["name"] for c in CASES), "label_smoothing")
         return 0 if len(argv) >= 2 else 2
     outdir = argv[1]
     want = set(argv[2:])
-    unknown = want - {c["name"] for c in CASES}
+    unknown = want - {c["name"] for c in CASES} - {"label_smoothing"}
     if unknown:
         print("unknown case(s): %s" % ", ".join(sorted(unknown)), file=sys.stderr)
         return 2
@@ -403,6 +437,8 @@ def main(argv):
         if want and case["name"] not in want:
             continue
         total += build_case(outdir, case)
+    if not want or "label_smoothing" in want:
+        write_label_smoothing(outdir)
     print("total %.2f s" % total, file=sys.stderr)
     return 0
 

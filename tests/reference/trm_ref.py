@@ -514,10 +514,19 @@ def stablemax_log_probs(logits):
     return torch.log(s) - torch.log(s.sum(-1, keepdim=True))
 
 
-def token_losses(logits, labels, loss_type="stablemax"):
-    """Per-token loss [B, S] (0 at ignored positions)."""
+def token_losses(logits, labels, loss_type="stablemax", label_smoothing=0.0):
+    """Per-token loss [B, S] (0 at ignored positions). label_smoothing eps:
+    cross entropy against (1 - eps) onehot + eps / V (softmax: PyTorch's own
+    cross_entropy(label_smoothing=eps); stablemax: that target written out
+    against the log-stablemax)."""
     mask = labels != IGNORE
     safe = torch.where(mask, labels, torch.zeros_like(labels)).long()
+    eps = float(label_smoothing)
+    if loss_type == "softmax" and eps > 0:
+        V = logits.shape[-1]
+        ce = F.cross_entropy(logits.reshape(-1, V), safe.reshape(-1), reduction="none",
+                             label_smoothing=eps).reshape(safe.shape)
+        return torch.where(mask, ce, torch.zeros_like(ce))
     if loss_type == "stablemax":
         lp = stablemax_log_probs(logits)
     elif loss_type == "softmax":
@@ -525,6 +534,8 @@ def token_losses(logits, labels, loss_type="stablemax"):
     else:
         raise ValueError("loss_type must be stablemax or softmax")
     nll = -lp.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+    if eps > 0:
+        nll = (1.0 - eps) * nll - eps * lp.mean(-1)
     return torch.where(mask, nll, torch.zeros_like(nll))
 
 
