@@ -84,7 +84,8 @@ ls "$TMP/k" | grep -q "tmp" && bad "a temporary file of the killed run is left" 
 
 $PY - "$TMP/k/metrics.jsonl" <<'PYEOF' && ok "after a SIGKILL and resume, metrics.jsonl has each step once" || bad "metrics steps repeat after SIGKILL + resume"
 import json, sys
-steps = [json.loads(l)["step"] for l in open(sys.argv[1]) if '"lm_loss"' in l]
+recs = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r["step"] for r in recs if "lm_loss" in r]  # training records (an eval record nests its lm_loss)
 assert steps == sorted(set(steps)), steps
 PYEOF
 
