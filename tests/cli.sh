@@ -69,8 +69,9 @@ expect_err "data maze-gen --walls 0.1-0.3x" "--walls: expected" "$TRM" data maze
 expect_err "bench: a batch too big for memory fails first" "training at batch 1000000 needs about [0-9.]+ GB of memory \(estimate.*GB is available.*--ignore-memory-check" \
     "$TRM" bench --preset sudoku-att --mode train --batch 1000000 --no-peak
 expect_err "bench: solving too" "solving at batch 1000000 needs about" "$TRM" bench --preset sudoku-att --mode solve --batch 1000000 --no-peak
+"$TRM" data sudoku --input data/sudoku-demo/puzzles.csv --out "$TMP/memdata" --test-size 1 >/dev/null 2>&1
 expect_err "train: a run too big for memory fails before its folder" "train: training at global_batch_size 100000 needs about" \
-    "$TRM" train --data "$TMP/nodata" --out "$TMP/bigrun" --preset sudoku-att hidden_size=2048 num_heads=16 global_batch_size=100000
+    "$TRM" train --data "$TMP/memdata" --out "$TMP/bigrun" --preset sudoku-att hidden_size=2048 num_heads=16 global_batch_size=100000
 [ ! -e "$TMP/bigrun" ] && ok "train: the refused run left no folder" || bad "train: refused run left $TMP/bigrun"
 expect_ok "bench --ignore-memory-check is accepted" "$TRM" bench --preset tiny --batch 2 --steps 1 --warmup 0 --solve-steps 1 --no-peak --json --ignore-memory-check
 

@@ -13,8 +13,9 @@ ERR_STDOUT_ANY=1
 D=$TMP/d
 expect_ok "data sudoku4 builds a small task" "$TRM" data sudoku4 --out "$D" --train-size 200 --test-size 16 --blanks 6 --seed 0
 # a small model: these checks are about the training graph, not learning
-SMALL="--data $D --preset tiny hidden_size=32 num_heads=2 puzzle_emb_ndim=32 global_batch_size=8 epochs=100 lr=1e-3
-       lr_warmup_steps=2 eval_interval=0 eval_max_examples=8 log_every=2 seed=3 max_steps=10"
+SMALL="--data $D --preset tiny hidden_size=32 num_heads=2 puzzle_emb_ndim=32 global_batch_size=8 epochs=0.4 lr=1e-3
+       lr_warmup_steps=2 eval_interval=0 eval_max_examples=8 log_every=2 seed=3"
+# (epochs 0.4 x 200 puzzles / batch 8 = 10 steps: the schedules' fractions are of those)
 RECIPE="graph=nocarry cycles_schedule=0:1,1;0.3:2,1;0.6:1,2 halt_schedule=0:2;0.5:3 label_smoothing=0.2"
 
 # ---- exact resume of a nocarry + schedules run: 10 steps == 4 + 6
@@ -69,8 +70,8 @@ heads = 2 * S * D * V + 2 * D * 2
 def train_flops(T, n): return B * (T * (n + 1) * app + heads + 2 * ((n + 1) * app + heads))
 run = tmp + "/c"
 subprocess.run([trm, "train", "--data", d, "--out", run, "--preset", "tiny", "hidden_size=32", "num_heads=2",
-                "puzzle_emb_ndim=32", "global_batch_size=8", "epochs=100", "eval_interval=0", "log_every=1",
-                "max_steps=4", "cycles_schedule=0:1,1;0.5:2,3", "--quiet"], check=True)
+                "puzzle_emb_ndim=32", "global_batch_size=8", "epochs=0.16", "eval_interval=0", "log_every=1",
+                "cycles_schedule=0:1,1;0.5:2,3", "--quiet"], check=True)
 rows = [json.loads(l) for l in open(run + "/metrics.jsonl") if '"lm_loss"' in l]
 want, got = 0.0, [r["flops"] for r in rows]
 for step in range(4):
