@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# configs/sudoku-hard-study.sh - the recipes of the hard-Sudoku study
+# (issue 13, docs/sudoku-hard.md): one model, one dataset, one schedule
+# length; only the recipe changes. Every run logs its cumulative training
+# FLOPs (metrics.jsonl "flops"), so curves compare at equal compute.
+#
+# usage: configs/sudoku-hard-study.sh RECIPE [RUN_DIR] [key=value ...]
+#   RECIPE    reference  the paper's Sudoku recipe (AdamATan2 lr 1e-4,
+#                        weight decay 1.0, carry graph, T=3 n=6, 16 steps, EMA)
+#             muon       reference + Muon (lr 0.02) on the block matrices,
+#                        AdamW on the rest, label smoothing 0.2, cosine to 0
+#             nocarry    reference + the no-carry graph and the CGAR depth
+#                        curriculum (T,n) = (1,2) -> (2,4) -> (3,6) at 30%/60%
+#             replay     reference + failure replay (a quarter of new rows)
+#             best       muon + nocarry (all of the above but replay)
+#   RUN_DIR   default runs/hard-RECIPE; rerun to continue (--resume)
+#   key=value extra training or model keys (e.g. stop_after=200)
+# env: TRM (build/trm), DATA (data/sudoku-hard; built by
+#      configs/sudoku-hard-data.sh when missing), HIDDEN (128), BATCH (64),
+#      EPOCHS (2: the schedule's length, 96,497 puzzles per epoch)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TRM=${TRM:-build/trm}
+DATA=${DATA:-data/sudoku-hard}
+HIDDEN=${HIDDEN:-128}
+BATCH=${BATCH:-64}
+EPOCHS=${EPOCHS:-2}
+RECIPE=${1:?usage: configs/sudoku-hard-study.sh RECIPE [RUN_DIR] [key=value ...]}
+RUN=${2:-runs/hard-$RECIPE}
+shift $(( $# >= 2 ? 2 : 1 ))
+
+[ -f "$DATA/main/train/dataset.json" ] || bash configs/sudoku-hard-data.sh "$DATA" >&2
+if [ -f "$RUN/state.safetensors" ]; then
+    exec "$TRM" train --data "$DATA/main" --out "$RUN" --resume "$@"
+fi
+
+MODEL="--preset sudoku-att hidden_size=$HIDDEN num_heads=$((HIDDEN / 32)) puzzle_emb_ndim=$HIDDEN"
+COMMON="global_batch_size=$BATCH epochs=$EPOCHS eval_interval=$(awk -v e="$EPOCHS" 'BEGIN { print e / 20 }')
+        eval_max_examples=200 eval_batch_size=100 log_every=10 checkpoint_every=50 seed=0
+        lr=1e-4 lr_warmup_steps=100 weight_decay=1.0 puzzle_emb_lr=1e-4 puzzle_emb_weight_decay=1.0
+        ema=true ema_rate=0.999"
+MUON="optimizer=muon muon_lr=0.02 label_smoothing=0.2 lr_min_ratio=0"
+NOCARRY="graph=nocarry cycles_schedule=0:1,2;0.3:2,4;0.6:3,6"
+case "$RECIPE" in
+    reference) KEYS="" ;;
+    muon) KEYS="$MUON" ;;
+    nocarry) KEYS="$NOCARRY" ;;
+    replay) KEYS="replay_failures=0.25" ;;
+    best) KEYS="$MUON $NOCARRY" ;;
+    *) echo "sudoku-hard-study: unknown recipe '$RECIPE' (reference, muon, nocarry, replay, best)" >&2; exit 1 ;;
+esac
+# shellcheck disable=SC2086 # word splitting of the key lists is intended
+exec "$TRM" train --data "$DATA/main" --out "$RUN" $MODEL $COMMON $KEYS "$@"
