@@ -17,7 +17,8 @@
 #   key=value extra training or model keys (e.g. stop_after=200)
 # env: TRM (build/trm), DATA (data/sudoku-hard; built by
 #      configs/sudoku-hard-data.sh when missing), HIDDEN (128), BATCH (64),
-#      EPOCHS (2: the schedule's length, 96,497 puzzles per epoch)
+#      EPOCHS (2: the schedule's length, 96,497 puzzles per epoch),
+#      EVALS (20 evaluations over the schedule), EVAL_N (200 held-out 17-clue puzzles each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRM=${TRM:-build/trm}
@@ -25,6 +26,8 @@ DATA=${DATA:-data/sudoku-hard}
 HIDDEN=${HIDDEN:-128}
 BATCH=${BATCH:-64}
 EPOCHS=${EPOCHS:-2}
+EVALS=${EVALS:-20}
+EVAL_N=${EVAL_N:-200}
 RECIPE=${1:?usage: configs/sudoku-hard-study.sh RECIPE [RUN_DIR] [key=value ...]}
 RUN=${2:-runs/hard-$RECIPE}
 shift $(( $# >= 2 ? 2 : 1 ))
@@ -35,8 +38,8 @@ if [ -f "$RUN/state.safetensors" ]; then
 fi
 
 MODEL="--preset sudoku-att hidden_size=$HIDDEN num_heads=$((HIDDEN / 32)) puzzle_emb_ndim=$HIDDEN"
-COMMON="global_batch_size=$BATCH epochs=$EPOCHS eval_interval=$(awk -v e="$EPOCHS" 'BEGIN { print e / 20 }')
-        eval_max_examples=200 eval_batch_size=100 log_every=10 checkpoint_every=50 seed=0
+COMMON="global_batch_size=$BATCH epochs=$EPOCHS eval_interval=$(awk -v e="$EPOCHS" -v k="$EVALS" 'BEGIN { print e / k }')
+        eval_max_examples=$EVAL_N eval_batch_size=100 log_every=10 checkpoint_every=50 seed=0
         lr=1e-4 lr_warmup_steps=100 weight_decay=1.0 puzzle_emb_lr=1e-4 puzzle_emb_weight_decay=1.0
         ema=true ema_rate=0.999"
 MUON="optimizer=muon muon_lr=0.02 label_smoothing=0.2 lr_min_ratio=0"
