@@ -83,6 +83,22 @@ for s in forum-1106:5 msolve:9 main:12; do
         || { bad "eval $1"; cat "$TMP/err" "$TMP/ev.json"; }
 done
 
+# the study's recipes (configs/sudoku-hard-study.sh) each train on the split
+# and resume when rerun (a small model, two steps, then two more)
+for r in reference muon nocarry replay best; do
+    if TRM=$TRM DATA=$OUT HIDDEN=32 BATCH=4 EPOCHS=1 EVAL_N=4 bash configs/sudoku-hard-study.sh $r "$TMP/study-$r" \
+           halt_max_steps=2 H_cycles=1 L_cycles=2 stop_after=2 --quiet >"$TMP/out" 2>"$TMP/err" &&
+       TRM=$TRM DATA=$OUT bash configs/sudoku-hard-study.sh $r "$TMP/study-$r" stop_after=2 --quiet >"$TMP/out" 2>>"$TMP/err"; then
+        $PY - "$TMP/study-$r/metrics.jsonl" <<'PYEOF' && ok "study recipe $r trains, logs flops and resumes" || bad "study recipe $r: metrics"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+f = [r["flops"] for r in rows]
+assert rows[-1]["step"] == 4 and f[0] > 0 and f[-1] > f[0] and all(b >= a for a, b in zip(f, f[1:])), rows
+PYEOF
+    else bad "study recipe $r"; cat "$TMP/err"; fi
+done
+expect_err "study: an unknown recipe" "unknown recipe 'fast'" bash configs/sudoku-hard-study.sh fast "$TMP/study-x"
+
 # bad combinations: one line, exit 2 (usage) or 1 (data)
 expect_err_code "--test-only with --test-input" 2 "--test-only writes only a test split" \
     "$TRM" data sudoku --input "$C17" --test-input "$F1106" --test-only --out "$TMP/x1"
