@@ -72,6 +72,22 @@ rc=$?
     && ok "SIGINT saves the state and exits 0" || { bad "SIGINT handling (exit $rc)"; tail -3 "$TMP/err"; }
 expect_ok "a run stopped by SIGINT resumes" "$TRM" train --data "$D" --out "$TMP/c" --resume stop_after=3
 
+# ---- SIGINT during a long evaluation: it ends at the next batch, the run
+# saves and stops, and the partial evaluation is not logged
+"$TRM" data sudoku --input data/sudoku-demo/puzzles.csv --out "$TMP/de" --test-size 200 --seed 1 >/dev/null 2>&1
+"$TRM" train --data "$TMP/de" --preset tiny global_batch_size=8 epochs=50 eval_interval=0.2 eval_batch_size=1 \
+    --out "$TMP/ev" >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for i in $(seq 100); do grep -q "eval: [0-9]*/200" "$TMP/err" && break; sleep 0.1; done
+kill -INT $pid
+t0=$SECONDS
+wait $pid
+rc=$?
+[ $rc -eq 0 ] && [ $((SECONDS - t0)) -le 5 ] && grep -q "interrupted: saved state" "$TMP/err" \
+    && ! grep -q '"eval"' "$TMP/ev/metrics.jsonl" \
+    && ok "SIGINT during an evaluation stops at once, saves, logs no partial evaluation" \
+    || { bad "SIGINT during evaluation (exit $rc, $((SECONDS - t0)) s)"; tail -c 300 "$TMP/err"; }
+
 # ---- SIGKILL at any point: the last state saved is whole and resumes
 "$TRM" train $COMMON --out "$TMP/k" max_steps=100000 checkpoint_every=3 >/dev/null 2>&1 &
 pid=$!

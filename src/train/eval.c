@@ -169,7 +169,7 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
     score_sums sums = {0};
     double loss = 0;
     int n;
-    while (rc == 0 && seen < total && (n = trm_loader_next(ld, b.in, b.lab, b.pid)) > 0) {
+    while (rc == 0 && seen < total && !(o->stop && *o->stop) && (n = trm_loader_next(ld, b.in, b.lab, b.pid)) > 0) {
         if (seen + n > total) n = (int)(total - seen);
         trm_batch bt = {batch, b.in, b.lab, b.pid};
         /* the one place a batch is solved */
@@ -188,6 +188,7 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
     if (o->progress) fputc('\n', stderr);
     m->cfg.halt_max_steps = saved_cap;
     if (rc == 0) fill_result(out, &sums, loss, seen, steps, &b, per_step);
+    out->stopped = rc == 0 && seen < total;
 done:
     bufs_free(&b);
     trm_act_free(a);

@@ -513,8 +513,14 @@ static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
     trm_eval_result res;
     int eb = r->tc.eval_batch_size > 0 ? r->tc.eval_batch_size : r->tc.global_batch_size;
     if (!quiet) fputc('\n', stderr);
-    if (trm_evaluate(current_eval_model(r), r->test, 0, eb, r->tc.eval_max_examples, false, !quiet, &res, err))
-        return -1;
+    /* a SIGINT during a long evaluation ends it at the next batch: the run
+     * then saves and stops, and a partial evaluation is not logged */
+    trm_eval_opts eo = {.batch = eb, .max_examples = r->tc.eval_max_examples, .progress = !quiet, .stop = &g_stop};
+    if (trm_evaluate_opts(current_eval_model(r), r->test, &eo, &res, err)) return -1;
+    if (res.stopped) {
+        trm_eval_result_free(&res);
+        return 0;
+    }
     char line[512];
     snprintf(line, sizeof line,
              "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%s,\"accuracy\":%s,"

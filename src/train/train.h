@@ -5,6 +5,7 @@
 #ifndef TRM_TRAIN_H
 #define TRM_TRAIN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -93,6 +94,7 @@ typedef struct {
     int64_t examples;
     double exact_accuracy, accuracy, q_halt_accuracy, mean_steps, lm_loss;
     int n_steps;                 /* supervision steps run */
+    bool stopped;                /* trm_eval_opts.stop was raised: partial, not to be reported */
     double *exact_by_step;       /* [n_steps] when per_step was asked, else NULL */
     double *accuracy_by_step;
 } trm_eval_result;
@@ -136,6 +138,8 @@ typedef struct {
     void *row_ctx;
     trm_eval_solve_fn solve; /* NULL = plain recursion */
     void *solve_ctx;
+    const volatile sig_atomic_t *stop; /* may be NULL; when it turns non-zero the
+                                          evaluation ends after the batch at hand */
 } trm_eval_opts;
 
 /* trm_evaluate with a per-row callback and a pluggable batch solver. */
