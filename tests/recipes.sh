@@ -93,9 +93,9 @@ expect_err "cycles_schedule: fractions increase" "cycles_schedule: phase 3 start
     $X "cycles_schedule=0:1,2;0.5:2,2;0.2:3,3"
 expect_err "cycles_schedule: fraction below 1" "phase 2 starts at 1: fractions must increase" $X "cycles_schedule=0:1,2;1:2,2"
 expect_err "cycles_schedule: T,n pairs" "cycles_schedule: phase 2 '0.3:2': expected FRACTION:T,n" $X "cycles_schedule=0:1,2;0.3:2"
-expect_err "cycles_schedule: n >= 1" "cycles_schedule: phase 1: n=0 out of range 1..1000" $X "cycles_schedule=0:1,0"
+expect_err "cycles_schedule: n >= 1" "cycles_schedule: phase 1: n=0 out of range 1..256" $X "cycles_schedule=0:1,0"
 expect_err "halt_schedule: one value" "halt_schedule: phase 1 '0:2,3': expected FRACTION:N" $X "halt_schedule=0:2,3"
-expect_err "halt_schedule: N >= 1" "halt_schedule: phase 2: N=0 out of range 1..100000" $X "halt_schedule=0:4;0.5:0"
+expect_err "halt_schedule: N >= 1" "halt_schedule: phase 2: N=0 out of range 1..1024" $X "halt_schedule=0:4;0.5:0"
 expect_err "graph: carry or nocarry" "training field graph: expected carry or nocarry, got 'none'" $X graph=none
 expect_err "label_smoothing < 1" "training field label_smoothing: expected a number in \[0, 1\), got '1'" $X label_smoothing=1
 expect_err "step_weight > 0" "training field step_weight: expected a number > 0, got '0'" $X step_weight=0

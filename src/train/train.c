@@ -119,13 +119,13 @@ static int parse_schedule(const char *key, const char *text, int nv, const char 
 
 static int parse_cycles_schedule(const char *text, schedule *out, trm_err *err) {
     static const char *const names[2] = {"T", "n"};
-    static const int hi[2] = {1000, 1000}; /* trm_config_validate's ranges of H_cycles, L_cycles */
+    static const int hi[2] = {TRM_LIMIT_CYCLES, TRM_LIMIT_CYCLES}; /* what a checkpoint may ask for */
     return parse_schedule("cycles_schedule", text, 2, names, hi, out, err);
 }
 
 static int parse_halt_schedule(const char *text, schedule *out, trm_err *err) {
     static const char *const names[1] = {"N"};
-    static const int hi[1] = {100000}; /* halt_max_steps */
+    static const int hi[1] = {TRM_LIMIT_HALT_MAX_STEPS}; /* halt_max_steps, likewise */
     return parse_schedule("halt_schedule", text, 1, names, hi, out, err);
 }
 
