@@ -27,6 +27,7 @@
 #include "tasks/sudoku.h"
 #include "tasks/sudoku4.h"
 #include "tasks/task.h"
+#include "io/jsonout.h"
 #include "trm.h"
 
 #define MAX_BATCH 64
@@ -360,12 +361,8 @@ static void print_board(const trm_task *t, int S, const int32_t *in, const int32
     trm_render_text(stdout, t, S, in, has ? lab : NULL, v, 2, color);
 }
 
-/* A JSON number, or null for NaN and infinities (which JSON lacks: a
- * diverged model's q_halt is NaN). Same idea as the library's helper. */
-static void json_number(const char *key, double v) {
-    if (isfinite(v)) printf(",\"%s\":%.6f", key, v);
-    else printf(",\"%s\":null", key);
-}
+/* ,"key":v with null for NaN and infinities (a diverged model's q_halt). */
+static void json_field(const char *key, double v) { printf(",\"%s\":%s", key, JSON_NUM(v)); }
 
 static void print_json(const trm_task *t, int S, const int32_t *pred, double conf, int steps, int viol,
                        bool has, bool match, const char *why, const trm_search_result *sr) {
@@ -373,7 +370,7 @@ static void print_json(const trm_task *t, int S, const int32_t *pred, double con
     if (!text) return;
     t->format(pred, S, text);
     printf("{\"solution\":\"%s\"", text);
-    json_number("confidence", conf);
+    json_field("confidence", conf);
     printf(",\"steps\":%d", steps);
     if (viol >= 0) printf(",\"valid\":%s,\"violations\":%d", viol == 0 ? "true" : "false", viol);
     if (has) printf(",\"correct\":%s", match ? "true" : "false");
@@ -571,7 +568,7 @@ static void arc_print_json(const arc_answer *r) {
         char key[16];
         snprintf(key, sizeof key, "confidence_%d", k + 1);
         printf(",\"votes_%d\":%d", k + 1, r->top[k].votes);
-        json_number(key, r->top[k].conf);
+        json_field(key, r->top[k].conf);
     }
     if (r->known) printf(",\"correct\":%s", r->right[0] || r->right[1] ? "true" : "false");
     printf("}\n");

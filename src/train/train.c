@@ -27,6 +27,7 @@
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
+#include "io/jsonout.h" /* JSON_NUM: null for a diverged loss, so each line stays JSON */
 #include "io/safetensors.h"
 #include "render/render.h"
 #include "train/replay.h"
@@ -462,16 +463,6 @@ static void fmt_eta(char *buf, size_t n, double s) {
 
 typedef struct { trm_metrics sum; int64_t steps; double t0; } log_window;
 
-/* A JSON number, or null for nan / inf (a diverged loss), which JSON cannot
- * spell: metrics.jsonl stays valid JSON line by line. */
-typedef struct { char s[32]; } json_num;
-static json_num jnum(double v) {
-    json_num j;
-    if (isfinite(v)) snprintf(j.s, sizeof j.s, "%.6g", v);
-    else snprintf(j.s, sizeof j.s, "null");
-    return j;
-}
-
 static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t start_step) {
     const trm_metrics *s = &w->sum;
     double el = now_s() - w->t0, B = r->tc.global_batch_size;
@@ -487,8 +478,8 @@ static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t 
              "{\"step\":%lld,\"lr\":%.6g,\"lm_loss\":%s,\"q_halt_loss\":%s,\"accuracy\":%s,"
              "\"exact_accuracy\":%s,\"q_halt_accuracy\":%s,\"steps\":%.4g,\"count\":%.0f,"
              "\"examples_per_s\":%.4g,\"flops\":%.10g}",
-             (long long)r->step, lr, jnum(s->lm_loss / (w->steps * B)).s, jnum(s->q_halt_loss / (w->steps * B)).s,
-             jnum(s->accuracy / cnt).s, jnum(s->exact_accuracy / cnt).s, jnum(s->q_halt_accuracy / cnt).s,
+             (long long)r->step, lr, JSON_NUM(s->lm_loss / (w->steps * B)), JSON_NUM(s->q_halt_loss / (w->steps * B)),
+             JSON_NUM(s->accuracy / cnt), JSON_NUM(s->exact_accuracy / cnt), JSON_NUM(s->q_halt_accuracy / cnt),
              s->steps / cnt, s->count, rate, r->flops);
     append_jsonl(r->path_metrics, line);
     fmt_eta(eta_s, sizeof eta_s, eta);
@@ -525,8 +516,8 @@ static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
     snprintf(line, sizeof line,
              "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%s,\"accuracy\":%s,"
              "\"q_halt_accuracy\":%s,\"lm_loss\":%s,\"steps\":%d},\"flops\":%.10g}",
-             (long long)r->step, (long long)res.examples, jnum(res.exact_accuracy).s, jnum(res.accuracy).s,
-             jnum(res.q_halt_accuracy).s, jnum(res.lm_loss).s, res.n_steps, r->flops);
+             (long long)r->step, (long long)res.examples, JSON_NUM(res.exact_accuracy), JSON_NUM(res.accuracy),
+             JSON_NUM(res.q_halt_accuracy), JSON_NUM(res.lm_loss), res.n_steps, r->flops);
     append_jsonl(r->path_metrics, line);
     if (!quiet)
         fprintf(stderr, "eval at step %lld: exact %.4f, token accuracy %.4f, q_halt accuracy %.4f (%lld examples)\n",
