@@ -32,11 +32,6 @@ RECIPE=${1:?usage: configs/sudoku-hard-study.sh RECIPE [RUN_DIR] [key=value ...]
 RUN=${2:-runs/hard-$RECIPE}
 shift $(( $# >= 2 ? 2 : 1 ))
 
-[ -f "$DATA/main/train/dataset.json" ] || bash configs/sudoku-hard-data.sh "$DATA" >&2
-if [ -f "$RUN/state.safetensors" ]; then
-    exec "$TRM" train --data "$DATA/main" --out "$RUN" --resume "$@"
-fi
-
 MODEL="--preset sudoku-att hidden_size=$HIDDEN num_heads=$((HIDDEN / 32)) puzzle_emb_ndim=$HIDDEN"
 COMMON="global_batch_size=$BATCH epochs=$EPOCHS eval_interval=$(awk -v e="$EPOCHS" -v k="$EVALS" 'BEGIN { print e / k }')
         eval_max_examples=$EVAL_N eval_batch_size=100 log_every=10 checkpoint_every=50 seed=0
@@ -52,5 +47,11 @@ case "$RECIPE" in
     best) KEYS="$MUON $NOCARRY" ;;
     *) echo "sudoku-hard-study: unknown recipe '$RECIPE' (reference, muon, nocarry, replay, best)" >&2; exit 1 ;;
 esac
+
+# The recipe is checked first: a typo must not start the data build.
+[ -f "$DATA/main/train/dataset.json" ] || bash configs/sudoku-hard-data.sh "$DATA" >&2
+if [ -f "$RUN/state.safetensors" ]; then
+    exec "$TRM" train --data "$DATA/main" --out "$RUN" --resume "$@"
+fi
 # shellcheck disable=SC2086 # word splitting of the key lists is intended
 exec "$TRM" train --data "$DATA/main" --out "$RUN" $MODEL $COMMON $KEYS "$@"

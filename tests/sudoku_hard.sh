@@ -97,7 +97,7 @@ assert rows[-1]["step"] == 4 and f[0] > 0 and f[-1] > f[0] and all(b >= a for a,
 PYEOF
     else bad "study recipe $r"; cat "$TMP/err"; fi
 done
-expect_err "study: an unknown recipe" "unknown recipe 'fast'" bash configs/sudoku-hard-study.sh fast "$TMP/study-x"
+expect_err "study: an unknown recipe, before any data build" "unknown recipe 'fast'" env DATA="$TMP/no-data" bash configs/sudoku-hard-study.sh fast "$TMP/study-x"
 
 # bad combinations: one line, exit 2 (usage) or 1 (data)
 expect_err_code "--test-only with --test-input" 2 "--test-only writes only a test split" \
