@@ -4,6 +4,8 @@
 #   make sanitize   the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make check      test + sanitize + 10 s of each fuzzer (what CI runs)
 #   make BLAS=0     build without OpenBLAS (portable matmul only)
+#   make MPI=1|0    with / without MPI data-parallel training (docs/mpi.md);
+#                   default: with it when OpenMPI's mpicc is installed
 #   make fuzz       libFuzzer harnesses (fuzz/, clang + libFuzzer, build-fuzz/),
 #                   FUZZ_SECONDS (default 60) each; make check runs them 10 s each
 
@@ -18,8 +20,16 @@ CFLAGS  += -DTRM_HAVE_BLAS -I/usr/include/x86_64-linux-gnu/openblas-openmp
 LDLIBS  += -lopenblas
 endif
 LDFLAGS += -fopenmp
+MPI     ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+# OpenMPI's wrapper knows its flags; other MPIs ship a pkg-config file
+MPI_CFLAGS ?= $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags mpi)
+MPI_LIBS   ?= $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs mpi)
+CFLAGS  += -DTRM_HAVE_MPI $(MPI_CFLAGS)
+LDLIBS  += $(MPI_LIBS)
+endif
 
-LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c src/data/*.c src/tasks/*.c src/train/*.c src/eval/*.c src/search/*.c src/render/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c src/data/*.c src/tasks/*.c src/train/*.c src/eval/*.c src/search/*.c src/render/*.c src/dist/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

@@ -344,6 +344,10 @@ void trm_optim_free(trm_optim *o);
  * tensor moves by its optimizer from its gradient, and the puzzle rows
  * used by a's last training step (a may be NULL) by sign-SGD; returns 0. */
 int trm_optim_step(trm_optim *o, trm_model *m, const trm_act *a);
+/* The same with the puzzle rows given explicitly: ids [rows] and their
+ * gradients [rows, puzzle_emb_ndim] (NULL: none), e.g. a data-parallel
+ * run's rows of every rank (src/dist/ddp.h). */
+int trm_optim_step_rows(trm_optim *o, trm_model *m, const int32_t *ids, const float *puzzle_grad, int rows);
 /* Steps taken so far (the reference's step counter). */
 int64_t trm_optim_steps(const trm_optim *o);
 /* Optimizer state of tensor i of the model, for checkpointing the training

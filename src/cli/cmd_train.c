@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "dist/dist.h"
 #include "io/safetensors.h"
 #include "train/train.h"
 
@@ -51,7 +52,8 @@ static void usage(FILE *out) {
             "  label_smoothing=0 step_weight=1 graph=carry (or nocarry) nocarry_warmup=auto\n"
             "  cycles_schedule=F0:T,n;F1:T,n;... halt_schedule=F0:N;F1:N;... (fractions of the run;\n"
             "  training-graph recipes, docs/training.md)\n"
-            "Threads: OMP_NUM_THREADS (default: all cores).\n",
+            "Threads: OMP_NUM_THREADS (default: all cores; under mpirun, the cores of a host\n"
+            "shared by its ranks). Data-parallel: mpirun -np P trm train ... (docs/mpi.md).\n",
             trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, t.lr, t.lr_min_ratio,
             (long long)t.lr_warmup_steps, t.beta1, t.beta2, t.weight_decay, t.puzzle_emb_lr,
             t.puzzle_emb_weight_decay, (unsigned long long)t.seed, t.ema ? "true" : "false", t.ema_rate,
@@ -265,7 +267,9 @@ static int configure(trm_train_run_opts *ro, const char *preset, const char *con
     return 0;
 }
 
-int cmd_train(int argc, char **argv) {
+/* Everything before training: options and configs; prints its errors. */
+static int setup(int argc, char **argv, trm_train_run_opts *ro_out, trm_config *arch_out, trm_train_config *tc_out,
+                 bool *help) {
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
         {"preset", required_argument, 0, 'p'}, {"config", required_argument, 0, 'c'},
@@ -289,7 +293,7 @@ int cmd_train(int argc, char **argv) {
         case 'q': ro.quiet = true; break;
         case 'F': replay = optarg; break;
         case 'I': no_memcheck = true; break;
-        case 'h': usage(stdout); return 0;
+        case 'h': usage(stdout); *help = true; return 0;
         default: return bad_option("train", argc, argv);
         }
     }
@@ -304,6 +308,53 @@ int cmd_train(int argc, char **argv) {
     cJSON_Delete(file);
     if (rc) return die("train", "%s", e.msg);
     if (check_memory(ro.data_dir, &arch, &tc, no_memcheck)) return 1;
-    if (trm_train_run(&arch, &tc, &ro, &e)) return die("train", "%s", e.msg);
+    *ro_out = ro;
+    *arch_out = arch;
+    *tc_out = tc;
     return 0;
+}
+
+/* DDP: the other ranks print the same setup lines as rank 0; they hold
+ * theirs back and show them only when they failed where rank 0 did not
+ * (e.g. a file missing on their host). */
+static FILE *hold_stderr(int *saved) {
+    if (trm_dist_root()) return NULL;
+    FILE *tmp = tmpfile();
+    if (!tmp) return NULL;
+    fflush(stderr);
+    if ((*saved = dup(2)) < 0 || dup2(fileno(tmp), 2) < 0) {
+        fclose(tmp);
+        return NULL;
+    }
+    return tmp;
+}
+
+static void release_stderr(FILE *tmp, int saved, bool show) {
+    if (!tmp) return;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char line[1024];
+    rewind(tmp);
+    while (show && fgets(line, sizeof line, tmp)) fprintf(stderr, "rank %d: %s", trm_dist_rank(), line);
+    fclose(tmp);
+}
+
+int cmd_train(int argc, char **argv) {
+    trm_err e;
+    /* DDP: under mpirun each process joins the job (docs/mpi.md) */
+    if (trm_dist_init(&e)) return die("train", "%s", e.msg);
+    trm_train_run_opts ro;
+    trm_config arch;
+    trm_train_config tc;
+    bool help = false;
+    int saved = -1;
+    FILE *held = hold_stderr(&saved);
+    int rc = setup(argc, argv, &ro, &arch, &tc, &help);
+    snprintf(e.msg, sizeof e.msg, "%s", rc ? "setup failed" : "");
+    rc = trm_dist_agree(rc, &e); /* e keeps a message on the lowest failing rank */
+    release_stderr(held, saved, rc && e.msg[0]);
+    if (rc == 0 && !help && trm_train_run(&arch, &tc, &ro, &e)) rc = e.msg[0] ? die("train", "%s", e.msg) : 1;
+    trm_dist_exit(rc);
+    return rc;
 }

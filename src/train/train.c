@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@
 
 #include "core/rng.h"
 #include "data/dataset.h"
+#include "dist/ddp.h"   /* DDP: data-parallel call sites are marked "DDP:" */
+#include "dist/dist.h"
 #include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
 #include "io/jsonout.h" /* JSON_NUM: null for a diverged loss, so each line stays JSON */
 #include "io/safetensors.h"
@@ -296,6 +299,7 @@ typedef struct {
     trm_split *train, *test;
     trm_loader *loader;
     trm_replay *replay;    /* failure replay (replay_failures > 0), else NULL */
+    ddp *dp;               /* DDP: this rank's part of a data-parallel run (NULL: one process) */
     int64_t step;
     int64_t total_steps;   /* S_total: the LR schedule's end, from the epochs */
     int64_t end_step;      /* where this run stops: max_steps, else S_total */
@@ -338,7 +342,7 @@ static int save_state(run *r, trm_err *err) {
                          trm_optim_moment(r->opt, i, k), &rc, err);
         if (r->ema) add_name(w, "ema.", t->name, ST_F32, t->ndim, t->shape, trm_ema_shadow(r->ema, i), &rc, err);
     }
-    trm_act *a = r->act;
+    trm_act *a = ddp_carry(r->dp, r->act); /* DDP: the whole batch's carry, gathered by save_all */
     int64_t B = a->batch, L = m->L, D = m->cfg.hidden_size, S = m->cfg.seq_len;
     int64_t s_yz[3] = {B, L, D}, s_bs[2] = {B, S}, s_b[1] = {B}, s4[1] = {4}, s1[1] = {1};
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
@@ -407,7 +411,8 @@ static int load_state(run *r, trm_err *err) {
                                trm_optim_moment(r->opt, i, k), err);
         if (rc == 0 && r->ema) rc = state_get(f, "ema.", t->name, ST_F32, t->numel, trm_ema_shadow(r->ema, i), err);
     }
-    trm_act *a = r->act;
+    if (rc == 0) rc = ddp_carry_alloc(r->dp, err); /* DDP: read the whole batch's carry, keep this rank's slice */
+    trm_act *a = ddp_carry(r->dp, r->act);
     int64_t B = a->batch, NLD = B * m->L * m->cfg.hidden_size, BS = B * m->cfg.seq_len;
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
     trm_loader_state ls;
@@ -433,7 +438,9 @@ static int load_state(run *r, trm_err *err) {
         ls.cursor = counters[2];
         trm_optim_set_steps(r->opt, steps);
         rc = trm_loader_set_state(r->loader, &ls, err);
+        ddp_carry_scatter(r->dp, r->act); /* DDP */
     }
+    ddp_carry_release(r->dp);
     free(halted);
     st_close(f);
     return rc;
@@ -442,6 +449,7 @@ static int load_state(run *r, trm_err *err) {
 /* ------------------------------------------------------------ logging */
 
 static void append_jsonl(const char *path, const char *line) {
+    if (!trm_dist_root()) return; /* DDP: rank 0 writes the log */
     FILE *f = io_fopen_log(path, false, NULL);
     if (!f) return;
     fprintf(f, "%s\n", line);
@@ -506,7 +514,8 @@ static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
     if (!quiet) fputc('\n', stderr);
     /* a SIGINT during a long evaluation ends it at the next batch: the run
      * then saves and stops, and a partial evaluation is not logged */
-    trm_eval_opts eo = {.batch = eb, .max_examples = r->tc.eval_max_examples, .progress = !quiet, .stop = &g_stop};
+    trm_eval_opts eo = {.batch = eb, .max_examples = r->tc.eval_max_examples, .progress = !quiet, .stop = &g_stop,
+                        .split = true}; /* DDP: each rank its slice of every chunk, sums reduced */
     if (trm_evaluate_opts(current_eval_model(r), r->test, &eo, &res, err)) return -1;
     if (res.stopped) {
         trm_eval_result_free(&res);
@@ -527,7 +536,13 @@ static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
 }
 
 static int save_all(run *r, trm_err *err) {
-    if (save_state(r, err) || trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err)) return -1;
+    /* DDP: rank 0 writes, from the carry gathered from every rank; every
+     * rank learns whether the save worked */
+    int rc = ddp_carry_gather(r->dp, r->act, err);
+    if (rc == 0 && trm_dist_root())
+        rc = save_state(r, err) || trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err) ? -1 : 0;
+    ddp_carry_release(r->dp);
+    if (trm_dist_agree(rc, err)) return -1;
     r->saved_step = r->step;
     return 0;
 }
@@ -568,16 +583,17 @@ static void apply_phase(run *r) {
  * warm-up steps, W uniform in [0, W_max] per batch, then one step). */
 static int run_graph(run *r, const trm_batch *bt, trm_err *err) {
     const trm_config *c = &r->m->cfg;
-    double train_flops = trm_step_flops(c, bt->batch, TRM_TRAIN);
+    int gb = r->tc.global_batch_size; /* DDP: bt is this rank's slice; the FLOPs count the whole batch */
+    double train_flops = trm_step_flops(c, gb, TRM_TRAIN);
     if (r->tc.graph == TRM_GRAPH_CARRY) {
-        if (trm_act_step(r->m, r->act, bt, NULL, err)) return -1;
+        if (trm_act_step(r->m, r->act, bt, ddp_draws(r->dp, r->act, c), err)) return -1;
         r->flops += train_flops;
         return 0;
     }
     int wmax = r->tc.nocarry_warmup >= 0 ? r->tc.nocarry_warmup : c->halt_max_steps - 1;
     int W = wmax > 0 ? rng_int(r->warm_rng, 0, wmax) : 0;
     if (trm_act_step_detached(r->m, r->act, bt, W, err)) return -1;
-    r->flops += train_flops + W * trm_step_flops(c, bt->batch, TRM_EVAL);
+    r->flops += train_flops + W * trm_step_flops(c, gb, TRM_EVAL);
     return 0;
 }
 
@@ -587,16 +603,22 @@ static int train_step(run *r, log_window *w, trm_err *err) {
     apply_phase(r);
     trm_loader_next(r->loader, r->in, r->lab, r->pid);
     if (r->replay) trm_replay_mix(r->replay, r->act, r->in, r->lab, r->pid);
-    trm_batch bt = {B, r->in, r->lab, r->pid};
+    trm_batch gbt = {B, r->in, r->lab, r->pid};
+    trm_batch bt = ddp_slice(r->dp, &gbt, r->arch.seq_len); /* DDP: this rank's rows */
     if (run_graph(r, &bt, err)) return -1;
     trm_metrics mt;
     trm_loss_opts lo = {r->tc.loss_type, r->tc.label_smoothing, r->tc.step_weight};
     trm_act_loss_opts(r->m, r->act, &lo, &mt);
-    if (check_loss(r, &mt, err)) return -1;
+    if (ddp_reduce_metrics(r->dp, &mt, err)) return -1; /* DDP: the whole batch's sums */
+    if (check_loss(r, &mt, err)) {
+        trm_dist_same_failure(err); /* DDP: every rank stops here on the same sums */
+        return -1;
+    }
     if (r->replay) trm_replay_collect(r->replay, r->m, r->act);
     trm_model_zero_grad(r->m);
     if (trm_act_backward(r->m, r->act, 1.0f / B, err)) return -1;
-    int skipped = trm_optim_step(r->opt, r->m, r->act);
+    int skipped;
+    if (ddp_optim_step(r->dp, r->opt, r->m, r->act, &skipped, err)) return -1; /* DDP: reduce, gather, step */
     /* no EMA drift on no-op steps (spec 3.4 note) */
     if (!skipped && r->ema) trm_ema_update(r->ema, r->m);
     r->step++;
@@ -695,6 +717,10 @@ static int dir_has_run(const char *dir, char *buf, size_t n) {
 static int prepare_run_dir(run *r, const trm_train_run_opts *o, trm_err *err) {
     char name[256];
     struct stat st;
+    snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
+    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
+    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
+    if (!trm_dist_root()) return 0; /* DDP: rank 0 owns the run folder */
     if (make_dir(o->out_dir, err)) return -1;
     if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode)) return trm_errf(err, "%s: not a directory", o->out_dir);
     if (check_writable(o->out_dir, err) || lock_run_dir(r, o->out_dir, err)) return -1;
@@ -702,9 +728,6 @@ static int prepare_run_dir(run *r, const trm_train_run_opts *o, trm_err *err) {
         return trm_errf(err, "%s: run folder is not empty (it holds %s): continue that run with --resume, or "
                         "start over in it with --force (replaces its checkpoint, state and metrics)", o->out_dir, name);
     remove_stale_temps(o->out_dir);
-    snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
-    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
-    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
     return 0;
 }
 
@@ -778,12 +801,16 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     int B = r->tc.global_batch_size;
     /* the ACT buffers hold the deepest phase's activations */
     r->m->cfg.L_cycles = max_L_cycles(r);
-    r->act = trm_act_new(r->m, B, TRM_TRAIN, r->tc.seed + 1, err);
+    if (ddp_open(&r->dp, r->m, B, err)) return -1; /* DDP: the carry holds this rank's rows */
+    r->act = trm_act_new(r->m, ddp_rows(r->dp, B), TRM_TRAIN, r->tc.seed + 1, err);
     r->m->cfg = r->arch;
     if (!r->act) return -1;
     if (!(r->loader = trm_loader_new(r->train, B, true, r->tc.seed, err))) return -1;
     /* the reference drops the partial batch once per eval_interval epochs */
     trm_loader_set_iteration(r->loader, r->tc.eval_interval >= 1 ? (int64_t)r->tc.eval_interval : 0);
+    if (r->tc.replay_failures > 0 && r->dp)
+        return trm_errf(err, "replay_failures=%g needs a single process: failure replay is not data-parallel yet "
+                        "(run without mpirun, or replay_failures=0)", r->tc.replay_failures);
     if (r->tc.replay_failures > 0) {
         /* fresh augmentations only where puzzle ids do not name augmented versions */
         const trm_task *task = trm_task_detect(arch.vocab_size, arch.seq_len);
@@ -799,6 +826,7 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
 }
 
 static void close_run(run *r) {
+    ddp_free(r->dp);
     trm_loader_free(r->loader);
     trm_replay_free(r->replay);
     trm_split_close(r->train);
@@ -837,20 +865,22 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     log_window w = {.t0 = now_s()};
     double t0 = now_s();
     int64_t stop_at = r->tc.stop_after > 0 ? start + r->tc.stop_after : INT64_MAX;
-    while (r->step < r->end_step && r->step < stop_at && !g_stop) {
+    bool stop = false; /* DDP: a signal to any rank stops all of them at the same step */
+    while (r->step < r->end_step && r->step < stop_at && !(stop = trm_dist_any(g_stop))) {
         if (train_step(r, &w, err) < 0) return -1;
         bool last = r->step == r->end_step;
         if (r->tc.log_every > 0 && (r->step % r->tc.log_every == 0 || last)) log_train(r, &w, o->quiet, t0, start);
         bool do_eval = last || (eval_every > 0 && r->step % eval_every == 0);
         if (do_eval && evaluate_and_log(r, o->quiet, err)) return -1;
-        if (do_eval) refresh_curves(r, o);
+        if (do_eval && trm_dist_root()) refresh_curves(r, o);
         bool do_save = do_eval || (r->tc.checkpoint_every > 0 && r->step % r->tc.checkpoint_every == 0);
         if (do_save && save_all(r, err)) return -1;
     }
-    if (r->step < r->end_step) refresh_curves(r, o); /* stopped early: plot the tail */
-    if (g_stop) {
+    if (r->step < r->end_step && trm_dist_root()) refresh_curves(r, o); /* stopped early: plot the tail */
+    if (stop) {
         if (save_all(r, err)) return -1;
-        fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n",
+        if (trm_dist_root())
+            fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n",
                 (long long)r->step, r->path_state);
     } else if (r->step < r->end_step) {
         if (save_all(r, err)) return -1;
@@ -918,6 +948,14 @@ static int start_metrics(run *r, bool resume, trm_err *err) {
     return 0;
 }
 
+/* DDP: ", 2 ranks x 4 threads" on the start line of a data-parallel run */
+static const char *dist_note(const run *r) {
+    static char buf[96];
+    if (!r->dp) return "";
+    snprintf(buf, sizeof buf, ", %d ranks x %d threads", trm_dist_size(), omp_get_max_threads());
+    return buf;
+}
+
 int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_train_run_opts *o,
                   trm_err *err) {
     run r;
@@ -925,10 +963,14 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_
     r.tc = *tc;
     r.saved_step = -1;
     r.lock_fd = -1;
-    int rc = prepare_run_dir(&r, o, err);
-    if (rc == 0) rc = open_run(&r, arch, o, err);
-    if (rc == 0 && o->resume) rc = load_state(&r, err);
-    if (rc == 0) rc = start_metrics(&r, o->resume, err);
+    /* DDP: every rank passes each phase or all stop there, one of them saying why */
+    trm_train_run_opts ro = *o;
+    ro.quiet = o->quiet || !trm_dist_root();
+    o = &ro;
+    int rc = trm_dist_agree(prepare_run_dir(&r, o, err), err);
+    if (rc == 0) rc = trm_dist_agree(open_run(&r, arch, o, err), err);
+    if (rc == 0 && o->resume) rc = trm_dist_agree(load_state(&r, err), err);
+    if (rc == 0) rc = trm_dist_agree(trm_dist_root() ? start_metrics(&r, o->resume, err) : 0, err);
     if (rc == 0) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
@@ -937,9 +979,10 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_
         sigaction(SIGTERM, &sa, NULL);
         g_stop = 0;
         if (!o->quiet)
-            fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s\n",
+            fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s%s\n",
                     (long long)trm_model_num_params(r.m), (long long)r.end_step,
-                    tc->global_batch_size, o->resume ? "resumed, " : "", (long long)r.step, o->data_dir);
+                    tc->global_batch_size, o->resume ? "resumed, " : "", (long long)r.step, o->data_dir,
+                    dist_note(&r));
         rc = loop(&r, o, err);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);

@@ -140,6 +140,9 @@ typedef struct {
     void *solve_ctx;
     const volatile sig_atomic_t *stop; /* may be NULL; when it turns non-zero the
                                           evaluation ends after the batch at hand */
+    bool split;              /* DDP (src/dist/dist.h): every rank of the group solves its
+                                contiguous slice of each batch and the results are summed
+                                over the ranks (a collective); plain solver, no on_row */
 } trm_eval_opts;
 
 /* trm_evaluate with a per-row callback and a pluggable batch solver. */
