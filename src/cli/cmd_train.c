@@ -352,7 +352,7 @@ int cmd_train(int argc, char **argv) {
     FILE *held = hold_stderr(&saved);
     int rc = setup(argc, argv, &ro, &arch, &tc, &help);
     snprintf(e.msg, sizeof e.msg, "%s", rc ? "setup failed" : "");
-    rc = trm_dist_agree(rc, &e); /* e keeps a message on the lowest failing rank */
+    rc = trm_dist_agree(rc, &e) ? 1 : 0; /* e keeps a message on the lowest failing rank */
     release_stderr(held, saved, rc && e.msg[0]);
     if (rc == 0 && !help && trm_train_run(&arch, &tc, &ro, &e)) rc = e.msg[0] ? die("train", "%s", e.msg) : 1;
     trm_dist_exit(rc);
