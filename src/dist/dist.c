@@ -15,8 +15,10 @@
 #endif
 
 static int g_rank = 0, g_size = 1;
-static bool g_joined = false; /* MPI_Init was called */
 static bool g_agreed = false; /* the last failure was agreed by every rank */
+#ifdef TRM_HAVE_MPI
+static bool g_joined = false; /* MPI_Init was called */
+#endif
 
 int trm_dist_rank(void) { return g_rank; }
 int trm_dist_size(void) { return g_size; }
