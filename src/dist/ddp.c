@@ -1,5 +1,7 @@
 /* ddp.c - data-parallel training over the ranks of dist.h (ddp.h). */
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "core/rng.h"
@@ -18,7 +20,18 @@ struct ddp {
     float *pgrad;         /* [B, nd] gathered puzzle-row gradients */
     trm_act carry;        /* the whole batch's carry while saving or loading */
     bool have_carry;
+    /* the exchange of the steps so far (ddp_comm_note): seconds in the
+     * collectives (waiting for the slowest rank included) and bytes each
+     * rank sent into them */
+    double comm_s, comm_bytes;
+    int64_t comm_steps;
 };
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
 
 int ddp_open(ddp **out, const trm_model *m, int B, trm_err *err) {
     *out = NULL;
@@ -77,9 +90,13 @@ const trm_explore *ddp_draws(ddp *d, trm_act *a, const trm_config *c) {
     return &d->ex;
 }
 
-int ddp_reduce_metrics(const ddp *d, trm_metrics *mt, trm_err *err) {
+int ddp_reduce_metrics(ddp *d, trm_metrics *mt, trm_err *err) {
     if (!d) return 0;
-    return trm_dist_sum_f64((double *)mt, sizeof *mt / sizeof(double), err);
+    double t0 = now_s();
+    int rc = trm_dist_sum_f64((double *)mt, sizeof *mt / sizeof(double), err);
+    d->comm_s += now_s() - t0;
+    d->comm_bytes += sizeof *mt;
+    return rc;
 }
 
 int ddp_optim_step(ddp *d, trm_optim *o, trm_model *m, const trm_act *a, int *skipped, trm_err *err) {
@@ -87,17 +104,32 @@ int ddp_optim_step(ddp *d, trm_optim *o, trm_model *m, const trm_act *a, int *sk
         *skipped = trm_optim_step(o, m, a);
         return 0;
     }
+    double t0 = now_s();
     /* SUM, as the reference: backward already divided by the global batch */
     for (int i = 0; i < m->n_tensors; i++) {
         trm_tensor *t = &m->tensors[i];
-        if (t->trainable && t->grad && trm_dist_sum_f32(t->grad, (size_t)t->numel, err)) return -1;
+        if (!t->trainable || !t->grad) continue;
+        if (trm_dist_sum_f32(t->grad, (size_t)t->numel, err)) return -1;
+        d->comm_bytes += 4.0 * (double)t->numel;
     }
     const float *g = trm_act_puzzle_grad(a);
     if (g && (trm_dist_gather(a->puzzle_ids, d->ids, (size_t)d->rows, 4, true, err) ||
               trm_dist_gather(g, d->pgrad, (size_t)d->rows * (size_t)d->nd, 4, true, err)))
         return -1;
+    if (g) d->comm_bytes += 4.0 * d->rows * (1.0 + d->nd);
+    d->comm_s += now_s() - t0;
+    d->comm_steps++;
     *skipped = trm_optim_step_rows(o, m, g ? d->ids : NULL, g ? d->pgrad : NULL, d->B);
     return 0;
+}
+
+const char *ddp_comm_note(const ddp *d) {
+    static char buf[160];
+    if (!d || d->comm_steps == 0) return "";
+    double n = (double)d->comm_steps;
+    snprintf(buf, sizeof buf, "; exchange per step and rank (rank %d): %.3f MB in %.2f ms", d->rank,
+             d->comm_bytes / n / 1e6, 1e3 * d->comm_s / n);
+    return buf;
 }
 
 /* ------------------------------------------------------------ carry */

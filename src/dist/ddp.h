@@ -33,10 +33,15 @@ trm_batch ddp_slice(const ddp *d, const trm_batch *global, int S);
  * halt_max_steps 1). */
 const trm_explore *ddp_draws(ddp *d, trm_act *a, const trm_config *c);
 /* Sums the step's metrics over the ranks. */
-int ddp_reduce_metrics(const ddp *d, trm_metrics *mt, trm_err *err);
+int ddp_reduce_metrics(ddp *d, trm_metrics *mt, trm_err *err);
 /* trm_optim_step after summing the dense gradients and gathering the
  * puzzle rows and their gradients; *skipped as trm_optim_step's return. */
 int ddp_optim_step(ddp *d, trm_optim *o, trm_model *m, const trm_act *a, int *skipped, trm_err *err);
+
+/* "; exchange per step and rank (rank R): X MB in Y ms" over the steps
+ * so far (time in the collectives, waiting for the slowest rank
+ * included); "" for a single process. */
+const char *ddp_comm_note(const ddp *d);
 
 /* The carry of the whole batch, for the state file. ddp_carry_gather
  * (collective) assembles it on rank 0 from every rank's slice;

@@ -888,7 +888,8 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
             fprintf(stderr, "\nstopped after %lld steps (stop_after): state saved at step %lld (continue with --resume)\n",
                     (long long)(r->step - start), (long long)r->step);
     } else if (!o->quiet) {
-        fprintf(stderr, "done: %lld steps; model in %s\n", (long long)r->step, r->path_ckpt);
+        fprintf(stderr, "done: %lld steps; model in %s%s\n", (long long)r->step, r->path_ckpt,
+                ddp_comm_note(r->dp)); /* DDP: the exchange's cost */
     }
     return 0;
 }
