@@ -44,7 +44,7 @@ import json, re, sys
 out, B, K = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 info = json.load(open(f"{out}/info.json"))
 def rate(name):
-    rows = [json.loads(l) for l in open(f"{out}/{name}/metrics.jsonl") if '"lm_loss"' in l]
+    rows = [json.loads(l) for l in open(f"{out}/{name}/metrics.jsonl") if '"examples_per_s"' in l]
     return rows[-1]["examples_per_s"]
 r11, r21, r12 = rate("p1t1"), rate("p2t1"), rate("p1t2")
 m = re.search(r"exchange per step and rank \(rank 0\): ([0-9.]+) MB in ([0-9.]+) ms", open(f"{out}/p2t1.err").read())
