@@ -147,21 +147,34 @@ first_line $? "a run folder holding a run is refused once (rank 0 owns the folde
 mpi 2 "$TRM" train "${COMMON[@]}" --out "$TMP/bad3" bogus_key=1 >"$TMP/out" 2>"$TMP/err"
 first_line $? "a bad key is reported by one rank" "^trm train: .*bogus_key"
 
-# ---- a rank killed mid-run: the job ends with an error naming it, the saved state resumes
+# ---- signals and a rank killed mid-run
+rank_pid() { # MPIRUN_PID RANK: the pid of that rank (mpirun's child)
+    local p
+    for p in $(pgrep -P "$1"); do grep -qxz "OMPI_COMM_WORLD_RANK=$2" "/proc/$p/environ" 2>/dev/null && echo "$p"; done
+}
 RUN=$TMP/kill
-"${MPIRUN[@]}" -np 2 "$TRM" train --data "$D" --out "$RUN" --preset tiny global_batch_size=8 epochs=50 lr=1e-3 \
-    eval_interval=0 log_every=4 checkpoint_every=2 --quiet >"$TMP/out" 2>"$TMP/err" &
+LONG=(--data "$D" --out "$RUN" --preset tiny global_batch_size=8 epochs=50 lr=1e-3 eval_interval=0 log_every=4
+      checkpoint_every=2)
+"${MPIRUN[@]}" -np 2 "$TRM" train "${LONG[@]}" >"$TMP/out" 2>"$TMP/err" &
 MP=$!
-for _ in $(seq 200); do [ -f "$RUN/state.safetensors" ] && break; sleep 0.1; done
-sleep 0.5
-victim=
-for p in $(pgrep -P "$MP"); do grep -qxz OMPI_COMM_WORLD_RANK=1 "/proc/$p/environ" 2>/dev/null && victim=$p; done
+for _ in $(seq 300); do [ -s "$RUN/metrics.jsonl" ] && break; sleep 0.1; done
+victim=$(rank_pid "$MP" 1)
+[ -n "$victim" ] && kill -TERM "$victim"
+wait "$MP"; rc=$?
+[ "$rc" -eq 0 ] && [ "$(grep -c 'interrupted: saved state at step' "$TMP/err")" -eq 1 ] \
+    && ok "SIGTERM to rank 1 stops every rank at the same step; rank 0 saves once (exit 0)" \
+    || { bad "SIGTERM to one rank (exit $rc)"; tail -n 5 "$TMP/err"; }
+"${MPIRUN[@]}" -np 2 "$TRM" train "${LONG[@]}" --resume --quiet >"$TMP/out" 2>"$TMP/err" &
+MP=$!
+sleep 3
+victim=$(rank_pid "$MP" 1)
 [ -n "$victim" ] && kill -9 "$victim"
 wait "$MP"; rc=$?
 [ "$rc" -ne 0 ] && grep -q "rank 1 .*exited on signal 9" "$TMP/err" \
     && ok "a killed rank ends the job with an error naming it (exit $rc)" || { bad "killed rank (exit $rc)"; cat "$TMP/err"; }
-expect_ok "the kept state and checkpoint are whole: info reads it" "$TRM" info --checkpoint "$RUN/checkpoint.safetensors"
-expect_ok "and one process resumes the run from it" "$TRM" train --data "$D" --out "$RUN" --resume stop_after=2 --quiet
+expect_ok "the kept checkpoint is whole: info reads it" "$TRM" info --checkpoint "$RUN/checkpoint.safetensors"
+expect_ok "and one process resumes the run from the kept state" "$TRM" train --data "$D" --out "$RUN" --resume \
+    stop_after=2 --quiet
 ls "$RUN" | grep -q '\.tmp\.' && bad "temporary files left after the resume" || ok "no temporary files left after the resume"
 
 echo "1..$n"
