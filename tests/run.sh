@@ -3,7 +3,7 @@
 #   1. the PyTorch reference's self-checks and parameter counts
 #   2. parity fixtures from the reference (regenerated when its code changes)
 #   3. every C test binary BUILD_DIR/tests/test_* (cmocka, TAP output)
-#   4. the CLI tests (tests/cli.sh)
+#   4. the CLI tests (tests/cli.sh and the other tests/*.sh)
 #   5. the fuzz harnesses replaying their seeds and committed crash inputs
 #   6. with TRM_FUZZ_SECONDS=N (make check sets 10): the libFuzzer harnesses,
 #      N s each, and their committed crash inputs (fuzz/run.sh; a named skip
@@ -77,6 +77,7 @@ done
 tally "cli.sh" tests/cli.sh "$BUILD/trm"
 tally "arc.sh" tests/arc.sh "$BUILD/trm"
 tally "files.sh" tests/files.sh "$BUILD/trm"
+tally "plot.sh" tests/plot.sh "$BUILD/trm"
 tally "maze.sh" tests/maze.sh "$BUILD/trm"
 tally "check_arc_builder.py" $PY tests/reference/check_arc_builder.py "$BUILD/trm"
 tally "train.sh" tests/train.sh "$BUILD/trm"
