@@ -161,7 +161,7 @@ static void draw_legend(plot_drawer *d, const cmp_plot *c, const plot_panel *p) 
         char shown[LEGEND_CHARS + 1];
         const char *label = c->runs[r].label;
         if (strlen(label) > LEGEND_CHARS) snprintf(shown, sizeof shown, "%.*s...", LEGEND_CHARS - 3, label);
-        else snprintf(shown, sizeof shown, "%s", label);
+        else snprintf(shown, sizeof shown, "%.*s", LEGEND_CHARS, label);
         double yy = y + 12 + 16 * r;
         plot_line(d, x + 8, yy, x + 30, yy, RUN_COLORS[r], 2);
         plot_dot(d, x + 19, yy, 3, RUN_COLORS[r]);
