@@ -108,7 +108,7 @@ static int number_nonneg(const kv_table *t, const kv_field *f, const char *v, do
 
 static int set_string(const kv_table *t, const kv_field *f, void *p, const char *v, trm_err *err) {
     if (strlen(v) >= f->size) return trm_errf(err, "%s %s: longer than %zu characters", t->what, f->name, f->size - 1);
-    if (f->check && f->check(f->name, v, err)) return -1;
+    if (f->check && f->check(v, err)) return -1;
     snprintf((char *)p, f->size, "%s", v);
     return 0;
 }

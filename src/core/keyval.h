@@ -45,8 +45,8 @@ typedef struct {
     double lo, hi;
     bool lo_open, hi_open, no_got;
     const char *expect;
-    /* KV_STRING: validates the text (message names the key); may be NULL */
-    int (*check)(const char *key, const char *value, trm_err *err);
+    /* KV_STRING: validates the text (its message names the field); may be NULL */
+    int (*check)(const char *value, trm_err *err);
 } kv_field;
 
 /* How a table reads numbers given as text: the arch config takes signed

@@ -121,15 +121,14 @@ static int phase_at(const schedule *s, int64_t done, int64_t total) {
 
 /* ------------------------------------------------------------ keys */
 
-static int check_cycles(const char *key, const char *v, trm_err *err) {
+/* The schedules are checked when set, not at the run's start. */
+static int check_cycles(const char *v, trm_err *err) {
     schedule sc;
-    (void)key;
     return parse_cycles_schedule(v, &sc, err);
 }
 
-static int check_halt(const char *key, const char *v, trm_err *err) {
+static int check_halt(const char *v, trm_err *err) {
     schedule sc;
-    (void)key;
     return parse_halt_schedule(v, &sc, err);
 }
 
@@ -406,41 +405,42 @@ static void eval_progress(void *ctx, int64_t seen, int64_t total, double exact) 
     if (r->cb->on_eval_progress) r->cb->on_eval_progress(r->cb->ctx, &p);
 }
 
+/* The metrics record of a finished evaluation, and its report. */
+static void log_eval(const run *r, const trm_eval_result *res, trm_train_eval *ev) {
+    char line[512];
+    snprintf(line, sizeof line,
+             "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%s,\"accuracy\":%s,"
+             "\"q_halt_accuracy\":%s,\"lm_loss\":%s,\"steps\":%d},\"flops\":%.10g}",
+             (long long)r->step, (long long)res->examples, JSON_NUM(res->exact_accuracy), JSON_NUM(res->accuracy),
+             JSON_NUM(res->q_halt_accuracy), JSON_NUM(res->lm_loss), res->n_steps, r->flops);
+    append_jsonl(r->path_metrics, line);
+    ev->examples = res->examples;
+    ev->exact_accuracy = res->exact_accuracy;
+    ev->accuracy = res->accuracy;
+    ev->q_halt_accuracy = res->q_halt_accuracy;
+    ev->lm_loss = res->lm_loss;
+    ev->steps = res->n_steps;
+}
+
 /* Evaluates the EMA model on the test split (when there is one), logs the
  * result and reports it. */
 static int evaluate_and_log(run *r, trm_err *err) {
     trm_train_eval ev = {.step = r->step};
-    if (!r->test) {
-        if (r->cb->on_eval) r->cb->on_eval(r->cb->ctx, &ev);
-        return 0;
+    if (r->test) {
+        trm_eval_result res;
+        int eb = r->tc.eval_batch_size > 0 ? r->tc.eval_batch_size : r->tc.global_batch_size;
+        int64_t total = trm_split_num_examples(r->test), max = r->tc.eval_max_examples;
+        eval_progress(r, 0, max > 0 && max < total ? max : total, 0);
+        /* a stop during a long evaluation ends it at the next batch: the
+         * run then saves and stops, and a partial evaluation is not logged */
+        trm_eval_opts eo = {.batch = eb, .max_examples = max, .stop = r->stop, .on_progress = eval_progress,
+                            .progress_ctx = r};
+        if (trm_evaluate_opts(current_eval_model(r), r->test, &eo, &res, err)) return -1;
+        ev.evaluated = true;
+        ev.stopped = res.stopped;
+        if (!res.stopped) log_eval(r, &res, &ev);
+        trm_eval_result_free(&res);
     }
-    trm_eval_result res;
-    int eb = r->tc.eval_batch_size > 0 ? r->tc.eval_batch_size : r->tc.global_batch_size;
-    int64_t total = trm_split_num_examples(r->test);
-    eval_progress(r, 0, r->tc.eval_max_examples > 0 && r->tc.eval_max_examples < total ? r->tc.eval_max_examples : total, 0);
-    /* a stop during a long evaluation ends it at the next batch: the run
-     * then saves and stops, and a partial evaluation is not logged */
-    trm_eval_opts eo = {.batch = eb, .max_examples = r->tc.eval_max_examples, .stop = r->stop,
-                        .on_progress = eval_progress, .progress_ctx = r};
-    if (trm_evaluate_opts(current_eval_model(r), r->test, &eo, &res, err)) return -1;
-    ev.evaluated = true;
-    ev.stopped = res.stopped;
-    if (!res.stopped) {
-        char line[512];
-        snprintf(line, sizeof line,
-                 "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%s,\"accuracy\":%s,"
-                 "\"q_halt_accuracy\":%s,\"lm_loss\":%s,\"steps\":%d},\"flops\":%.10g}",
-                 (long long)r->step, (long long)res.examples, JSON_NUM(res.exact_accuracy), JSON_NUM(res.accuracy),
-                 JSON_NUM(res.q_halt_accuracy), JSON_NUM(res.lm_loss), res.n_steps, r->flops);
-        append_jsonl(r->path_metrics, line);
-        ev.examples = res.examples;
-        ev.exact_accuracy = res.exact_accuracy;
-        ev.accuracy = res.accuracy;
-        ev.q_halt_accuracy = res.q_halt_accuracy;
-        ev.lm_loss = res.lm_loss;
-        ev.steps = res.n_steps;
-    }
-    trm_eval_result_free(&res);
     if (r->cb->on_eval) r->cb->on_eval(r->cb->ctx, &ev);
     return 0;
 }
@@ -732,6 +732,7 @@ static int64_t eval_every_steps(const run *r) {
     return k > 0 ? k : 1;
 }
 
+/* The run's start or end, to the caller. */
 static void report(const run *r, trm_train_event_kind kind, int64_t start, bool resumed, const char *data_dir) {
     trm_train_event e = {.kind = kind, .step = r->step, .start_step = start, .end_step = r->end_step,
                          .num_params = trm_model_num_params(r->m), .batch = r->tc.global_batch_size,
