@@ -15,6 +15,7 @@
 #ifndef TRM_H
 #define TRM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -372,6 +373,133 @@ void trm_ema_apply(const trm_ema *e, const trm_model *m, trm_model *dst);
 float *trm_ema_shadow(trm_ema *e, int tensor);
 /* Learning rate at step (1-based) under warm-up + cosine (spec 3.2). */
 float trm_lr_at(float base, int64_t step, int64_t warmup, int64_t total, float min_ratio);
+
+/* ---------------------------------------------------------------- training */
+
+/* The training graph: the reference's carry across supervision steps, or
+ * none (docs/training.md, "Recipes"). */
+enum { TRM_GRAPH_CARRY = 0, TRM_GRAPH_NOCARRY = 1 };
+
+/* Training hyper-parameters, named as the reference's cfg_pretrain.yaml
+ * where it has a name. Every field is also a key of
+ * trm_train_config_set ("lr=1e-3"); the optimizer's keys (lr, beta1, ...,
+ * optimizer, muon_*) set optim, whose defaults are
+ * trm_optim_config_default's. */
+typedef struct {
+    int global_batch_size;
+    double epochs;
+    double eval_interval;          /* epochs between evaluations (0: only at the end) */
+    trm_optim_config optim;        /* total_steps is the run's (from the epochs) */
+    uint64_t seed;
+    bool ema;
+    float ema_rate;
+    trm_loss_kind loss_type;
+    int64_t checkpoint_every;      /* steps between state saves (0: at evals only) */
+    int64_t eval_max_examples;     /* 0: the whole test split */
+    int eval_batch_size;           /* 0: global_batch_size */
+    int log_every;                 /* steps between metrics records and progress callbacks */
+    int64_t max_steps;             /* stop after this step (0: at S_total); schedule and eval cadence
+                                    * stay as the epochs define them, steps past S_total are no-ops */
+    int64_t stop_after;            /* save and stop after this many steps of one call (0: never) */
+    float replay_failures;         /* fraction of fresh rows replaced by kept failures (0: off) */
+    /* training-graph recipes; the defaults are the reference's */
+    float label_smoothing;         /* cross entropy against (1 - eps) onehot + eps / V (0: off) */
+    float step_weight;             /* carry graph: a row's loss at supervision step t weighs R^(t-1) (1: off) */
+    int graph;                     /* TRM_GRAPH_CARRY (reference) or TRM_GRAPH_NOCARRY */
+    int nocarry_warmup;            /* nocarry: warm-up steps drawn from [0, this] per batch (-1: halt_max_steps - 1) */
+    char cycles_schedule[256];     /* "F0:T,n;F1:T,n;..." (H_cycles, L_cycles by fraction of training; "" = off) */
+    char halt_schedule[256];       /* "F0:N;F1:N;..." (halt_max_steps by fraction of training; "" = off) */
+} trm_train_config;
+
+/* The reference's cfg_pretrain.yaml, with ema=true. */
+void trm_train_config_default(trm_train_config *c);
+/* Sets a training field by name from text; returns 1 if key is not a
+ * training field (so callers can try trm_config_set), 0 on success, -1
+ * with "training field KEY: expected ..., got 'VALUE'" on a bad value. */
+int trm_train_config_set(trm_train_config *c, const char *key, const char *value, trm_err *err);
+/* Every training field as a JSON object (malloc'd string). */
+char *trm_train_config_to_json(const trm_train_config *c);
+
+/* What a training run reports through its callbacks. Nothing of libtrm's
+ * training prints, plots or handles signals: the caller does, from these. */
+typedef struct {
+    int64_t step, end_step;        /* steps done, and where the run stops */
+    float lr;                      /* learning rate of the last step (0 past S_total) */
+    /* means over the examples (losses: over the rows) since the last report */
+    double lm_loss, q_halt_loss, accuracy, exact_accuracy, q_halt_accuracy, steps;
+    double examples_per_s;         /* since the last report */
+    double eta_s;                  /* seconds to end_step at this call's pace so far */
+    double flops;                  /* training FLOPs so far */
+} trm_train_progress;
+
+/* During an evaluation: seen of total examples done (seen = 0 before the
+ * first batch), with the exact accuracy of those seen. */
+typedef struct {
+    int64_t step, seen, total;
+    double exact_accuracy;
+} trm_train_eval_progress;
+
+/* At each evaluation point (every eval_interval epochs and the last step),
+ * after metrics.jsonl got its record and before the state is saved. */
+typedef struct {
+    int64_t step;
+    bool evaluated;                /* false: the dataset has no test split */
+    bool stopped;                  /* the stop flag ended it early: partial, not logged */
+    int64_t examples;
+    double exact_accuracy, accuracy, q_halt_accuracy, lm_loss;
+    int steps;                     /* supervision steps run */
+} trm_train_eval;
+
+typedef enum {
+    TRM_TRAIN_STARTED,     /* the run is set up (resumed or fresh); training begins */
+    TRM_TRAIN_INTERRUPTED, /* the stop flag was raised: state saved at step */
+    TRM_TRAIN_STOPPED,     /* stop_after steps done: state saved at step */
+    TRM_TRAIN_DONE,        /* end_step reached: checkpoint_path holds the model */
+} trm_train_event_kind;
+
+typedef struct {
+    trm_train_event_kind kind;
+    int64_t step, start_step, end_step; /* now, at this call's start, and the run's end */
+    int64_t num_params;
+    int batch;
+    bool resumed;
+    const char *data_dir, *state_path, *checkpoint_path;
+} trm_train_event;
+
+/* Any callback may be NULL; ctx is passed to each. */
+typedef struct {
+    void *ctx;
+    void (*on_event)(void *ctx, const trm_train_event *e);
+    void (*on_progress)(void *ctx, const trm_train_progress *p);      /* every log_every steps */
+    void (*on_eval_progress)(void *ctx, const trm_train_eval_progress *p);
+    void (*on_eval)(void *ctx, const trm_train_eval *e);
+} trm_train_callbacks;
+
+typedef struct {
+    const char *data_dir;   /* dataset with train/ (and test/) */
+    const char *out_dir;    /* run directory (created) */
+    bool resume;            /* continue out_dir's state.safetensors */
+    bool force;             /* start afresh in a run directory that is not empty */
+    /* dataset fields the caller gave explicitly (0: not given); they must
+     * match the dataset's */
+    int vocab_size, seq_len, num_puzzle_identifiers;
+    trm_train_callbacks cb;
+    /* may be NULL; when it turns non-zero (e.g. from a signal handler) the
+     * run ends after the step or evaluation batch at hand, saves its state
+     * and returns 0 (TRM_TRAIN_INTERRUPTED) */
+    const volatile sig_atomic_t *stop;
+} trm_train_run_opts;
+
+/* Runs (or resumes) a training run: the model trains on data_dir/train,
+ * evaluates (EMA weights) on data_dir/test when present, and out_dir
+ * receives checkpoint.safetensors (the model to use), state.safetensors
+ * (an exact resume), metrics.jsonl (one JSON record per log interval and
+ * evaluation) and train.lock (one run per folder). arch's vocab_size,
+ * seq_len and num_puzzle_identifiers are taken from the dataset. Returns 0
+ * on success (also when stopped by the stop flag or stop_after, after
+ * saving). */
+int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_train_run_opts *opts,
+                  trm_err *err);
 
 /* ---------------------------------------------------------------- checkpoints */
 

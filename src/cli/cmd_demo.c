@@ -141,13 +141,13 @@ static int run_demo(const demo_opts *o, const char *dir) {
     tc.global_batch_size = 64;
     tc.epochs = (double)o->steps * tc.global_batch_size / o->train_size + 1;
     tc.max_steps = o->steps;
-    tc.lr = 2e-3f;
-    tc.lr_warmup_steps = 20;
+    tc.optim.lr = 2e-3f;
+    tc.optim.lr_warmup_steps = 20;
     tc.ema = false; /* a 0.999 EMA would still mostly hold the initial weights */
     tc.eval_interval = 0;
     tc.seed = o->seed;
     trm_train_run_opts ro = {.data_dir = data, .out_dir = run};
-    if (trm_train_run(&arch, &tc, &ro, &e)) return die("demo", "%s", e.msg);
+    if (cli_train_run(&arch, &tc, &ro, false, &e)) return die("demo", "%s", e.msg);
     trm_model *m = trm_checkpoint_load(ckpt, &e);
     trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
     trm_eval_result r;

@@ -182,8 +182,9 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
         loss += mt.lm_loss;
         score_rows(S, b.pred, b.lab, b.q, n, &sums);
         seen += n;
-        if (o->progress) fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen,
-                                 (long long)total, sums.rows ? sums.exact / sums.rows : 0.0);
+        double exact = sums.rows ? sums.exact / sums.rows : 0.0;
+        if (o->progress) fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen, (long long)total, exact);
+        if (o->on_progress) o->on_progress(o->progress_ctx, seen, total, exact);
     }
     if (o->progress) fputc('\n', stderr);
     m->cfg.halt_max_steps = saved_cap;
