@@ -418,6 +418,70 @@ typedef enum { TRM_PRECISION_FP32 = 0, TRM_PRECISION_BF16 = 1 } trm_precision;
 trm_precision trm_matmul_set_precision(trm_precision p);
 trm_precision trm_matmul_get_precision(void);
 
+/* ---------------------------------------------------------------- datasets */
+
+/* Building a dataset in the reference's format (DIR/train, DIR/test,
+ * DIR/identifiers.json) from a task family's sources: the work behind
+ * `trm data sudoku|sudoku4|maze|arc` (docs/cli.md describes each option
+ * there). Everything is read and checked before anything is written; a
+ * failure leaves no partial output (a DIR the call created is removed).
+ * The library prints nothing: informational lines and progress go to the
+ * callbacks. */
+typedef struct {
+    /* what every family reads */
+    const char *out;          /* output directory (created if missing) */
+    const char *input;        /* comma-separated sources (sudoku, maze) */
+    const char *test_input;   /* comma-separated test sources, or NULL */
+    long train_size;          /* -1: all minus test (sudoku, maze); sudoku4: the count */
+    long test_size;           /* test items drawn from input (or, sudoku, from test_input) */
+    bool test_size_set;       /* test_size was given (sudoku: a draw of test_input) */
+    uint64_t seed;
+    struct {                  /* Sudoku (task "sudoku") */
+        long aug;             /* augmented versions per train puzzle */
+        long min_nodes;       /* keep puzzles whose solver search needs >= this */
+        long blanks, blanks_max; /* re-blank questions (0: keep them) */
+        const char *holdout;  /* files whose solution grids leave the pools */
+        const char *ratings;  /* per-puzzle ratings CSV, or NULL */
+        bool test_only;       /* write only DIR/test */
+    } sudoku;
+    struct { int blanks; } sudoku4;    /* blank cells per puzzle, 1..12 */
+    struct { bool aug; } maze;         /* the 8 dihedral images of each train maze */
+    struct {                  /* ARC (task "arc"), as build_arc_dataset.py */
+        const char *input_prefix;      /* Kaggle files P_S_challenges.json */
+        const char *subsets;           /* "NAME,NAME=DIR,..." */
+        const char *test_set, *test_set2;
+        long num_aug;
+        bool skip_bad;                 /* leave out malformed tasks (noted) */
+    } arc;
+    /* An informational line (no newline), e.g. the usable inputs and what
+     * was dropped; NULL: none. */
+    void (*note)(void *ctx, const char *line);
+    /* done of total items of one stage, and a line saying so (e.g. "train
+     * 12/100 groups (300 examples/s)"); called once per item; NULL: none. */
+    void (*progress)(void *ctx, const char *line, long done, long total);
+    void *ctx;
+} trm_build_opts;
+
+/* What a build wrote. */
+typedef struct {
+    long train_groups, train_puzzles, train_examples;
+    long test_groups, test_puzzles, test_examples;
+    long identifiers;   /* including "<blank>" */
+    long leaks_dropped; /* sudoku: puzzles sharing a solution grid with a held-out one */
+    long short_groups;  /* arc: tasks with fewer than num_aug + 1 distinct versions */
+    char *ratings_json; /* sudoku: "\"train\":{..},\"test\":{..}" rating distributions
+                           (malloc'd; trm_build_result_free) */
+} trm_build_result;
+
+/* The defaults of task's builder (the CLI's): e.g. sudoku min_nodes 1,
+ * sudoku4 2000/200 puzzles with 8 blanks, arc subsets
+ * training,evaluation,concept, test set evaluation, 1000 versions, seed 42. */
+void trm_build_opts_init(trm_build_opts *o, const char *task);
+/* Builds task's dataset ("sudoku", "sudoku4", "maze", "arc"); 0, or -1
+ * with a one-line message (naming the file and line of a bad input). */
+int trm_build_dataset(const char *task, const trm_build_opts *o, trm_build_result *res, trm_err *err);
+void trm_build_result_free(trm_build_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,8 @@
  *   trm data maze      question,answer CSV files or reference-format npy
  *                      splits -> a dataset in the reference's format
  *                      (spec 4.1/4.3), optionally with the 8 dihedral
- *                      transforms of every train maze
+ *                      transforms of every train maze (the library's
+ *                      builder, src/tasks/maze_build.c; options here)
  *   trm data maze-gen  new n x n mazes with a long, unique shortest path
  *                      -> question,answer CSV
  *
@@ -19,110 +20,13 @@
 
 #include "cli/cli.h"
 #include "cli/data_common.h"
+#include "tasks/build.h"
 #include "core/util.h"
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "tasks/maze.h"
 #include "tasks/task.h"
 #include "trm.h"
-
-/* ---------------------------------------------------------------- maze pools */
-
-/* Mazes merged from several sources of one size. */
-typedef struct {
-    maze_set all;          /* merged (where unused) */
-    int cap;
-    char first_src[4096];  /* the source that fixed seq_len, for messages */
-} pool;
-
-static int pool_append(pool *p, const maze_set *s) {
-    if (p->all.n + s->n > p->cap) {
-        int cap = p->all.n + s->n;
-        uint8_t *q = realloc(p->all.q, (size_t)cap * s->seq_len);
-        if (q) p->all.q = q;
-        uint8_t *a = q ? realloc(p->all.a, (size_t)cap * s->seq_len) : NULL;
-        if (!a) return -1;
-        p->all.a = a;
-        p->cap = cap;
-    }
-    memcpy(p->all.q + (size_t)p->all.n * s->seq_len, s->q, (size_t)s->n * s->seq_len);
-    memcpy(p->all.a + (size_t)p->all.n * s->seq_len, s->a, (size_t)s->n * s->seq_len);
-    p->all.n += s->n;
-    return 0;
-}
-
-/* What load_source adds to and checks against. */
-typedef struct {
-    pool *p;
-    int want_len;         /* > 0: the size the mazes must have ... */
-    const char *want_src; /* ... like these (for messages) */
-} load_ctx;
-
-/* Adds one source's mazes to the pool (a data_each_file callback); all
- * must share one size. */
-static int load_source(const char *cmd, const char *f, void *ctx) {
-    const load_ctx *l = ctx;
-    pool *p = l->p;
-    maze_set s;
-    trm_err e;
-    int rc = 0;
-    if (maze_load(f, &s, &e)) return die(cmd, "%s", e.msg);
-    int want = p->all.seq_len ? p->all.seq_len : l->want_len;
-    const char *from = p->all.seq_len ? p->first_src : l->want_src;
-    if (want && s.seq_len != want) {
-        int n = maze_side(s.seq_len), m = maze_side(want);
-        rc = die(cmd, "%s: %dx%d mazes; expected %dx%d like %s", f, n, n, m, m, from);
-    } else {
-        if (!p->all.seq_len) p->all.seq_len = s.seq_len, snprintf(p->first_src, sizeof p->first_src, "%s", f);
-        if (pool_append(p, &s)) rc = die(cmd, "out of memory after %d mazes", p->all.n);
-    }
-    maze_set_free(&s);
-    return rc;
-}
-
-/* Loads a comma-separated list of sources; all mazes must share one size
- * (want_len > 0: that of the pool named by want_src). */
-static int load_sources(const char *cmd, const char *list, int want_len, const char *want_src, pool *p) {
-    load_ctx l = {p, want_len, want_src};
-    return data_each_file(cmd, list, load_source, &l);
-}
-
-/* Drops repeated questions and (with other) questions also in other;
- * keeps the order. Counts what went. */
-static int pool_filter(maze_set *s, const maze_set *other, int *dups, int *overlap) {
-    data_rowset seen, theirs = {0}; /* question rows of s, of other */
-    bool *keep = malloc(s->n ? (size_t)s->n : 1);
-    *dups = *overlap = 0;
-    if (!keep || data_rowset_init(&seen, s->q, s->seq_len, s->n)) {
-        free(keep);
-        return -1;
-    }
-    if (other && data_rowset_init(&theirs, other->q, other->seq_len, other->n)) {
-        free(keep);
-        free(seen.slot);
-        return -1;
-    }
-    for (int k = 0; other && k < other->n; k++) data_rowset_has(&theirs, other->q + (size_t)k * other->seq_len, k);
-    int L = s->seq_len, m = 0;
-    for (int k = 0; k < s->n; k++) { /* decide first: the set points at rows by index */
-        const uint8_t *q = s->q + (size_t)k * L;
-        keep[k] = false;
-        if (data_rowset_has(&seen, q, k)) (*dups)++;
-        else if (other && data_rowset_has(&theirs, q, -1)) (*overlap)++;
-        else keep[k] = true;
-    }
-    for (int k = 0; k < s->n; k++) {
-        if (!keep[k]) continue;
-        memmove(s->q + (size_t)m * L, s->q + (size_t)k * L, L);
-        memmove(s->a + (size_t)m * L, s->a + (size_t)k * L, L);
-        m++;
-    }
-    free(keep);
-    free(seen.slot);
-    free(theirs.slot);
-    s->n = m;
-    return 0;
-}
 
 /* ---------------------------------------------------------------- trm data maze */
 
@@ -184,88 +88,16 @@ static int parse_maze(int argc, char **argv, maze_opts *o) {
     return data_split_check(cmd, argc, argv, &o->split) ? 3 : 0; /* bad usage: exit 2 */
 }
 
-/* One group per maze: the maze, then (aug) its 7 other dihedral images. */
-static trm_split_writer *build_split(const maze_set *s, const int *idx, int n, bool aug, trm_err *e) {
-    int L = s->seq_len, side = maze_side(L);
-    trm_split_writer *w = trm_split_writer_new(L, MAZE_VOCAB);
-    int32_t *buf = malloc(sizeof(int32_t) * 4 * L);
-    if (!w || !buf) {
-        trm_errf(e, "out of memory");
-        goto fail;
-    }
-    int32_t *q = buf, *a = buf + L, *tq = buf + 2 * L, *ta = buf + 3 * L;
-    for (int g = 0; g < n; g++) {
-        for (int i = 0; i < L; i++) q[i] = s->q[(size_t)idx[g] * L + i], a[i] = s->a[(size_t)idx[g] * L + i];
-        if (trm_split_writer_group(w, e)) goto fail;
-        for (int t = 0; t < (aug ? 8 : 1); t++) {
-            trm_dihedral(t, q, side, side, tq, NULL, NULL);
-            trm_dihedral(t, a, side, side, ta, NULL, NULL);
-            if (trm_split_writer_puzzle(w, 0, e) || trm_split_writer_example(w, tq, ta, e)) goto fail;
-        }
-    }
-    free(buf);
-    return w;
-fail:
-    free(buf);
-    trm_split_writer_free(w);
-    return NULL;
-}
-
-/* What the inputs held, for the summary line. */
-typedef struct {
-    int dups, overlap, xdups;
-} drops;
-
-/* Loads and filters the pools; n_train/n_test planned. */
-static int gather(const maze_opts *o, pool *in, pool *ext, int *n_train, int *n_test, drops *dr) {
-    const char *cmd = "data maze";
-    int dups = 0, overlap = 0, xdups = 0, xo = 0;
-    if (load_sources(cmd, o->split.input, 0, NULL, in)) return -1;
-    if (o->split.test_input && load_sources(cmd, o->split.test_input, in->all.seq_len, "the --input mazes", ext)) return -1;
-    if ((o->split.test_input && pool_filter(&ext->all, NULL, &xdups, &xo)) ||
-        pool_filter(&in->all, o->split.test_input ? &ext->all : NULL, &dups, &overlap))
-        return die(cmd, "out of memory");
-    if (in->all.n == 0) return die(cmd, "no input mazes left: %d repeats, %d also in --test-input", dups, overlap);
-    *dr = (drops){dups, overlap, xdups};
-    return data_plan_sizes(cmd, "mazes", o->split.test_size, o->split.train_size, in->all.n, o->split.test_input != NULL, n_train, n_test);
-}
-
+/* The build is the library's (src/tasks/maze_build.c); this prints. */
 static int run_maze(const maze_opts *o) {
-    const char *cmd = "data maze";
-    pool in = {0}, ext = {0};
-    trm_split_writer *train = NULL, *test = NULL;
-    int *perm = NULL, *all = NULL, rc = 1, n_train = 0, n_test = 0;
-    bool created = false;
-    trm_err e;
-    drops dr = {0, 0, 0};
-    if (gather(o, &in, &ext, &n_train, &n_test, &dr) || data_prepare_out(cmd, o->split.out, &created)) goto done;
-    int side = maze_side(in.all.seq_len);
-    fprintf(stderr, "trm data maze: %d usable %dx%d input mazes (%d repeats, %d also in --test-input dropped); "
-            "train %d x %d versions, test %d%s\n", in.all.n, side, side, dr.dups, dr.overlap, n_train, o->aug ? 8 : 1,
-            o->split.test_input ? ext.all.n : n_test, dr.xdups ? " (repeats in --test-input dropped)" : "");
-    uint64_t rng[4];
-    rng_seed(rng, o->split.seed);
-    if (!(perm = data_draw_split(in.all.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
-    train = build_split(&in.all, perm + n_test, n_train, o->aug, &e);
-    if (train && o->split.test_input) {
-        if (!(all = data_iota(ext.all.n))) { die(cmd, "out of memory"); goto done; }
-        test = build_split(&ext.all, all, ext.all.n, false, &e);
-    } else if (train) {
-        test = build_split(&in.all, perm, n_test, false, &e);
-    }
-    if (!train || !test) { die(cmd, "%s", e.msg); goto done; }
-    if (data_write_dataset(cmd, o->split.out, train, test)) goto done;
-    data_print_summary(n_train, n_train * (o->aug ? 8 : 1), o->split.test_input ? ext.all.n : n_test, o->split.out);
-    rc = 0;
-done:
-    if (rc && created) data_remove_tree(o->split.out);
-    trm_split_writer_free(train);
-    trm_split_writer_free(test);
-    free(perm);
-    free(all);
-    maze_set_free(&in.all);
-    maze_set_free(&ext.all);
-    return rc;
+    trm_build_opts b;
+    data_build_opts(&b, "maze", &o->split, "trm data maze: ");
+    b.maze.aug = o->aug;
+    trm_build_result r;
+    if (data_run_build("data maze", "maze", &b, &r)) return 1;
+    data_print_summary(r.train_groups, r.train_examples, r.test_examples, o->split.out);
+    trm_build_result_free(&r);
+    return 0;
 }
 
 int cmd_data_maze(int argc, char **argv) {
@@ -376,7 +208,7 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
  * line every 15 s, so long runs show they are alive. */
 static void progress(long done, long total, double t0, double *last) {
     bool tty = isatty(2);
-    double t = data_now_s();
+    double t = build_now_s();
     if (t - *last < (tty ? 0.25 : 15.0) && done != total) return;
     if (!tty && done == total) return;
     *last = t;
@@ -388,7 +220,7 @@ static void progress(long done, long total, double t0, double *last) {
 static long generate_all(const gen_opts *o, uint8_t *q, uint8_t *a, long *len_sum, int *len_min, int *len_max) {
     long failed = -1, done = 0;
     int L = o->g.side * o->g.side;
-    double t0 = data_now_s(), last = t0;
+    double t0 = build_now_s(), last = t0;
     *len_sum = 0, *len_min = 1 << 30, *len_max = 0;
 #pragma omp parallel
     {
@@ -401,7 +233,7 @@ static long generate_all(const gen_opts *o, uint8_t *q, uint8_t *a, long *len_su
             if (f >= 0) continue; /* give up early */
             uint64_t rng[4];
             int d = 0, rc = -1;
-            data_item_rng(rng, o->seed, k);
+            build_item_rng(rng, o->seed, k);
             if (bq) rc = maze_generate(&o->g, rng, bq, ba, &d);
             for (int i = 0; rc == 0 && i < L; i++) q[k * L + i] = (uint8_t)bq[i], a[k * L + i] = (uint8_t)ba[i];
 #pragma omp critical(maze_progress)
@@ -448,7 +280,7 @@ static int run_gen(const gen_opts *o) {
         die(cmd, "out of memory for %ld mazes", o->count);
         goto fail;
     }
-    double t0 = data_now_s();
+    double t0 = build_now_s();
     long sum;
     int lo, hi;
     long bad = generate_all(o, q, a, &sum, &lo, &hi);
@@ -461,7 +293,7 @@ static int run_gen(const gen_opts *o) {
     f = NULL; /* closed by data_commit_tmp, whatever happened */
     if (werr) goto fail;
     fprintf(stderr, "trm data maze-gen: %ld %dx%d mazes in %.1f s, shortest paths %d-%d moves (mean %.1f) -> %s\n",
-            o->count, o->g.side, o->g.side, data_now_s() - t0, lo, hi, (double)sum / o->count, o->out);
+            o->count, o->g.side, o->g.side, build_now_s() - t0, lo, hi, (double)sum / o->count, o->out);
     rc = 0;
 fail:
     if (f) fclose(f);

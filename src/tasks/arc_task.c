@@ -124,4 +124,6 @@ const trm_task trm_task_arc = {
     .verify = verify,
     .style = style,
     .crop = crop,
+    .build = arc_build_dataset,
+    .build_defaults = arc_build_defaults,
 };

@@ -96,4 +96,8 @@ typedef struct {
 int maze_load(const char *path, maze_set *s, trm_err *err);
 void maze_set_free(maze_set *s);
 
+/* The Maze dataset builder (maze_build.c), trm_task_maze's build hook:
+ * o->input (and o->test_input) CSV or npy sources, o->maze.aug. */
+int maze_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err);
+
 #endif

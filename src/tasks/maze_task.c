@@ -92,4 +92,5 @@ const trm_task trm_task_maze = {
     .verify = verify,
     .style = style,
     .crop = NULL,
+    .build = maze_build_dataset,
 };

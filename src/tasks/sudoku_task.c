@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "tasks/sudoku.h"
 #include "tasks/sudoku4.h"
+#include "tasks/sudoku_build.h"
 #include "tasks/task.h"
 
 /* Side of the board for a seq_len, 0 when it is not this family's. */
@@ -174,6 +175,8 @@ const trm_task trm_task_sudoku = {
     .description = "9x9 Sudoku (spec 4.2): tokens blank 1, digits 2..10; vocab 11, seq_len 81",
     .vocab_size = SUDOKU_VOCAB,
     .board = board9,
+    .build = sudoku_build_dataset,
+    .build_defaults = sudoku_build_defaults,
     .parse = parse_any,
     .format = format_any,
     .draw_aug = draw_aug,
@@ -189,6 +192,8 @@ const trm_task trm_task_sudoku4 = {
     .description = "4x4 Sudoku with 2x2 boxes: tokens blank 1, digits 2..5; vocab 6, seq_len 16",
     .vocab_size = SUDOKU4_VOCAB,
     .board = board4,
+    .build = sudoku4_build_dataset,
+    .build_defaults = sudoku4_build_defaults,
     .parse = parse_any,
     .format = format_any,
     .draw_aug = draw_aug,

@@ -76,6 +76,12 @@ struct trm_task {
     /* The part of the board worth drawing (ARC crops at its EOS markers);
      * NULL = the whole board. */
     void (*crop)(const int32_t *tokens, int seq_len, int *rows, int *cols);
+
+    /* Builds a dataset of this family from o (trm_build_dataset, trm.h);
+     * NULL when the family has no builder. */
+    int (*build)(const trm_build_opts *o, trm_build_result *res, trm_err *err);
+    /* The builder's defaults over trm_build_opts_init's (NULL: none). */
+    void (*build_defaults)(trm_build_opts *o);
 };
 
 /* The registry. */
