@@ -372,6 +372,27 @@ static int cmd_data_sudoku4(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_data_sudoku(int argc, char **argv) {
+    sudoku_opts o;
+    int prc = parse_sudoku(argc, argv, &o);
+    return prc ? prc - 1 : run_sudoku(&o);
+}
+
+static int cmd_data_sudoku_gen(int argc, char **argv) {
+    gen_opts o;
+    int prc = parse_gen(argc, argv, &o);
+    return prc ? prc - 1 : run_gen(&o);
+}
+
+/* The builders by name (argv[0] of each is the builder's name). */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} g_builders[] = {
+    {"sudoku", cmd_data_sudoku}, {"sudoku-gen", cmd_data_sudoku_gen}, {"sudoku4", cmd_data_sudoku4},
+    {"maze", cmd_data_maze},     {"maze-gen", cmd_data_maze_gen},     {"arc", cmd_data_arc},
+};
+
 int cmd_data(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "trm data: expected a builder: sudoku or sudoku-gen (see trm data --help)\n");
@@ -382,20 +403,8 @@ int cmd_data(int argc, char **argv) {
         usage_data(stdout);
         return 0;
     }
-    if (!strcmp(b, "sudoku")) {
-        sudoku_opts o;
-        int prc = parse_sudoku(argc - 1, argv + 1, &o);
-        return prc ? prc - 1 : run_sudoku(&o);
-    }
-    if (!strcmp(b, "sudoku-gen")) {
-        gen_opts o;
-        int prc = parse_gen(argc - 1, argv + 1, &o);
-        return prc ? prc - 1 : run_gen(&o);
-    }
-    if (!strcmp(b, "sudoku4")) return cmd_data_sudoku4(argc - 1, argv + 1);
-    if (!strcmp(b, "maze")) return cmd_data_maze(argc - 1, argv + 1);
-    if (!strcmp(b, "maze-gen")) return cmd_data_maze_gen(argc - 1, argv + 1);
-    if (!strcmp(b, "arc")) return cmd_data_arc(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof g_builders / sizeof g_builders[0]; i++)
+        if (!strcmp(b, g_builders[i].name)) return g_builders[i].run(argc - 1, argv + 1);
     fprintf(stderr, "trm data: unknown builder '%s' (expected one of: sudoku, sudoku-gen, sudoku4, maze, maze-gen, arc; see trm data --help)\n", b);
     return 2;
 }
