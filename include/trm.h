@@ -482,6 +482,43 @@ void trm_build_opts_init(trm_build_opts *o, const char *task);
 int trm_build_dataset(const char *task, const trm_build_opts *o, trm_build_result *res, trm_err *err);
 void trm_build_result_free(trm_build_result *res);
 
+/* Generating new puzzles as question,answer CSV (the builders' input):
+ * the work behind `trm data sudoku-gen|maze-gen`. Puzzle k draws from its
+ * own RNG stream, so the file is the same for a seed whatever the
+ * threads. Written to OUT.tmp.<pid>, then renamed: no partial output. */
+typedef struct {
+    const char *out;          /* the CSV file */
+    long count;               /* puzzles to generate, >= 1 */
+    uint64_t seed;
+    struct {                  /* task "sudoku": one solution each */
+        long min_nodes;       /* difficulty: solver search nodes >= this */
+        long min_blanks;      /* at least this many blank cells */
+        long max_tries;       /* full grids tried per puzzle */
+    } sudoku;
+    struct {                  /* task "maze": n x n, S and G far apart */
+        int side, min_path;   /* board side; shortest path >= min_path moves */
+        float wall_lo, wall_hi; /* range of the wall probability */
+        bool unique;          /* exactly one shortest path (the label) */
+        long max_tries;       /* random boards per maze */
+    } maze;
+    /* done of total puzzles after secs; called from the generating
+     * threads one at a time (after each puzzle); NULL: none. */
+    void (*progress)(void *ctx, long done, long total, double secs);
+    void *ctx;
+} trm_gen_opts;
+
+typedef struct {
+    double secs;                  /* time taken */
+    int path_min, path_max;       /* maze: shortest path lengths (moves) */
+    double path_mean;
+} trm_gen_result;
+
+/* task's generator defaults (the CLI's). */
+void trm_gen_opts_init(trm_gen_opts *o, const char *task);
+/* Generates o->count puzzles of task ("sudoku", "maze") into o->out; 0, or
+ * -1 with a one-line message (a puzzle whose target was not reached). */
+int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
+
 #ifdef __cplusplus
 }
 #endif

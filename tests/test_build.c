@@ -4,7 +4,8 @@
  * repeats, the dihedral versions, a test split of another size) and ARC
  * (folders of task files, versions, identifiers, test_puzzles.json), each
  * checked in the written dataset; bad inputs give one message naming the
- * file and line and leave no output. */
+ * file and line and leave no output. And the generators (trm_generate_puzzles)
+ * whose CSV the builders read. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -376,6 +377,81 @@ static void test_arc_errors(void **state) {
     assert_int_equal(r.train_groups, 3);
 }
 
+/* ---------------------------------------------------------------- generators */
+
+static char *read_all(const char *path) {
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* New Sudoku puzzles: the same file for a seed, one solution each, and
+ * they build a dataset. */
+static void test_sudoku_gen(void **state) {
+    (void)state;
+    trm_gen_opts g;
+    trm_gen_opts_init(&g, "sudoku");
+    assert_int_equal(g.sudoku.max_tries, 100); /* the defaults */
+    g.out = tpath("g1.csv"), g.count = 4, g.seed = 7, g.sudoku.min_blanks = 50;
+    trm_gen_result r;
+    trm_err e;
+    assert_int_equal(trm_generate_puzzles("sudoku", &g, &r, &e), 0);
+    char first[4096];
+    snprintf(first, sizeof first, "%s", read_all(tpath("g1.csv")));
+    g.out = tpath("g2.csv");
+    assert_int_equal(trm_generate_puzzles("sudoku", &g, &r, &e), 0);
+    assert_string_equal(read_all(tpath("g2.csv")), first);
+    assert_int_equal(strncmp(first, "question,answer\n", 16), 0);
+    int lines = 0, blanks = 0;
+    for (const char *p = first; *p; p++) lines += *p == '\n';
+    for (const char *p = first + 16; *p && *p != ','; p++) blanks += *p == '.';
+    assert_int_equal(lines, 5);
+    assert_true(blanks >= 50);
+    trm_build_opts o;
+    opts(&o, "sudoku", tpath("gds"));
+    o.input = tpath("g1.csv");
+    trm_build_result br;
+    assert_int_equal(trm_build_dataset("sudoku", &o, &br, &e), 0); /* every puzzle solved, one solution */
+    assert_int_equal(br.train_groups, 4);
+    trm_build_result_free(&br);
+    /* a target no grid reaches: nothing written */
+    g.out = tpath("g3.csv"), g.count = 1, g.sudoku.min_nodes = 1000000, g.sudoku.max_tries = 1;
+    assert_int_equal(trm_generate_puzzles("sudoku", &g, &r, &e), -1);
+    assert_string_equal(e.msg, "puzzle 1: no grid of 1 tried reached --min-nodes 1000000 and --min-blanks 50 "
+                               "(lower them or raise --max-tries)");
+    assert_false(exists(tpath("g3.csv")));
+    assert_int_equal(trm_generate_puzzles("arc", &g, &r, &e), -1);
+    assert_string_equal(e.msg, "task arc has no puzzle generator");
+}
+
+static void test_maze_gen(void **state) {
+    (void)state;
+    trm_gen_opts g;
+    trm_gen_opts_init(&g, "maze");
+    g.out = tpath("m.csv"), g.count = 6, g.seed = 3, g.maze.side = 6, g.maze.min_path = 5;
+    trm_gen_result r;
+    trm_err e;
+    assert_int_equal(trm_generate_puzzles("maze", &g, &r, &e), 0);
+    assert_true(r.path_min >= 5 && r.path_max >= r.path_min && r.path_mean >= r.path_min);
+    trm_build_opts o;
+    opts(&o, "maze", tpath("mds"));
+    o.input = tpath("m.csv");
+    trm_build_result br;
+    assert_int_equal(trm_build_dataset("maze", &o, &br, &e), 0); /* every maze passes the checks */
+    assert_true(br.train_groups >= 1);
+    g.maze.min_path = 36;
+    assert_int_equal(trm_generate_puzzles("maze", &g, &r, &e), -1);
+    assert_string_equal(e.msg, "--min-path 36: a 6x6 maze has paths of at most 35 moves");
+    g.out = tpath("m2.csv"), g.maze.side = 3, g.maze.min_path = 8, g.maze.max_tries = 2;
+    assert_int_equal(trm_generate_puzzles("maze", &g, &r, &e), -1);
+    assert_contains(e.msg, "maze 1: none of 2 random boards had a path of >= 8 moves");
+    assert_false(exists(tpath("m2.csv")));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sudoku_csv, setup, teardown),
@@ -386,6 +462,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_maze_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arc_folders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arc_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sudoku_gen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maze_gen, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

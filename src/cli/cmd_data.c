@@ -16,16 +16,9 @@
 
 #include "cli/cli.h"
 #include "cli/data_common.h"
-#include "tasks/build.h"
-#include "core/rng.h"
-#include "data/dataset.h"
-#include "tasks/sudoku.h"
-#include "tasks/sudoku_build.h"
-#include "tasks/sudoku4.h"
 #include "trm.h"
 
 #define REFERENCE_AUG 1000 /* the reference's --num-aug for Sudoku-Extreme */
-#define GEN_MAX_TRIES 100
 
 /* ---------------------------------------------------------------- shared helpers */
 
@@ -194,6 +187,8 @@ typedef struct {
 } gen_opts;
 
 static void usage_gen(FILE *out) {
+    trm_gen_opts d;
+    trm_gen_opts_init(&d, "sudoku");
     fprintf(out,
             "usage: trm data sudoku-gen --count N --out FILE [options]\n\n"
             "Generates N new Sudoku puzzles with exactly one solution and writes them as\n"
@@ -208,7 +203,7 @@ static void usage_gen(FILE *out) {
             "  --min-blanks B  at least B blank cells (default: 0; minimal puzzles have\n"
             "                  53-60)\n"
             "  --max-tries T   full grids tried per puzzle before giving up (default: %d)\n"
-            "  --seed S        RNG seed (default: 0)\n", GEN_MAX_TRIES);
+            "  --seed S        RNG seed (default: 0)\n", (int)d.sudoku.max_tries);
 }
 
 static int parse_gen(int argc, char **argv, gen_opts *o) {
@@ -218,7 +213,9 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
         {"max-tries", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "data sudoku-gen";
-    *o = (gen_opts){.count = -1, .min_nodes = 1, .max_tries = GEN_MAX_TRIES};
+    trm_gen_opts d;
+    trm_gen_opts_init(&d, "sudoku");
+    *o = (gen_opts){.count = -1, .min_nodes = d.sudoku.min_nodes, .max_tries = d.sudoku.max_tries};
     int c;
     optind = 1;
     opterr = 0;
@@ -247,80 +244,28 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
     return data_gen_check(cmd, argc, argv, o->count, o->out) ? 3 : 0; /* bad usage: exit 2 */
 }
 
-/* Generates all puzzles in parallel; returns the index of one that failed
- * (its target was not reached in max_tries grids) or -1. */
-static long generate_all(const gen_opts *o, int8_t *q, int8_t *a) {
-    long failed = -1, done = 0;
-    double t0 = build_now_s(), last = t0;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long k = 0; k < o->count; k++) {
-        long f;
-#pragma omp atomic read
-        f = failed;
-        if (f >= 0) continue; /* give up early */
-        uint64_t rng[4];
-        build_item_rng(rng, o->seed, k);
-        int rc = sudoku_generate(q + k * 81, a + k * 81, o->min_nodes, (int)o->min_blanks, (int)o->max_tries, rng);
-#pragma omp critical(progress)
-        {
-            if (rc && failed < 0) failed = k;
-            done++;
-            if (show_progress() && (build_now_s() - last > 0.25 || done == o->count)) {
-                last = build_now_s();
-                fprintf(stderr, "\rtrm data sudoku-gen: %ld/%ld puzzles (%.1f/s)   ", done, o->count,
-                        done / (last - t0 + 1e-9));
-            }
-        }
-    }
-    if (show_progress()) fputc('\n', stderr);
-    return failed;
+/* Progress: a line redrawn on a terminal, 4 times a second. */
+static void gen_progress(void *ctx, long done, long total, double secs) {
+    static double last = -1;
+    (void)ctx;
+    if (!show_progress() || (secs - last < 0.25 && done != total)) return;
+    last = secs;
+    fprintf(stderr, "\rtrm data sudoku-gen: %ld/%ld puzzles (%.1f/s)   ", done, total, done / (secs + 1e-9));
+    if (done == total) fputc('\n', stderr);
 }
 
-static int write_csv(FILE *f, const gen_opts *o, const int8_t *q, const int8_t *a) {
-    fprintf(f, "question,answer\n");
-    for (long k = 0; k < o->count; k++) {
-        char line[165];
-        for (int i = 0; i < 81; i++) {
-            line[i] = q[k * 81 + i] ? (char)('0' + q[k * 81 + i]) : '.';
-            line[82 + i] = (char)('0' + a[k * 81 + i]);
-        }
-        line[81] = ',';
-        line[163] = '\n';
-        line[164] = 0;
-        fputs(line, f);
-    }
-    return ferror(f) ? -1 : 0;
-}
-
+/* The generator is the library's (src/tasks/sudoku_build.c); this prints. */
 static int run_gen(const gen_opts *o) {
-    const char *cmd = "data sudoku-gen";
-    char tmp[DATA_TMP_PATH];
-    FILE *f = data_open_tmp(cmd, o->out, tmp);
-    if (!f) return 1;
-    int8_t *q = malloc((size_t)o->count * 81), *a = malloc((size_t)o->count * 81);
-    int rc = 1;
-    if (!q || !a) {
-        die(cmd, "out of memory for %ld puzzles", o->count);
-        goto fail;
-    }
-    double t0 = build_now_s();
-    long bad = generate_all(o, q, a);
-    if (bad >= 0) {
-        die(cmd, "puzzle %ld: no grid of %ld tried reached --min-nodes %ld and --min-blanks %ld "
-            "(lower them or raise --max-tries)", bad + 1, o->max_tries, o->min_nodes, o->min_blanks);
-        goto fail;
-    }
-    int werr = data_commit_tmp(cmd, f, write_csv(f, o, q, a), tmp, o->out);
-    f = NULL; /* closed by data_commit_tmp, whatever happened */
-    if (werr) goto fail;
-    fprintf(stderr, "trm data sudoku-gen: %ld puzzles in %.1f s -> %s\n", o->count, build_now_s() - t0, o->out);
-    rc = 0;
-fail:
-    if (f) fclose(f);
-    if (rc) remove(tmp);
-    free(q);
-    free(a);
-    return rc;
+    trm_gen_opts g;
+    trm_gen_opts_init(&g, "sudoku");
+    g.out = o->out, g.count = o->count, g.seed = o->seed;
+    g.sudoku.min_nodes = o->min_nodes, g.sudoku.min_blanks = o->min_blanks, g.sudoku.max_tries = o->max_tries;
+    g.progress = gen_progress;
+    trm_gen_result r;
+    trm_err e;
+    if (trm_generate_puzzles("sudoku", &g, &r, &e)) return die("data sudoku-gen", "%s", e.msg);
+    fprintf(stderr, "trm data sudoku-gen: %ld puzzles in %.1f s -> %s\n", o->count, r.secs, o->out);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- trm data sudoku4 */

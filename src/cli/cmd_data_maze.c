@@ -11,7 +11,6 @@
  * Every maze is checked (one S, one G, valid cells, the answer a shortest
  * path) before anything is written; a bad input costs one error line
  * naming file:line and leaves no partial output. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +19,7 @@
 
 #include "cli/cli.h"
 #include "cli/data_common.h"
-#include "tasks/build.h"
 #include "core/util.h"
-#include "core/rng.h"
-#include "data/dataset.h"
-#include "tasks/maze.h"
-#include "tasks/task.h"
 #include "trm.h"
 
 /* ---------------------------------------------------------------- trm data maze */
@@ -111,13 +105,13 @@ int cmd_data_maze(int argc, char **argv) {
 typedef struct {
     const char *out;
     long count;
-    maze_gen_opts g;
+    trm_gen_opts g; /* its maze part */
     uint64_t seed;
 } gen_opts;
 
 static void usage_gen(FILE *out) {
-    maze_gen_opts d;
-    maze_gen_defaults(&d);
+    trm_gen_opts d;
+    trm_gen_opts_init(&d, "maze");
     fprintf(out,
             "usage: trm data maze-gen --count N --out FILE [options]\n\n"
             "Generates N new n x n mazes and writes them as question,answer CSV (the\n"
@@ -137,7 +131,7 @@ static void usage_gen(FILE *out) {
             "  --allow-ties    keep mazes with several shortest paths\n"
             "  --max-tries T   random boards per maze before giving up (default: %ld)\n"
             "  --seed S        RNG seed (default: 0)\n",
-            d.side, d.min_path, d.wall_lo, d.wall_hi, d.max_tries);
+            d.maze.side, d.maze.min_path, d.maze.wall_lo, d.maze.wall_hi, d.maze.max_tries);
 }
 
 static int parse_walls(const char *s, float *lo, float *hi) {
@@ -164,7 +158,7 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "data maze-gen";
     *o = (gen_opts){.count = -1};
-    maze_gen_defaults(&o->g);
+    trm_gen_opts_init(&o->g, "maze");
     long v;
     int c;
     optind = 1;
@@ -172,23 +166,23 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
-        case 'u': o->g.unique = false; break;
+        case 'u': o->g.maze.unique = false; break;
         case 'n':
             if (data_parse_long(optarg, 1, 1L << 28, &o->count)) return die(cmd, "--count: expected an integer in [1, 2^28], got '%s'", optarg) + 1;
             break;
         case 'z':
             if (data_parse_long(optarg, 2, 1000, &v)) return die(cmd, "--size: expected an integer in [2, 1000], got '%s'", optarg) + 1;
-            o->g.side = (int)v;
+            o->g.maze.side = (int)v;
             break;
         case 'p':
             if (data_parse_long(optarg, 1, 1000000, &v)) return die(cmd, "--min-path: expected an integer >= 1, got '%s'", optarg) + 1;
-            o->g.min_path = (int)v;
+            o->g.maze.min_path = (int)v;
             break;
         case 'w':
-            if (parse_walls(optarg, &o->g.wall_lo, &o->g.wall_hi)) return die(cmd, "--walls: expected P or LO-HI with 0 <= LO <= HI < 1, got '%s'", optarg) + 1;
+            if (parse_walls(optarg, &o->g.maze.wall_lo, &o->g.maze.wall_hi)) return die(cmd, "--walls: expected P or LO-HI with 0 <= LO <= HI < 1, got '%s'", optarg) + 1;
             break;
         case 't':
-            if (data_parse_long(optarg, 1, 1L << 40, &o->g.max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1L << 40, &o->g.maze.max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
         case 's':
             if (data_parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
@@ -198,109 +192,38 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
         }
     }
     if (data_gen_check(cmd, argc, argv, o->count, o->out)) return 3; /* bad usage: exit 2 */
-    int n = o->g.side;
-    if (o->g.min_path > n * n - 1)
-        return die(cmd, "--min-path %d: a %dx%d maze has paths of at most %d moves", o->g.min_path, n, n, n * n - 1) + 1;
+    int n = o->g.maze.side;
+    if (o->g.maze.min_path > n * n - 1)
+        return die(cmd, "--min-path %d: a %dx%d maze has paths of at most %d moves", o->g.maze.min_path, n, n, n * n - 1) + 1;
     return 0;
 }
 
 /* Progress: on a terminal a line redrawn 4 times a second; in logs one
  * line every 15 s, so long runs show they are alive. */
-static void progress(long done, long total, double t0, double *last) {
+static void gen_progress(void *ctx, long done, long total, double secs) {
+    static double last = 0;
+    (void)ctx;
     bool tty = isatty(2);
-    double t = build_now_s();
-    if (t - *last < (tty ? 0.25 : 15.0) && done != total) return;
+    if (secs - last < (tty ? 0.25 : 15.0) && done != total) return;
     if (!tty && done == total) return;
-    *last = t;
+    last = secs;
     fprintf(stderr, tty ? "\rtrm data maze-gen: %ld/%ld mazes (%.1f/s)   " : "trm data maze-gen: %ld/%ld mazes (%.1f/s)\n",
-            done, total, done / (t - t0 + 1e-9));
+            done, total, done / (secs + 1e-9));
+    if (tty && done == total) fputc('\n', stderr);
 }
 
-/* Generates all mazes in parallel; returns the index of one that failed or -1. */
-static long generate_all(const gen_opts *o, uint8_t *q, uint8_t *a, long *len_sum, int *len_min, int *len_max) {
-    long failed = -1, done = 0;
-    int L = o->g.side * o->g.side;
-    double t0 = build_now_s(), last = t0;
-    *len_sum = 0, *len_min = 1 << 30, *len_max = 0;
-#pragma omp parallel
-    {
-        int32_t *bq = malloc(sizeof(int32_t) * 2 * L), *ba = bq ? bq + L : NULL;
-#pragma omp for schedule(dynamic, 1)
-        for (long k = 0; k < o->count; k++) {
-            long f;
-#pragma omp atomic read
-            f = failed;
-            if (f >= 0) continue; /* give up early */
-            uint64_t rng[4];
-            int d = 0, rc = -1;
-            build_item_rng(rng, o->seed, k);
-            if (bq) rc = maze_generate(&o->g, rng, bq, ba, &d);
-            for (int i = 0; rc == 0 && i < L; i++) q[k * L + i] = (uint8_t)bq[i], a[k * L + i] = (uint8_t)ba[i];
-#pragma omp critical(maze_progress)
-            {
-                if (rc && (failed < 0 || k < failed)) failed = k;
-                done++;
-                *len_sum += d;
-                if (rc == 0 && d < *len_min) *len_min = d;
-                if (d > *len_max) *len_max = d;
-                progress(done, o->count, t0, &last);
-            }
-        }
-        free(bq);
-    }
-    if (isatty(2)) fputc('\n', stderr);
-    return failed;
-}
-
-static int write_csv(FILE *f, long count, int L, const uint8_t *q, const uint8_t *a) {
-    char *line = malloc(2 * (size_t)L + 2);
-    if (!line) return -1;
-    fprintf(f, "question,answer\n");
-    for (long k = 0; k < count; k++) {
-        for (int i = 0; i < L; i++) {
-            line[i] = maze_char_of(q[k * L + i]);
-            line[L + 1 + i] = maze_char_of(a[k * L + i]);
-        }
-        line[L] = ',';
-        line[2 * L + 1] = '\n';
-        fwrite(line, 1, 2 * (size_t)L + 2, f);
-    }
-    free(line);
-    return ferror(f) ? -1 : 0;
-}
-
+/* The generator is the library's (src/tasks/maze_build.c); this prints. */
 static int run_gen(const gen_opts *o) {
-    const char *cmd = "data maze-gen";
-    char tmp[DATA_TMP_PATH];
-    int L = o->g.side * o->g.side, rc = 1;
-    FILE *f = data_open_tmp(cmd, o->out, tmp);
-    if (!f) return 1;
-    uint8_t *q = malloc((size_t)o->count * L), *a = malloc((size_t)o->count * L);
-    if (!q || !a) {
-        die(cmd, "out of memory for %ld mazes", o->count);
-        goto fail;
-    }
-    double t0 = build_now_s();
-    long sum;
-    int lo, hi;
-    long bad = generate_all(o, q, a, &sum, &lo, &hi);
-    if (bad >= 0) {
-        die(cmd, "maze %ld: none of %ld random boards had a path of >= %d moves (lower --min-path, widen "
-            "--walls or raise --max-tries)", bad + 1, o->g.max_tries, o->g.min_path);
-        goto fail;
-    }
-    int werr = data_commit_tmp(cmd, f, write_csv(f, o->count, L, q, a), tmp, o->out);
-    f = NULL; /* closed by data_commit_tmp, whatever happened */
-    if (werr) goto fail;
+    trm_gen_opts g;
+    trm_gen_opts_init(&g, "maze");
+    g.out = o->out, g.count = o->count, g.seed = o->seed, g.progress = gen_progress;
+    g.maze = o->g.maze;
+    trm_gen_result r;
+    trm_err e;
+    if (trm_generate_puzzles("maze", &g, &r, &e)) return die("data maze-gen", "%s", e.msg);
     fprintf(stderr, "trm data maze-gen: %ld %dx%d mazes in %.1f s, shortest paths %d-%d moves (mean %.1f) -> %s\n",
-            o->count, o->g.side, o->g.side, build_now_s() - t0, lo, hi, (double)sum / o->count, o->out);
-    rc = 0;
-fail:
-    if (f) fclose(f);
-    if (rc) remove(tmp);
-    free(q);
-    free(a);
-    return rc;
+            o->count, o->g.maze.side, o->g.maze.side, r.secs, r.path_min, r.path_max, r.path_mean, o->out);
+    return 0;
 }
 
 int cmd_data_maze_gen(int argc, char **argv) {

@@ -41,6 +41,39 @@ void trm_build_result_free(trm_build_result *res) {
     res->ratings_json = NULL;
 }
 
+void trm_gen_opts_init(trm_gen_opts *o, const char *task) {
+    *o = (trm_gen_opts){.count = 1};
+    const trm_task *t = task ? trm_task_by_name(task) : NULL;
+    if (t && t->gen_defaults) t->gen_defaults(o);
+}
+
+int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result *res, trm_err *err) {
+    memset(res, 0, sizeof *res);
+    const trm_task *t = task ? trm_task_by_name(task) : NULL;
+    if (!t) return trm_errf(err, "unknown task '%s'", task ? task : "(null)");
+    if (!t->generate) return trm_errf(err, "task %s has no puzzle generator", t->name);
+    if (!o->out || o->count < 1) return trm_errf(err, "no output file or no puzzles to generate");
+    return t->generate(o, res, err);
+}
+
+FILE *build_tmp_open(const char *out, char tmp[BUILD_PATH], trm_err *err) {
+    return io_tmp_fopen(out, tmp, BUILD_PATH, err);
+}
+
+int build_tmp_commit(FILE *f, int werr, const char *tmp, const char *out, trm_err *err) {
+    if (werr) {
+        int en = errno ? errno : EIO;
+        io_tmp_commit(f, tmp, out, false, NULL); /* discards tmp */
+        remove(tmp);
+        return trm_errf(err, "%s: write failed: %s", out, strerror(en));
+    }
+    if (io_tmp_commit(f, tmp, out, true, err)) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- reporting */
 
 void build_note(const trm_build_opts *o, const char *fmt, ...) {

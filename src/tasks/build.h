@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "data/dataset.h"
 #include "trm.h"
@@ -62,6 +63,14 @@ int build_plan_sizes(const char *noun, long test_size, long train_size, int pool
 /* Writes DIR/train, DIR/test and identifiers.json ["<blank>"] (each atomic
  * on its own), for builders with the one shared puzzle identifier. */
 int build_write_dataset(const char *dir, trm_split_writer *train, trm_split_writer *test, trm_err *err);
+
+/* Opens out's temporary sibling tmp ("OUT.tmp.<pid>") for writing, before
+ * the work so that a bad path fails at once; NULL after the error. */
+FILE *build_tmp_open(const char *out, char tmp[BUILD_PATH], trm_err *err);
+
+/* Closes f (always) and, when werr is 0 and the close worked, renames tmp
+ * onto out; -1 after the error, tmp removed. */
+int build_tmp_commit(FILE *f, int werr, const char *tmp, const char *out, trm_err *err);
 
 /* An informational line through o->note (nothing when it is NULL). */
 void build_note(const trm_build_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

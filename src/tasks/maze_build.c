@@ -207,3 +207,100 @@ done:
     maze_set_free(&ext.all);
     return rc;
 }
+
+/* ================================================================ the generator
+ * (trm data maze-gen): new n x n mazes with a long, unique shortest path
+ * as question,answer CSV (maze_generate). */
+
+void maze_gen_opts_defaults(trm_gen_opts *o) {
+    maze_gen_opts d;
+    maze_gen_defaults(&d);
+    o->maze.side = d.side, o->maze.min_path = d.min_path, o->maze.wall_lo = d.wall_lo, o->maze.wall_hi = d.wall_hi;
+    o->maze.unique = d.unique, o->maze.max_tries = d.max_tries;
+}
+
+/* Path lengths of the mazes made, for the result. */
+typedef struct {
+    long sum;
+    int min, max;
+} path_stats;
+
+/* Generates all mazes in parallel; returns the index of one that failed or -1. */
+static long generate_all(const trm_gen_opts *o, const maze_gen_opts *g, uint8_t *q, uint8_t *a, path_stats *ps) {
+    long failed = -1, done = 0;
+    int L = g->side * g->side;
+    double t0 = build_now_s();
+    *ps = (path_stats){0, 1 << 30, 0};
+#pragma omp parallel
+    {
+        int32_t *bq = malloc(sizeof(int32_t) * 2 * L), *ba = bq ? bq + L : NULL;
+#pragma omp for schedule(dynamic, 1)
+        for (long k = 0; k < o->count; k++) {
+            long f;
+#pragma omp atomic read
+            f = failed;
+            if (f >= 0) continue; /* give up early */
+            uint64_t rng[4];
+            int d = 0, rc = -1;
+            build_item_rng(rng, o->seed, k);
+            if (bq) rc = maze_generate(g, rng, bq, ba, &d);
+            for (int i = 0; rc == 0 && i < L; i++) q[k * L + i] = (uint8_t)bq[i], a[k * L + i] = (uint8_t)ba[i];
+#pragma omp critical(maze_progress)
+            {
+                if (rc && (failed < 0 || k < failed)) failed = k;
+                done++;
+                ps->sum += d;
+                if (rc == 0 && d < ps->min) ps->min = d;
+                if (d > ps->max) ps->max = d;
+                if (o->progress) o->progress(o->ctx, done, o->count, build_now_s() - t0);
+            }
+        }
+        free(bq);
+    }
+    return failed;
+}
+
+static int write_gen_csv(FILE *f, long count, int L, const uint8_t *q, const uint8_t *a) {
+    char *line = malloc(2 * (size_t)L + 2);
+    if (!line) return -1;
+    fprintf(f, "question,answer\n");
+    for (long k = 0; k < count; k++) {
+        for (int i = 0; i < L; i++) {
+            line[i] = maze_char_of(q[k * L + i]);
+            line[L + 1 + i] = maze_char_of(a[k * L + i]);
+        }
+        line[L] = ',';
+        line[2 * L + 1] = '\n';
+        fwrite(line, 1, 2 * (size_t)L + 2, f);
+    }
+    free(line);
+    return ferror(f) ? -1 : 0;
+}
+
+int maze_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err) {
+    maze_gen_opts g = {o->maze.side, o->maze.min_path, o->maze.wall_lo, o->maze.wall_hi, o->maze.unique,
+                       o->maze.max_tries};
+    int n = g.side, L = n * n, rc = -1;
+    if (n < 2 || g.min_path < 1 || g.min_path > L - 1)
+        return trm_errf(err, "--min-path %d: a %dx%d maze has paths of at most %d moves", g.min_path, n, n, L - 1);
+    char tmp[BUILD_PATH];
+    FILE *f = build_tmp_open(o->out, tmp, err); /* a bad path fails before the work */
+    if (!f) return -1;
+    uint8_t *q = malloc((size_t)o->count * L), *a = malloc((size_t)o->count * L);
+    double t0 = build_now_s();
+    path_stats ps = {0, 0, 0};
+    long bad = q && a ? generate_all(o, &g, q, a, &ps) : -1;
+    if (!q || !a) trm_errf(err, "out of memory for %ld mazes", o->count);
+    else if (bad >= 0)
+        trm_errf(err, "maze %ld: none of %ld random boards had a path of >= %d moves (lower --min-path, widen "
+                 "--walls or raise --max-tries)", bad + 1, g.max_tries, g.min_path);
+    else rc = build_tmp_commit(f, write_gen_csv(f, o->count, L, q, a), tmp, o->out, err);
+    if (rc && (!q || !a || bad >= 0)) { /* not handed to the commit */
+        fclose(f);
+        remove(tmp);
+    }
+    *res = (trm_gen_result){build_now_s() - t0, ps.min, ps.max, (double)ps.sum / (double)o->count};
+    free(q);
+    free(a);
+    return rc;
+}

@@ -103,4 +103,6 @@ const trm_task trm_task_maze = {
     .style = style,
     .crop = NULL,
     .build = maze_build_dataset,
+    .generate = maze_generate_csv,
+    .gen_defaults = maze_gen_opts_defaults,
 };

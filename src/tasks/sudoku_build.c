@@ -1,7 +1,6 @@
 /* sudoku_build.c - the Sudoku dataset builders (trm_task_sudoku's and
  * trm_task_sudoku4's build hooks) and their helpers: the leak check and
  * rating distributions (see sudoku_build.h). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +9,6 @@
 
 #include "core/rng.h"
 #include "data/dataset.h"
-#include "io/fileio.h"
 #include "tasks/build.h"
 #include "tasks/sudoku.h"
 #include "tasks/sudoku4.h"
@@ -476,31 +474,15 @@ static char *ratings_json(const sudoku_plan *pl, bool test_only) {
 
 #define RATING_NOTE "nodes and backtracks (dead ends) of trm's uniqueness search (docs/sudoku-hard.md)"
 
-/* Closes f (always) and, when werr is 0 and the close worked, renames tmp
- * onto out; -1 after the error (tmp is then removed). */
-static int commit_tmp(FILE *f, int werr, const char *tmp, const char *out, trm_err *err) {
-    if (werr) {
-        int en = errno ? errno : EIO;
-        io_tmp_commit(f, tmp, out, false, NULL); /* discards tmp */
-        remove(tmp);
-        return trm_errf(err, "%s: write failed: %s", out, strerror(en));
-    }
-    if (io_tmp_commit(f, tmp, out, true, err)) {
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 /* DIR/ratings.json: what the rating is and each split's distribution. */
 static int write_ratings_json(const char *dir, const char *ratings, trm_err *err) {
     char path[BUILD_PATH], tmp[BUILD_PATH];
     if (snprintf(path, sizeof path - 16, "%s/ratings.json", dir) >= (int)sizeof path - 16)
         return trm_errf(err, "%s: path too long", dir);
-    FILE *f = io_tmp_fopen(path, tmp, sizeof tmp, err);
+    FILE *f = build_tmp_open(path, tmp, err);
     if (!f) return -1;
     fprintf(f, "{\"rating\":\"%s\",%s}\n", RATING_NOTE, ratings);
-    return commit_tmp(f, ferror(f), tmp, path, err);
+    return build_tmp_commit(f, ferror(f), tmp, path, err);
 }
 
 /* The per-puzzle ratings CSV into rf (opened before the work). */
@@ -529,7 +511,7 @@ static int write_all(const trm_build_opts *o, const sudoku_plan *pl, trm_split_w
     }
     int rc = o->sudoku.test_only ? write_test_only(o->out, test, err) : build_write_dataset(o->out, train, test, err);
     if (rc == 0) rc = write_ratings_json(o->out, ratings, err);
-    if (rc == 0 && rf) rc = commit_tmp(rf, write_ratings_csv(rf, pl, o->sudoku.test_only), rtmp, o->sudoku.ratings, err);
+    if (rc == 0 && rf) rc = build_tmp_commit(rf, write_ratings_csv(rf, pl, o->sudoku.test_only), rtmp, o->sudoku.ratings, err);
     else if (rf) fclose(rf);
     if (rc) {
         free(ratings);
@@ -559,7 +541,7 @@ int sudoku_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err
     bool created = false; /* DIR is new: a failure removes it whole (all of it is ours) */
     char rtmp[BUILD_PATH];
     FILE *rf = NULL;
-    if (o->sudoku.ratings && !(rf = io_tmp_fopen(o->sudoku.ratings, rtmp, sizeof rtmp, err)))
+    if (o->sudoku.ratings && !(rf = build_tmp_open(o->sudoku.ratings, rtmp, err)))
         return -1; /* a bad path fails before the work */
     uint64_t rng[4];
     rng_seed(rng, o->seed);
@@ -600,4 +582,79 @@ int sudoku4_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_er
 
 void sudoku4_build_defaults(trm_build_opts *o) {
     o->train_size = 2000, o->test_size = 200, o->sudoku4.blanks = 8;
+}
+
+/* ================================================================ the generator
+ * (trm data sudoku-gen): new unique-solution puzzles as question,answer
+ * CSV ('.' blanks), each from a random full grid with clues removed, then
+ * hardened up to the difficulty target (sudoku_generate). */
+
+#define GEN_MAX_TRIES 100
+
+void sudoku_gen_defaults(trm_gen_opts *o) {
+    o->sudoku.min_nodes = 1, o->sudoku.min_blanks = 0, o->sudoku.max_tries = GEN_MAX_TRIES;
+}
+
+/* Generates all puzzles in parallel; returns the index of one that failed
+ * (its target was not reached in max_tries grids) or -1. */
+static long generate_all(const trm_gen_opts *o, int8_t *q, int8_t *a) {
+    long failed = -1, done = 0;
+    double t0 = build_now_s();
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long k = 0; k < o->count; k++) {
+        long f;
+#pragma omp atomic read
+        f = failed;
+        if (f >= 0) continue; /* give up early */
+        uint64_t rng[4];
+        build_item_rng(rng, o->seed, k);
+        int rc = sudoku_generate(q + k * 81, a + k * 81, o->sudoku.min_nodes, (int)o->sudoku.min_blanks,
+                                 (int)o->sudoku.max_tries, rng);
+#pragma omp critical(sudoku_gen_progress)
+        {
+            if (rc && failed < 0) failed = k;
+            done++;
+            if (o->progress) o->progress(o->ctx, done, o->count, build_now_s() - t0);
+        }
+    }
+    return failed;
+}
+
+static int write_gen_csv(FILE *f, long count, const int8_t *q, const int8_t *a) {
+    fprintf(f, "question,answer\n");
+    for (long k = 0; k < count; k++) {
+        char line[165];
+        for (int i = 0; i < 81; i++) {
+            line[i] = q[k * 81 + i] ? (char)('0' + q[k * 81 + i]) : '.';
+            line[82 + i] = (char)('0' + a[k * 81 + i]);
+        }
+        line[81] = ',';
+        line[163] = '\n';
+        line[164] = 0;
+        fputs(line, f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int sudoku_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err) {
+    char tmp[BUILD_PATH];
+    FILE *f = build_tmp_open(o->out, tmp, err); /* a bad path fails before the work */
+    if (!f) return -1;
+    int8_t *q = malloc((size_t)o->count * 81), *a = malloc((size_t)o->count * 81);
+    int rc = -1;
+    double t0 = build_now_s();
+    long bad = q && a ? generate_all(o, q, a) : -1;
+    if (!q || !a) trm_errf(err, "out of memory for %ld puzzles", o->count);
+    else if (bad >= 0)
+        trm_errf(err, "puzzle %ld: no grid of %ld tried reached --min-nodes %ld and --min-blanks %ld (lower them or "
+                 "raise --max-tries)", bad + 1, o->sudoku.max_tries, o->sudoku.min_nodes, o->sudoku.min_blanks);
+    else rc = build_tmp_commit(f, write_gen_csv(f, o->count, q, a), tmp, o->out, err);
+    if (rc && (!q || !a || bad >= 0)) { /* not handed to the commit */
+        fclose(f);
+        remove(tmp);
+    }
+    res->secs = build_now_s() - t0;
+    free(q);
+    free(a);
+    return rc;
 }

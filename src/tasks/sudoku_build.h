@@ -74,5 +74,8 @@ int sudoku_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err
 void sudoku_build_defaults(trm_build_opts *o);
 int sudoku4_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err);
 void sudoku4_build_defaults(trm_build_opts *o);
+/* The generator, trm_task_sudoku's generate hook: o->sudoku.*. */
+int sudoku_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
+void sudoku_gen_defaults(trm_gen_opts *o);
 
 #endif

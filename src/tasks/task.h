@@ -144,6 +144,10 @@ struct trm_task {
     int (*build)(const trm_build_opts *o, trm_build_result *res, trm_err *err);
     /* The builder's defaults over trm_build_opts_init's (NULL: none). */
     void (*build_defaults)(trm_build_opts *o);
+    /* Generates new puzzles as question,answer CSV (trm_generate_puzzles)
+     * and its defaults; NULL when the family has no generator. */
+    int (*generate)(const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
+    void (*gen_defaults)(trm_gen_opts *o);
 };
 
 /* The registry. */
