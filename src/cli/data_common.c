@@ -3,16 +3,13 @@
  * are the library's (src/tasks/<family>_build.c). */
 #include "cli/data_common.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/util.h"
-#include "io/fileio.h"
 #include "tasks/build.h"
 #include "trm.h"
 
@@ -85,24 +82,6 @@ int data_split_check(const char *cmd, int argc, char **argv, const data_split_op
     if (data_extra_arg(cmd, argc, argv)) return 1;
     if (!s->input || !s->out) return die(cmd, "--input and --out are required (see trm %s --help)", cmd);
     if (s->test_size_set && s->test_input) return die(cmd, "--test-size and --test-input exclude each other");
-    return 0;
-}
-
-FILE *data_open_tmp(const char *cmd, const char *out, char tmp[DATA_TMP_PATH]) {
-    trm_err e;
-    FILE *f = io_tmp_fopen(out, tmp, DATA_TMP_PATH, &e);
-    if (!f) die(cmd, "%s", e.msg);
-    return f;
-}
-
-int data_commit_tmp(const char *cmd, FILE *f, int werr, const char *tmp, const char *out) {
-    trm_err e;
-    if (werr) {
-        int en = errno ? errno : EIO;
-        io_tmp_commit(f, tmp, out, false, NULL); /* discards tmp */
-        return die(cmd, "%s: write failed: %s", out, strerror(en));
-    }
-    if (io_tmp_commit(f, tmp, out, true, &e)) return die(cmd, "%s", e.msg);
     return 0;
 }
 

@@ -13,9 +13,6 @@
 
 #include "trm.h"
 
-/* Size of the buffer data_open_tmp fills (an output path plus ".tmp.<pid>"). */
-#define DATA_TMP_PATH 4200
-
 /* A decimal integer in [lo, hi], the whole string; 0 or -1 (out untouched). */
 int data_parse_long(const char *s, long lo, long hi, long *out);
 
@@ -57,14 +54,6 @@ int data_split_option(const char *cmd, int c, const char *arg, data_split_opts *
 /* After getopt: no stray argument, --input and --out given, not both
  * --test-size and --test-input; nonzero after the error line. */
 int data_split_check(const char *cmd, int argc, char **argv, const data_split_opts *s);
-
-/* Opens out's temporary sibling tmp ("OUT.tmp.<pid>") for writing, before
- * the work so that a bad path fails at once; NULL after the error line. */
-FILE *data_open_tmp(const char *cmd, const char *out, char tmp[DATA_TMP_PATH]);
-
-/* Closes f (always) and, when werr is 0 and the close worked, renames tmp
- * onto out; nonzero after the error line (the caller removes tmp). */
-int data_commit_tmp(const char *cmd, FILE *f, int werr, const char *tmp, const char *out);
 
 /* The builder options of task from its defaults and the shared options s
  * (NULL: none), with notes and progress printed on stderr after prefix
