@@ -422,8 +422,8 @@ trm_precision trm_matmul_get_precision(void);
 
 /* Building a dataset in the reference's format (DIR/train, DIR/test,
  * DIR/identifiers.json) from a task family's sources: the work behind
- * `trm data sudoku|sudoku4|maze|arc` (docs/cli.md describes each option
- * there). Everything is read and checked before anything is written; a
+ * `trm data sudoku|sudoku4|maze|arc` (`trm data BUILDER --help` describes
+ * each option). Everything is read and checked before anything is written; a
  * failure leaves no partial output (a DIR the call created is removed).
  * The library prints nothing: informational lines and progress go to the
  * callbacks. */
@@ -439,7 +439,9 @@ typedef struct {
     struct {                  /* Sudoku (task "sudoku") */
         long aug;             /* augmented versions per train puzzle */
         long min_nodes;       /* keep puzzles whose solver search needs >= this */
-        long blanks, blanks_max; /* re-blank questions (0: keep them) */
+        long blanks, blanks_max; /* re-blank questions with blanks (or, when
+                                    blanks_max > blanks, blanks..blanks_max)
+                                    cells; 0: keep them */
         const char *holdout;  /* files whose solution grids leave the pools */
         const char *ratings;  /* per-puzzle ratings CSV, or NULL */
         bool test_only;       /* write only DIR/test */

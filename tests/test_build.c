@@ -194,6 +194,17 @@ static void test_sudoku_errors(void **state) {
     assert_int_equal(trm_build_dataset("sudoku", &o, &r, &e), -1);
     assert_string_equal(e.msg, "--train-size 3: only 2 puzzles available");
     assert_false(exists(tpath("bad")));
+    /* the ranges the CLI's options allow hold for library callers too */
+    o.train_size = -1, o.sudoku.aug = -1;
+    assert_int_equal(trm_build_dataset("sudoku", &o, &r, &e), -1);
+    assert_string_equal(e.msg, "aug -1: expected 0..1000000");
+    o.sudoku.aug = 0, o.train_size = 0;
+    assert_int_equal(trm_build_dataset("sudoku", &o, &r, &e), -1);
+    assert_string_equal(e.msg, "train_size 0: expected -1 (all) or 1..1073741824");
+    o.train_size = -1, o.sudoku.test_only = true, o.test_input = tpath("two.csv");
+    assert_int_equal(trm_build_dataset("sudoku", &o, &r, &e), -1);
+    assert_contains(e.msg, "--test-only writes only a test split of --input");
+    assert_false(exists(tpath("bad")));
     assert_int_equal(trm_build_dataset("nosuch", &o, &r, &e), -1);
     assert_string_equal(e.msg, "unknown task 'nosuch'");
 }
@@ -375,6 +386,9 @@ static void test_arc_errors(void **state) {
     assert_int_equal(trm_build_dataset("arc", &o, &r, &e), 0);
     assert_contains(g_notes, "skipped: ");
     assert_int_equal(r.train_groups, 3);
+    o.seed = 1ull << 32;
+    assert_int_equal(trm_build_dataset("arc", &o, &r, &e), -1);
+    assert_string_equal(e.msg, "seed 4294967296: expected 0..4294967295");
 }
 
 /* ---------------------------------------------------------------- generators */
@@ -450,6 +464,9 @@ static void test_maze_gen(void **state) {
     assert_int_equal(trm_generate_puzzles("maze", &g, &r, &e), -1);
     assert_contains(e.msg, "maze 1: none of 2 random boards had a path of >= 8 moves");
     assert_false(exists(tpath("m2.csv")));
+    g.maze.wall_lo = 0.5f, g.maze.wall_hi = 0.25f;
+    assert_int_equal(trm_generate_puzzles("maze", &g, &r, &e), -1);
+    assert_string_equal(e.msg, "walls 0.5-0.25: expected 0 <= LO <= HI < 1");
 }
 
 int main(void) {

@@ -540,6 +540,10 @@ static void report(const build *b, const trm_build_opts *o, const split_counts *
 }
 
 int arc_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err) {
+    if (build_check_range("num_aug", o->arc.num_aug, 0, 100000, err)) return -1;
+    if (o->seed > 0xffffffffull) /* NumPy seeds are 32-bit */
+        return trm_errf(err, "seed %llu: expected 0..4294967295", (unsigned long long)o->seed);
+    if (!o->arc.test_set) return trm_errf(err, "no test set given");
     build b = {0};
     split_counts tr = {0}, te = {0};
     bool created = false;

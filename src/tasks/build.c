@@ -74,6 +74,10 @@ int build_tmp_commit(FILE *f, int werr, const char *tmp, const char *out, trm_er
     return 0;
 }
 
+int build_check_range(const char *name, long v, long lo, long hi, trm_err *err) {
+    return v < lo || v > hi ? trm_errf(err, "%s %ld: expected %ld..%ld", name, v, lo, hi) : 0;
+}
+
 /* ---------------------------------------------------------------- reporting */
 
 void build_note(const trm_build_opts *o, const char *fmt, ...) {

@@ -72,6 +72,11 @@ FILE *build_tmp_open(const char *out, char tmp[BUILD_PATH], trm_err *err);
  * onto out; -1 after the error, tmp removed. */
 int build_tmp_commit(FILE *f, int werr, const char *tmp, const char *out, trm_err *err);
 
+/* The option checks of the library entry points (the CLI checks the same
+ * ranges while parsing): -1 with "NAME V: expected LO..HI" unless
+ * lo <= v <= hi. */
+int build_check_range(const char *name, long v, long lo, long hi, trm_err *err);
+
 /* An informational line through o->note (nothing when it is NULL). */
 void build_note(const trm_build_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -174,6 +174,9 @@ static trm_split_writer *test_split(const trm_build_opts *o, const pool *in, con
 }
 
 int maze_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err) {
+    if (build_check_range("train_size", o->train_size, -1, 1L << 30, err) ||
+        build_check_range("test_size", o->test_size, 0, 1L << 30, err))
+        return -1;
     pool in = {0}, ext = {0};
     trm_split_writer *train = NULL, *test = NULL;
     int *perm = NULL, rc = -1, n_train = 0, n_test = 0;
@@ -280,8 +283,13 @@ static int write_gen_csv(FILE *f, long count, int L, const uint8_t *q, const uin
 int maze_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err) {
     maze_gen_opts g = {o->maze.side, o->maze.min_path, o->maze.wall_lo, o->maze.wall_hi, o->maze.unique,
                        o->maze.max_tries};
+    if (build_check_range("count", o->count, 1, 1L << 28, err) || build_check_range("side", g.side, 2, 1000, err) ||
+        build_check_range("max_tries", g.max_tries, 1, 1L << 40, err))
+        return -1;
+    if (!(g.wall_lo >= 0 && g.wall_lo <= g.wall_hi && g.wall_hi < 1))
+        return trm_errf(err, "walls %g-%g: expected 0 <= LO <= HI < 1", g.wall_lo, g.wall_hi);
     int n = g.side, L = n * n, rc = -1;
-    if (n < 2 || g.min_path < 1 || g.min_path > L - 1)
+    if (g.min_path < 1 || g.min_path > L - 1)
         return trm_errf(err, "--min-path %d: a %dx%d maze has paths of at most %d moves", g.min_path, n, n, L - 1);
     char tmp[BUILD_PATH];
     FILE *f = build_tmp_open(o->out, tmp, err); /* a bad path fails before the work */

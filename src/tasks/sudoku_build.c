@@ -534,7 +534,23 @@ static void note_plan(const trm_build_opts *o, const sudoku_plan *pl) {
                pl->leaks, pl->n_train, 1 + o->sudoku.aug, pl->n_test, tail);
 }
 
+/* The ranges trm data sudoku's options allow, for callers of the library. */
+static int check_opts(const trm_build_opts *o, trm_err *err) {
+    if (o->train_size == 0 || build_check_range("train_size", o->train_size, -1, 1L << 30, err))
+        return trm_errf(err, "train_size %ld: expected -1 (all) or 1..%ld", o->train_size, 1L << 30);
+    if (build_check_range("test_size", o->test_size, 0, 1L << 30, err) ||
+        build_check_range("aug", o->sudoku.aug, 0, 1000000, err) ||
+        build_check_range("min_nodes", o->sudoku.min_nodes, 1, 1L << 40, err) ||
+        build_check_range("blanks", o->sudoku.blanks, 0, 64, err) ||
+        build_check_range("blanks_max", o->sudoku.blanks_max, 0, 64, err))
+        return -1;
+    if (o->sudoku.test_only && (o->test_input || o->train_size >= 0))
+        return trm_errf(err, "--test-only writes only a test split of --input: no --test-input or --train-size");
+    return 0;
+}
+
 int sudoku_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err) {
+    if (check_opts(o, err)) return -1;
     sudoku_plan pl = {0};
     trm_split_writer *train = NULL, *test = NULL;
     int rc = -1;
@@ -568,6 +584,10 @@ void sudoku_build_defaults(trm_build_opts *o) { o->sudoku.min_nodes = 1; }
 /* ---------------------------------------------------------------- 4x4 Sudoku */
 
 int sudoku4_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err) {
+    if (build_check_range("train_size", o->train_size, 1, 1000000, err) ||
+        build_check_range("test_size", o->test_size, 0, 1000000, err) ||
+        build_check_range("blanks", o->sudoku4.blanks, 1, 12, err))
+        return -1;
     bool created = false;
     if (build_prepare_out(o->out, &created, err)) return -1;
     if (sudoku4_build(o->out, o->train_size, o->test_size, o->sudoku4.blanks, o->seed, err)) {
@@ -637,6 +657,11 @@ static int write_gen_csv(FILE *f, long count, const int8_t *q, const int8_t *a) 
 }
 
 int sudoku_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err) {
+    if (build_check_range("count", o->count, 1, 1L << 30, err) ||
+        build_check_range("min_nodes", o->sudoku.min_nodes, 1, 1L << 40, err) ||
+        build_check_range("min_blanks", o->sudoku.min_blanks, 0, 64, err) ||
+        build_check_range("max_tries", o->sudoku.max_tries, 1, 1L << 30, err))
+        return -1;
     char tmp[BUILD_PATH];
     FILE *f = build_tmp_open(o->out, tmp, err); /* a bad path fails before the work */
     if (!f) return -1;
