@@ -546,6 +546,109 @@ typedef enum { TRM_PRECISION_FP32 = 0, TRM_PRECISION_BF16 = 1 } trm_precision;
 trm_precision trm_matmul_set_precision(trm_precision p);
 trm_precision trm_matmul_get_precision(void);
 
+/* ---------------------------------------------------------------- datasets */
+
+/* Building a dataset in the reference's format (DIR/train, DIR/test,
+ * DIR/identifiers.json) from a task family's sources: the work behind
+ * `trm data sudoku|sudoku4|maze|arc` (`trm data BUILDER --help` describes
+ * each option). Everything is read and checked before anything is written; a
+ * failure leaves no partial output (a DIR the call created is removed).
+ * The library prints nothing: informational lines and progress go to the
+ * callbacks. */
+typedef struct {
+    /* what every family reads */
+    const char *out;          /* output directory (created if missing) */
+    const char *input;        /* comma-separated sources (sudoku, maze) */
+    const char *test_input;   /* comma-separated test sources, or NULL */
+    long train_size;          /* -1: all minus test (sudoku, maze); sudoku4: the count */
+    long test_size;           /* test items drawn from input (or, sudoku, from test_input) */
+    bool test_size_set;       /* test_size was given (sudoku: a draw of test_input) */
+    uint64_t seed;
+    struct {                  /* Sudoku (task "sudoku") */
+        long aug;             /* augmented versions per train puzzle */
+        long min_nodes;       /* keep puzzles whose solver search needs >= this */
+        long blanks, blanks_max; /* re-blank questions with blanks (or, when
+                                    blanks_max > blanks, blanks..blanks_max)
+                                    cells; 0: keep them */
+        const char *holdout;  /* files whose solution grids leave the pools */
+        const char *ratings;  /* per-puzzle ratings CSV, or NULL */
+        bool test_only;       /* write only DIR/test */
+    } sudoku;
+    struct { int blanks; } sudoku4;    /* blank cells per puzzle, 1..12 */
+    struct { bool aug; } maze;         /* the 8 dihedral images of each train maze */
+    struct {                  /* ARC (task "arc"), as build_arc_dataset.py */
+        const char *input_prefix;      /* Kaggle files P_S_challenges.json */
+        const char *subsets;           /* "NAME,NAME=DIR,..." */
+        const char *test_set, *test_set2;
+        long num_aug;
+        bool skip_bad;                 /* leave out malformed tasks (noted) */
+    } arc;
+    /* An informational line (no newline), e.g. the usable inputs and what
+     * was dropped; NULL: none. */
+    void (*note)(void *ctx, const char *line);
+    /* done of total items of one stage, and a line saying so (e.g. "train
+     * 12/100 groups (300 examples/s)"); called once per item; NULL: none. */
+    void (*progress)(void *ctx, const char *line, long done, long total);
+    void *ctx;
+} trm_build_opts;
+
+/* What a build wrote. */
+typedef struct {
+    long train_groups, train_puzzles, train_examples;
+    long test_groups, test_puzzles, test_examples;
+    long identifiers;   /* including "<blank>" */
+    long leaks_dropped; /* sudoku: puzzles sharing a solution grid with a held-out one */
+    long short_groups;  /* arc: tasks with fewer than num_aug + 1 distinct versions */
+    char *ratings_json; /* sudoku: "\"train\":{..},\"test\":{..}" rating distributions
+                           (malloc'd; trm_build_result_free) */
+} trm_build_result;
+
+/* The defaults of task's builder (the CLI's): e.g. sudoku min_nodes 1,
+ * sudoku4 2000/200 puzzles with 8 blanks, arc subsets
+ * training,evaluation,concept, test set evaluation, 1000 versions, seed 42. */
+void trm_build_opts_init(trm_build_opts *o, const char *task);
+/* Builds task's dataset ("sudoku", "sudoku4", "maze", "arc"); 0, or -1
+ * with a one-line message (naming the file and line of a bad input). */
+int trm_build_dataset(const char *task, const trm_build_opts *o, trm_build_result *res, trm_err *err);
+void trm_build_result_free(trm_build_result *res);
+
+/* Generating new puzzles as question,answer CSV (the builders' input):
+ * the work behind `trm data sudoku-gen|maze-gen`. Puzzle k draws from its
+ * own RNG stream, so the file is the same for a seed whatever the
+ * threads. Written to OUT.tmp.<pid>, then renamed: no partial output. */
+typedef struct {
+    const char *out;          /* the CSV file */
+    long count;               /* puzzles to generate, >= 1 */
+    uint64_t seed;
+    struct {                  /* task "sudoku": one solution each */
+        long min_nodes;       /* difficulty: solver search nodes >= this */
+        long min_blanks;      /* at least this many blank cells */
+        long max_tries;       /* full grids tried per puzzle */
+    } sudoku;
+    struct {                  /* task "maze": n x n, S and G far apart */
+        int side, min_path;   /* board side; shortest path >= min_path moves */
+        float wall_lo, wall_hi; /* range of the wall probability */
+        bool unique;          /* exactly one shortest path (the label) */
+        long max_tries;       /* random boards per maze */
+    } maze;
+    /* done of total puzzles after secs; called from the generating
+     * threads one at a time (after each puzzle); NULL: none. */
+    void (*progress)(void *ctx, long done, long total, double secs);
+    void *ctx;
+} trm_gen_opts;
+
+typedef struct {
+    double secs;                  /* time taken */
+    int path_min, path_max;       /* maze: shortest path lengths (moves) */
+    double path_mean;
+} trm_gen_result;
+
+/* task's generator defaults (the CLI's). */
+void trm_gen_opts_init(trm_gen_opts *o, const char *task);
+/* Generates o->count puzzles of task ("sudoku", "maze") into o->out; 0, or
+ * -1 with a one-line message (a puzzle whose target was not reached). */
+int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
+
 #ifdef __cplusplus
 }
 #endif
