@@ -119,39 +119,9 @@ typedef struct {
     bool borrowed;     /* data belongs to another model (not freed with this one) */
 } trm_tensor;
 
-typedef struct {
-    float *qkv_w;      /* [3D, D]          attention variant */
-    float *o_w;        /* [D, D]           attention variant */
-    float *tok_gu_w;   /* [2It, L]         mlp_t variant */
-    float *tok_down_w; /* [L, It]          mlp_t variant */
-    float *gu_w;       /* [2I, D] */
-    float *down_w;     /* [D, I] */
-} trm_block_params;
-
-typedef struct trm_model {
-    trm_config cfg;
-    int L;             /* total positions: prefix + seq_len */
-    int P;             /* prefix positions */
-    int I;             /* channel SwiGLU width */
-    int It;            /* token SwiGLU width (mlp_t) */
-    /* weights, pointing into tensors[] */
-    float *embed_tokens;   /* [V, D] */
-    float *embed_pos;      /* [L, D] or NULL */
-    float *lm_head;        /* [V, D] */
-    float *q_head_w;       /* [2, D] */
-    float *q_head_b;       /* [2] */
-    float *puzzle_emb;     /* [num_puzzle_identifiers, ndim] or NULL */
-    float *H_init;         /* [D]  y_init */
-    float *L_init;         /* [D]  z_init */
-    trm_block_params *blocks; /* [L_layers] */
-    float *rope_cos;       /* [L, head_dim] or NULL (not saved) */
-    float *rope_sin;
-    trm_tensor *tensors;
-    int n_tensors;
-    /* set when the weights live in a mapped file rather than heap memory */
-    void *mapping;
-    size_t mapping_size;
-} trm_model;
+/* The model: its config, derived sizes and named tensors (opaque; read it
+ * through the accessors below). */
+typedef struct trm_model trm_model;
 
 /* A model with every tensor zero, for loaders to fill. */
 trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err);
@@ -169,6 +139,14 @@ int trm_model_share_tensor(trm_model *dst, const trm_model *src, const char *nam
 int64_t trm_model_num_params(const trm_model *m);
 trm_tensor *trm_model_find(trm_model *m, const char *name);
 void trm_model_zero_grad(trm_model *m);
+/* The model's config: its architecture and the loop counts now in effect
+ * (trm_model_set_cycles). Valid while m lives; read-only: a solve's step
+ * count is an option of trm_solve, not an edit of the config. */
+const trm_config *trm_model_config(const trm_model *m);
+/* The named tensors, in checkpoint order: how many, and tensor i
+ * (NULL when i is outside [0, n)). By name: trm_model_find. */
+int trm_model_num_tensors(const trm_model *m);
+trm_tensor *trm_model_tensor(trm_model *m, int i);
 
 /* ---------------------------------------------------------------- ACT */
 
@@ -197,28 +175,9 @@ typedef struct {
     double count, accuracy, exact_accuracy, q_halt_accuracy, steps; /* sums (spec 2.4) */
 } trm_metrics;
 
-typedef struct trm_act_work trm_act_work; /* saved activations, scratch */
-
-/* The persistent ACT carry of a batch plus the outputs of its last step. */
-typedef struct {
-    int batch;
-    trm_mode mode;
-    /* carry */
-    float *y;              /* [B, L, D]  answer state (reference z_H) */
-    float *z;              /* [B, L, D]  latent state (reference z_L) */
-    int32_t *steps;        /* [B] */
-    bool *halted;          /* [B] */
-    int32_t *inputs;       /* [B, seq_len] current data */
-    int32_t *labels;       /* [B, seq_len] */
-    int32_t *puzzle_ids;   /* [B] */
-    /* outputs of the last step */
-    float *logits;         /* [B, seq_len, V] */
-    float *q_halt;         /* [B] */
-    float *q_continue;     /* [B] */
-    uint64_t rng[4];       /* exploration RNG state */
-    const trm_model *model;
-    trm_act_work *work;
-} trm_act;
+/* The persistent ACT carry of a batch plus the outputs of its last step
+ * (opaque; read it through the accessors below). */
+typedef struct trm_act trm_act;
 
 trm_act *trm_act_new(const trm_model *m, int batch, trm_mode mode,
                      uint64_t seed, trm_err *err);
@@ -297,6 +256,103 @@ size_t trm_act_row_floats(const trm_act *a);
 void trm_act_get_row(const trm_act *a, int b, float *y, float *z);
 void trm_act_set_row(trm_act *a, int b, const float *y, const float *z, const int32_t *inputs,
                      int32_t puzzle_id, int32_t steps);
+
+/* Reading an ACT state (trm_act is opaque). The arrays are a's own, valid
+ * until its next step or trm_act_free; row b of logits starts at
+ * b * seq_len * vocab_size. */
+int trm_act_batch(const trm_act *a);
+trm_mode trm_act_mode(const trm_act *a);
+const float *trm_act_logits(const trm_act *a);      /* [B, seq_len, V] of the last step */
+const float *trm_act_q_halt(const trm_act *a);      /* [B] halting logits of the last step */
+const float *trm_act_q_continue(const trm_act *a);  /* [B] */
+const int32_t *trm_act_steps(const trm_act *a);     /* [B] steps of each row's episode */
+const bool *trm_act_halted(const trm_act *a);       /* [B] */
+/* The step cap of a's halting rule: with cap > 0 a row halts after cap
+ * supervision steps instead of the model's halt_max_steps (the config is
+ * not touched; in TRM_TRAIN mode q_halt and exploration still apply). cap
+ * 0 restores halt_max_steps. trm_solve and the search set it and put the
+ * previous value back. */
+void trm_act_set_step_cap(trm_act *a, int cap);
+int trm_act_step_cap(const trm_act *a);
+/* The whole carry, for saving and restoring a training state: pointers
+ * into a (write through them to restore) and the sizes of its arrays. */
+typedef struct {
+    int batch, L, hidden_size, seq_len;  /* y, z: [batch, L, hidden_size] */
+    float *y, *z;
+    int32_t *steps;                      /* [batch] */
+    bool *halted;                        /* [batch] */
+    int32_t *inputs, *labels;            /* [batch, seq_len] */
+    int32_t *puzzle_ids;                 /* [batch] */
+    uint64_t *rng;                       /* [4] exploration RNG state */
+} trm_act_carry;
+void trm_act_carry_view(trm_act *a, trm_act_carry *c);
+
+/* ---------------------------------------------------------------- solving */
+
+/* The answer of one position: the index of the largest of n logits, the
+ * first on ties (torch.argmax); comparisons are strict, so a NaN never
+ * takes the place of the best so far.
+ * second (may be NULL) gets the runner-up (-1 when n == 1), for callers
+ * that weigh the margin (test-time search). */
+int trm_argmax(const float *logits, int n, int *second);
+/* trm_argmax of each of `rows` positions of V logits -> tokens[rows]. */
+void trm_argmax_rows(const float *logits, size_t rows, int V, int32_t *tokens);
+/* The model's confidence in an answer: sigmoid(q_halt), in double. */
+double trm_confidence(float q_halt);
+
+typedef struct trm_task trm_task;  /* a puzzle family: see trm_task_by_name */
+/* A task by name (sudoku, sudoku4, maze, arc), or NULL. */
+const trm_task *trm_task_by_name(const char *name);
+/* The task whose vocabulary and board fit a model of this vocab and
+ * seq_len, or NULL. */
+const trm_task *trm_task_detect(int vocab_size, int seq_len);
+/* Its name ("sudoku", ...). */
+const char *trm_task_name(const trm_task *t);
+/* A task checker (trm_check_fn) with ctx a const trm_task *: the task's
+ * rule violations of answer for the puzzle input (0 = accepted), or -1
+ * when the task has no checker (ARC). */
+int trm_task_check(void *task, const int32_t *input, const int32_t *answer, int seq_len);
+
+/* A checker of answers: 0 accepts, > 0 counts violations, < 0 = cannot
+ * tell (the verdict stays unchecked). */
+typedef int (*trm_check_fn)(void *ctx, const int32_t *input, const int32_t *answer, int seq_len);
+
+typedef enum {
+    TRM_UNCHECKED = 0,  /* no checker, or it could not tell */
+    TRM_SOLVED = 1,     /* the checker accepts the answer */
+    TRM_REJECTED = 2,   /* the checker found violations */
+} trm_verdict;
+
+typedef struct {
+    int max_steps;       /* supervision steps; 0 = the model's halt_max_steps */
+    bool early_halt;     /* a row's answer is that of its first step with
+                            q_halt > 0 (else of the last step); the batch
+                            stops once every row has halted */
+    trm_check_fn check;  /* may be NULL: every verdict TRM_UNCHECKED */
+    void *check_ctx;
+    /* called after every supervision step (step = 1, 2, ...), may be NULL;
+     * non-zero stops the solve with that error */
+    int (*on_step)(void *ctx, const trm_act *a, int step, trm_err *err);
+    void *step_ctx;
+} trm_solve_opts;
+
+/* What trm_solve writes, per row; every pointer but tokens may be NULL. */
+typedef struct {
+    int32_t *tokens;        /* [batch, seq_len] the answer (argmax of the logits) */
+    float *q_halt;          /* [batch] halting logit of the answer's step */
+    double *confidence;     /* [batch] trm_confidence(q_halt) */
+    int32_t *steps;         /* [batch] supervision steps the answer took */
+    trm_verdict *verdict;   /* [batch] */
+    int *violations;        /* [batch] the checker's count, -1 when unchecked */
+} trm_solve_out;
+
+/* The one way a batch is solved: every row starts from a fresh carry and
+ * runs up to max_steps supervision steps (trm_act_step, evaluation mode),
+ * without changing m's config. a is a TRM_EVAL state of m with
+ * batch->batch rows, or NULL (then one is made and freed here); afterwards
+ * it holds the outputs of the last step run. batch->labels may be NULL. */
+int trm_solve(trm_model *m, trm_act *a, const trm_batch *batch, const trm_solve_opts *o,
+              trm_solve_out *out, trm_err *err);
 
 /* ---------------------------------------------------------------- optim */
 

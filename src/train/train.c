@@ -26,6 +26,7 @@
 
 #include "core/rng.h"
 #include "data/dataset.h"
+#include "model/model.h"
 #include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
 #include "io/jsonout.h" /* JSON_NUM: null for a diverged loss, so each line stays JSON */
 #include "io/safetensors.h"
