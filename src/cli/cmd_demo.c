@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "data/dataset.h"
 #include "tasks/sudoku4.h"
 #include "train/train.h"
 

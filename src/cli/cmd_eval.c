@@ -12,13 +12,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "data/dataset.h"
 #include "eval/arc_eval.h"
 #include "io/jsonout.h"
 #include "render/render.h"
 #include "search/search_cli.h"
 #include "tasks/task.h"
-#include "train/train.h"
 
 #define MAX_CKPT 64
 
