@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "io/safetensors.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"
 #include "testutil.h"
 

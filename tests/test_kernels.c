@@ -18,6 +18,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/vec_avx512.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"
 
 /* Shapes the model uses and odd ones crossing every blocking boundary

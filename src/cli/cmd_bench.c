@@ -2,9 +2,10 @@
  *
  * Training step = one ACT supervision step on a random batch, loss,
  * backward, AdamATan2 (+ sign-SGD) and EMA: what `trm train` does per
- * step. Solving = halt_max_steps evaluation steps from a fresh carry:
- * what `trm solve` / `trm eval` do per batch. Prints examples/s, achieved
- * GFLOP/s (matrix products, spec 1.12's accounting), MFU against the
+ * step. Solving = trm_solve: halt_max_steps evaluation steps from a fresh
+ * carry and the answers' argmax: what `trm solve` / `trm eval` do per
+ * batch. Prints examples/s, achieved GFLOP/s (matrix products, spec
+ * 1.12's accounting), MFU against the
  * CPU's FMA peak measured here and now (and against the best sgemm this
  * process can run), peak RSS, and with --profile the time per op family.
  * --gemm measures the matrix-product backends instead (OpenBLAS as the
@@ -296,17 +297,18 @@ static int bench_solve(const trm_config *c, int B, int steps, int warmup, int su
     int32_t *in = malloc(sizeof(int32_t) * (size_t)B * c->seq_len);
     int32_t *lab = malloc(sizeof(int32_t) * (size_t)B * c->seq_len);
     int32_t *pid = malloc(sizeof(int32_t) * (size_t)B);
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)B * c->seq_len);
     double *t = calloc((size_t)steps + 1, sizeof(double));
     int rc = -1;
-    if (!a || !in || !lab || !pid || !t) { if (a) trm_errf(e, "out of memory"); goto out; }
+    if (!a || !in || !lab || !pid || !pred || !t) { if (a) trm_errf(e, "out of memory"); goto out; }
+    trm_solve_opts so = {.max_steps = sup_steps};
+    trm_solve_out sout = {.tokens = pred};
     for (int s = -warmup; s < steps; s++) {
         if (s == 0) { trm_prof_reset(); trm_prof_enabled = profile; }
         random_batch(c, B, in, lab, pid);
         trm_batch bt = {B, in, NULL, pid};
         double t0 = trm_prof_now();
-        trm_act_reset(a);
-        for (int k = 0; k < sup_steps; k++)
-            if (trm_act_step(m, a, &bt, NULL, e)) goto out;
+        if (trm_solve(m, a, &bt, &so, &sout, e)) goto out;
         if (s >= 0) t[s] = trm_prof_now() - t0;
     }
     trm_prof_enabled = false;
@@ -322,7 +324,7 @@ static int bench_solve(const trm_config *c, int B, int steps, int warmup, int su
     rc = 0;
 out:
     trm_prof_enabled = false;
-    free(in); free(lab); free(pid); free(t);
+    free(in); free(lab); free(pid); free(pred); free(t);
     trm_act_free(a);
     trm_model_free(m);
     return rc;

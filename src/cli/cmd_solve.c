@@ -117,30 +117,21 @@ static int parse_opts(int argc, char **argv, solve_opts *o) {
 
 /* ------------------------------------------------------------ solving */
 
-/* The one place a batch is solved: `steps` plain supervision steps from a
- * fresh carry; pred gets the argmax tokens, q_halt the halting logits.
- * (A test-time search replaces this call.) */
+/* One batch: trm_solve's `steps` plain supervision steps from a fresh
+ * carry; pred gets the answer tokens, q_halt the halting logits. (A
+ * test-time search replaces this call.) */
 static int solve_batch(trm_model *m, trm_act *a, const trm_batch *bt, int steps, int32_t *pred,
                        float *q_halt, trm_err *err) {
-    trm_act_reset(a);
-    for (int s = 0; s < steps; s++)
-        if (trm_act_step(m, a, bt, NULL, err)) return -1;
-    int S = m->cfg.seq_len, V = m->cfg.vocab_size;
-    for (size_t i = 0; i < (size_t)bt->batch * S; i++) {
-        const float *lg = a->logits + i * V;
-        int best = 0;
-        for (int v = 1; v < V; v++) if (lg[v] > lg[best]) best = v;
-        pred[i] = best;
-    }
-    memcpy(q_halt, a->q_halt, sizeof(float) * (size_t)bt->batch);
-    return 0;
+    trm_solve_opts so = {.max_steps = steps};
+    trm_solve_out out = {.tokens = pred, .q_halt = q_halt};
+    return trm_solve(m, a, bt, &so, &out, err);
 }
 
 /* A batch runner over n rows of inputs (and puzzle ids, may be NULL):
  * fills pred [n, S] and q [n] chunk by chunk. */
 static int solve_rows(trm_model *m, trm_act *a, int n, const int32_t *in, const int32_t *pid,
                       int steps, int32_t *pred, float *q, trm_err *err) {
-    int B = a->batch, S = m->cfg.seq_len;
+    int B = trm_act_batch(a), S = trm_model_config(m)->seq_len;
     int32_t *bin = malloc(sizeof(int32_t) * (size_t)B * S), *bpid = malloc(sizeof(int32_t) * (size_t)B);
     int32_t *bpred = malloc(sizeof(int32_t) * (size_t)B * S);
     float *bq = malloc(sizeof(float) * (size_t)B);
@@ -165,13 +156,12 @@ static int solve_rows(trm_model *m, trm_act *a, int n, const int32_t *in, const 
 
 /* The batch runner's state; first the memory check (the weights are
  * loaded: what is left is a batch's activations). */
-static int prepare_model(trm_model *m, int n, int steps, bool no_memcheck, trm_act **a, trm_err *err) {
-    if (m->cfg.halt_max_steps < steps) m->cfg.halt_max_steps = steps;
+static int prepare_model(trm_model *m, int n, bool no_memcheck, trm_act **a, trm_err *err) {
     int B = n < MAX_BATCH ? n : MAX_BATCH;
     B = B < 1 ? 1 : B;
     char what[64];
     snprintf(what, sizeof what, "solving at batch %d", B);
-    if (!no_memcheck && trm_mem_check((double)trm_act_memory_bytes(&m->cfg, B, TRM_EVAL), what, err)) return -1;
+    if (!no_memcheck && trm_mem_check((double)trm_act_memory_bytes(trm_model_config(m), B, TRM_EVAL), what, err)) return -1;
     *a = trm_act_new(m, B, TRM_EVAL, 0, err);
     return *a ? 0 : -1;
 }
@@ -407,7 +397,10 @@ static int search_lines(trm_model *m, const trm_task *t, trm_act *a, const puzzl
                         int64_t *budget) {
     trm_err e;
     trm_search_cli sc = o->search;
-    if (trm_search_cli_finish(&sc, &m->cfg, &e)) return die("solve", "%s", e.msg);
+    /* Kx budgets count in the solve's steps when --steps goes past halt_max_steps */
+    trm_config cfg = *trm_model_config(m);
+    if (cfg.halt_max_steps < steps) cfg.halt_max_steps = steps;
+    if (trm_search_cli_finish(&sc, &cfg, &e)) return die("solve", "%s", e.msg);
     if (sc.o.branch_steps == 0) sc.o.branch_steps = steps;
     if (!(*sr = calloc((size_t)p->n, sizeof **sr))) return die("solve", "out of memory");
     if (trm_search_run(m, a, t, p->in, NULL, p->n, 0, &sc.o, pred, *sr, st, &e)) return die("solve", "%s", e.msg);
@@ -417,19 +410,19 @@ static int search_lines(trm_model *m, const trm_task *t, trm_act *a, const puzzl
 }
 
 static int solve_lines(trm_model *m, const trm_task *t, const solve_opts *o) {
-    puzzle_list p = {.S = m->cfg.seq_len};
+    puzzle_list p = {.S = trm_model_config(m)->seq_len};
     trm_err e;
     int rc = 0;
     if (o->arg) {
         if (add_puzzle(t, &p, o->arg, 0, &e)) rc = die("solve", "puzzle argument: %s", e.msg);
     } else rc = read_puzzles(t, o->file ? o->file : "-", &p);
     if (rc == 0 && o->png && p.n != 1) rc = die("solve", "--png draws one puzzle, %d given: use --png-dir DIR", p.n);
-    int steps = o->steps ? o->steps : m->cfg.halt_max_steps;
+    int steps = o->steps ? o->steps : trm_model_config(m)->halt_max_steps;
     trm_act *a = NULL;
     int32_t *pred = rc ? NULL : malloc(sizeof(int32_t) * (size_t)p.n * p.S);
     float *q = rc ? NULL : malloc(sizeof(float) * (size_t)p.n);
     if (rc == 0 && (!pred || !q)) rc = die("solve", "out of memory");
-    if (rc == 0 && prepare_model(m, p.n, steps, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
+    if (rc == 0 && prepare_model(m, p.n, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
     double t0 = now_s();
     trm_search_result *sr = NULL; /* --search: the search replaces the plain batch runner */
     trm_search_stats sst = {0};
@@ -440,7 +433,7 @@ static int solve_lines(trm_model *m, const trm_task *t, const solve_opts *o) {
     tally tl = {0};
     for (int i = 0; rc == 0 && i < p.n; i++)
         rc = report(t, &p, i, pred + (size_t)i * p.S, q[i], sr ? (int)sr[i].evals : steps, o, &tl, sr ? &sr[i] : NULL);
-    if (rc == 0) summary(t, &tl, o->json, secs, steps, a->batch);
+    if (rc == 0) summary(t, &tl, o->json, secs, steps, trm_act_batch(a));
     if (rc == 0 && sr) trm_search_print_summary(o->json ? stderr : stdout, &sst, budget);
     free(sr);
     trm_act_free(a);
@@ -483,14 +476,14 @@ static int file_report(const solve_opts *o, const trm_task *t, int S, const trm_
 /* Solves the rows the task lays out for the file and hands it the answers. */
 static int file_run(trm_model *m, const trm_task *t, trm_task_file *f, const solve_opts *o, int steps) {
     const int32_t *in, *pid;
-    int n, S = m->cfg.seq_len;
+    int n, S = trm_model_config(m)->seq_len;
     trm_err e;
-    if (t->file->prepare(f, o->data, m->cfg.num_puzzle_identifiers, &in, &pid, &n, &e)) return die("solve", "%s", e.msg);
+    if (t->file->prepare(f, o->data, trm_model_config(m)->num_puzzle_identifiers, &in, &pid, &n, &e)) return die("solve", "%s", e.msg);
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)n * S);
     float *q = malloc(sizeof(float) * (size_t)n);
     trm_act *a = NULL;
     int rc = pred && q ? 0 : die("solve", "out of memory");
-    if (rc == 0 && prepare_model(m, n, steps, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
+    if (rc == 0 && prepare_model(m, n, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
     if (rc == 0 && solve_rows(m, a, n, in, pid, steps, pred, q, &e)) rc = die("solve", "%s", e.msg);
     if (rc == 0 && t->file->add(f, pred, q, &e)) rc = die("solve", "%s", e.msg);
     trm_act_free(a);
@@ -510,11 +503,11 @@ static int solve_file(trm_model *m, const trm_task *t, const solve_opts *o) {
     if (!f) return die("solve", "%s", e.msg);
     int rc = 0, n_in = ops->n_inputs(f);
     if (o->png && n_in != 1) rc = die("solve", "--png draws one test input, %s has %d: use --png-dir DIR", file, n_in);
-    int steps = o->steps ? o->steps : m->cfg.halt_max_steps;
+    int steps = o->steps ? o->steps : trm_model_config(m)->halt_max_steps;
     if (rc == 0) rc = file_run(m, t, f, o, steps);
     for (int j = 0; rc == 0 && j < n_in; j++) {
         trm_task_answer a;
-        rc = ops->answer(f, j, &a, &e) ? die("solve", "%s", e.msg) : file_report(o, t, m->cfg.seq_len, &a);
+        rc = ops->answer(f, j, &a, &e) ? die("solve", "%s", e.msg) : file_report(o, t, trm_model_config(m)->seq_len, &a);
     }
     ops->free(f);
     return rc;
@@ -523,7 +516,7 @@ static int solve_file(trm_model *m, const trm_task *t, const solve_opts *o) {
 /* ------------------------------------------------------------ main */
 
 static int pick_task(const solve_opts *o, const trm_model *m, const trm_task **t) {
-    const trm_config *c = &m->cfg;
+    const trm_config *c = trm_model_config(m);
     *t = o->task_name ? trm_task_by_name(o->task_name) : trm_task_detect(c->vocab_size, c->seq_len);
     if (o->task_name && !*t) return die("solve", "--task: unknown task '%s'", o->task_name);
     if (!*t) return die("solve", "%s: no task has vocab %d and seq_len %d (give --task)", o->ck, c->vocab_size, c->seq_len);

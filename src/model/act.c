@@ -368,7 +368,7 @@ static void update_halting(const trm_model *m, trm_act *a, const trm_explore *dr
     const trm_config *c = &m->cfg;
     for (int b = 0; b < a->batch; b++) {
         a->steps[b] += 1;
-        bool halted = a->steps[b] >= c->halt_max_steps;
+        bool halted = a->steps[b] >= (a->step_cap > 0 ? a->step_cap : c->halt_max_steps);
         if (a->mode == TRM_TRAIN && c->halt_max_steps > 1) {
             halted = halted || a->q_halt[b] > 0.0f;
             float u = draws ? draws->u[b] : rng_uniform(a->rng);
@@ -408,13 +408,6 @@ int trm_act_step_detached(trm_model *m, trm_act *a, const trm_batch *batch, int 
 
 /* ------------------------------------------------------------ loss */
 
-static int argmax(const float *v, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best]) best = i;
-    return best;
-}
-
 void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind, trm_metrics *out) {
     trm_loss_opts o = {kind, 0.0f, 1.0f};
     trm_act_loss_opts(m, a, &o, out);
@@ -442,7 +435,7 @@ void trm_act_loss_opts(const trm_model *m, trm_act *a, const trm_loss_opts *o, t
             }
             row_loss += o->kind == TRM_LOSS_SOFTMAX ? softmax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor)
                                                     : stablemax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor);
-            correct += argmax(lg, V) == lab[t];
+            correct += trm_argmax(lg, V, NULL) == lab[t];
         }
         bool seq_correct = correct == count;
         double dq;

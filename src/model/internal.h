@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model/model.h"
 #include "trm.h"
 
 /* A model with every tensor's name and shape but no storage (data and

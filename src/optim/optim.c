@@ -9,6 +9,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/vec_avx512.h"
+#include "model/model.h"
 #include "optim/muon.h"
 #include "trm.h"
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/rng.h"
+#include "model/model.h"
 
 #define MAX_TRIED 256   /* commit candidates remembered per best state */
 #define MAX_VOTES 32    /* distinct answers voted on, for tasks without a checker */
@@ -275,11 +276,7 @@ static void read_row(search *s, int b) {
     int S = s->S, V = s->V;
     for (int t = 0; t < S; t++) {
         const float *lg = s->a->logits + ((size_t)b * S + t) * V;
-        int i1 = 0, i2 = -1;
-        for (int v = 1; v < V; v++) {
-            if (lg[v] > lg[i1]) { i2 = i1; i1 = v; }
-            else if (i2 < 0 || lg[v] > lg[i2]) i2 = v;
-        }
+        int i2, i1 = trm_argmax(lg, V, &i2);
         double z = 0;
         for (int v = 0; v < V; v++) z += exp((double)(lg[v] - lg[i1]));
         s->pred[t] = i1;
@@ -679,11 +676,11 @@ int trm_search_run(trm_model *m, trm_act *a, const trm_task *task, const int32_t
     s.branch_steps = o->branch_steps > 0 ? o->branch_steps : m->cfg.halt_max_steps;
     int rc = search_init(&s, inputs, puzzle_ids, first_index, answers, res, err);
     /* the search decides when a branch ends: lift the ACT step cap */
-    int saved_cap = m->cfg.halt_max_steps;
-    m->cfg.halt_max_steps = INT_MAX / 2;
+    int saved_cap = trm_act_step_cap(a);
+    trm_act_set_step_cap(a, INT_MAX / 2);
     double deadline = o->time_limit > 0 ? t0 + o->time_limit : 0;
     if (rc == 0) rc = o->rollouts > 0 ? rollout_loop(&s, first_index, deadline, err) : run_loop(&s, deadline, err);
-    m->cfg.halt_max_steps = saved_cap;
+    trm_act_set_step_cap(a, saved_cap);
     trm_act_reset(a);
     search_free(&s);
     if (stats) stats->seconds += now_s() - t0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "train/train.h"
 
 static void fmt_shape(char *buf, size_t n, int ndim, const int64_t *shape) {

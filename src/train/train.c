@@ -28,6 +28,7 @@
 #include "core/keyval.h"
 #include "core/rng.h"
 #include "data/dataset.h"
+#include "model/model.h"
 #include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
 #include "io/jsonout.h" /* JSON_NUM: null for a diverged loss, so each line stays JSON */
 #include "io/safetensors.h"
@@ -242,23 +243,24 @@ static int save_state(run *r, trm_err *err) {
                          trm_optim_moment(r->opt, i, k), &rc, err);
         if (r->ema) add_name(w, "ema.", t->name, ST_F32, t->ndim, t->shape, trm_ema_shadow(r->ema, i), &rc, err);
     }
-    trm_act *a = r->act;
-    int64_t B = a->batch, L = m->L, D = m->cfg.hidden_size, S = m->cfg.seq_len;
+    trm_act_carry a; /* the carry, through its documented view */
+    trm_act_carry_view(r->act, &a);
+    int64_t B = a.batch, L = a.L, D = a.hidden_size, S = a.seq_len;
     int64_t s_yz[3] = {B, L, D}, s_bs[2] = {B, S}, s_b[1] = {B}, s4[1] = {4}, s1[1] = {1};
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
-    for (int b = 0; b < B && halted; b++) halted[b] = a->halted[b];
+    for (int b = 0; b < B && halted; b++) halted[b] = a.halted[b];
     trm_loader_state ls;
     trm_loader_get_state(r->loader, &ls);
     int64_t steps = trm_optim_steps(r->opt), counters[3] = {r->step, ls.epoch, ls.cursor};
     int64_t s3[1] = {3};
-    add_name(w, "carry.", "y", ST_F32, 3, s_yz, a->y, &rc, err);
-    add_name(w, "carry.", "z", ST_F32, 3, s_yz, a->z, &rc, err);
-    add_name(w, "carry.", "steps", ST_I32, 1, s_b, a->steps, &rc, err);
+    add_name(w, "carry.", "y", ST_F32, 3, s_yz, a.y, &rc, err);
+    add_name(w, "carry.", "z", ST_F32, 3, s_yz, a.z, &rc, err);
+    add_name(w, "carry.", "steps", ST_I32, 1, s_b, a.steps, &rc, err);
     add_name(w, "carry.", "halted", ST_I32, 1, s_b, halted, &rc, err);
-    add_name(w, "carry.", "inputs", ST_I32, 2, s_bs, a->inputs, &rc, err);
-    add_name(w, "carry.", "labels", ST_I32, 2, s_bs, a->labels, &rc, err);
-    add_name(w, "carry.", "puzzle_ids", ST_I32, 1, s_b, a->puzzle_ids, &rc, err);
-    add_name(w, "carry.", "rng", ST_I64, 1, s4, a->rng, &rc, err);
+    add_name(w, "carry.", "inputs", ST_I32, 2, s_bs, a.inputs, &rc, err);
+    add_name(w, "carry.", "labels", ST_I32, 2, s_bs, a.labels, &rc, err);
+    add_name(w, "carry.", "puzzle_ids", ST_I32, 1, s_b, a.puzzle_ids, &rc, err);
+    add_name(w, "carry.", "rng", ST_I64, 1, s4, a.rng, &rc, err);
     add_name(w, "loader.", "rng", ST_I64, 1, s4, ls.rng, &rc, err);
     add_name(w, "run.", "counters", ST_I64, 1, s3, counters, &rc, err);
     add_name(w, "optim.", "steps", ST_I64, 1, s1, &steps, &rc, err);
@@ -311,19 +313,20 @@ static int load_state(run *r, trm_err *err) {
                                trm_optim_moment(r->opt, i, k), err);
         if (rc == 0 && r->ema) rc = state_get(f, "ema.", t->name, ST_F32, t->numel, trm_ema_shadow(r->ema, i), err);
     }
-    trm_act *a = r->act;
-    int64_t B = a->batch, NLD = B * m->L * m->cfg.hidden_size, BS = B * m->cfg.seq_len;
+    trm_act_carry a; /* the carry, through its documented view */
+    trm_act_carry_view(r->act, &a);
+    int64_t B = a.batch, NLD = B * a.L * a.hidden_size, BS = B * a.seq_len;
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
     trm_loader_state ls;
     int64_t counters[3], steps;
-    if (rc == 0) rc = state_get(f, "carry.", "y", ST_F32, NLD, a->y, err);
-    if (rc == 0) rc = state_get(f, "carry.", "z", ST_F32, NLD, a->z, err);
-    if (rc == 0) rc = state_get(f, "carry.", "steps", ST_I32, B, a->steps, err);
+    if (rc == 0) rc = state_get(f, "carry.", "y", ST_F32, NLD, a.y, err);
+    if (rc == 0) rc = state_get(f, "carry.", "z", ST_F32, NLD, a.z, err);
+    if (rc == 0) rc = state_get(f, "carry.", "steps", ST_I32, B, a.steps, err);
     if (rc == 0) rc = halted ? state_get(f, "carry.", "halted", ST_I32, B, halted, err) : trm_errf(err, "out of memory");
-    if (rc == 0) rc = state_get(f, "carry.", "inputs", ST_I32, BS, a->inputs, err);
-    if (rc == 0) rc = state_get(f, "carry.", "labels", ST_I32, BS, a->labels, err);
-    if (rc == 0) rc = state_get(f, "carry.", "puzzle_ids", ST_I32, B, a->puzzle_ids, err);
-    if (rc == 0) rc = state_get(f, "carry.", "rng", ST_I64, 4, a->rng, err);
+    if (rc == 0) rc = state_get(f, "carry.", "inputs", ST_I32, BS, a.inputs, err);
+    if (rc == 0) rc = state_get(f, "carry.", "labels", ST_I32, BS, a.labels, err);
+    if (rc == 0) rc = state_get(f, "carry.", "puzzle_ids", ST_I32, B, a.puzzle_ids, err);
+    if (rc == 0) rc = state_get(f, "carry.", "rng", ST_I64, 4, a.rng, err);
     if (rc == 0) rc = state_get(f, "loader.", "rng", ST_I64, 4, ls.rng, err);
     if (rc == 0) rc = state_get(f, "run.", "counters", ST_I64, 3, counters, err);
     if (rc == 0) rc = state_get(f, "optim.", "steps", ST_I64, 1, &steps, err);
@@ -331,7 +334,7 @@ static int load_state(run *r, trm_err *err) {
     if (rc == 0) rc = state_get(f, "nocarry.", "rng", ST_I64, 4, r->warm_rng, err);
     if (rc == 0 && r->replay) rc = trm_replay_load(r->replay, f, err);
     if (rc == 0) {
-        for (int b = 0; b < B; b++) a->halted[b] = halted[b] != 0;
+        for (int b = 0; b < B; b++) a.halted[b] = halted[b] != 0;
         r->step = r->saved_step = counters[0];
         ls.epoch = counters[1];
         ls.cursor = counters[2];
