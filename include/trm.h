@@ -3,7 +3,8 @@
  * A TRM refines a latent z from (x, y, z) n times, then the answer y from
  * (y, z); that cycle runs T times per supervision step, and up to
  * halt_max_steps supervision steps run under an ACT halting head.
- * See docs/ and ../shared/docs/trm-spec.md for the model definition.
+ * See docs/ and docs/trm-spec.md for the model definition; "spec N.M" in
+ * the sources' comments cites section N.M of docs/trm-spec.md.
  *
  * Conventions
  *   - All tensors are fp32, row-major, with PyTorch's [out, in] layout for
