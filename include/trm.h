@@ -407,6 +407,10 @@ typedef enum {
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
 trm_matmul_backend trm_matmul_get_backend(void);
 const char *trm_matmul_backend_name(trm_matmul_backend b);
+/* The backend a name means: "onednn", "avx512", "openblas" (or "blas"),
+ * "portable", as TRM_MATMUL and `trm bench --matmul` take them. 0, or -1
+ * (*out untouched) for any other name. */
+int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
 
 /* Precision of every matrix product: fp32, or bf16 operands (weights and
  * activations rounded to bf16 as they are packed) with fp32 accumulation,

@@ -3,13 +3,9 @@
 #include "cli/data_common.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/rng.h"
@@ -28,11 +24,7 @@ int data_parse_long(const char *s, long lo, long hi, long *out) {
 
 int data_parse_u64(const char *s, uint64_t *out) { return trm_parse_u64("", s, out, NULL); }
 
-double data_now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+double data_now_s(void) { return trm_now_s(); }
 
 /* s as a JSON string literal (quotes and backslashes escaped, control
  * characters as \u escapes). */
@@ -88,48 +80,17 @@ int data_each_file(const char *cmd, const char *list, int (*each)(const char *cm
 }
 
 int data_make_dir(const char *cmd, const char *dir, bool *created) {
-    struct stat st;
-    *created = false;
-    if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : die(cmd, "%s: exists and is not a directory", dir);
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return die(cmd, "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == 0;
-        if (*p != '/' && !last) continue;
-        *p = 0;
-        int made = mkdir(buf, 0777) == 0;
-        if (!made && errno != EEXIST) return die(cmd, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (last) {
-            *created = made;
-            break;
-        }
-        *p = '/';
-    }
-    return 0;
+    trm_err e;
+    return io_mkdir_p(dir, created, &e) ? die(cmd, "%s", e.msg) : 0;
 }
 
 int data_prepare_out(const char *cmd, const char *dir, bool *created) {
     if (data_make_dir(cmd, dir, created)) return 1;
-    /* created the way every output is (io/fileio.h), so a link planted
-     * under the probe's name is not followed */
-    char base[DATA_TMP_PATH], probe[IO_TMP_PATH];
-    snprintf(base, sizeof base, "%s/.trm-probe", dir);
     trm_err e;
-    int fd = io_tmp_create(base, probe, sizeof probe, &e);
-    if (fd < 0) return die(cmd, "%s: not writable (%s)", dir, e.msg);
-    close(fd);
-    unlink(probe);
-    return 0;
+    return io_probe_dir(dir, &e) ? die(cmd, "%s: not writable (%s)", dir, e.msg) : 0;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-void data_remove_tree(const char *dir) {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* depth first: files before their folder */
-}
+void data_remove_tree(const char *dir) { io_remove_tree(dir); }
 
 static int cmp_int(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
 
