@@ -107,6 +107,15 @@ const char *trm_pos_encoding_name(trm_pos_encoding p);
 
 /* ---------------------------------------------------------------- model */
 
+/* Who owns a tensor's data, and so what freeing the model does with it. */
+typedef enum {
+    TRM_TENSOR_HEAP = 0,     /* allocated for this model; freed with it */
+    TRM_TENSOR_MAPPED = 1,   /* in the checkpoint file's copy-on-write pages
+                                (trm_model.mapping); unmapped with the model */
+    TRM_TENSOR_BORROWED = 2, /* another model's data (trm_model_share_tensor);
+                                that model frees it */
+} trm_tensor_storage;
+
 /* One named parameter or buffer, with the reference's state_dict name
  * (without the "model.inner." prefix). */
 typedef struct {
@@ -117,7 +126,7 @@ typedef struct {
     float *data;
     float *grad;       /* NULL for buffers that receive no dense gradient */
     bool trainable;    /* counted in num_params and updated by the optimizer */
-    bool borrowed;     /* data belongs to another model (not freed with this one) */
+    trm_tensor_storage storage; /* of data (grad is always heap) */
 } trm_tensor;
 
 typedef struct {
@@ -149,7 +158,7 @@ typedef struct trm_model {
     float *rope_sin;
     trm_tensor *tensors;
     int n_tensors;
-    /* set when the weights live in a mapped file rather than heap memory */
+    /* the checkpoint pages that TRM_TENSOR_MAPPED tensors live in */
     void *mapping;
     size_t mapping_size;
 } trm_model;
