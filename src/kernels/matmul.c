@@ -171,8 +171,6 @@ trm_precision trm_matmul_get_precision(void) {
     return trm_matmul_bf16() ? TRM_PRECISION_BF16 : TRM_PRECISION_FP32;
 }
 
-bool trm_in_parallel(void) { return omp_in_parallel(); }
-
 bool trm_matmul_wants_packed(int rows) {
     trm_matmul_backend be = backend();
     if (trm_matmul_bf16()) return true;

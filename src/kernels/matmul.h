@@ -18,10 +18,6 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 
-/* True while running inside an OpenMP parallel region of our own, where
- * the matmul must stay single-threaded. */
-bool trm_in_parallel(void);
-
 /* True when products run with bf16 operands (trm_matmul_set_precision). */
 bool trm_matmul_bf16(void);
 
