@@ -36,7 +36,6 @@ trm_dnnl_sgemm_fn trm_onednn_sgemm(void);
 bool trm_cpu_has_avx512(void);
 bool trm_cpu_has_avx512bf16(void);
 uint16_t trm_f32_to_bf16(float x);   /* round to nearest even */
-float trm_bf16_to_f32(uint16_t h);
 void trm_gemm_avx512(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                      int lda, const float *B, int ldb, float beta, float *C, int ldc, bool bf16);
 /* op(B) [K, N] packed once for many products (weights reused within a step). */
