@@ -3,7 +3,8 @@
  * A TRM refines a latent z from (x, y, z) n times, then the answer y from
  * (y, z); that cycle runs T times per supervision step, and up to
  * halt_max_steps supervision steps run under an ACT halting head.
- * See docs/ and ../shared/docs/trm-spec.md for the model definition.
+ * See docs/ and docs/trm-spec.md for the model definition; "spec N.M" in
+ * the sources' comments cites section N.M of docs/trm-spec.md.
  *
  * Conventions
  *   - All tensors are fp32, row-major, with PyTorch's [out, in] layout for
@@ -107,6 +108,15 @@ const char *trm_pos_encoding_name(trm_pos_encoding p);
 
 /* ---------------------------------------------------------------- model */
 
+/* Who owns a tensor's data, and so what freeing the model does with it. */
+typedef enum {
+    TRM_TENSOR_HEAP = 0,     /* allocated for this model; freed with it */
+    TRM_TENSOR_MAPPED = 1,   /* in the checkpoint file's copy-on-write pages
+                                (trm_model.mapping); unmapped with the model */
+    TRM_TENSOR_BORROWED = 2, /* another model's data (trm_model_share_tensor);
+                                that model frees it */
+} trm_tensor_storage;
+
 /* One named parameter or buffer, with the reference's state_dict name
  * (without the "model.inner." prefix). */
 typedef struct {
@@ -117,7 +127,7 @@ typedef struct {
     float *data;
     float *grad;       /* NULL for buffers that receive no dense gradient */
     bool trainable;    /* counted in num_params and updated by the optimizer */
-    bool borrowed;     /* data belongs to another model (not freed with this one) */
+    trm_tensor_storage storage; /* of data (grad is always heap) */
 } trm_tensor;
 
 /* The model: its config, derived sizes and named tensors (opaque; read it
@@ -818,6 +828,10 @@ typedef enum {
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
 trm_matmul_backend trm_matmul_get_backend(void);
 const char *trm_matmul_backend_name(trm_matmul_backend b);
+/* The backend a name means: "onednn", "avx512", "openblas" (or "blas"),
+ * "portable", as TRM_MATMUL and `trm bench --matmul` take them. 0, or -1
+ * (*out untouched) for any other name. */
+int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
 
 /* Precision of every matrix product: fp32, or bf16 operands (weights and
  * activations rounded to bf16 as they are packed) with fp32 accumulation,

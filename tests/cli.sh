@@ -41,6 +41,8 @@ expect_ok "bench tiny" "$TRM" bench --preset tiny --batch 2 --steps 1 --warmup 0
 $PY -c "import json; d=json.load(open('$TMP/out')); assert d['train']['examples_per_s']>0 and d['solve']['gflops']>0 and 'matmul' in d['train']['profile']" \
     && ok "bench prints train and solve results as JSON" || bad "bench JSON"
 expect_err "bench: bad mode" "--mode: expected train, solve or both" "$TRM" bench --mode fly
+expect_err "bench: unknown --matmul backend (trm_matmul_backend_parse)" "--matmul: expected onednn, avx512, openblas or portable, got 'gpu'" "$TRM" bench --matmul gpu
+TRM_MATMUL=portable "$TRM" --help 2>&1 | grep -q "matmul backend: portable" && ok "TRM_MATMUL=portable selects the portable backend" || bad "TRM_MATMUL=portable"
 expect_err "info: unknown option" "unknown option or missing value: '--bogus'" "$TRM" info --bogus
 expect_err "forward: option missing its value" "missing value: '--inputs'" "$TRM" forward --inputs
 expect_err "info: unknown config field" "unknown config field 'hidden'" "$TRM" info --preset tiny --set hidden=3

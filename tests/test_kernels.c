@@ -17,6 +17,7 @@
 #include "gradcheck.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "support/ops_ref.h"
 #include "kernels/vec_avx512.h"
 #include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"

@@ -33,6 +33,7 @@
 #include "gradcheck.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "support/ops_ref.h"
 #include "trm.h"
 
 #define H_F32 1e-2f

@@ -466,11 +466,8 @@ int cmd_bench(int argc, char **argv) {
     if (!strcmp(prec, "bf16") && trm_matmul_set_precision(TRM_PRECISION_BF16) != TRM_PRECISION_BF16)
         return die("bench", "--precision bf16: needs an AVX-512 CPU");
     if (mm) {
-        trm_matmul_backend want = !strcmp(mm, "avx512") ? TRM_MATMUL_AVX512
-                                : !strcmp(mm, "onednn") ? TRM_MATMUL_ONEDNN
-                                : !strcmp(mm, "openblas") ? TRM_MATMUL_BLAS
-                                : !strcmp(mm, "portable") ? TRM_MATMUL_PORTABLE : (trm_matmul_backend)-1;
-        if ((int)want < 0) return die("bench", "--matmul: expected onednn, avx512, openblas or portable, got '%s'", mm);
+        trm_matmul_backend want;
+        if (trm_matmul_backend_parse(mm, &want)) return die("bench", "--matmul: expected onednn, avx512, openblas or portable, got '%s'", mm);
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
     const char *cputime = getenv("TRM_BENCH_CPUTIME"); /* set and not "0": CPU time */

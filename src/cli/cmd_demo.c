@@ -3,7 +3,6 @@
  * Sudoku puzzles are generated, a tiny TRM trains on them from scratch
  * (progress on stderr), then solves puzzles it has never seen (boards and
  * accuracy on stdout). */
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "io/fileio.h" /* io_remove_tree */
 #include "tasks/sudoku4.h"
 #include "train/train.h"
 
@@ -109,11 +109,6 @@ static int show_solutions(const char *ckpt, const char *data, int shown) {
 
 /* ------------------------------------------------------------ run */
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int run_demo(const demo_opts *o, const char *dir) {
     char data[4200], run[4200], ckpt[4300];
     snprintf(data, sizeof data, "%s/data", dir);
@@ -158,6 +153,6 @@ int cmd_demo(int argc, char **argv) {
     const char *dir = o.out;
     if (!dir && !(dir = mkdtemp(tmp))) return die("demo", "cannot create a temporary directory in /tmp");
     int rc = run_demo(&o, dir);
-    if (!o.out) nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (!o.out) io_remove_tree(tmp);
     return rc;
 }

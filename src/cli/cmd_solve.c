@@ -382,12 +382,6 @@ static void summary(const trm_task *t, const tally *tl, bool json, double secs, 
     fprintf(sum, "; %.1f ms per puzzle (%d supervision steps, batches of %d)\n", 1000 * secs / tl->n, steps, B);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------ one-line tasks */
 
 /* --search over all puzzles (src/search): answers into pred, halting
@@ -423,13 +417,13 @@ static int solve_lines(trm_model *m, const trm_task *t, const solve_opts *o) {
     float *q = rc ? NULL : malloc(sizeof(float) * (size_t)p.n);
     if (rc == 0 && (!pred || !q)) rc = die("solve", "out of memory");
     if (rc == 0 && prepare_model(m, p.n, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
-    double t0 = now_s();
+    double t0 = trm_now_s();
     trm_search_result *sr = NULL; /* --search: the search replaces the plain batch runner */
     trm_search_stats sst = {0};
     int64_t budget = 0;
     if (rc == 0 && o->search.on) rc = search_lines(m, t, a, &p, o, steps, pred, q, &sr, &sst, &budget);
     else if (rc == 0 && solve_rows(m, a, p.n, p.in, NULL, steps, pred, q, &e)) rc = die("solve", "%s", e.msg);
-    double secs = now_s() - t0;
+    double secs = trm_now_s() - t0;
     tally tl = {0};
     for (int i = 0; rc == 0 && i < p.n; i++)
         rc = report(t, &p, i, pred + (size_t)i * p.S, q[i], sr ? (int)sr[i].evals : steps, o, &tl, sr ? &sr[i] : NULL);

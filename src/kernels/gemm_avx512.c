@@ -84,12 +84,6 @@ uint16_t trm_f32_to_bf16(float x) {
     return (uint16_t)(u >> 16);
 }
 
-float trm_bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
 
 
 /* ------------------------------------------------------------ packing */

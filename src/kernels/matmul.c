@@ -121,11 +121,8 @@ static trm_matmul_backend backend(void) {
             b = TRM_MATMUL_ONEDNN;
         const char *e = getenv("TRM_MATMUL");
         if (e) {
-            trm_matmul_backend want = !strcmp(e, "openblas") || !strcmp(e, "blas") ? TRM_MATMUL_BLAS
-                                    : !strcmp(e, "portable") ? TRM_MATMUL_PORTABLE
-                                    : !strcmp(e, "onednn") ? TRM_MATMUL_ONEDNN
-                                    : !strcmp(e, "avx512") ? TRM_MATMUL_AVX512 : b;
-            if (backend_ok(want)) b = want;
+            trm_matmul_backend want = b; /* an unknown name keeps the default */
+            if (trm_matmul_backend_parse(e, &want) == 0 && backend_ok(want)) b = want;
         }
         g_backend = (int)b;
     }
@@ -138,6 +135,19 @@ trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b) {
 }
 
 trm_matmul_backend trm_matmul_get_backend(void) { return backend(); }
+
+int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out) {
+    static const struct { const char *name; trm_matmul_backend b; } names[] = {
+        {"onednn", TRM_MATMUL_ONEDNN}, {"avx512", TRM_MATMUL_AVX512},  {"openblas", TRM_MATMUL_BLAS},
+        {"blas", TRM_MATMUL_BLAS},     {"portable", TRM_MATMUL_PORTABLE},
+    };
+    for (size_t i = 0; name && i < sizeof names / sizeof *names; i++)
+        if (!strcmp(name, names[i].name)) {
+            *out = names[i].b;
+            return 0;
+        }
+    return -1;
+}
 
 const char *trm_matmul_backend_name(trm_matmul_backend b) {
     return b == TRM_MATMUL_BLAS ? "openblas" : b == TRM_MATMUL_AVX512 ? "avx512"
@@ -160,8 +170,6 @@ bool trm_matmul_bf16(void) {
 trm_precision trm_matmul_get_precision(void) {
     return trm_matmul_bf16() ? TRM_PRECISION_BF16 : TRM_PRECISION_FP32;
 }
-
-bool trm_in_parallel(void) { return omp_in_parallel(); }
 
 bool trm_matmul_wants_packed(int rows) {
     trm_matmul_backend be = backend();

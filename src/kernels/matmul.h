@@ -18,10 +18,6 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 
-/* True while running inside an OpenMP parallel region of our own, where
- * the matmul must stay single-threaded. */
-bool trm_in_parallel(void);
-
 /* True when products run with bf16 operands (trm_matmul_set_precision). */
 bool trm_matmul_bf16(void);
 
@@ -40,7 +36,6 @@ trm_dnnl_sgemm_fn trm_onednn_sgemm(void);
 bool trm_cpu_has_avx512(void);
 bool trm_cpu_has_avx512bf16(void);
 uint16_t trm_f32_to_bf16(float x);   /* round to nearest even */
-float trm_bf16_to_f32(uint16_t h);
 void trm_gemm_avx512(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                      int lda, const float *B, int ldb, float beta, float *C, int ldc, bool bf16);
 /* op(B) [K, N] packed once for many products (weights reused within a step). */

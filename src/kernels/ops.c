@@ -49,15 +49,6 @@ void linear_backward(float *din, float *dW, float *db, const float *dout,
 
 /* ------------------------------------------------------------ embedding */
 
-void embedding_forward(float *out, const int32_t *ids, const float *table,
-                       int N, int D, float scale) {
-    for (int n = 0; n < N; n++) {
-        const float *row = table + (size_t)ids[n] * D;
-        float *o = out + (size_t)n * D;
-        for (int d = 0; d < D; d++) o[d] = scale * row[d];
-    }
-}
-
 void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
                         int N, int D, float scale) {
     /* serial: rows with equal ids would race */
@@ -69,11 +60,6 @@ void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
 }
 
 /* ------------------------------------------------------------ rmsnorm */
-
-void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
-                     float eps) {
-    add_rmsnorm_forward(out, inv_rms, in, NULL, N, C, eps);
-}
 
 void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
                          int N, int C, float eps) {
@@ -399,16 +385,6 @@ static inline double stablemax_ds(double v) {
     if (v >= 0) return 1.0;
     double t = 1.0 - v + 1e-30;
     return 1.0 / (t * t);
-}
-
-double stablemax_ce(const float *logits, int V, int label, float *dlogits,
-                    double scale) {
-    return stablemax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
-}
-
-double softmax_ce(const float *logits, int V, int label, float *dlogits,
-                  double scale) {
-    return softmax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
 }
 
 /* With p = s / S: -log p_i = log S - log s_i, so the smoothed loss is

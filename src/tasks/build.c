@@ -4,7 +4,6 @@
 #include "tasks/build.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/rng.h"
+#include "core/util.h"
 #include "io/fileio.h"
 #include "tasks/task.h"
 
@@ -119,11 +119,7 @@ void build_item_rng(uint64_t rng[4], uint64_t seed, long k) {
     rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
 }
 
-double build_now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+double build_now_s(void) { return trm_now_s(); }
 
 int build_each_file(const char *list, int (*each)(const char *file, void *ctx, trm_err *err), void *ctx,
                     trm_err *err) {
@@ -138,49 +134,15 @@ int build_each_file(const char *list, int (*each)(const char *file, void *ctx, t
 
 /* ---------------------------------------------------------------- output folder */
 
-int build_make_dir(const char *dir, bool *created, trm_err *err) {
-    struct stat st;
-    *created = false;
-    if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : trm_errf(err, "%s: exists and is not a directory", dir);
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return trm_errf(err, "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == 0;
-        if (*p != '/' && !last) continue;
-        *p = 0;
-        int made = mkdir(buf, 0777) == 0;
-        if (!made && errno != EEXIST) return trm_errf(err, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (last) {
-            *created = made;
-            break;
-        }
-        *p = '/';
-    }
-    return 0;
-}
+int build_make_dir(const char *dir, bool *created, trm_err *err) { return io_mkdir_p(dir, created, err); }
 
 int build_prepare_out(const char *dir, bool *created, trm_err *err) {
     if (build_make_dir(dir, created, err)) return -1;
-    /* created the way every output is (io/fileio.h), so a link planted
-     * under the probe's name is not followed */
-    char base[BUILD_PATH], probe[IO_TMP_PATH];
-    snprintf(base, sizeof base, "%s/.trm-probe", dir);
     trm_err e;
-    int fd = io_tmp_create(base, probe, sizeof probe, &e);
-    if (fd < 0) return trm_errf(err, "%s: not writable (%s)", dir, e.msg);
-    close(fd);
-    unlink(probe);
-    return 0;
+    return io_probe_dir(dir, &e) ? trm_errf(err, "%s: not writable (%s)", dir, e.msg) : 0;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-void build_remove_tree(const char *dir) {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* depth first: files before their folder */
-}
+void build_remove_tree(const char *dir) { io_remove_tree(dir); }
 
 /* ---------------------------------------------------------------- splits */
 

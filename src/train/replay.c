@@ -49,9 +49,6 @@ void trm_replay_free(trm_replay *r) {
     free(r);
 }
 
-int trm_replay_count(const trm_replay *r) { return (int)r->meta[0]; }
-int64_t trm_replay_used(const trm_replay *r) { return r->meta[2]; }
-
 /* Row b of the batch <- kept example k under a fresh augmentation. */
 static void put_row(trm_replay *r, int k, int b, int32_t *in, int32_t *lab, int32_t *pid) {
     size_t S = (size_t)r->S;

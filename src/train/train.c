@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/keyval.h"
+#include "core/util.h" /* trm_now_s */
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "model/model.h"
@@ -355,21 +356,15 @@ static void append_jsonl(const char *path, const char *line) {
     fclose(f);
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 typedef struct { trm_metrics sum; int64_t steps; double t0; } log_window;
 
 /* One metrics record and the progress callback, over the steps since the
  * last one. */
 static void log_train(run *r, log_window *w, double run_t0, int64_t start_step) {
     const trm_metrics *s = &w->sum;
-    double el = now_s() - w->t0, B = r->tc.global_batch_size, n = w->steps * B;
+    double el = trm_now_s() - w->t0, B = r->tc.global_batch_size, n = w->steps * B;
     double cnt = s->count > 0 ? s->count : 1;
-    double total_el = now_s() - run_t0;
+    double total_el = trm_now_s() - run_t0;
     const trm_optim_config *oc = &r->tc.optim;
     trm_train_progress p = {
         .step = r->step, .end_step = r->end_step,
@@ -391,7 +386,7 @@ static void log_train(run *r, log_window *w, double run_t0, int64_t start_step) 
     append_jsonl(r->path_metrics, line);
     if (r->cb->on_progress) r->cb->on_progress(r->cb->ctx, &p);
     memset(w, 0, sizeof *w);
-    w->t0 = now_s();
+    w->t0 = trm_now_s();
 }
 
 /* ------------------------------------------------------------ phases */
@@ -535,20 +530,6 @@ static int train_step(run *r, log_window *w, trm_err *err) {
 
 /* ------------------------------------------------------------ setup */
 
-/* mkdir -p */
-static int make_dir(const char *dir, trm_err *err) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return trm_errf(err, "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == 0;
-        if (*p != '/' && !last) continue;
-        *p = 0;
-        if (mkdir(buf, 0777) && errno != EEXIST) return trm_errf(err, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (last) return 0;
-        *p = '/';
-    }
-}
-
 /* A run killed mid-save leaves "<file>.tmp.<pid>" beside the intact old
  * file; such leftovers are removed when the run starts again (under the
  * lock, so never another live run's file). */
@@ -568,13 +549,8 @@ static void remove_stale_temps(const char *dir) {
 /* Fails now, not at the first save after all the training, when the run
  * folder cannot take new files. */
 static int check_writable(const char *dir, trm_err *err) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/.trm-write-test.%ld", dir, (long)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return trm_errf(err, "%s: cannot write in the run folder: %s", dir, strerror(errno));
-    close(fd);
-    unlink(path);
-    return 0;
+    if (io_probe_dir(dir, NULL) == 0) return 0;
+    return trm_errf(err, "%s: cannot write in the run folder: %s", dir, strerror(errno));
 }
 
 /* One run per folder: two would delete each other's temporary files and
@@ -617,7 +593,7 @@ static int dir_has_run(const char *dir, char *buf, size_t n) {
 static int prepare_run_dir(run *r, const trm_train_run_opts *o, trm_err *err) {
     char name[256];
     struct stat st;
-    if (make_dir(o->out_dir, err)) return -1;
+    if (io_mkdir_p(o->out_dir, NULL, err)) return -1;
     if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode)) return trm_errf(err, "%s: not a directory", o->out_dir);
     if (check_writable(o->out_dir, err) || lock_run_dir(r, o->out_dir, err)) return -1;
     if (!o->resume && !o->force && dir_has_run(o->out_dir, name, sizeof name))
@@ -746,8 +722,8 @@ static void report(const run *r, trm_train_event_kind kind, int64_t start, bool 
 
 static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     int64_t eval_every = eval_every_steps(r), start = r->step;
-    log_window w = {.t0 = now_s()};
-    double t0 = now_s();
+    log_window w = {.t0 = trm_now_s()};
+    double t0 = trm_now_s();
     int64_t stop_at = r->tc.stop_after > 0 ? start + r->tc.stop_after : INT64_MAX;
     while (r->step < r->end_step && r->step < stop_at && !stop_raised(r)) {
         if (train_step(r, &w, err) < 0) return -1;
