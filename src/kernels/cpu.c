@@ -18,6 +18,7 @@ static const char *const NAMES[TRM_ISA_COUNT] = {"portable", "avx2", "avx512"};
 static int g_hw = -1;     /* bit per supported ISA; bit 8: avx512bf16 */
 static int g_isa = -1;    /* -1: not chosen yet */
 static int g_no_bf16;     /* TRM_CPU=noavx512bf16 */
+static int g_limit = TRM_ISA_COUNT - 1; /* trm_cpu_limit: the best ISA the CPU may claim */
 
 static int hw(void) {
     if (g_hw < 0) {
@@ -34,13 +35,19 @@ static int hw(void) {
 }
 
 bool trm_cpu_isa_supported(trm_isa isa) {
-    return (unsigned)isa < TRM_ISA_COUNT && (hw() & 1 << isa);
+    return (unsigned)isa <= (unsigned)g_limit && (hw() & 1 << isa);
 }
+
 
 static trm_isa best(void) {
     for (int i = TRM_ISA_COUNT - 1; i > 0; i--)
         if (trm_cpu_isa_supported((trm_isa)i)) return (trm_isa)i;
     return TRM_ISA_PORTABLE;
+}
+
+void trm_cpu_limit(trm_isa max) {
+    g_limit = (unsigned)max < TRM_ISA_COUNT ? (int)max : TRM_ISA_COUNT - 1;
+    if (g_isa > g_limit) g_isa = (int)best();
 }
 
 /* TRM_CPU's ISA: -1 unset or "native", -2 unknown, else the ISA. */

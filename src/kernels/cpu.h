@@ -44,6 +44,9 @@ const char *trm_cpu_isa_name(trm_isa isa);
 /* 0 when TRM_CPU is unset or names an ISA this CPU runs, else -1 with one
  * line in err. */
 int trm_cpu_check_env(trm_err *err);
+/* Tests: act as if the CPU ran nothing better than `max` (TRM_ISA_COUNT - 1
+ * lifts the limit), to check the refusals of a smaller CPU on any one. */
+void trm_cpu_limit(trm_isa max);
 /* True when the AVX-512 kernels run (TRM_CPU permitting). */
 bool trm_cpu_has_avx512(void);
 /* True when the AVX-512 kernels run and the CPU has AVX512-BF16. */
