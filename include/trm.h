@@ -420,7 +420,8 @@ const char *trm_matmul_backend_name(trm_matmul_backend b);
  * activations rounded to bf16 as they are packed) with fp32 accumulation,
  * on AVX512-BF16 (vdpbf16ps; emulated on other AVX-512 CPUs). Everything
  * else (norms, softmax, losses, optimizer, master weights) stays fp32.
- * bf16 needs an AVX-512 CPU and uses the avx512 kernels whatever the
+ * bf16 needs the avx512 ISA (an AVX-512 CPU, not TRM_CPU=avx2) and uses
+ * the avx512 kernels whatever the
  * backend; returns the precision in effect. Default fp32, or bf16 when
  * the environment has TRM_PRECISION=bf16. */
 typedef enum { TRM_PRECISION_FP32 = 0, TRM_PRECISION_BF16 = 1 } trm_precision;

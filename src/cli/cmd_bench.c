@@ -509,12 +509,12 @@ int cmd_bench(int argc, char **argv) {
                    trm_cpu_isa_active(), bf ? "-bf16" : "", g_own, g_blas, g_dnnl);
     }
     if (!json)
-        printf("preset %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,
-               trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup,
+        printf("preset %s, kernels %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,
+               trm_cpu_isa_active(), trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup,
                trm_prof_clock == CLOCK_MONOTONIC ? "wall-clock" : "CPU");
     else
-        printf("{\"preset\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
-               "\"sgemm_gflops\":%.1f", preset, trm_matmul_backend_name(trm_matmul_get_backend()), prec,
+        printf("{\"preset\":\"%s\",\"isa\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
+               "\"sgemm_gflops\":%.1f", preset, trm_cpu_isa_active(), trm_matmul_backend_name(trm_matmul_get_backend()), prec,
                omp_get_max_threads(), peak, ceil);
     fflush(stdout);
     int rc = 0;
