@@ -34,7 +34,7 @@ static const int SHAPES[][3] = {
 
 static float bf16r(float x) { return trm_bf16_to_f32(trm_f32_to_bf16(x)); }
 
-/* Runs one product through `fn` (0 trm_gemm_avx512, 1 packed, 2 trm_gemm
+/* Runs one product through `fn` (0 trm_gemm_simd on the active ISA, 1 packed, 2 trm_gemm
  * on the selected backend) and returns
  * max |C - ref| / max |ref| with ref in double from (optionally
  * bf16-rounded) operands. */
