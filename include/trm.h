@@ -817,18 +817,27 @@ typedef enum {
     TRM_MATMUL_ONEDNN = 3,    /* oneDNN's fp32 GEMM (libdnnl.so.2, loaded at run
                                  time) for large products, the project's
                                  kernels for the rest */
+    TRM_MATMUL_AVX2 = 4,      /* the project's AVX2 + FMA kernels */
 } trm_matmul_backend;
-/* Selects the matmul backend for the whole process. Default: onednn when
- * the CPU has AVX-512F and libdnnl.so.2 loads, else avx512 when the CPU
- * has AVX-512F, else BLAS when compiled in, else portable; the
- * environment variable TRM_MATMUL=onednn|avx512|openblas|portable
+/* The SIMD kernels (products, norms, softmax, SwiGLU, transposes,
+ * AdamATan2) run on one instruction set per process, chosen at run time:
+ * AVX-512F when the CPU has it, else AVX2 + FMA, else portable C (the
+ * binary runs on any x86-64). The environment variable
+ * TRM_CPU=native|avx512|avx2|portable overrides it (avx2 also on an
+ * AVX-512 CPU, to test or measure that path); trm_cpu_check_env refuses
+ * an ISA the CPU lacks (the CLI stops with its message).
+ * Selects the matmul backend for the whole process. Default: onednn when
+ * the ISA is avx512 or avx2 and libdnnl.so.2 loads, else the ISA's own
+ * kernels (avx512 / avx2), else BLAS when compiled in, else portable; the
+ * environment variable TRM_MATMUL=onednn|avx512|avx2|openblas|portable
  * overrides the default (sanitizer builds load oneDNN only when asked
- * so). A backend this build, machine or CPU lacks is refused. Returns the
- * backend in effect. */
+ * so). A backend this build, machine or ISA lacks is refused (avx512 and
+ * avx2 each need that ISA to be the active one). Returns the backend in
+ * effect. */
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
 trm_matmul_backend trm_matmul_get_backend(void);
 const char *trm_matmul_backend_name(trm_matmul_backend b);
-/* The backend a name means: "onednn", "avx512", "openblas" (or "blas"),
+/* The backend a name means: "onednn", "avx512", "avx2", "openblas" (or "blas"),
  * "portable", as TRM_MATMUL and `trm bench --matmul` take them. 0, or -1
  * (*out untouched) for any other name. */
 int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
@@ -837,7 +846,8 @@ int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
  * activations rounded to bf16 as they are packed) with fp32 accumulation,
  * on AVX512-BF16 (vdpbf16ps; emulated on other AVX-512 CPUs). Everything
  * else (norms, softmax, losses, optimizer, master weights) stays fp32.
- * bf16 needs an AVX-512 CPU and uses the avx512 kernels whatever the
+ * bf16 needs the avx512 ISA (an AVX-512 CPU, not TRM_CPU=avx2) and uses
+ * the avx512 kernels whatever the
  * backend; returns the precision in effect. Default fp32, or bf16 when
  * the environment has TRM_PRECISION=bf16. */
 typedef enum { TRM_PRECISION_FP32 = 0, TRM_PRECISION_BF16 = 1 } trm_precision;
@@ -946,6 +956,11 @@ void trm_gen_opts_init(trm_gen_opts *o, const char *task);
 /* Generates o->count puzzles of task ("sudoku", "maze") into o->out; 0, or
  * -1 with a one-line message (a puzzle whose target was not reached). */
 int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
+/* 0 when TRM_CPU is unset, "native" or an ISA this CPU runs; else -1 with
+ * one line in err ("TRM_CPU=avx512: this CPU lacks AVX-512F ..."). */
+int trm_cpu_check_env(trm_err *err);
+/* The kernels' instruction set in effect: "avx512", "avx2" or "portable". */
+const char *trm_cpu_isa_active(void);
 
 #ifdef __cplusplus
 }

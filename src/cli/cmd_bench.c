@@ -48,7 +48,8 @@ static void usage(FILE *out) {
             "  --warmup W           untimed steps first (default 1)\n"
             "  --solve-steps S      supervision steps per solve (default halt_max_steps)\n"
             "  --precision P        fp32 (default) or bf16 matrix products\n"
-            "  --matmul NAME        onednn, avx512, openblas or portable (default: the library's choice)\n"
+            "  --matmul NAME        onednn, avx512, avx2, openblas or portable (default: the library's choice;\n"
+            "                       avx512 / avx2 need that ISA active: TRM_CPU=avx2 selects the AVX2 kernels)\n"
             "  --set key=value      override a config field\n"
             "  --profile            time per op family (matmul, attention, norms, ...)\n"
             "  --no-peak            skip measuring the FMA peak and sgemm ceiling\n"
@@ -145,6 +146,9 @@ static void load_dnnl(void) {
 typedef enum { GB_OPENBLAS, GB_AVX512, GB_AVX512_BF16, GB_DNNL, GB_DNNL_BF16, GB_PORTABLE, GB_N } gemm_be;
 static const char *GB_NAMES[GB_N] = {"openblas", "avx512", "avx512-bf16", "onednn", "onednn-bf16", "portable"};
 
+/* GB_AVX512 is our fp32 kernels on whichever ISA runs (TRM_CPU=avx2: the AVX2 ones) */
+static const char *gb_name(gemm_be b) { return b == GB_AVX512 ? trm_cpu_isa_active() : GB_NAMES[b]; }
+
 static bool gemm_be_ok(gemm_be b) {
     switch (b) {
     case GB_OPENBLAS: {
@@ -153,7 +157,8 @@ static bool gemm_be_ok(gemm_be b) {
         trm_matmul_set_backend(prev);
         return ok;
     }
-    case GB_AVX512: case GB_AVX512_BF16: return trm_cpu_has_avx512();
+    case GB_AVX512: return trm_gemm_isa() != NULL; /* our kernels on the active ISA (avx2 or avx512) */
+    case GB_AVX512_BF16: return trm_cpu_has_avx512();
     case GB_DNNL: load_dnnl(); return g_dnnl_sgemm != NULL;
     case GB_DNNL_BF16: load_dnnl(); return g_dnnl_bf16 != NULL && trm_cpu_has_avx512bf16();
     default: return true;
@@ -185,8 +190,8 @@ static double time_gemm(gemm_be b, bool ta, bool tb, int M, int N, int K, int re
             trm_gemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
         case GB_PORTABLE: trm_matmul_set_backend(TRM_MATMUL_PORTABLE); trm_matmul_set_precision(TRM_PRECISION_FP32);
             trm_gemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
-        case GB_AVX512: trm_gemm_avx512(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, false); break;
-        case GB_AVX512_BF16: trm_gemm_avx512(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, true); break;
+        case GB_AVX512: trm_gemm_simd(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, false); break;
+        case GB_AVX512_BF16: trm_gemm_simd(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, true); break;
         case GB_DNNL: g_dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
         case GB_DNNL_BF16: g_dnnl_bf16(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1, Ah, lda, Bh, ldb, 0, C, N); break;
         default: break;
@@ -351,7 +356,7 @@ static int bench_gemm(const trm_config *c, bool json) {
         printf("GFLOP/s (median of 5, %d threads; OPENBLAS_CORETYPE=%s)\n", omp_get_max_threads(),
                getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
         printf("%-20s %6s %6s %6s", "shape", "M", "N", "K");
-        for (int b = 0; b < GB_N; b++) if (b != GB_PORTABLE && gemm_be_ok(b)) printf(" %11s", GB_NAMES[b]);
+        for (int b = 0; b < GB_N; b++) if (b != GB_PORTABLE && gemm_be_ok(b)) printf(" %11s", gb_name(b));
         printf("\n");
     }
     for (int i = 0; i < n; i++) {
@@ -361,7 +366,7 @@ static int bench_gemm(const trm_config *c, bool json) {
         for (int b = 0; b < GB_N; b++) {
             if (b == GB_PORTABLE || !gemm_be_ok(b)) continue;
             double g = time_gemm(b, shapes[i].ta, shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, 5);
-            if (json) printf(",\"%s\":%.1f", GB_NAMES[b], g);
+            if (json) printf(",\"%s\":%.1f", gb_name(b), g);
             else { printf(" %11.1f", g); fflush(stdout); }
         }
         printf(json ? "}" : "\n");
@@ -467,7 +472,7 @@ int cmd_bench(int argc, char **argv) {
         return die("bench", "--precision bf16: needs an AVX-512 CPU");
     if (mm) {
         trm_matmul_backend want;
-        if (trm_matmul_backend_parse(mm, &want)) return die("bench", "--matmul: expected onednn, avx512, openblas or portable, got '%s'", mm);
+        if (trm_matmul_backend_parse(mm, &want)) return die("bench", "--matmul: expected onednn, avx512, avx2, openblas or portable, got '%s'", mm);
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
     const char *cputime = getenv("TRM_BENCH_CPUTIME"); /* set and not "0": CPU time */
@@ -491,23 +496,23 @@ int cmd_bench(int argc, char **argv) {
     if (!no_peak) {
         peak = measure_fma_peak(&lanes);
         bool bf = trm_matmul_get_precision() == TRM_PRECISION_BF16;
-        double g_own = trm_cpu_has_avx512() ? time_gemm(bf ? GB_AVX512_BF16 : GB_AVX512, false, true, 2048, 1536, 512, 3) : 0;
+        double g_own = trm_gemm_isa() ? time_gemm(bf ? GB_AVX512_BF16 : GB_AVX512, false, true, 2048, 1536, 512, 3) : 0;
         double g_blas = gemm_be_ok(GB_OPENBLAS) ? time_gemm(GB_OPENBLAS, false, true, 2048, 1536, 512, 3) : 0;
         double g_dnnl = !bf && gemm_be_ok(GB_DNNL) ? time_gemm(GB_DNNL, false, true, 2048, 1536, 512, 3) : 0;
         ceil = g_own > g_blas ? g_own : g_blas;
         if (g_dnnl > ceil) ceil = g_dnnl;
         if (!json)
             printf("CPU: %d threads, fp32 FMA peak %.0f GFLOP/s (%d-wide, measured); sgemm 2048x1536x512: "
-                   "avx512%s %.0f, openblas %.0f, onednn %.0f GFLOP/s\n", omp_get_max_threads(), peak, lanes,
-                   bf ? "-bf16" : "", g_own, g_blas, g_dnnl);
+                   "%s%s %.0f, openblas %.0f, onednn %.0f GFLOP/s\n", omp_get_max_threads(), peak, lanes,
+                   trm_cpu_isa_active(), bf ? "-bf16" : "", g_own, g_blas, g_dnnl);
     }
     if (!json)
-        printf("preset %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,
-               trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup,
+        printf("preset %s, kernels %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,
+               trm_cpu_isa_active(), trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup,
                trm_prof_clock == CLOCK_MONOTONIC ? "wall-clock" : "CPU");
     else
-        printf("{\"preset\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
-               "\"sgemm_gflops\":%.1f", preset, trm_matmul_backend_name(trm_matmul_get_backend()), prec,
+        printf("{\"preset\":\"%s\",\"isa\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
+               "\"sgemm_gflops\":%.1f", preset, trm_cpu_isa_active(), trm_matmul_backend_name(trm_matmul_get_backend()), prec,
                omp_get_max_threads(), peak, ceil);
     fflush(stdout);
     int rc = 0;
