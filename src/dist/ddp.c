@@ -1,37 +1,39 @@
 /* ddp.c - data-parallel training over the ranks of dist.h (ddp.h). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 
 #include "core/rng.h"
+#include "core/util.h" /* trm_now_s */
 #include "dist/ddp.h"
 #include "dist/dist.h"
+#include "model/model.h" /* the gradients and the carry's rows */
 
 struct ddp {
     int rank, size;
     int B, rows;          /* global batch, rows per rank */
     size_t S, LD;         /* seq_len; floats of one carry row of y (and of z) */
+    int L, D;             /* positions, hidden size: the carry's shape */
     int nd;               /* puzzle_emb_ndim */
     float *u;             /* [B] exploration draws */
     int32_t *k;           /* [B] */
     trm_explore ex;       /* this rank's slice of u, k */
     int32_t *ids;         /* [B] gathered puzzle ids */
     float *pgrad;         /* [B, nd] gathered puzzle-row gradients */
-    trm_act carry;        /* the whole batch's carry while saving or loading */
+    trm_act_carry carry;  /* the whole batch's carry while saving or loading */
+    uint64_t carry_rng[4];
     bool have_carry;
-    /* the exchange of the steps so far (ddp_comm_note): seconds in the
-     * collectives (waiting for the slowest rank included) and bytes each
-     * rank sent into them */
-    double comm_s, comm_bytes;
-    int64_t comm_steps;
 };
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+/* The exchange of the latest run's steps so far (ddp_comm_note): seconds
+ * in the collectives (waiting for the slowest rank included) and bytes
+ * each rank sent into them. Process-wide, so the CLI can report it after
+ * the library's run has ended its own records. */
+static struct {
+    int rank;
+    double s, bytes;
+    int64_t steps;
+} g_comm;
 
 int ddp_open(ddp **out, const trm_model *m, int B, trm_err *err) {
     *out = NULL;
@@ -49,8 +51,12 @@ int ddp_open(ddp **out, const trm_model *m, int B, trm_err *err) {
     d->B = B;
     d->rows = B / P;
     d->S = (size_t)m->cfg.seq_len;
+    d->L = m->L;
+    d->D = m->cfg.hidden_size;
     d->LD = (size_t)m->L * (size_t)m->cfg.hidden_size;
     d->nd = m->cfg.puzzle_emb_ndim;
+    memset(&g_comm, 0, sizeof g_comm);
+    g_comm.rank = d->rank;
     d->u = malloc(sizeof(float) * (size_t)B);
     d->k = malloc(sizeof(int32_t) * (size_t)B);
     d->ids = malloc(sizeof(int32_t) * (size_t)B);
@@ -92,10 +98,10 @@ const trm_explore *ddp_draws(ddp *d, trm_act *a, const trm_config *c) {
 
 int ddp_reduce_metrics(ddp *d, trm_metrics *mt, trm_err *err) {
     if (!d) return 0;
-    double t0 = now_s();
+    double t0 = trm_now_s();
     int rc = trm_dist_sum_f64((double *)mt, sizeof *mt / sizeof(double), err);
-    d->comm_s += now_s() - t0;
-    d->comm_bytes += sizeof *mt;
+    g_comm.s += trm_now_s() - t0;
+    g_comm.bytes += sizeof *mt;
     return rc;
 }
 
@@ -104,31 +110,31 @@ int ddp_optim_step(ddp *d, trm_optim *o, trm_model *m, const trm_act *a, int *sk
         *skipped = trm_optim_step(o, m, a);
         return 0;
     }
-    double t0 = now_s();
+    double t0 = trm_now_s();
     /* SUM, as the reference: backward already divided by the global batch */
     for (int i = 0; i < m->n_tensors; i++) {
         trm_tensor *t = &m->tensors[i];
         if (!t->trainable || !t->grad) continue;
         if (trm_dist_sum_f32(t->grad, (size_t)t->numel, err)) return -1;
-        d->comm_bytes += 4.0 * (double)t->numel;
+        g_comm.bytes += 4.0 * (double)t->numel;
     }
     const float *g = trm_act_puzzle_grad(a);
     if (g && (trm_dist_gather(a->puzzle_ids, d->ids, (size_t)d->rows, 4, true, err) ||
               trm_dist_gather(g, d->pgrad, (size_t)d->rows * (size_t)d->nd, 4, true, err)))
         return -1;
-    if (g) d->comm_bytes += 4.0 * d->rows * (1.0 + d->nd);
-    d->comm_s += now_s() - t0;
-    d->comm_steps++;
+    if (g) g_comm.bytes += 4.0 * d->rows * (1.0 + d->nd);
+    g_comm.s += trm_now_s() - t0;
+    g_comm.steps++;
     *skipped = trm_optim_step_rows(o, m, g ? d->ids : NULL, g ? d->pgrad : NULL, d->B);
     return 0;
 }
 
-const char *ddp_comm_note(const ddp *d) {
+const char *ddp_comm_note(void) {
     static char buf[160];
-    if (!d || d->comm_steps == 0) return "";
-    double n = (double)d->comm_steps;
-    snprintf(buf, sizeof buf, "; exchange per step and rank (rank %d): %.3f MB in %.2f ms", d->rank,
-             d->comm_bytes / n / 1e6, 1e3 * d->comm_s / n);
+    if (g_comm.steps == 0) return "";
+    double n = (double)g_comm.steps;
+    snprintf(buf, sizeof buf, "; exchange per step and rank (rank %d): %.3f MB in %.2f ms", g_comm.rank,
+             g_comm.bytes / n / 1e6, 1e3 * g_comm.s / n);
     return buf;
 }
 
@@ -137,10 +143,9 @@ const char *ddp_comm_note(const ddp *d) {
 int ddp_carry_alloc(ddp *d, trm_err *err) {
     if (!d) return 0;
     ddp_carry_release(d);
-    trm_act *c = &d->carry;
+    trm_act_carry *c = &d->carry;
     size_t B = (size_t)d->B;
-    c->batch = d->B;
-    c->mode = TRM_TRAIN;
+    *c = (trm_act_carry){.batch = d->B, .L = d->L, .hidden_size = d->D, .seq_len = (int)d->S, .rng = d->carry_rng};
     c->y = malloc(sizeof(float) * B * d->LD);
     c->z = malloc(sizeof(float) * B * d->LD);
     c->steps = malloc(sizeof(int32_t) * B);
@@ -156,46 +161,50 @@ int ddp_carry_alloc(ddp *d, trm_err *err) {
 
 void ddp_carry_release(ddp *d) {
     if (!d || !d->have_carry) return;
-    trm_act *c = &d->carry;
+    trm_act_carry *c = &d->carry;
     free(c->y); free(c->z); free(c->steps); free(c->halted);
     free(c->inputs); free(c->labels); free(c->puzzle_ids);
     memset(c, 0, sizeof *c);
     d->have_carry = false;
 }
 
-trm_act *ddp_carry(ddp *d, trm_act *local) {
-    return d && d->have_carry ? &d->carry : local;
+void ddp_carry_view(ddp *d, trm_act *local, trm_act_carry *out) {
+    if (d && d->have_carry) *out = d->carry;
+    else trm_act_carry_view(local, out);
 }
 
 /* Rank r's rows land at r * rows: the global batch order. */
-int ddp_carry_gather(ddp *d, const trm_act *a, trm_err *err) {
+int ddp_carry_gather(ddp *d, trm_act *local, trm_err *err) {
     if (!d) return 0;
     int rc = d->rank == 0 ? ddp_carry_alloc(d, err) : 0;
     if (trm_dist_agree(rc, err)) return -1;
-    trm_act *c = &d->carry;
+    trm_act_carry a, *c = &d->carry;
+    trm_act_carry_view(local, &a);
     size_t n = (size_t)d->rows;
-    if (trm_dist_gather(a->y, c->y, n * d->LD, 4, false, err) ||
-        trm_dist_gather(a->z, c->z, n * d->LD, 4, false, err) ||
-        trm_dist_gather(a->steps, c->steps, n, 4, false, err) ||
-        trm_dist_gather(a->halted, c->halted, n * sizeof(bool), 1, false, err) ||
-        trm_dist_gather(a->inputs, c->inputs, n * d->S, 4, false, err) ||
-        trm_dist_gather(a->labels, c->labels, n * d->S, 4, false, err) ||
-        trm_dist_gather(a->puzzle_ids, c->puzzle_ids, n, 4, false, err))
+    if (trm_dist_gather(a.y, c->y, n * d->LD, 4, false, err) ||
+        trm_dist_gather(a.z, c->z, n * d->LD, 4, false, err) ||
+        trm_dist_gather(a.steps, c->steps, n, 4, false, err) ||
+        trm_dist_gather(a.halted, c->halted, n * sizeof(bool), 1, false, err) ||
+        trm_dist_gather(a.inputs, c->inputs, n * d->S, 4, false, err) ||
+        trm_dist_gather(a.labels, c->labels, n * d->S, 4, false, err) ||
+        trm_dist_gather(a.puzzle_ids, c->puzzle_ids, n, 4, false, err))
         return -1;
-    memcpy(c->rng, a->rng, sizeof c->rng); /* the same stream on every rank */
+    memcpy(d->carry_rng, a.rng, sizeof d->carry_rng); /* the same stream on every rank */
     return 0;
 }
 
-void ddp_carry_scatter(const ddp *d, trm_act *a) {
+void ddp_carry_scatter(const ddp *d, trm_act *local) {
     if (!d || !d->have_carry) return;
-    const trm_act *c = &d->carry;
+    const trm_act_carry *c = &d->carry;
+    trm_act_carry a;
+    trm_act_carry_view(local, &a);
     size_t n = (size_t)d->rows, o = (size_t)ddp_offset(d);
-    memcpy(a->y, c->y + o * d->LD, sizeof(float) * n * d->LD);
-    memcpy(a->z, c->z + o * d->LD, sizeof(float) * n * d->LD);
-    memcpy(a->steps, c->steps + o, sizeof(int32_t) * n);
-    memcpy(a->halted, c->halted + o, sizeof(bool) * n);
-    memcpy(a->inputs, c->inputs + o * d->S, sizeof(int32_t) * n * d->S);
-    memcpy(a->labels, c->labels + o * d->S, sizeof(int32_t) * n * d->S);
-    memcpy(a->puzzle_ids, c->puzzle_ids + o, sizeof(int32_t) * n);
-    memcpy(a->rng, c->rng, sizeof a->rng);
+    memcpy(a.y, c->y + o * d->LD, sizeof(float) * n * d->LD);
+    memcpy(a.z, c->z + o * d->LD, sizeof(float) * n * d->LD);
+    memcpy(a.steps, c->steps + o, sizeof(int32_t) * n);
+    memcpy(a.halted, c->halted + o, sizeof(bool) * n);
+    memcpy(a.inputs, c->inputs + o * d->S, sizeof(int32_t) * n * d->S);
+    memcpy(a.labels, c->labels + o * d->S, sizeof(int32_t) * n * d->S);
+    memcpy(a.puzzle_ids, c->puzzle_ids + o, sizeof(int32_t) * n);
+    memcpy(a.rng, c->rng, sizeof d->carry_rng);
 }

@@ -39,19 +39,22 @@ int ddp_reduce_metrics(ddp *d, trm_metrics *mt, trm_err *err);
 int ddp_optim_step(ddp *d, trm_optim *o, trm_model *m, const trm_act *a, int *skipped, trm_err *err);
 
 /* "; exchange per step and rank (rank R): X MB in Y ms" over the steps
- * so far (time in the collectives, waiting for the slowest rank
- * included); "" for a single process. */
-const char *ddp_comm_note(const ddp *d);
+ * so far of this process's latest data-parallel run (time in the
+ * collectives, waiting for the slowest rank included); "" when it took no
+ * data-parallel step. For the CLI's closing line (the library prints
+ * nothing). */
+const char *ddp_comm_note(void);
 
 /* The carry of the whole batch, for the state file. ddp_carry_gather
  * (collective) assembles it on rank 0 from every rank's slice;
  * ddp_carry_alloc makes an empty one (to load into, then
  * ddp_carry_scatter gives this rank its slice); ddp_carry_release frees
- * it. ddp_carry returns it when present, else local. */
-int ddp_carry_gather(ddp *d, const trm_act *local, trm_err *err);
+ * it. ddp_carry_view views it when present, else local's carry
+ * (trm_act_carry_view). */
+int ddp_carry_gather(ddp *d, trm_act *local, trm_err *err);
 int ddp_carry_alloc(ddp *d, trm_err *err);
 void ddp_carry_scatter(const ddp *d, trm_act *local);
 void ddp_carry_release(ddp *d);
-trm_act *ddp_carry(ddp *d, trm_act *local);
+void ddp_carry_view(ddp *d, trm_act *local, trm_act_carry *out);
 
 #endif
