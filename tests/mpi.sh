@@ -136,6 +136,11 @@ grep -q "2 ranks x 3 threads" "$TMP/err" && ok "OMP_NUM_THREADS overrides the th
     || { bad "OMP_NUM_THREADS override"; cat "$TMP/err"; }
 [ "$(grep -c 'trm train:' "$TMP/err")" -eq 1 ] && ok "one start line for the whole job (rank 0 prints)" \
     || { bad "start line printed by several ranks"; cat "$TMP/err"; }
+# the library prints nothing and calls back on every rank: trm train reports rank 0's
+[ "$(grep -c '^done: ' "$TMP/err")" -eq 1 ] && [ "$(grep -c '^eval at step' "$TMP/err")" -eq 1 ] \
+    && grep -q '^done: .*; exchange per step and rank (rank 0): ' "$TMP/err" \
+    && ok "one evaluation line and one end line with the exchange cost (rank 0 reports)" \
+    || { bad "evaluation / end lines not from rank 0 alone"; cat "$TMP/err"; }
 
 # ---- bad inputs: every rank stops, one of them says why (mpirun then adds its own note)
 first_line() { # NAME PATTERN: exit 1, our line first and only once
