@@ -691,6 +691,8 @@ typedef struct {
     int64_t checkpoint_every;      /* steps between state saves (0: at evals only) */
     int64_t eval_max_examples;     /* 0: the whole test split */
     int eval_batch_size;           /* 0: global_batch_size */
+    int eval_steps;                /* supervision steps per evaluated puzzle (0: halt_max_steps);
+                                    * a no-carry run evaluates at the depth it trains at */
     int log_every;                 /* steps between metrics records and progress callbacks */
     int64_t max_steps;             /* stop after this step (0: at S_total); schedule and eval cadence
                                     * stay as the epochs define them, steps past S_total are no-ops */
