@@ -34,11 +34,11 @@ def library_path():
         if not os.path.isfile(env):
             raise TrmError("TRM_LIB=%s: no such file" % env)
         return env
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.realpath(__file__))
     for cand in (os.path.join(here, "libtrm.so"),
                  os.path.join(here, "..", "..", "build", "libtrm.so")):
         if os.path.isfile(cand):
-            return os.path.normpath(cand)
+            return os.path.realpath(cand)
     raise TrmError("libtrm.so not found: set TRM_LIB, put it next to %s, or run make in the repository" % here)
 
 
