@@ -12,7 +12,8 @@ CK=models/sudoku-cpu.safetensors
 Q=$(grep -v '^#' models/sudoku-cpu-showcase.csv | sed -n 2p | cut -d, -f1)
 VERSION=$(sed -n 's/^#define TRM_VERSION "\(.*\)"/\1/p' include/trm.h)
 # A sanitizer build's libraries need the sanitizer runtime in whatever
-# links them: the example gets the same flags.
+# links them: the example gets the same flags (and none of an outer make's
+# command-line variables, which MAKEFLAGS would pass down).
 SAN=
 if nm "$BUILD/libtrm.a" 2>/dev/null | grep -q ' U __asan_'; then SAN="-fsanitize=address,undefined"; fi
 # make with this build's folder only: everything is built already, so
@@ -44,7 +45,7 @@ else
         bin=$TMP/solve-$kind
         st=0; [ $kind = static ] && st=1
         expect_ok "examples/solve.c builds against the installed $kind library" \
-            env CFLAGS="$SAN" LDFLAGS="$SAN" make -s -B --no-print-directory -C examples BIN="$bin" STATIC=$st
+            env -u MAKEFLAGS -u MFLAGS CFLAGS="$SAN" LDFLAGS="$SAN" make -s -B --no-print-directory -C examples BIN="$bin" STATIC=$st
         if [ $kind = shared ]; then
             readelf -d "$bin" | grep -q 'NEEDED.*libtrm\.so\.0' && ok "shared example needs libtrm.so.0" || bad "shared example NEEDED"
         else
