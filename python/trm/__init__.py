@@ -38,7 +38,7 @@ def library_path():
     for cand in (os.path.join(here, "libtrm.so"),
                  os.path.join(here, "..", "..", "build", "libtrm.so")):
         if os.path.isfile(cand):
-            return os.path.realpath(cand)
+            return os.path.normpath(cand)  # here is a real path: ".." is lexical
     raise TrmError("libtrm.so not found: set TRM_LIB, put it next to %s, or run make in the repository" % here)
 
 
@@ -171,9 +171,11 @@ class Model:
         return cls(_call(_L().trm_checkpoint_load, _b(path)))
 
     def close(self):
-        if getattr(self, "_m", None):
-            _L().trm_model_free(self._m)
-            self._m = None
+        """Frees the model (also at the end of a with block, or when collected)."""
+        # _lib, not _L(): at interpreter exit the module's globals may be gone
+        if getattr(self, "_m", None) and _lib is not None:
+            _lib.trm_model_free(self._m)
+        self._m = None
 
     def __del__(self):
         self.close()
