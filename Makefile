@@ -113,3 +113,72 @@ clean:
 
 .PHONY: all tests test sanitize check clean fuzz fuzz-build fuzz-harnesses fuzz-corpus
 .SECONDARY:
+
+# ---- the shared library and installing (docs/library.md). libtrm.so is
+# built from its own -fPIC objects ($(BUILD)/pic/), so that the static
+# library and the trm binary keep their position-dependent code; its
+# soname carries the major version (libtrm.so.0 -> libtrm.so.0.1.0).
+TRM_VERSION_FULL := $(shell sed -n 's/^\#define TRM_VERSION "\(.*\)"/\1/p' include/trm.h)
+TRM_SOMAJOR      := $(firstword $(subst ., ,$(TRM_VERSION_FULL)))
+SO_NAME          := libtrm.so.$(TRM_SOMAJOR)
+SO_FILE          := libtrm.so.$(TRM_VERSION_FULL)
+PIC_OBJ          := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+
+all: $(BUILD)/libtrm.so
+tests: $(BUILD)/libtrm.so
+shared: $(BUILD)/libtrm.so
+
+$(BUILD)/pic/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/$(SO_FILE): $(PIC_OBJ)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SO_NAME) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/libtrm.so: $(BUILD)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(BUILD)/$(SO_NAME)
+	ln -sf $(SO_FILE) $@
+
+# make install PREFIX=/usr/local [DESTDIR=staging]: the libraries, trm.h,
+# trm.pc (pkg-config: Libs.private / Requires.private list what a static
+# link needs, MPI's library too in an MPI build) and the trm binary; make
+# uninstall removes exactly those.
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PC_REQUIRES := libcjson libpng$(if $(filter 1,$(BLAS)), openblas)
+
+# trm.pc is written at install time: it names the PREFIX of that install
+define TRM_PC
+prefix=$(PREFIX)
+libdir=$(LIBDIR)
+includedir=$(INCLUDEDIR)
+
+Name: trm
+Description: Tiny Recursive Models in C (libtrm)
+Version: $(TRM_VERSION_FULL)
+Requires.private: $(PC_REQUIRES)
+Cflags: -I$${includedir}
+Libs: -L$${libdir} -ltrm
+Libs.private: -fopenmp -lm$(if $(filter 1,$(MPI)), $(MPI_LIBS))
+endef
+export TRM_PC
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(BUILD)/libtrm.a $(DESTDIR)$(LIBDIR)/libtrm.a
+	install -m 755 $(BUILD)/$(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/libtrm.so
+	install -m 644 include/trm.h $(DESTDIR)$(INCLUDEDIR)/trm.h
+	printf '%s\n' "$$TRM_PC" > $(DESTDIR)$(PKGCONFIGDIR)/trm.pc
+	install -m 755 $(BUILD)/trm $(DESTDIR)$(BINDIR)/trm
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libtrm.a $(DESTDIR)$(LIBDIR)/$(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_NAME) \
+	      $(DESTDIR)$(LIBDIR)/libtrm.so $(DESTDIR)$(INCLUDEDIR)/trm.h $(DESTDIR)$(PKGCONFIGDIR)/trm.pc \
+	      $(DESTDIR)$(BINDIR)/trm
+
+.PHONY: shared install uninstall

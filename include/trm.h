@@ -323,6 +323,17 @@ const char *trm_task_name(const trm_task *t);
  * rule violations of answer for the puzzle input (0 = accepted), or -1
  * when the task has no checker (ARC). */
 int trm_task_check(void *task, const int32_t *input, const int32_t *answer, int seq_len);
+/* One puzzle as text (what `trm solve` reads: Sudoku 81 characters, '.'
+ * or '0' blank, optionally ",answer"; Maze n*n characters of "# SGo")
+ * -> input tokens [seq_len] and, when the text carries one, the answer
+ * (label may be NULL; *has_label, may be NULL, says whether it was given).
+ * -1 with what was expected, or when t has no one-line form (ARC). */
+int trm_task_parse(const trm_task *t, const char *text, int seq_len, int32_t *input, int32_t *label,
+                   bool *has_label, trm_err *err);
+/* Tokens [seq_len] -> that text form, NUL-terminated in out[n]; -1 when it
+ * does not fit (2 * seq_len + 2 bytes always do). */
+int trm_task_format(const trm_task *t, const int32_t *tokens, int seq_len, char *out, size_t n,
+                    trm_err *err);
 
 /* A checker of answers: 0 accepts, > 0 counts violations, < 0 = cannot
  * tell (the verdict stays unchecked). */
@@ -703,6 +714,8 @@ typedef struct {
     int64_t checkpoint_every;      /* steps between state saves (0: at evals only) */
     int64_t eval_max_examples;     /* 0: the whole test split */
     int eval_batch_size;           /* 0: global_batch_size */
+    int eval_steps;                /* supervision steps per evaluated puzzle (0: halt_max_steps);
+                                    * a no-carry run evaluates at the depth it trains at */
     int log_every;                 /* steps between metrics records and progress callbacks */
     int64_t max_steps;             /* stop after this step (0: at S_total); schedule and eval cadence
                                     * stay as the epochs define them, steps past S_total are no-ops */
@@ -980,6 +993,46 @@ int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result
 int trm_cpu_check_env(trm_err *err);
 /* The kernels' instruction set in effect: "avx512", "avx2" or "portable". */
 const char *trm_cpu_isa_active(void);
+
+/* ---------------------------------------------------------------- bindings */
+
+/* Helpers for callers that cannot include this header (Python's ctypes,
+ * other FFIs): heap objects and key=value setters in place of struct
+ * layouts, and JSON text in place of report structs. */
+
+/* Frees memory libtrm returned (trm_config_to_json, ...). */
+void trm_free(void *p);
+/* A heap config: preset `preset` (trm_config_preset), or the reference
+ * defaults when preset is NULL or "". Free with trm_free. */
+trm_config *trm_config_new(const char *preset, trm_err *err);
+/* A heap training config with trm_train_config_default's values; set
+ * fields with trm_train_config_set. Free with trm_free. */
+trm_train_config *trm_train_config_new(void);
+
+/* trm_train_run with the callbacks as one function receiving each report
+ * as a one-line JSON object: {"type":"event","kind":"started"|
+ * "interrupted"|"stopped"|"done",...}, {"type":"progress","step":..,
+ * "lm_loss":..,...}, {"type":"eval_progress",...} and {"type":"eval",...}
+ * (the fields of trm_train_event / _progress / _eval_progress / _eval).
+ * A non-zero return from fn stops the run as trm_train_run_opts.stop
+ * does (state saved, 0 returned). fn may be NULL. */
+typedef int (*trm_train_json_fn)(void *ctx, const char *record);
+int trm_train_run_json(const trm_config *arch, const trm_train_config *tc, const char *data_dir,
+                       const char *out_dir, bool resume, bool force, trm_train_json_fn fn, void *ctx,
+                       trm_err *err);
+
+/* trm_build_dataset with its options set by name: a builder of task's
+ * defaults (trm_build_opts_init), then trm_build_args_set(b, key, value)
+ * for keys out, input, test_input, train_size, test_size, seed and the
+ * family's: sudoku aug, min_nodes, blanks, blanks_max, holdout, ratings,
+ * test_only; sudoku4 blanks; maze aug; arc input_prefix, subsets,
+ * test_set, test_set2, num_aug, skip_bad (booleans: true/false/1/0).
+ * set fails with "build option KEY: ..." naming what was expected. */
+typedef struct trm_build_args trm_build_args;
+trm_build_args *trm_build_args_new(const char *task, trm_err *err);
+int trm_build_args_set(trm_build_args *b, const char *key, const char *value, trm_err *err);
+int trm_build_args_run(trm_build_args *b, trm_build_result *res, trm_err *err);
+void trm_build_args_free(trm_build_args *b);
 
 #ifdef __cplusplus
 }

@@ -86,6 +86,17 @@ assert all(x > 0 for x in f) and all(b >= a for a, b in zip(f, f[1:])), f
 assert "eval" in rows[-1] and rows[-1]["flops"] == rows[-2]["flops"]
 PYEOF
 
+# ---- eval_steps: evaluation at the depth a no-carry run trains at; it may
+# change on resume (it only changes what is measured)
+expect_ok "eval_steps=2 with graph=nocarry" "$TRM" train $SMALL graph=nocarry halt_schedule=0:2 eval_interval=0.2 eval_steps=2 \
+    stop_after=5 --out "$TMP/ev" --quiet
+expect_ok "resumed with eval_steps=3" "$TRM" train --data "$D" --out "$TMP/ev" --resume eval_steps=3 stop_after=0 --quiet
+$PY - "$TMP/ev/metrics.jsonl" <<'PYEOF' && ok "eval records ran 2 steps before the resume and 3 after (steps 5 and 10)" || bad "eval_steps not honoured"
+import json, sys
+ev = [(r["step"], r["eval"]["steps"]) for r in map(json.loads, open(sys.argv[1])) if "eval" in r]
+assert ev == [(5, 2), (10, 3)], ev
+PYEOF
+
 # ---- bad recipe values: one line naming the field and what was expected
 X="$TRM train $SMALL --out $TMP/x"
 expect_err "cycles_schedule: must start at 0" "cycles_schedule: the first phase must start at fraction 0, got 0.1" $X "cycles_schedule=0.1:1,2"
@@ -100,6 +111,8 @@ expect_err "graph: carry or nocarry" "training field graph: expected carry or no
 expect_err "label_smoothing < 1" "training field label_smoothing: expected a number in \[0, 1\), got '1'" $X label_smoothing=1
 expect_err "step_weight > 0" "training field step_weight: expected a number > 0, got '0'" $X step_weight=0
 expect_err "nocarry_warmup: integer or auto" "training field nocarry_warmup: expected a non-negative number, got 'many'" $X nocarry_warmup=many
+expect_err "eval_steps >= 0" "training field eval_steps: expected a non-negative number, got '-1'" $X eval_steps=-1
+expect_err "eval_steps <= 1024" "training field eval_steps: expected an integer in \\[0, 1024\\]" $X eval_steps=2000
 expect_err "step_weight with nocarry" "step_weight: weighs the supervision steps of graph=carry" $X graph=nocarry step_weight=0.7
 
 echo "1..$n"

@@ -99,6 +99,8 @@ tally "search.sh" tests/search.sh "$BUILD/trm"
 tally "tasks_cli.sh" tests/tasks_cli.sh "$BUILD/trm"
 tally "sudoku_hard.sh" tests/sudoku_hard.sh "$BUILD/trm"
 tally "recipes.sh" tests/recipes.sh "$BUILD/trm"
+tally "install.sh" tests/install.sh "$BUILD/trm"
+tally "python.sh" tests/python.sh "$BUILD/trm"
 # The learning test trains for ~1000 steps: it runs in the optimized build
 # only (make test); under the sanitizers (make sanitize) every other test
 # still exercises the same training code.

@@ -1,4 +1,5 @@
 /* task.c - the task registry and the board helpers tasks share. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tasks/task.h"
@@ -63,4 +64,42 @@ void trm_dihedral(int id, const int32_t *in, int R, int C, int32_t *out, int *ou
         }
     if (out_rows) *out_rows = oR;
     if (out_cols) *out_cols = oC;
+}
+
+/* ---------------------------------------------------------------- public text forms */
+
+int trm_task_parse(const trm_task *t, const char *text, int seq_len, int32_t *input, int32_t *label,
+                   bool *has_label, trm_err *err) {
+    if (!t || !text || !input) return trm_errf(err, "trm_task_parse: no task, text or input buffer");
+    int (*parse)(const char *, int, int32_t *, int32_t *, bool *, trm_err *) = t->parse_line ? t->parse_line : t->parse;
+    if (!parse) return trm_errf(err, "task %s has no one-line puzzle form (its puzzles are files)", t->name);
+    int rows, cols;
+    if (seq_len < 1 || !t->board(seq_len, &rows, &cols))
+        return trm_errf(err, "task %s has no board of %d tokens", t->name, seq_len);
+    /* the parsers write a whole label; callers that do not want it pass NULL */
+    int32_t *lab = label ? label : malloc(sizeof(int32_t) * (size_t)seq_len);
+    bool has = false;
+    int rc = lab ? parse(text, seq_len, input, lab, &has, err) : trm_errf(err, "out of memory");
+    if (lab != label) free(lab);
+    if (has_label) *has_label = rc == 0 && has;
+    return rc;
+}
+
+int trm_task_format(const trm_task *t, const int32_t *tokens, int seq_len, char *out, size_t n,
+                    trm_err *err) {
+    if (!t || !tokens || !out) return trm_errf(err, "trm_task_format: no task, tokens or output buffer");
+    if (!t->format) return trm_errf(err, "task %s has no text form", t->name);
+    int rows, cols;
+    if (seq_len < 1 || !t->board(seq_len, &rows, &cols))
+        return trm_errf(err, "task %s has no board of %d tokens", t->name, seq_len);
+    /* the tasks' formats write at most 2 * seq_len + 1 bytes (ARC: digits
+     * and newlines); format into that much, then copy what fits */
+    char *tmp = malloc(2 * (size_t)seq_len + 2);
+    if (!tmp) return trm_errf(err, "out of memory");
+    t->format(tokens, seq_len, tmp);
+    size_t len = strlen(tmp);
+    int rc = len < n ? 0 : trm_errf(err, "trm_task_format: %zu bytes of text do not fit a buffer of %zu", len + 1, n);
+    if (rc == 0) memcpy(out, tmp, len + 1);
+    free(tmp);
+    return rc;
 }

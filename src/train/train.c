@@ -171,7 +171,9 @@ static const kv_field KEYS[] = {
     UNIT("beta2", optim.beta2), O(weight_decay, KV_FLOAT), O(puzzle_emb_lr, KV_FLOAT),
     O(puzzle_emb_weight_decay, KV_FLOAT), T(seed, KV_U64), T(ema, KV_BOOL), UNIT("ema_rate", ema_rate),
     ENUM("loss_type", loss_type, LOSS_NAMES), T(checkpoint_every, KV_I64), T(eval_max_examples, KV_I64),
-    T(eval_batch_size, KV_INT), T(log_every, KV_INT), T(max_steps, KV_I64), T(stop_after, KV_I64),
+    T(eval_batch_size, KV_INT),
+    RANGE("eval_steps", eval_steps, KV_INT, 0, TRM_LIMIT_HALT_MAX_STEPS, false, false, "an integer in [0, 1024] (0: halt_max_steps)"),
+    T(log_every, KV_INT), T(max_steps, KV_I64), T(stop_after, KV_I64),
     RANGE("replay_failures", replay_failures, KV_FLOAT, 0, 1, false, false, "a fraction in [0, 1]"),
     ENUM("optimizer", optim.optimizer, OPTIM_NAMES), ENUM("muon_adam", optim.muon_adam, ADAM_NAMES),
     O(adam_eps, KV_FLOAT), O(muon_lr, KV_FLOAT), UNIT("muon_momentum", optim.muon_momentum),
@@ -442,8 +444,9 @@ static int evaluate_and_log(run *r, trm_err *err) {
         eval_progress(r, 0, max > 0 && max < total ? max : total, 0);
         /* a stop during a long evaluation ends it at the next batch: the
          * run then saves and stops, and a partial evaluation is not logged */
-        trm_eval_opts eo = {.batch = eb, .max_examples = max, .stop = r->stop, .on_progress = eval_progress,
-                            .progress_ctx = r, .split = true}; /* DDP: each rank its slice of every batch, sums reduced */
+        trm_eval_opts eo = {.steps = r->tc.eval_steps, .batch = eb, .max_examples = max, .stop = r->stop,
+                            .on_progress = eval_progress, .progress_ctx = r,
+                            .split = true}; /* DDP: each rank its slice of every batch, sums reduced */
         if (trm_evaluate_opts(current_eval_model(r), r->test, &eo, &res, err)) return -1;
         ev.evaluated = true;
         ev.stopped = res.stopped;

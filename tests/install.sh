@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# tests/install.sh TRM - libtrm installed like a library (TAP lines): make
+# install into a temporary prefix (and with DESTDIR), the files, soname and
+# trm.pc it puts there, examples/solve.c built against that installed copy
+# with pkg-config (shared and static), its answer to a shipped model's
+# puzzle equal to trm solve's, and make uninstall removing it all again.
+. "$(dirname "$0")/lib.sh" # TRM, PY, TMP, n, ok/bad, expect_ok/expect_err
+BUILD=$(dirname "$TRM")
+P=$TMP/prefix
+CK=models/sudoku-cpu.safetensors
+# a held-out puzzle of the showcase file (question column)
+Q=$(grep -v '^#' models/sudoku-cpu-showcase.csv | sed -n 2p | cut -d, -f1)
+VERSION=$(sed -n 's/^#define TRM_VERSION "\(.*\)"/\1/p' include/trm.h)
+# A sanitizer build's libraries need the sanitizer runtime in whatever
+# links them: the example gets the same flags (and none of an outer make's
+# command-line variables, which MAKEFLAGS would pass down).
+SAN=
+if nm "$BUILD/libtrm.a" 2>/dev/null | grep -q ' U __asan_'; then SAN="-fsanitize=address,undefined"; fi
+# make with this build's folder only: everything is built already, so
+# install copies and builds nothing but trm.pc
+inst() { make -s --no-print-directory BUILD="$BUILD" "$@"; }
+
+expect_ok "make install PREFIX=tmp" inst install PREFIX="$P"
+missing=
+for f in lib/libtrm.a "lib/libtrm.so.$VERSION" lib/libtrm.so.0 lib/libtrm.so include/trm.h lib/pkgconfig/trm.pc bin/trm; do
+    [ -e "$P/$f" ] || missing+=" $f"
+done
+[ -z "$missing" ] && ok "installed: libtrm.a, libtrm.so(.0, .$VERSION), trm.h, trm.pc, trm" || bad "install lacks$missing"
+[ "$(readlink "$P/lib/libtrm.so.0")" = "libtrm.so.$VERSION" ] && [ "$(readlink "$P/lib/libtrm.so")" = "libtrm.so.$VERSION" ] \
+    && ok "libtrm.so and libtrm.so.0 link to libtrm.so.$VERSION" || bad "libtrm.so symlinks"
+readelf -d "$P/lib/libtrm.so.$VERSION" | grep -q 'SONAME.*\[libtrm\.so\.0\]' && ok "soname libtrm.so.0" || bad "soname"
+
+if ! command -v pkg-config >/dev/null; then
+    skip "example against the installed library" "pkg-config not installed"
+else
+    export PKG_CONFIG_PATH=$P/lib/pkgconfig
+    [ "$(pkg-config --modversion trm)" = "$VERSION" ] && ok "pkg-config --modversion trm = $VERSION" || bad "pkg-config modversion"
+    libs=$(pkg-config --static --libs trm)
+    { [[ $libs == *-ltrm* && $libs == *-lcjson* && $libs == *-lpng* && $libs == *-fopenmp* && $libs == *-lm* ]]; } \
+        && ok "pkg-config --static --libs trm lists cjson, png, -fopenmp, -lm" || bad "static libs: $libs"
+    # an MPI build's libtrm.a calls MPI (src/dist, data-parallel training):
+    # a static link of a program that trains needs MPI's library too
+    if nm "$BUILD/libtrm.a" 2>/dev/null | grep -q ' U MPI_'; then
+        [[ $libs == *-lmpi* ]] && ok "pkg-config --static --libs trm lists MPI's library (MPI build)" \
+            || bad "static libs of an MPI build lack -lmpi: $libs"
+    else
+        skip "MPI in the static libs" "$BUILD/libtrm.a was built without MPI"
+    fi
+    # the CLI's answer, from the installed binary
+    expect_ok "installed trm solves the puzzle" "$P/bin/trm" solve --checkpoint "$CK" --json "$Q"
+    want=$($PY -c 'import json,sys; d=json.load(sys.stdin); print(d["solution"], "%.6f" % d["confidence"], d["steps"])' <"$TMP/out")
+    for kind in shared static; do
+        bin=$TMP/solve-$kind
+        st=0; [ $kind = static ] && st=1
+        expect_ok "examples/solve.c builds against the installed $kind library" \
+            env -u MAKEFLAGS -u MFLAGS CFLAGS="$SAN" LDFLAGS="$SAN" make -s -B --no-print-directory -C examples BIN="$bin" STATIC=$st
+        if [ $kind = shared ]; then
+            readelf -d "$bin" | grep -q 'NEEDED.*libtrm\.so\.0' && ok "shared example needs libtrm.so.0" || bad "shared example NEEDED"
+        else
+            [ -x "$bin" ] && ! readelf -d "$bin" | grep -q "NEEDED.*libtrm" && ok "static example needs no libtrm.so" || bad "static example: missing or needs libtrm.so"
+        fi
+        expect_ok "$kind example solves the puzzle" env LD_LIBRARY_PATH="$P/lib" "$bin" "$CK" "$Q"
+        got=$(awk '/^solution/{s=$2} /^confidence/{c=$2} /^steps/{k=$2} END{print s, c, k}' "$TMP/out")
+        [ -n "$want" ] && [ "$got" = "$want" ] && ok "$kind example: same answer, confidence, steps as trm solve" \
+            || bad "$kind example: got '$got', trm solve '$want'"
+        if [ $kind = shared ]; then
+            LD_LIBRARY_PATH="$P/lib" ldd "$bin" | grep -q "libtrm.so.0 => $P/lib/" && ok "shared example loads the installed libtrm.so.0" \
+                || bad "shared example loads another libtrm"
+        fi
+    done
+    expect_err "example: a bad puzzle is one error line" '^solve: puzzle: .*81' \
+        env LD_LIBRARY_PATH="$P/lib" "$TMP/solve-shared" "$CK" "12345"
+    expect_err "example: a missing checkpoint is one error line" "^solve: $TMP/nope: " \
+        env LD_LIBRARY_PATH="$P/lib" "$TMP/solve-shared" "$TMP/nope" "$Q"
+fi
+
+expect_ok "make uninstall" inst uninstall PREFIX="$P"
+left=$(find "$P" -type f -o -type l)
+[ -z "$left" ] && ok "uninstall removes every installed file" || bad "left after uninstall: $left"
+
+expect_ok "make install DESTDIR=stage PREFIX=/opt/trm" inst install DESTDIR="$TMP/stage" PREFIX=/opt/trm
+grep -qx 'prefix=/opt/trm' "$TMP/stage/opt/trm/lib/pkgconfig/trm.pc" && [ -x "$TMP/stage/opt/trm/bin/trm" ] \
+    && ok "DESTDIR stages under DESTDIR, trm.pc names the real prefix" || bad "DESTDIR install"
+
+echo "1..$n"
