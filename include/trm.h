@@ -395,11 +395,13 @@ typedef enum {
     TRM_MATMUL_ONEDNN = 3,    /* oneDNN's fp32 GEMM (libdnnl.so.2, loaded at run
                                  time) for large products, the project's
                                  kernels for the rest */
+    TRM_MATMUL_NEON = 4,      /* the project's ARM64 NEON kernels (ARM64 only) */
 } trm_matmul_backend;
 /* Selects the matmul backend for the whole process. Default: onednn when
  * the CPU has AVX-512F and libdnnl.so.2 loads, else avx512 when the CPU
- * has AVX-512F, else BLAS when compiled in, else portable; the
- * environment variable TRM_MATMUL=onednn|avx512|openblas|portable
+ * has AVX-512F, else BLAS when compiled in, else neon on ARM64, else
+ * portable; the environment variable
+ * TRM_MATMUL=onednn|avx512|neon|openblas|portable
  * overrides the default (sanitizer builds load oneDNN only when asked
  * so). A backend this build, machine or CPU lacks is refused. Returns the
  * backend in effect. */

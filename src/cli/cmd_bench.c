@@ -47,7 +47,7 @@ static void usage(FILE *out) {
             "  --warmup W           untimed steps first (default 1)\n"
             "  --solve-steps S      supervision steps per solve (default halt_max_steps)\n"
             "  --precision P        fp32 (default) or bf16 matrix products\n"
-            "  --matmul NAME        onednn, avx512, openblas or portable (default: the library's choice)\n"
+            "  --matmul NAME        onednn, avx512, neon, openblas or portable (default: the library's choice)\n"
             "  --set key=value      override a config field\n"
             "  --profile            time per op family (matmul, attention, norms, ...)\n"
             "  --no-peak            skip measuring the FMA peak and sgemm ceiling\n"
@@ -467,8 +467,9 @@ int cmd_bench(int argc, char **argv) {
         trm_matmul_backend want = !strcmp(mm, "avx512") ? TRM_MATMUL_AVX512
                                 : !strcmp(mm, "onednn") ? TRM_MATMUL_ONEDNN
                                 : !strcmp(mm, "openblas") ? TRM_MATMUL_BLAS
+                                : !strcmp(mm, "neon") ? TRM_MATMUL_NEON
                                 : !strcmp(mm, "portable") ? TRM_MATMUL_PORTABLE : (trm_matmul_backend)-1;
-        if ((int)want < 0) return die("bench", "--matmul: expected onednn, avx512, openblas or portable, got '%s'", mm);
+        if ((int)want < 0) return die("bench", "--matmul: expected onednn, avx512, neon, openblas or portable, got '%s'", mm);
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
     const char *cputime = getenv("TRM_BENCH_CPUTIME"); /* set and not "0": CPU time */

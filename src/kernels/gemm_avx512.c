@@ -335,6 +335,7 @@ TGT_BF16 static void ukr_bf16(int kc, const void *restrict av, const void *restr
 
 /* ------------------------------------------------------------ buffers */
 
+#if HAVE_X86 /* off x86 only the bf16 helpers and the stubs below are built */
 typedef struct {
     void *p;
     size_t cap;
@@ -352,6 +353,7 @@ static void *buf_get(buf_t *b, size_t bytes) {
     }
     return b->p;
 }
+#endif
 
 /* ------------------------------------------------------------ driver */
 
@@ -395,6 +397,7 @@ void trm_pack_b(void *dst, bool tb, int K, int N, const float *B, int ldb, bool 
 #endif
 }
 
+#if HAVE_X86
 static void scale_c(int M, int N, float beta, float *C, int ldc) {
     for (int i = 0; i < M; i++) {
         float *c = C + (size_t)i * ldc;
@@ -403,8 +406,6 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
     }
 }
 
-/* The driver; Bpre is op(B) packed by trm_pack_b (same bf16 flag) or NULL. */
-#if HAVE_X86
 /* Work split for thread t of n over `count` items: [*lo, *hi). */
 static inline void split(int count, int t, int n, int *lo, int *hi) {
     *lo = (int)((long)count * t / n);

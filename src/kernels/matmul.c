@@ -10,8 +10,11 @@
  * OpenBLAS kernels Debian's OpenBLAS picks here), else OpenBLAS when
  * compiled in, else portable C. oneDNN is loaded with dlopen: it is not a
  * build dependency, and without it nothing changes but speed.
- * TRM_MATMUL=onednn | openblas | avx512 | portable in the environment
- * overrides the default, and
+ * On ARM64: OpenBLAS when compiled in (its kernels are tuned per ARM core;
+ * ours were only run under qemu, not timed), else our NEON kernels
+ * (gemm_neon.c), never portable C.
+ * TRM_MATMUL=onednn | openblas | avx512 | neon | portable in the
+ * environment overrides the default, and
  * TRM_PRECISION=bf16 starts the process with bf16 products (so every
  * command can run in bf16 without an option of its own).
  * OpenBLAS is the OpenMP flavour, so its threads and ours share one pool.
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include "kernels/matmul.h"
+#include "kernels/neon.h"
 #include "trm.h"
 
 #ifdef TRM_HAVE_BLAS
@@ -102,6 +106,7 @@ static bool backend_ok(trm_matmul_backend b) {
     case TRM_MATMUL_PORTABLE: return true;
     case TRM_MATMUL_AVX512: return trm_cpu_has_avx512();
     case TRM_MATMUL_ONEDNN: return trm_onednn_sgemm() != NULL;
+    case TRM_MATMUL_NEON: return trm_cpu_has_neon();
 #ifdef TRM_HAVE_BLAS
     case TRM_MATMUL_BLAS: return true;
 #endif
@@ -115,7 +120,7 @@ static trm_matmul_backend backend(void) {
 #ifdef TRM_HAVE_BLAS
                                TRM_MATMUL_BLAS;
 #else
-                               TRM_MATMUL_PORTABLE;
+                               trm_cpu_has_neon() ? TRM_MATMUL_NEON : TRM_MATMUL_PORTABLE;
 #endif
         if (b == TRM_MATMUL_AVX512 && backend_ok(TRM_MATMUL_ONEDNN))
             b = TRM_MATMUL_ONEDNN;
@@ -124,7 +129,8 @@ static trm_matmul_backend backend(void) {
             trm_matmul_backend want = !strcmp(e, "openblas") || !strcmp(e, "blas") ? TRM_MATMUL_BLAS
                                     : !strcmp(e, "portable") ? TRM_MATMUL_PORTABLE
                                     : !strcmp(e, "onednn") ? TRM_MATMUL_ONEDNN
-                                    : !strcmp(e, "avx512") ? TRM_MATMUL_AVX512 : b;
+                                    : !strcmp(e, "avx512") ? TRM_MATMUL_AVX512
+                                    : !strcmp(e, "neon") ? TRM_MATMUL_NEON : b;
             if (backend_ok(want)) b = want;
         }
         g_backend = (int)b;
@@ -141,7 +147,7 @@ trm_matmul_backend trm_matmul_get_backend(void) { return backend(); }
 
 const char *trm_matmul_backend_name(trm_matmul_backend b) {
     return b == TRM_MATMUL_BLAS ? "openblas" : b == TRM_MATMUL_AVX512 ? "avx512"
-         : b == TRM_MATMUL_ONEDNN ? "onednn" : "portable";
+         : b == TRM_MATMUL_ONEDNN ? "onednn" : b == TRM_MATMUL_NEON ? "neon" : "portable";
 }
 
 trm_precision trm_matmul_set_precision(trm_precision p) {
@@ -224,6 +230,10 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
 #ifdef TRM_HAVE_BLAS
         if (be == TRM_MATMUL_PORTABLE) be = TRM_MATMUL_BLAS;
 #endif
+    }
+    if (be == TRM_MATMUL_NEON) { /* ARM64 hook (gemm_neon.c); bf16 never holds off AVX-512 */
+        trm_gemm_neon(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
     }
     if (be == TRM_MATMUL_AVX512 || bf16) {
         trm_gemm_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);

@@ -6,6 +6,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/neon.h"      /* ARM64 hook: vec_neon.c */
 #include "kernels/vec_avx512.h"
 
 /* Parallelise element loops only when they are big enough to pay for the
@@ -78,13 +79,15 @@ void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
 void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
                          int N, int C, float eps) {
     long work = (long)N * C;
-    bool v = trm_cpu_has_avx512();
+    bool v = trm_cpu_has_avx512(), nv = trm_cpu_has_neon();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C, *rs = res ? res + (size_t)n * C : NULL;
         float *y = out + (size_t)n * C, r;
         if (v) {
             r = v512_add_rmsnorm_row(y, x, rs, C, eps);
+        } else if (nv) {
+            r = vneon_add_rmsnorm_row(y, x, rs, C, eps);
         } else {
             double ss = 0.0;
             if (rs) {
@@ -102,12 +105,13 @@ void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const floa
 static void rmsnorm_bwd(float *din, const float *dout, const float *out,
                         const float *inv_rms, int N, int C, bool add) {
     long work = (long)N * C;
-    bool v = trm_cpu_has_avx512();
+    bool v = trm_cpu_has_avx512(), nv = trm_cpu_has_neon();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *dy = dout + (size_t)n * C, *y = out + (size_t)n * C;
         float *dx = din + (size_t)n * C;
         if (v) { v512_rmsnorm_bwd_row(dx, dy, y, inv_rms[n], C, add); continue; }
+        if (nv) { vneon_rmsnorm_bwd_row(dx, dy, y, inv_rms[n], C, add); continue; }
         double dot = 0.0;
         for (int c = 0; c < C; c++) dot += (double)dy[c] * y[c];
         float mean = (float)(dot / C), r = inv_rms[n];
@@ -131,24 +135,26 @@ static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void swiglu_forward(float *m, const float *gu, int N, int I) {
     long work = (long)N * I;
-    bool v = trm_cpu_has_avx512();
+    bool v = trm_cpu_has_avx512(), nv = trm_cpu_has_neon();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I;
         float *o = m + (size_t)n * I;
         if (v) { v512_swiglu_row(o, g, u, I); continue; }
+        if (nv) { vneon_swiglu_row(o, g, u, I); continue; }
         for (int i = 0; i < I; i++) o[i] = g[i] * sigmoidf_(g[i]) * u[i];
     }
 }
 
 static void swiglu_bwd(float *dgu, const float *dm, const float *gu, int N, int I, bool add) {
     long work = (long)N * I;
-    bool v = trm_cpu_has_avx512();
+    bool v = trm_cpu_has_avx512(), nv = trm_cpu_has_neon();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I, *d = dm + (size_t)n * I;
         float *dg = dgu + (size_t)n * 2 * I, *du = dg + I;
         if (v) { v512_swiglu_bwd_row(dg, du, d, g, u, I, add); continue; }
+        if (nv) { vneon_swiglu_bwd_row(dg, du, d, g, u, I, add); continue; }
         for (int i = 0; i < I; i++) {
             float s = sigmoidf_(g[i]), silu = g[i] * s;
             dg[i] = (add ? dg[i] : 0.0f) + d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
@@ -215,6 +221,10 @@ void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stri
 static void softmax_rows(float *S, int R, int C) {
     if (trm_cpu_has_avx512()) {
         for (int r = 0; r < R; r++) v512_softmax_row(S + (size_t)r * C, C);
+        return;
+    }
+    if (trm_cpu_has_neon()) {
+        for (int r = 0; r < R; r++) vneon_softmax_row(S + (size_t)r * C, C);
         return;
     }
     for (int r = 0; r < R; r++) {
@@ -298,7 +308,7 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
 static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
                           const float *probs, int B, int L, int H, int hd, float beta) {
     int D = H * hd, ld = 3 * D;
-    bool vec = trm_cpu_has_avx512();
+    bool vec = trm_cpu_has_avx512(), nvec = trm_cpu_has_neon();
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
@@ -329,6 +339,7 @@ static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
                     att_gemm(false, R, L, hd, 1.0f, dO, D, vT, true, v, ld, 0.0f, dP, L);
                     /* dS = P * (dP - rowsum(P * dP)), times the score scale */
                     if (vec) for (int i = 0; i < R; i++) v512_softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
+                    else if (nvec) for (int i = 0; i < R; i++) vneon_softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
                     else for (int i = 0; i < R; i++) {
                         const float *p = P + (size_t)i * L;
                         float *d = dP + (size_t)i * L, dot = 0.0f;
