@@ -44,10 +44,12 @@ LDLIBS  += $(BLAS_LIBS) $(DEP_LIBS) -lm
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c src/data/*.c src/tasks/*.c src/train/*.c src/eval/*.c src/search/*.c src/render/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
+# test-only helpers (tests/support): linked into every test, not into libtrm
+TEST_SUPPORT := $(wildcard tests/support/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-HEADERS  := include/trm.h $(wildcard src/*/*.h tests/*.h)
+HEADERS  := include/trm.h $(wildcard src/*/*.h tests/*.h tests/support/*.h)
 
 all: $(BUILD)/trm $(BUILD)/libtrm.a
 
@@ -62,9 +64,9 @@ $(BUILD)/libtrm.a: $(LIB_OBJ)
 $(BUILD)/trm: $(CLI_OBJ) $(BUILD)/libtrm.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libtrm.a $(HEADERS)
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(BUILD)/libtrm.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libtrm.a -o $@ $(LDLIBS) $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_SUPPORT) $(BUILD)/libtrm.a -o $@ $(LDLIBS) $(CMOCKA_LIBS)
 
 # the fuzz harnesses with a plain main (fuzz/replay_main.c): tests/run.sh
 # replays the committed crash inputs with them in every build

@@ -16,8 +16,8 @@ OUT=${OUT:-${TMPDIR:-/tmp}/trm-bench}
 mkdir -p "$OUT"
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/env.txt"
 bench/compare.py "$@" | tee "$OUT/compare-fp32.txt"
-bench/compare.py --bf16-vs-fp32 "$@" | tee "$OUT/compare-bf16.txt"
-for cpu in portable native; do
+bench/compare.py --bf16-vs-fp32 --isa native "$@" | tee "$OUT/compare-bf16.txt"
+for cpu in portable avx2 native; do
     echo "== TRM_CPU=$cpu"
     TRM_CPU=$cpu "$TRM" bench --preset sudoku-att --mode train --batch 32 --steps 2 --profile --no-peak
 done | tee "$OUT/profile.txt"

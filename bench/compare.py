@@ -13,7 +13,11 @@ unchanged to both), and prints one table:
                     against the fp32 FMA peak trm measures at start-up
   RSS               peak resident memory of each process, and the ratio
 
-  bench/compare.py                                  # the issue's table
+  isa               the kernels' instruction set trm ran on (TRM_CPU, one
+                    trm run per --isa; PyTorch runs once per case)
+
+  bench/compare.py                                  # the issue's table, native and avx2
+  bench/compare.py --isa native                     # this CPU's best ISA only
   bench/compare.py --case sudoku-att:train:32 --trm-steps 3 --torch-steps 1
   bench/compare.py --precision bf16 --no-torch      # trm only (bf16 vs fp32 below)
   bench/compare.py --bf16-vs-fp32                   # trm fp32 and bf16 side by side
@@ -87,6 +91,8 @@ def main():
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--isa", default="native,avx2",
+                    help="comma-separated TRM_CPU values to run trm under (native, avx512, avx2, portable)")
     a = ap.parse_args()
     env = dict(os.environ)
     cases = a.case or DEFAULT_CASES
@@ -96,51 +102,56 @@ def main():
         "; timed by CPU time (TRM_BENCH_CPUTIME=1)" if env.get("TRM_BENCH_CPUTIME", "0") not in ("", "0") else ""),
         flush=True)
     rows = []
-    first = True
+    peaks = {}  # TRM_CPU value -> FMA peak of that ISA, measured by its first trm run
     for case in cases:
         parts = case.split(":")
         preset, mode, batch = parts[0], parts[1], int(parts[2])
         sup = int(parts[3]) if len(parts) > 3 else 0
-        t = trm_case(a, preset, mode, batch, a.precision, first, env, sup)
-        if t is None:
-            continue
-        if first:
-            print("trm: matmul %s, %d threads, fp32 FMA peak %.0f GFLOP/s (measured), sgemm %.0f GFLOP/s" % (
-                t["matmul"], t["threads"], t["fma_peak_gflops"], t["sgemm_gflops"]), flush=True)
-            peak, sgemm = t["fma_peak_gflops"], t["sgemm_gflops"]
-            first = False
-        r = t[mode]
-        flops = r["gflops"] * r["seconds"]
-        row = dict(case=case, trm_s=r["seconds"], gflops=r["gflops"], mfu=r["gflops"] / peak if peak else 0,
-                   trm_rss=r["peak_rss_mb"], profile=r.get("profile"))
-        if a.bf16_vs_fp32:
-            b = trm_case(a, preset, mode, batch, "bf16", False, env, sup)
-            if b:
-                row["other_s"] = b[mode]["seconds"]
-                row["other_rss"] = b[mode]["peak_rss_mb"]
-        elif not a.no_torch:
-            p = torch_case(a, preset, mode, batch, env, sup)
-            if p:
-                row["other_s"] = p["seconds"]
-                row["other_rss"] = p["peak_rss_mb"]
-                row["other_gflops"] = flops / p["seconds"]
-        rows.append(row)
-        print_row(row, a, header=len(rows) == 1)
+        torch_row = None
+        for isa in a.isa.split(","):
+            ienv = dict(env, TRM_CPU=isa)
+            t = trm_case(a, preset, mode, batch, a.precision, isa not in peaks, ienv, sup)
+            if t is None:
+                continue
+            if isa not in peaks:
+                print("trm TRM_CPU=%s: kernels %s, matmul %s, %d threads, fp32 FMA peak %.0f GFLOP/s (measured), "
+                      "sgemm %.0f GFLOP/s" % (isa, t.get("isa", "?"), t["matmul"], t["threads"], t["fma_peak_gflops"],
+                                             t["sgemm_gflops"]), flush=True)
+                peaks[isa] = t["fma_peak_gflops"]
+            peak = peaks[isa]
+            r = t[mode]
+            flops = r["gflops"] * r["seconds"]
+            row = dict(case=case, isa=t.get("isa", isa), trm_s=r["seconds"], gflops=r["gflops"],
+                       mfu=r["gflops"] / peak if peak else 0, trm_rss=r["peak_rss_mb"], profile=r.get("profile"))
+            if a.bf16_vs_fp32:
+                b = trm_case(a, preset, mode, batch, "bf16", False, ienv, sup)
+                if b:
+                    row["other_s"] = b[mode]["seconds"]
+                    row["other_rss"] = b[mode]["peak_rss_mb"]
+            elif not a.no_torch:
+                if torch_row is None:  # PyTorch does not depend on TRM_CPU: once per case
+                    torch_row = torch_case(a, preset, mode, batch, env, sup) or {}
+                if torch_row:
+                    row["other_s"] = torch_row["seconds"]
+                    row["other_rss"] = torch_row["peak_rss_mb"]
+                    row["other_gflops"] = flops / torch_row["seconds"]
+            rows.append(row)
+            print_row(row, a, header=len(rows) == 1)
     if a.profile:
         print("\nprofile (seconds per step / solve):")
         for row in rows:
             if row["profile"]:
-                print("  %-22s %s" % (row["case"], "  ".join("%s %.3f" % kv for kv in row["profile"].items())))
+                print("  %-22s %-8s %s" % (row["case"], row["isa"], "  ".join("%s %.3f" % kv for kv in row["profile"].items())))
 
 
 def print_row(row, a, header):
     other = "bf16" if a.bf16_vs_fp32 else "torch"
     if header:
-        print("%-22s %10s %10s %8s %9s %6s %9s %9s %6s" % (
-            "case", "trm s", other + " s", "speedup", "GFLOP/s", "MFU", "trm RSS", other + " RSS", "RSS x"))
+        print("%-22s %-8s %10s %10s %8s %9s %6s %9s %9s %6s" % (
+            "case", "isa", "trm s", other + " s", "speedup", "GFLOP/s", "MFU", "trm RSS", other + " RSS", "RSS x"))
     o = row.get("other_s")
-    print("%-22s %10.3f %10s %8s %9.1f %5.1f%% %8.0fM %9s %6s" % (
-        row["case"], row["trm_s"], "%.3f" % o if o else "-",
+    print("%-22s %-8s %10.3f %10s %8s %9.1f %5.1f%% %8.0fM %9s %6s" % (
+        row["case"], row["isa"], row["trm_s"], "%.3f" % o if o else "-",
         ("%.2fx" % (o / row["trm_s"] if not a.bf16_vs_fp32 else row["trm_s"] / o)) if o else "-",
         row["gflops"], 100 * row["mfu"], row["trm_rss"],
         "%.0fM" % row["other_rss"] if o else "-",

@@ -64,7 +64,7 @@ static void setup(void) {
     g_tc.eval_interval = 0;
     g_tc.log_every = 0;
     snprintf(g_run, sizeof g_run, "%s/run", fz_dir());
-    trm_train_run_opts o = {.data_dir = g_data, .out_dir = g_run, .resume = false, .quiet = true};
+    trm_train_run_opts o = {.data_dir = g_data, .out_dir = g_run, .resume = false};
     must(trm_train_run(&g_arch, &g_tc, &o, &err), &err); /* saves the state at step 1 */
     const char *env[2] = {"FUZZ_RESUME_SEED", "FUZZ_CHECKPOINT_SEED"}, *file[2] = {"state", "checkpoint"};
     for (int i = 0; i < 2; i++) {
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int ready;
     if (!ready) { setup(); ready = 1; }
     fz_write(0, "run/state.safetensors", data, size);
-    trm_train_run_opts o = {.data_dir = g_data, .out_dir = g_run, .resume = true, .quiet = true};
+    trm_train_run_opts o = {.data_dir = g_data, .out_dir = g_run, .resume = true};
     trm_err err;
     /* FUZZ_VERBOSE=1 shows why an input was refused (checking that a
      * regression input still reaches the state check) */

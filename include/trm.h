@@ -3,7 +3,8 @@
  * A TRM refines a latent z from (x, y, z) n times, then the answer y from
  * (y, z); that cycle runs T times per supervision step, and up to
  * halt_max_steps supervision steps run under an ACT halting head.
- * See docs/ and ../shared/docs/trm-spec.md for the model definition.
+ * See docs/ and docs/trm-spec.md for the model definition; "spec N.M" in
+ * the sources' comments cites section N.M of docs/trm-spec.md.
  *
  * Conventions
  *   - All tensors are fp32, row-major, with PyTorch's [out, in] layout for
@@ -15,6 +16,7 @@
 #ifndef TRM_H
 #define TRM_H
 
+#include <signal.h> /* sig_atomic_t: stop flags */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +108,15 @@ const char *trm_pos_encoding_name(trm_pos_encoding p);
 
 /* ---------------------------------------------------------------- model */
 
+/* Who owns a tensor's data, and so what freeing the model does with it. */
+typedef enum {
+    TRM_TENSOR_HEAP = 0,     /* allocated for this model; freed with it */
+    TRM_TENSOR_MAPPED = 1,   /* in the checkpoint file's copy-on-write pages
+                                (trm_model.mapping); unmapped with the model */
+    TRM_TENSOR_BORROWED = 2, /* another model's data (trm_model_share_tensor);
+                                that model frees it */
+} trm_tensor_storage;
+
 /* One named parameter or buffer, with the reference's state_dict name
  * (without the "model.inner." prefix). */
 typedef struct {
@@ -116,42 +127,12 @@ typedef struct {
     float *data;
     float *grad;       /* NULL for buffers that receive no dense gradient */
     bool trainable;    /* counted in num_params and updated by the optimizer */
-    bool borrowed;     /* data belongs to another model (not freed with this one) */
+    trm_tensor_storage storage; /* of data (grad is always heap) */
 } trm_tensor;
 
-typedef struct {
-    float *qkv_w;      /* [3D, D]          attention variant */
-    float *o_w;        /* [D, D]           attention variant */
-    float *tok_gu_w;   /* [2It, L]         mlp_t variant */
-    float *tok_down_w; /* [L, It]          mlp_t variant */
-    float *gu_w;       /* [2I, D] */
-    float *down_w;     /* [D, I] */
-} trm_block_params;
-
-typedef struct trm_model {
-    trm_config cfg;
-    int L;             /* total positions: prefix + seq_len */
-    int P;             /* prefix positions */
-    int I;             /* channel SwiGLU width */
-    int It;            /* token SwiGLU width (mlp_t) */
-    /* weights, pointing into tensors[] */
-    float *embed_tokens;   /* [V, D] */
-    float *embed_pos;      /* [L, D] or NULL */
-    float *lm_head;        /* [V, D] */
-    float *q_head_w;       /* [2, D] */
-    float *q_head_b;       /* [2] */
-    float *puzzle_emb;     /* [num_puzzle_identifiers, ndim] or NULL */
-    float *H_init;         /* [D]  y_init */
-    float *L_init;         /* [D]  z_init */
-    trm_block_params *blocks; /* [L_layers] */
-    float *rope_cos;       /* [L, head_dim] or NULL (not saved) */
-    float *rope_sin;
-    trm_tensor *tensors;
-    int n_tensors;
-    /* set when the weights live in a mapped file rather than heap memory */
-    void *mapping;
-    size_t mapping_size;
-} trm_model;
+/* The model: its config, derived sizes and named tensors (opaque; read it
+ * through the accessors below). */
+typedef struct trm_model trm_model;
 
 /* A model with every tensor zero, for loaders to fill. */
 trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err);
@@ -169,6 +150,14 @@ int trm_model_share_tensor(trm_model *dst, const trm_model *src, const char *nam
 int64_t trm_model_num_params(const trm_model *m);
 trm_tensor *trm_model_find(trm_model *m, const char *name);
 void trm_model_zero_grad(trm_model *m);
+/* The model's config: its architecture and the loop counts now in effect
+ * (trm_model_set_cycles). Valid while m lives; read-only: a solve's step
+ * count is an option of trm_solve, not an edit of the config. */
+const trm_config *trm_model_config(const trm_model *m);
+/* The named tensors, in checkpoint order: how many, and tensor i
+ * (NULL when i is outside [0, n)). By name: trm_model_find. */
+int trm_model_num_tensors(const trm_model *m);
+trm_tensor *trm_model_tensor(trm_model *m, int i);
 
 /* ---------------------------------------------------------------- ACT */
 
@@ -197,28 +186,9 @@ typedef struct {
     double count, accuracy, exact_accuracy, q_halt_accuracy, steps; /* sums (spec 2.4) */
 } trm_metrics;
 
-typedef struct trm_act_work trm_act_work; /* saved activations, scratch */
-
-/* The persistent ACT carry of a batch plus the outputs of its last step. */
-typedef struct {
-    int batch;
-    trm_mode mode;
-    /* carry */
-    float *y;              /* [B, L, D]  answer state (reference z_H) */
-    float *z;              /* [B, L, D]  latent state (reference z_L) */
-    int32_t *steps;        /* [B] */
-    bool *halted;          /* [B] */
-    int32_t *inputs;       /* [B, seq_len] current data */
-    int32_t *labels;       /* [B, seq_len] */
-    int32_t *puzzle_ids;   /* [B] */
-    /* outputs of the last step */
-    float *logits;         /* [B, seq_len, V] */
-    float *q_halt;         /* [B] */
-    float *q_continue;     /* [B] */
-    uint64_t rng[4];       /* exploration RNG state */
-    const trm_model *model;
-    trm_act_work *work;
-} trm_act;
+/* The persistent ACT carry of a batch plus the outputs of its last step
+ * (opaque; read it through the accessors below). */
+typedef struct trm_act trm_act;
 
 trm_act *trm_act_new(const trm_model *m, int batch, trm_mode mode,
                      uint64_t seed, trm_err *err);
@@ -298,6 +268,331 @@ void trm_act_get_row(const trm_act *a, int b, float *y, float *z);
 void trm_act_set_row(trm_act *a, int b, const float *y, const float *z, const int32_t *inputs,
                      int32_t puzzle_id, int32_t steps);
 
+/* Reading an ACT state (trm_act is opaque). The arrays are a's own, valid
+ * until its next step or trm_act_free; row b of logits starts at
+ * b * seq_len * vocab_size. */
+int trm_act_batch(const trm_act *a);
+trm_mode trm_act_mode(const trm_act *a);
+const float *trm_act_logits(const trm_act *a);      /* [B, seq_len, V] of the last step */
+const float *trm_act_q_halt(const trm_act *a);      /* [B] halting logits of the last step */
+const float *trm_act_q_continue(const trm_act *a);  /* [B] */
+const int32_t *trm_act_steps(const trm_act *a);     /* [B] steps of each row's episode */
+const bool *trm_act_halted(const trm_act *a);       /* [B] */
+/* The step cap of a's halting rule: with cap > 0 a row halts after cap
+ * supervision steps instead of the model's halt_max_steps (the config is
+ * not touched; in TRM_TRAIN mode q_halt and exploration still apply). cap
+ * 0 restores halt_max_steps. trm_solve and the search set it and put the
+ * previous value back. */
+void trm_act_set_step_cap(trm_act *a, int cap);
+int trm_act_step_cap(const trm_act *a);
+/* The whole carry, for saving and restoring a training state: pointers
+ * into a (write through them to restore) and the sizes of its arrays. */
+typedef struct {
+    int batch, L, hidden_size, seq_len;  /* y, z: [batch, L, hidden_size] */
+    float *y, *z;
+    int32_t *steps;                      /* [batch] */
+    bool *halted;                        /* [batch] */
+    int32_t *inputs, *labels;            /* [batch, seq_len] */
+    int32_t *puzzle_ids;                 /* [batch] */
+    uint64_t *rng;                       /* [4] exploration RNG state */
+} trm_act_carry;
+void trm_act_carry_view(trm_act *a, trm_act_carry *c);
+
+/* ---------------------------------------------------------------- solving */
+
+/* The answer of one position: the index of the largest of n logits, the
+ * first on ties (torch.argmax); comparisons are strict, so a NaN never
+ * takes the place of the best so far.
+ * second (may be NULL) gets the runner-up (-1 when n == 1), for callers
+ * that weigh the margin (test-time search). */
+int trm_argmax(const float *logits, int n, int *second);
+/* trm_argmax of each of `rows` positions of V logits -> tokens[rows]. */
+void trm_argmax_rows(const float *logits, size_t rows, int V, int32_t *tokens);
+/* The model's confidence in an answer: sigmoid(q_halt), in double. */
+double trm_confidence(float q_halt);
+
+typedef struct trm_task trm_task;  /* a puzzle family: see trm_task_by_name */
+/* A task by name (sudoku, sudoku4, maze, arc), or NULL. */
+const trm_task *trm_task_by_name(const char *name);
+/* The task whose vocabulary and board fit a model of this vocab and
+ * seq_len, or NULL. */
+const trm_task *trm_task_detect(int vocab_size, int seq_len);
+/* Its name ("sudoku", ...). */
+const char *trm_task_name(const trm_task *t);
+/* A task checker (trm_check_fn) with ctx a const trm_task *: the task's
+ * rule violations of answer for the puzzle input (0 = accepted), or -1
+ * when the task has no checker (ARC). */
+int trm_task_check(void *task, const int32_t *input, const int32_t *answer, int seq_len);
+
+/* A checker of answers: 0 accepts, > 0 counts violations, < 0 = cannot
+ * tell (the verdict stays unchecked). */
+typedef int (*trm_check_fn)(void *ctx, const int32_t *input, const int32_t *answer, int seq_len);
+
+typedef enum {
+    TRM_UNCHECKED = 0,  /* no checker, or it could not tell */
+    TRM_SOLVED = 1,     /* the checker accepts the answer */
+    TRM_REJECTED = 2,   /* the checker found violations */
+} trm_verdict;
+
+typedef struct {
+    int max_steps;       /* supervision steps; 0 = the model's halt_max_steps */
+    bool early_halt;     /* a row's answer is that of its first step with
+                            q_halt > 0 (else of the last step); the batch
+                            stops once every row has halted */
+    trm_check_fn check;  /* may be NULL: every verdict TRM_UNCHECKED */
+    void *check_ctx;
+    /* called after every supervision step (step = 1, 2, ...), may be NULL;
+     * non-zero stops the solve with that error */
+    int (*on_step)(void *ctx, const trm_act *a, int step, trm_err *err);
+    void *step_ctx;
+} trm_solve_opts;
+
+/* What trm_solve writes, per row; every pointer but tokens may be NULL. */
+typedef struct {
+    int32_t *tokens;        /* [batch, seq_len] the answer (argmax of the logits) */
+    float *q_halt;          /* [batch] halting logit of the answer's step */
+    double *confidence;     /* [batch] trm_confidence(q_halt) */
+    int32_t *steps;         /* [batch] supervision steps the answer took */
+    trm_verdict *verdict;   /* [batch] */
+    int *violations;        /* [batch] the checker's count, -1 when unchecked */
+} trm_solve_out;
+
+/* The one way a batch is solved: every row starts from a fresh carry and
+ * runs up to max_steps supervision steps (trm_act_step, evaluation mode),
+ * without changing m's config. a is a TRM_EVAL state of m with
+ * batch->batch rows, or NULL (then one is made and freed here); afterwards
+ * it holds the outputs of the last step run. batch->labels may be NULL. */
+int trm_solve(trm_model *m, trm_act *a, const trm_batch *batch, const trm_solve_opts *o,
+              trm_solve_out *out, trm_err *err);
+
+/* ---------------------------------------------------------------- datasets */
+
+/* A dataset folder in the reference's on-disk format: DIR/identifiers.json
+ * and, per split, DIR/<split>/dataset.json plus .npy arrays. Groups (one
+ * original puzzle) -> puzzles (augmented versions, each with an
+ * identifier) -> examples (input/label pairs). */
+
+/* DIR/<split>/dataset.json */
+typedef struct {
+    int seq_len, vocab_size;
+    int pad_id;
+    bool has_ignore_label;      /* false when ignore_label_id is null */
+    int ignore_label_id;
+    int blank_identifier_id;
+    int num_puzzle_identifiers; /* including the blank id 0 */
+    int64_t total_groups, total_puzzles;
+    double mean_puzzle_examples;
+    int n_sets;                 /* only the set "all" is supported */
+} trm_dataset_meta;
+
+typedef struct trm_split trm_split;
+
+/* Opens DIR/<split> (split = "train" or "test"): parses dataset.json,
+ * maps inputs/labels (not copied), loads the index arrays, validates
+ * dtypes, shapes, index monotonicity and bounds, token ids < vocab_size,
+ * puzzle ids < num_puzzle_identifiers. Errors name the file and field. */
+trm_split *trm_split_open(const char *dir, const char *split, trm_err *err);
+void trm_split_close(trm_split *s);
+const trm_dataset_meta *trm_split_meta(const trm_split *s);
+int64_t trm_split_num_examples(const trm_split *s);
+int64_t trm_split_num_puzzles(const trm_split *s);
+int64_t trm_split_num_groups(const trm_split *s);
+/* Example i as int32 tokens; labels equal to ignore_label_id become -100. */
+void trm_split_example(const trm_split *s, int64_t i, int32_t *inputs, int32_t *labels);
+int32_t trm_split_puzzle_id(const trm_split *s, int64_t puzzle);
+/* [first, end) examples of a puzzle / puzzles of a group. */
+void trm_split_puzzle_range(const trm_split *s, int64_t puzzle, int64_t *first, int64_t *end);
+void trm_split_group_range(const trm_split *s, int64_t group, int64_t *first, int64_t *end);
+
+/* ---------------------------------------------------------------- evaluation */
+
+typedef struct {
+    int64_t examples;
+    double exact_accuracy, accuracy, q_halt_accuracy, mean_steps, lm_loss;
+    int n_steps;                 /* supervision steps run */
+    bool stopped;                /* trm_eval_opts.stop was raised: partial, not to be reported */
+    double *exact_by_step;       /* [n_steps] when per_step was asked, else NULL */
+    double *accuracy_by_step;
+} trm_eval_result;
+
+/* Evaluates m on a split (spec 3.5 test loader, fresh carry per batch,
+ * `steps` supervision steps, default halt_max_steps when 0). */
+int trm_evaluate(trm_model *m, const trm_split *split, int steps, int batch,
+                 int64_t max_examples, bool per_step, bool progress, trm_eval_result *out,
+                 trm_err *err);
+void trm_eval_result_free(trm_eval_result *r);
+
+/* One evaluated example, as seen after the last supervision step. The
+ * pointers are valid only during the callback. */
+typedef struct {
+    int64_t index;          /* example index in the split */
+    const int32_t *input;   /* [seq_len] */
+    const int32_t *label;   /* [seq_len]; TRM_IGNORE_LABEL where ignored */
+    int32_t puzzle_id;
+    const int32_t *pred;    /* [seq_len] predicted tokens (argmax of the logits) */
+    float q_halt;           /* halting logit; sigmoid = confidence */
+} trm_eval_row;
+
+/* Called once per real (non-padding) example, in split order; a non-zero
+ * return stops the evaluation with that error. */
+typedef int (*trm_eval_row_fn)(void *ctx, const trm_eval_row *row, trm_err *err);
+
+/* Solves one batch: fills pred [batch, seq_len] and q_halt [batch]. The
+ * default is trm_solve (`steps` plain supervision steps from a fresh
+ * carry); a test-time search (trm_search_eval_solve) plugs in here. lm_loss is taken from a's last step. */
+typedef int (*trm_eval_solve_fn)(void *ctx, trm_model *m, trm_act *a, const trm_batch *bt,
+                                 int steps, int32_t *pred, float *q_halt, trm_err *err);
+
+typedef struct {
+    int steps;               /* 0 = halt_max_steps */
+    int batch;
+    int64_t max_examples;    /* 0 = all */
+    bool per_step;           /* only with the default solver */
+    bool progress;
+    trm_eval_row_fn on_row;  /* may be NULL */
+    void *row_ctx;
+    trm_eval_solve_fn solve; /* NULL = plain recursion */
+    void *solve_ctx;
+    const volatile sig_atomic_t *stop; /* may be NULL; when it turns non-zero the
+                                          evaluation ends after the batch at hand */
+    /* may be NULL: called after each batch with the examples done so far
+     * and their exact accuracy (training reports it through its callbacks) */
+    void (*on_progress)(void *ctx, int64_t seen, int64_t total, double exact);
+    void *progress_ctx;
+} trm_eval_opts;
+
+/* trm_evaluate with a per-row callback and a pluggable batch solver. */
+int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts *o,
+                      trm_eval_result *out, trm_err *err);
+
+/* ---------------------------------------------------------------- search */
+
+/* Test-time search: a TRM that checks its own work and goes
+ * back when the work is wrong (docs/search.md).
+ *
+ * Every supervision step of every branch is scored twice: by the model
+ * (sigmoid(q_halt)) and, for tasks with a checker, by task->verify
+ * (violations, disagreement with the givens included). The best state seen
+ * so far (its recursion carry y, z and its inputs) is kept; when a branch
+ * stops improving (or runs its length) the search goes back to that state
+ * and branches: commit an uncertain cell to its second-best value as a new
+ * given, run the puzzle under a fresh augmentation, or re-seed the latent.
+ * The search stops for a puzzle as soon as its answer passes the checker,
+ * or when its budget of supervision steps (network evaluations) is spent.
+ * No classical solver is involved: every answer is one the model wrote.
+ *
+ * Puzzles are searched in batches: the rows of one trm_act are lanes, each
+ * running one branch of one puzzle; a lane freed by a finished puzzle takes
+ * the next puzzle, and once none is left, idle lanes run extra branches of
+ * the puzzles still unsolved.
+ *
+ * Rollouts (opts.rollouts = K > 0) replace the branching: K lanes per
+ * puzzle run from a fresh carry for budget / K supervision steps each,
+ * every lane but lane 0 with Gaussian noise (opts.noise) added to its z
+ * before every step; the answer is the lane the checker accepts (highest
+ * q among those), else the lane with the highest sigmoid(q_halt).
+ */
+typedef enum {
+    TRM_BRANCH_PLAIN = 0,   /* the first branch: the model as trained, fresh carry */
+    TRM_BRANCH_AUG = 1,     /* fresh carry, the puzzle under a new random augmentation */
+    TRM_BRANCH_COMMIT = 2,  /* best state, one uncertain cell fixed to its 2nd-best value */
+    TRM_BRANCH_RESEED = 3,  /* fresh y, z = z_init + noise */
+    TRM_BRANCH_FIX = 4,     /* fresh carry, the best state's most confident conflict-free cells as givens */
+    TRM_BRANCH_ROLLOUT = 5, /* a rollout lane (opts.rollouts); not a policy entry */
+    TRM_BRANCH_KINDS = 6,
+} trm_branch_kind;
+
+const char *trm_branch_name(trm_branch_kind k);
+
+#define TRM_SEARCH_MAX_POLICY 8
+#define TRM_SEARCH_MAX_ROLLOUTS 1024
+#define TRM_SEARCH_MAX_NOISE 100.0f
+
+typedef struct {
+    int64_t budget;        /* supervision steps per puzzle, >= 1 */
+    double time_limit;     /* wall seconds for the whole call; 0 = none */
+    int branch_steps;      /* longest branch; 0 = the caller's step count (halt_max_steps) */
+    int patience;          /* end a branch after this many steps without a better score; 0 = never */
+    trm_branch_kind policy[TRM_SEARCH_MAX_POLICY]; /* branches after the plain one, cycled */
+    int n_policy;
+    bool commit_fresh;     /* commit branches restart from a fresh carry (else resume the best state) */
+    float reseed_std;      /* noise added to z_init by reseed branches */
+    float fix_fraction;    /* share of the conflict-free filled cells a fix branch turns into givens */
+    bool share_lanes;      /* idle lanes run extra branches of unsolved puzzles */
+    int rollouts;          /* K > 0: K noisy rollouts per puzzle instead of branching; 0 = off */
+    float noise;           /* rollouts: std of the noise added to z of lanes 1..K-1 before every step */
+    uint64_t seed;
+    /* Test hooks, NULL in normal use. after_step runs after every batch step
+     * and may rewrite a->logits / a->q_halt (a stub scorer); on_step sees
+     * every scored step of every lane (answer in the puzzle's frame). */
+    int (*after_step)(void *ctx, trm_act *a, trm_err *err);
+    void *hook_ctx;
+    void (*on_step)(void *ctx, int puzzle, trm_branch_kind kind, const int32_t *answer,
+                    int violations, float q);
+    void *trace_ctx;
+} trm_search_opts;
+
+/* Defaults: budget 4 x halt_max_steps, patience 2, policy "fix,aug",
+ * commits resume the best state, reseed_std 0.5, fix_fraction 0.5, lanes
+ * shared, no rollouts (noise 0), seed 0. */
+void trm_search_opts_default(trm_search_opts *o, const trm_config *cfg);
+/* "aug,commit,reseed" style list -> o->policy. */
+int trm_search_set_policy(trm_search_opts *o, const char *list, trm_err *err);
+/* Checks every field (budget >= 1, patience >= 0, rollouts 0..
+ * TRM_SEARCH_MAX_ROLLOUTS with budget >= rollouts, noise 0..
+ * TRM_SEARCH_MAX_NOISE, ...). */
+int trm_search_opts_check(const trm_search_opts *o, trm_err *err);
+
+/* What the search did for one puzzle. */
+typedef struct {
+    float q;               /* sigmoid(q_halt) at the step the answer came from */
+    float q_logit;
+    int violations;        /* task->verify of the answer; -1 = no checker */
+    bool verified;         /* the answer passed the checker */
+    int64_t evals;         /* supervision steps charged to this puzzle (<= budget) */
+    int branches;          /* branches started, the plain one included */
+    trm_branch_kind found_by;
+    bool started;          /* false when the time limit ran out first */
+    int lane;              /* rollouts: the lane chosen (by the checker when verified, else by q); -1 = none */
+} trm_search_result;
+
+/* Totals over calls (callers sum them across batches). */
+typedef struct {
+    int64_t puzzles, verified, evals, branches;
+    int64_t row_steps;     /* rows computed by the batch, idle lanes included */
+    int64_t found_by[TRM_BRANCH_KINDS];
+    int64_t rollout_puzzles;  /* puzzles run as rollouts (the rest of them were chosen by q) */
+    double seconds;
+} trm_search_stats;
+
+/* Searches n puzzles (inputs [n, seq_len] in the task's token layout,
+ * puzzle ids [n] or NULL) using the rows of a (a TRM_EVAL state of model m)
+ * as lanes; writes answers [n, seq_len] and res [n]; adds to stats (may be
+ * NULL). task must fit the model (vocab, seq_len). first_index numbers the
+ * puzzles for their random streams, so results do not depend on how a
+ * caller splits a set into calls. */
+int trm_search_run(trm_model *m, trm_act *a, const trm_task *task, const int32_t *inputs,
+                   const int32_t *puzzle_ids, int n, int64_t first_index,
+                   const trm_search_opts *o, int32_t *answers, trm_search_result *res,
+                   trm_search_stats *stats, trm_err *err);
+
+/* ---- plugging the search into trm_evaluate_opts */
+
+typedef struct {
+    trm_search_opts opts;
+    const trm_task *task;
+    trm_search_stats stats;
+    int64_t next_index;    /* puzzles searched so far (their index base) */
+    int64_t max_puzzles;   /* search at most this many (the evaluation's max_examples); 0 = all */
+    int64_t solved, evals_solved; /* exactly right vs the labels, and their evals */
+    double deadline;       /* absolute, from opts.time_limit at the first call; 0 = none */
+} trm_search_eval_ctx;
+
+/* A trm_eval_solve_fn: searches the batch's real rows (rows whose labels
+ * are all ignored are the loader's padding and are skipped). */
+int trm_search_eval_solve(void *ctx, trm_model *m, trm_act *a, const trm_batch *bt, int steps,
+                          int32_t *pred, float *q_halt, trm_err *err);
+
 /* ---------------------------------------------------------------- optim */
 
 /* The dense optimizer. TRM_OPTIM_MUON sends the 2-D weight matrices of the
@@ -373,6 +668,133 @@ float *trm_ema_shadow(trm_ema *e, int tensor);
 /* Learning rate at step (1-based) under warm-up + cosine (spec 3.2). */
 float trm_lr_at(float base, int64_t step, int64_t warmup, int64_t total, float min_ratio);
 
+/* ---------------------------------------------------------------- training */
+
+/* The training graph: the reference's carry across supervision steps, or
+ * none (docs/training.md, "Recipes"). */
+enum { TRM_GRAPH_CARRY = 0, TRM_GRAPH_NOCARRY = 1 };
+
+/* Training hyper-parameters, named as the reference's cfg_pretrain.yaml
+ * where it has a name. Every field is also a key of
+ * trm_train_config_set ("lr=1e-3"); the optimizer's keys (lr, beta1, ...,
+ * optimizer, muon_*) set optim, whose defaults are
+ * trm_optim_config_default's. */
+typedef struct {
+    int global_batch_size;
+    double epochs;
+    double eval_interval;          /* epochs between evaluations (0: only at the end) */
+    trm_optim_config optim;        /* total_steps is the run's (from the epochs) */
+    uint64_t seed;
+    bool ema;
+    float ema_rate;
+    trm_loss_kind loss_type;
+    int64_t checkpoint_every;      /* steps between state saves (0: at evals only) */
+    int64_t eval_max_examples;     /* 0: the whole test split */
+    int eval_batch_size;           /* 0: global_batch_size */
+    int log_every;                 /* steps between metrics records and progress callbacks */
+    int64_t max_steps;             /* stop after this step (0: at S_total); schedule and eval cadence
+                                    * stay as the epochs define them, steps past S_total are no-ops */
+    int64_t stop_after;            /* save and stop after this many steps of one call (0: never) */
+    float replay_failures;         /* fraction of fresh rows replaced by kept failures (0: off) */
+    /* training-graph recipes; the defaults are the reference's */
+    float label_smoothing;         /* cross entropy against (1 - eps) onehot + eps / V (0: off) */
+    float step_weight;             /* carry graph: a row's loss at supervision step t weighs R^(t-1) (1: off) */
+    int graph;                     /* TRM_GRAPH_CARRY (reference) or TRM_GRAPH_NOCARRY */
+    int nocarry_warmup;            /* nocarry: warm-up steps drawn from [0, this] per batch (-1: halt_max_steps - 1) */
+    char cycles_schedule[256];     /* "F0:T,n;F1:T,n;..." (H_cycles, L_cycles by fraction of training; "" = off) */
+    char halt_schedule[256];       /* "F0:N;F1:N;..." (halt_max_steps by fraction of training; "" = off) */
+} trm_train_config;
+
+/* The reference's cfg_pretrain.yaml, with ema=true. */
+void trm_train_config_default(trm_train_config *c);
+/* Sets a training field by name from text; returns 1 if key is not a
+ * training field (so callers can try trm_config_set), 0 on success, -1
+ * with "training field KEY: expected ..., got 'VALUE'" on a bad value. */
+int trm_train_config_set(trm_train_config *c, const char *key, const char *value, trm_err *err);
+/* Every training field as a JSON object (malloc'd string). */
+char *trm_train_config_to_json(const trm_train_config *c);
+
+/* What a training run reports through its callbacks. Nothing of libtrm's
+ * training prints, plots or handles signals: the caller does, from these. */
+typedef struct {
+    int64_t step, end_step;        /* steps done, and where the run stops */
+    float lr;                      /* learning rate of the last step (0 past S_total) */
+    /* means over the examples (losses: over the rows) since the last report */
+    double lm_loss, q_halt_loss, accuracy, exact_accuracy, q_halt_accuracy, steps;
+    double examples_per_s;         /* since the last report */
+    double eta_s;                  /* seconds to end_step at this call's pace so far */
+    double flops;                  /* training FLOPs so far */
+} trm_train_progress;
+
+/* During an evaluation: seen of total examples done (seen = 0 before the
+ * first batch), with the exact accuracy of those seen. */
+typedef struct {
+    int64_t step, seen, total;
+    double exact_accuracy;
+} trm_train_eval_progress;
+
+/* At each evaluation point (every eval_interval epochs and the last step),
+ * after metrics.jsonl got its record and before the state is saved. */
+typedef struct {
+    int64_t step;
+    bool evaluated;                /* false: the dataset has no test split */
+    bool stopped;                  /* the stop flag ended it early: partial, not logged */
+    int64_t examples;
+    double exact_accuracy, accuracy, q_halt_accuracy, lm_loss;
+    int steps;                     /* supervision steps run */
+} trm_train_eval;
+
+typedef enum {
+    TRM_TRAIN_STARTED,     /* the run is set up (resumed or fresh); training begins */
+    TRM_TRAIN_INTERRUPTED, /* the stop flag was raised: state saved at step */
+    TRM_TRAIN_STOPPED,     /* stop_after steps done: state saved at step */
+    TRM_TRAIN_DONE,        /* end_step reached: checkpoint_path holds the model */
+} trm_train_event_kind;
+
+typedef struct {
+    trm_train_event_kind kind;
+    int64_t step, start_step, end_step; /* now, at this call's start, and the run's end */
+    int64_t num_params;
+    int batch;
+    bool resumed;
+    const char *data_dir, *state_path, *checkpoint_path;
+} trm_train_event;
+
+/* Any callback may be NULL; ctx is passed to each. */
+typedef struct {
+    void *ctx;
+    void (*on_event)(void *ctx, const trm_train_event *e);
+    void (*on_progress)(void *ctx, const trm_train_progress *p);      /* every log_every steps */
+    void (*on_eval_progress)(void *ctx, const trm_train_eval_progress *p);
+    void (*on_eval)(void *ctx, const trm_train_eval *e);
+} trm_train_callbacks;
+
+typedef struct {
+    const char *data_dir;   /* dataset with train/ (and test/) */
+    const char *out_dir;    /* run directory (created) */
+    bool resume;            /* continue out_dir's state.safetensors */
+    bool force;             /* start afresh in a run directory that is not empty */
+    /* dataset fields the caller gave explicitly (0: not given); they must
+     * match the dataset's */
+    int vocab_size, seq_len, num_puzzle_identifiers;
+    trm_train_callbacks cb;
+    /* may be NULL; when it turns non-zero (e.g. from a signal handler) the
+     * run ends after the step or evaluation batch at hand, saves its state
+     * and returns 0 (TRM_TRAIN_INTERRUPTED) */
+    const volatile sig_atomic_t *stop;
+} trm_train_run_opts;
+
+/* Runs (or resumes) a training run: the model trains on data_dir/train,
+ * evaluates (EMA weights) on data_dir/test when present, and out_dir
+ * receives checkpoint.safetensors (the model to use), state.safetensors
+ * (an exact resume), metrics.jsonl (one JSON record per log interval and
+ * evaluation) and train.lock (one run per folder). arch's vocab_size,
+ * seq_len and num_puzzle_identifiers are taken from the dataset. Returns 0
+ * on success (also when stopped by the stop flag or stop_after, after
+ * saving). */
+int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_train_run_opts *opts,
+                  trm_err *err);
+
 /* ---------------------------------------------------------------- checkpoints */
 
 /* Saves weights (names "model.inner.<name>") and the config in the
@@ -395,30 +817,154 @@ typedef enum {
     TRM_MATMUL_ONEDNN = 3,    /* oneDNN's fp32 GEMM (libdnnl.so.2, loaded at run
                                  time) for large products, the project's
                                  kernels for the rest */
-    TRM_MATMUL_NEON = 4,      /* the project's ARM64 NEON kernels (ARM64 only) */
+    TRM_MATMUL_AVX2 = 4,      /* the project's AVX2 + FMA kernels */
+    TRM_MATMUL_NEON = 5,      /* the project's ARM64 NEON kernels */
 } trm_matmul_backend;
-/* Selects the matmul backend for the whole process. Default: onednn when
- * the CPU has AVX-512F and libdnnl.so.2 loads, else avx512 when the CPU
- * has AVX-512F, else BLAS when compiled in, else neon on ARM64, else
+/* The SIMD kernels (products, norms, softmax, SwiGLU, transposes,
+ * AdamATan2) run on one instruction set per process, chosen at run time:
+ * on x86-64 AVX-512F when the CPU has it, else AVX2 + FMA, else portable C
+ * (the binary runs on any x86-64); on ARM64 NEON (part of ARMv8-A). The
+ * environment variable TRM_CPU=native|avx512|avx2|neon|portable overrides
+ * it (avx2 also on an AVX-512 CPU, to test or measure that path);
+ * trm_cpu_check_env refuses an ISA the CPU lacks (the CLI stops with its
+ * message).
+ * Selects the matmul backend for the whole process. Default: onednn when
+ * the ISA is avx512 or avx2 and libdnnl.so.2 loads, else the ISA's own
+ * kernels (avx512 / avx2; on ARM64 OpenBLAS when compiled in, its kernels
+ * being tuned per ARM core, else neon), else BLAS when compiled in, else
  * portable; the environment variable
- * TRM_MATMUL=onednn|avx512|neon|openblas|portable
+ * TRM_MATMUL=onednn|avx512|avx2|neon|openblas|portable
  * overrides the default (sanitizer builds load oneDNN only when asked
- * so). A backend this build, machine or CPU lacks is refused. Returns the
- * backend in effect. */
+ * so). A backend this build, machine or ISA lacks is refused (avx512,
+ * avx2 and neon each need that ISA to be the active one). Returns the backend in
+ * effect. */
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
 trm_matmul_backend trm_matmul_get_backend(void);
 const char *trm_matmul_backend_name(trm_matmul_backend b);
+/* The backend a name means: "onednn", "avx512", "avx2", "neon", "openblas" (or "blas"),
+ * "portable", as TRM_MATMUL and `trm bench --matmul` take them. 0, or -1
+ * (*out untouched) for any other name. */
+int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
 
 /* Precision of every matrix product: fp32, or bf16 operands (weights and
  * activations rounded to bf16 as they are packed) with fp32 accumulation,
  * on AVX512-BF16 (vdpbf16ps; emulated on other AVX-512 CPUs). Everything
  * else (norms, softmax, losses, optimizer, master weights) stays fp32.
- * bf16 needs an AVX-512 CPU and uses the avx512 kernels whatever the
+ * bf16 needs the avx512 ISA (an AVX-512 CPU, not TRM_CPU=avx2) and uses
+ * the avx512 kernels whatever the
  * backend; returns the precision in effect. Default fp32, or bf16 when
  * the environment has TRM_PRECISION=bf16. */
 typedef enum { TRM_PRECISION_FP32 = 0, TRM_PRECISION_BF16 = 1 } trm_precision;
 trm_precision trm_matmul_set_precision(trm_precision p);
 trm_precision trm_matmul_get_precision(void);
+
+/* ---------------------------------------------------------------- datasets */
+
+/* Building a dataset in the reference's format (DIR/train, DIR/test,
+ * DIR/identifiers.json) from a task family's sources: the work behind
+ * `trm data sudoku|sudoku4|maze|arc` (`trm data BUILDER --help` describes
+ * each option). Everything is read and checked before anything is written; a
+ * failure leaves no partial output (a DIR the call created is removed).
+ * The library prints nothing: informational lines and progress go to the
+ * callbacks. */
+typedef struct {
+    /* what every family reads */
+    const char *out;          /* output directory (created if missing) */
+    const char *input;        /* comma-separated sources (sudoku, maze) */
+    const char *test_input;   /* comma-separated test sources, or NULL */
+    long train_size;          /* -1: all minus test (sudoku, maze); sudoku4: the count */
+    long test_size;           /* test items drawn from input (or, sudoku, from test_input) */
+    bool test_size_set;       /* test_size was given (sudoku: a draw of test_input) */
+    uint64_t seed;
+    struct {                  /* Sudoku (task "sudoku") */
+        long aug;             /* augmented versions per train puzzle */
+        long min_nodes;       /* keep puzzles whose solver search needs >= this */
+        long blanks, blanks_max; /* re-blank questions with blanks (or, when
+                                    blanks_max > blanks, blanks..blanks_max)
+                                    cells; 0: keep them */
+        const char *holdout;  /* files whose solution grids leave the pools */
+        const char *ratings;  /* per-puzzle ratings CSV, or NULL */
+        bool test_only;       /* write only DIR/test */
+    } sudoku;
+    struct { int blanks; } sudoku4;    /* blank cells per puzzle, 1..12 */
+    struct { bool aug; } maze;         /* the 8 dihedral images of each train maze */
+    struct {                  /* ARC (task "arc"), as build_arc_dataset.py */
+        const char *input_prefix;      /* Kaggle files P_S_challenges.json */
+        const char *subsets;           /* "NAME,NAME=DIR,..." */
+        const char *test_set, *test_set2;
+        long num_aug;
+        bool skip_bad;                 /* leave out malformed tasks (noted) */
+    } arc;
+    /* An informational line (no newline), e.g. the usable inputs and what
+     * was dropped; NULL: none. */
+    void (*note)(void *ctx, const char *line);
+    /* done of total items of one stage, and a line saying so (e.g. "train
+     * 12/100 groups (300 examples/s)"); called once per item; NULL: none. */
+    void (*progress)(void *ctx, const char *line, long done, long total);
+    void *ctx;
+} trm_build_opts;
+
+/* What a build wrote. */
+typedef struct {
+    long train_groups, train_puzzles, train_examples;
+    long test_groups, test_puzzles, test_examples;
+    long identifiers;   /* including "<blank>" */
+    long leaks_dropped; /* sudoku: puzzles sharing a solution grid with a held-out one */
+    long short_groups;  /* arc: tasks with fewer than num_aug + 1 distinct versions */
+    char *ratings_json; /* sudoku: "\"train\":{..},\"test\":{..}" rating distributions
+                           (malloc'd; trm_build_result_free) */
+} trm_build_result;
+
+/* The defaults of task's builder (the CLI's): e.g. sudoku min_nodes 1,
+ * sudoku4 2000/200 puzzles with 8 blanks, arc subsets
+ * training,evaluation,concept, test set evaluation, 1000 versions, seed 42. */
+void trm_build_opts_init(trm_build_opts *o, const char *task);
+/* Builds task's dataset ("sudoku", "sudoku4", "maze", "arc"); 0, or -1
+ * with a one-line message (naming the file and line of a bad input). */
+int trm_build_dataset(const char *task, const trm_build_opts *o, trm_build_result *res, trm_err *err);
+void trm_build_result_free(trm_build_result *res);
+
+/* Generating new puzzles as question,answer CSV (the builders' input):
+ * the work behind `trm data sudoku-gen|maze-gen`. Puzzle k draws from its
+ * own RNG stream, so the file is the same for a seed whatever the
+ * threads. Written to OUT.tmp.<pid>, then renamed: no partial output. */
+typedef struct {
+    const char *out;          /* the CSV file */
+    long count;               /* puzzles to generate, >= 1 */
+    uint64_t seed;
+    struct {                  /* task "sudoku": one solution each */
+        long min_nodes;       /* difficulty: solver search nodes >= this */
+        long min_blanks;      /* at least this many blank cells */
+        long max_tries;       /* full grids tried per puzzle */
+    } sudoku;
+    struct {                  /* task "maze": n x n, S and G far apart */
+        int side, min_path;   /* board side; shortest path >= min_path moves */
+        float wall_lo, wall_hi; /* range of the wall probability */
+        bool unique;          /* exactly one shortest path (the label) */
+        long max_tries;       /* random boards per maze */
+    } maze;
+    /* done of total puzzles after secs; called from the generating
+     * threads one at a time (after each puzzle); NULL: none. */
+    void (*progress)(void *ctx, long done, long total, double secs);
+    void *ctx;
+} trm_gen_opts;
+
+typedef struct {
+    double secs;                  /* time taken */
+    int path_min, path_max;       /* maze: shortest path lengths (moves) */
+    double path_mean;
+} trm_gen_result;
+
+/* task's generator defaults (the CLI's). */
+void trm_gen_opts_init(trm_gen_opts *o, const char *task);
+/* Generates o->count puzzles of task ("sudoku", "maze") into o->out; 0, or
+ * -1 with a one-line message (a puzzle whose target was not reached). */
+int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
+/* 0 when TRM_CPU is unset, "native" or an ISA this CPU runs; else -1 with
+ * one line in err ("TRM_CPU=avx512: this CPU lacks AVX-512F ..."). */
+int trm_cpu_check_env(trm_err *err);
+/* The kernels' instruction set in effect: "avx512", "avx2", "neon" or "portable". */
+const char *trm_cpu_isa_active(void);
 
 #ifdef __cplusplus
 }

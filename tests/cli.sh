@@ -41,6 +41,26 @@ expect_ok "bench tiny" "$TRM" bench --preset tiny --batch 2 --steps 1 --warmup 0
 $PY -c "import json; d=json.load(open('$TMP/out')); assert d['train']['examples_per_s']>0 and d['solve']['gflops']>0 and 'matmul' in d['train']['profile']" \
     && ok "bench prints train and solve results as JSON" || bad "bench JSON"
 expect_err "bench: bad mode" "--mode: expected train, solve or both" "$TRM" bench --mode fly
+expect_err "bench: unknown --matmul backend (trm_matmul_backend_parse)" "--matmul: expected onednn, avx512, avx2, neon, openblas or portable, got 'gpu'" "$TRM" bench --matmul gpu
+TRM_MATMUL=portable "$TRM" --help 2>&1 | grep -q "matmul backend: portable" && ok "TRM_MATMUL=portable selects the portable backend" || bad "TRM_MATMUL=portable"
+
+# ---- TRM_CPU: the kernels' instruction set (src/kernels/cpu.h). An unknown
+# name, or an ISA this CPU lacks, stops every command with one line.
+expect_err_code "TRM_CPU unknown" 1 "^trm: TRM_CPU=sse9: expected native, avx512, avx2, neon, portable or noavx512bf16$" \
+    env TRM_CPU=sse9 "$TRM" info --preset tiny
+for isa in portable native avx2 avx512 neon; do
+    if TRM_CPU=$isa "$TRM" info --preset tiny >"$TMP/out" 2>"$TMP/err"; then
+        grep -q '"num_params"' "$TMP/out" && ok "TRM_CPU=$isa: runs on this CPU" || bad "TRM_CPU=$isa output"
+    else
+        expect_err_code "TRM_CPU=$isa: refused on this CPU" 1 "^trm: TRM_CPU=$isa: this CPU lacks .* \(the best it runs is [a-z0-9]+\)$" \
+            env TRM_CPU=$isa "$TRM" info --preset tiny
+    fi
+done
+expect_ok "TRM_CPU=avx2 bench" env TRM_CPU=avx2 "$TRM" bench --preset tiny --batch 2 --steps 1 --warmup 0 --solve-steps 1 --no-peak --json
+if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+    $PY -c "import json; d=json.load(open('$TMP/out')); assert d['matmul'] in ('avx2', 'onednn'), d['matmul']" \
+        && ok "TRM_CPU=avx2: the bench runs the avx2 (or oneDNN) products" || bad "TRM_CPU=avx2 bench backend"
+fi
 expect_err "info: unknown option" "unknown option or missing value: '--bogus'" "$TRM" info --bogus
 expect_err "forward: option missing its value" "missing value: '--inputs'" "$TRM" forward --inputs
 expect_err "info: unknown config field" "unknown config field 'hidden'" "$TRM" info --preset tiny --set hidden=3

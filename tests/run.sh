@@ -3,7 +3,8 @@
 #   1. the PyTorch reference's self-checks and parameter counts
 #   2. parity fixtures from the reference (regenerated when its code changes)
 #   3. every C test binary BUILD_DIR/tests/test_* (cmocka, TAP output)
-#   4. the CLI tests (tests/cli.sh)
+#      and test_parity / test_model again with TRM_CPU=avx2 (the AVX2 path)
+#   4. the CLI tests (tests/cli.sh and the other tests/*.sh)
 #   5. the fuzz harnesses replaying their seeds and committed crash inputs
 #   6. with TRM_FUZZ_SECONDS=N (make check sets 10): the libFuzzer harnesses,
 #      N s each, and their committed crash inputs (fuzz/run.sh; a named skip
@@ -77,9 +78,21 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     tally "$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
 done
+# The whole-model parity tests again on the AVX2 path, forced with
+# TRM_CPU=avx2 (also on an AVX-512 CPU): both SIMD paths are tested
+# wherever the suite runs (src/kernels/cpu.h). A named skip on a CPU
+# without AVX2 + FMA (trm refuses the setting, and says why).
+if cpu_err=$(TRM_CPU=avx2 "$BUILD/trm" info --preset tiny 2>&1 >/dev/null); then
+    for t in test_parity test_model; do
+        [ -x "$BUILD/tests/$t" ] && tally "$t (TRM_CPU=avx2)" env TRM_CPU=avx2 CMOCKA_MESSAGE_OUTPUT=TAP "$BUILD/tests/$t"
+    done
+else
+    tally "test_parity, test_model (TRM_CPU=avx2)" echo "ok - TRM_CPU=avx2 parity runs # SKIP ${cpu_err#trm: }"
+fi
 tally "cli.sh" tests/cli.sh "$BUILD/trm"
 tally "arc.sh" tests/arc.sh "$BUILD/trm"
 tally "files.sh" tests/files.sh "$BUILD/trm"
+tally "plot.sh" tests/plot.sh "$BUILD/trm"
 tally "maze.sh" tests/maze.sh "$BUILD/trm"
 tally "check_arc_builder.py" $PY tests/reference/check_arc_builder.py "$BUILD/trm"
 tally "train.sh" tests/train.sh "$BUILD/trm"

@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "eval/arc_eval.h"
 #include "tasks/arc.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "testutil.h"
 #include "train/train.h"
 

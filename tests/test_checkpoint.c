@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "io/safetensors.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"
 #include "testutil.h"
 
@@ -785,6 +786,57 @@ static void test_save_replaces_existing(void **state) {
     trm_model_free(b);
 }
 
+/* ---------------------------------------------------------------- ownership */
+
+/* Each tensor says who owns its data: a loaded checkpoint's puzzle table
+ * lives in the file's copy-on-write pages, a shared one is borrowed, the
+ * rest is heap. Freeing each model releases exactly its own (ASan and
+ * LeakSanitizer catch a double free, a free of mapped pages or a leak). */
+static void test_tensor_storage_frees(void **state) {
+    (void)state;
+    trm_model *m = small_model();
+    trm_err err = {{0}};
+    const char *p = tpath("owned.safetensors");
+    assert_int_equal(trm_checkpoint_save(m, p, &err), 0);
+    trm_model *l = load_ok(p);
+    trm_tensor *lt = trm_model_find(l, "puzzle_emb.weights");
+    assert_non_null(lt);
+    assert_int_equal(lt->storage, TRM_TENSOR_MAPPED);
+    assert_ptr_equal(lt->data, l->puzzle_emb);
+    assert_int_equal(trm_model_find(l, "lm_head.weight")->storage, TRM_TENSOR_HEAP);
+    assert_int_equal(trm_model_find(m, "puzzle_emb.weights")->storage, TRM_TENSOR_HEAP);
+
+    /* copy-on-write: a write to the loaded table leaves the file as saved */
+    float saved0 = lt->data[0];
+    lt->data[0] = saved0 + 1.0f;
+    trm_model *again = load_ok(p);
+    assert_true(again->puzzle_emb[0] == saved0);
+    trm_model_free(again);
+
+    /* a model borrowing the mapped table: reads and writes l's data */
+    trm_model *e = trm_model_alloc(&l->cfg, &err);
+    assert_non_null(e);
+    assert_int_equal(trm_model_share_tensor(e, l, "puzzle_emb.weights", &err), 0);
+    trm_tensor *et = trm_model_find(e, "puzzle_emb.weights");
+    assert_int_equal(et->storage, TRM_TENSOR_BORROWED);
+    assert_ptr_equal(e->puzzle_emb, lt->data);
+    e->puzzle_emb[1] = 7.0f;
+    assert_true(lt->data[1] == 7.0f);
+    /* only the puzzle table can be shared */
+    assert_int_equal(trm_model_share_tensor(e, l, "lm_head.weight", &err), -1);
+    assert_contains(err.msg, "cannot share tensor lm_head.weight: only the puzzle table can be shared");
+    trm_model_free(e); /* leaves l's table alone */
+    assert_true(lt->data[1] == 7.0f);
+
+    /* the mapped model borrowing a heap table: its own pages still go */
+    assert_int_equal(trm_model_share_tensor(l, m, "puzzle_emb.weights", &err), 0);
+    assert_int_equal(lt->storage, TRM_TENSOR_BORROWED);
+    assert_ptr_equal(l->puzzle_emb, m->puzzle_emb);
+    trm_model_free(l);
+    m->puzzle_emb[0] = 1.0f; /* still m's, alive */
+    trm_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_attention_learned),
@@ -811,6 +863,7 @@ int main(void) {
         cmocka_unit_test(test_nonexistent_path),
         cmocka_unit_test(test_save_into_missintu_dir),
         cmocka_unit_test(test_save_replaces_existing),
+        cmocka_unit_test(test_tensor_storage_frees),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -272,6 +273,83 @@ static void test_json_number_and_string(void **state) {
     assert_int_equal(json_nul_escape_at("[\"a\0b\"]", 7), 3);
 }
 
+/* ---------------------------------------------------------------- folders */
+
+static bool is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir -p: nested parents, an existing folder, a trailing slash; *created
+ * only for a folder this call made; a file on the way is named. */
+static void test_mkdir_p(void **state) {
+    (void)state;
+    trm_err e;
+    bool created = false;
+    char deep[512];
+    snprintf(deep, sizeof deep, "%s/mk/a/b/c", tu_dir);
+    assert_int_equal(io_mkdir_p(deep, &created, &e), 0);
+    assert_true(created && is_dir(deep));
+    assert_int_equal(io_mkdir_p(deep, &created, &e), 0); /* exists: fine, not made by us */
+    assert_false(created);
+    assert_int_equal(io_mkdir_p(tpath("mk/a/"), &created, &e), 0);
+    assert_false(created);
+    assert_int_equal(io_mkdir_p(tpath("mk/t/u//"), &created, &e), 0);
+    assert_true(created && is_dir(tpath("mk/t/u")));
+    assert_int_equal(io_mkdir_p(tpath("mk/t/u"), NULL, &e), 0);
+
+    write_text(tpath("mk/file"), "x");
+    assert_int_equal(io_mkdir_p(tpath("mk/file"), &created, &e), -1);
+    assert_false(created);
+    assert_contains(e.msg, "mk/file: exists and is not a directory");
+    assert_int_equal(io_mkdir_p(tpath("mk/file/sub"), NULL, &e), -1);
+    assert_contains(e.msg, "mk/file: exists and is not a directory");
+    assert_int_equal(io_mkdir_p("/proc/self/trm-no/such", NULL, &e), -1);
+    assert_contains(e.msg, "/proc/self/trm-no: cannot create directory: ");
+    char longp[5000];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[sizeof longp - 1] = 0;
+    assert_int_equal(io_mkdir_p(longp, NULL, &e), -1); /* the message (path first) is cut at trm_err's size */
+}
+
+/* rm -r never follows a link out of the tree: links inside it, and the
+ * path itself being a link, are removed as links. */
+static void test_remove_tree_keeps_link_targets(void **state) {
+    (void)state;
+    assert_int_equal(io_mkdir_p(tpath("outside/keep"), NULL, NULL), 0);
+    write_text(tpath("outside/keep/f"), VICTIM_TEXT);
+    write_text(tpath("outside/g"), VICTIM_TEXT);
+    assert_int_equal(io_mkdir_p(tpath("tree/x/y"), NULL, NULL), 0);
+    write_text(tpath("tree/x/y/z"), "z");
+    write_text(tpath("tree/top"), "t");
+    assert_int_equal(symlink(tpath("outside"), tpath("tree/x/to_dir")), 0);
+    assert_int_equal(symlink(tpath("outside/g"), tpath("tree/to_file")), 0);
+    assert_int_equal(symlink(tpath("outside"), tpath("link_top")), 0);
+
+    assert_int_equal(io_remove_tree(tpath("tree")), 0);
+    struct stat st;
+    assert_int_not_equal(lstat(tpath("tree"), &st), 0);
+    assert_int_equal(io_remove_tree(tpath("link_top")), 0);
+    assert_int_not_equal(lstat(tpath("link_top"), &st), 0);
+    assert_victim_intact(tpath("outside/keep/f"));
+    assert_victim_intact(tpath("outside/g"));
+    assert_int_equal(io_remove_tree(tpath("no-such-tree")), 0); /* missing: fine */
+    assert_int_equal(io_remove_tree(tpath("outside")), 0);
+}
+
+/* The writable-folder probe leaves nothing behind and says why it failed. */
+static void test_probe_dir(void **state) {
+    (void)state;
+    trm_err e;
+    assert_int_equal(io_mkdir_p(tpath("probe"), NULL, NULL), 0);
+    assert_int_equal(io_probe_dir(tpath("probe"), &e), 0);
+    assert_int_equal(rmdir(tpath("probe")), 0); /* empty again: no probe file left */
+    errno = 0;
+    assert_int_equal(io_probe_dir(tpath("probe"), &e), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_contains(e.msg, "probe/.trm-probe: cannot create temporary file");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_write_atomic_ignores_planted_link, arm),
@@ -283,6 +361,9 @@ int main(void) {
         cmocka_unit_test_setup(test_fifo_dataset_files, arm),
         cmocka_unit_test_setup(test_fifo_arc_and_metrics, arm),
         cmocka_unit_test(test_json_number_and_string),
+        cmocka_unit_test_setup(test_mkdir_p, arm),
+        cmocka_unit_test_setup(test_remove_tree_keeps_link_targets, arm),
+        cmocka_unit_test_setup(test_probe_dir, arm),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

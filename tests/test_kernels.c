@@ -1,8 +1,11 @@
-/* test_kernels.c - the performance kernels against plain references:
- * the AVX-512 GEMM (fp32, bf16) on odd shapes, every transpose, edge
- * tiles, K blocks and leading dimensions; the pre-packed operand path;
- * bf16 rounding; and the fused ops against the unfused ones (values and
- * finite-difference gradients). */
+/* test_kernels.c - the performance kernels against plain references, on
+ * every instruction-set path this CPU runs (kernels/cpu.h; the ISA tests
+ * run once per path, as a group named after it): the GEMM (fp32; bf16 on
+ * AVX-512) on odd shapes, every transpose, edge tiles, K blocks and
+ * leading dimensions; the pre-packed operand path; bf16 rounding; the
+ * element-wise rows; the fused ops against the unfused ones (values and
+ * finite-difference gradients); and the AVX2 path against the AVX-512 one,
+ * bit for bit, kernel by kernel and through a whole training step. */
 #include <math.h>
 #include <omp.h>
 #include <setjmp.h>
@@ -17,7 +20,10 @@
 #include "gradcheck.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/cpu.h"
+#include "support/ops_ref.h"
 #include "kernels/vec_avx512.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"
 
 /* Shapes the model uses and odd ones crossing every blocking boundary
@@ -31,7 +37,7 @@ static const int SHAPES[][3] = {
 
 static float bf16r(float x) { return trm_bf16_to_f32(trm_f32_to_bf16(x)); }
 
-/* Runs one product through `fn` (0 trm_gemm_avx512, 1 packed, 2 trm_gemm
+/* Runs one product through `fn` (0 trm_gemm_simd on the active ISA, 1 packed, 2 trm_gemm
  * on the selected backend) and returns
  * max |C - ref| / max |ref| with ref in double from (optionally
  * bf16-rounded) operands. */
@@ -74,14 +80,14 @@ static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alp
         #pragma omp parallel num_threads(2)
         {
             #pragma omp single
-            trm_gemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
+            trm_gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
         }
     } else if (fn == 1) {
-        trm_gemm_avx512_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, bf16);
+        trm_gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, bf16);
     } else if (fn == 2) {
         trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
-        trm_gemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
+        trm_gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
     }
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < N; j++) {
@@ -95,11 +101,12 @@ static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alp
     return maxe / fmax(maxref, 1e-3);
 }
 
-static int need_avx512(void) { return trm_cpu_has_avx512() ? 0 : 1; }
+/* The bf16 tests run on the AVX-512 path (the only one with bf16
+ * products) whatever the group's ISA; 1 (a named skip) without it. */
+static int need_avx512(void) { return trm_cpu_set_isa(TRM_ISA_AVX512) == TRM_ISA_AVX512 ? 0 : 1; }
 
 static void test_gemm_fp32(void **state) {
     (void)state;
-    if (need_avx512()) { printf("    skipped: no AVX-512\n"); skip(); }
     const float ab[3][2] = {{1.0f, 0.0f}, {0.7f, -0.3f}, {-1.3f, 1.0f}};
     double worst = 0.0;
     int cases = 0;
@@ -112,8 +119,8 @@ static void test_gemm_fp32(void **state) {
                     double e = check_one(fn, t & 1, t >> 1, sh[0], sh[1], sh[2], ab[k][0], ab[k][1],
                                          false, false, seed++, false);
                     if (!(e < 1e-5))
-                        fail_msg("avx512 fp32 %s ta %d tb %d M %d N %d K %d alpha %g beta %g: rel %g",
-                                 fn ? "packed" : "plain", t & 1, t >> 1, sh[0], sh[1], sh[2],
+                        fail_msg("%s fp32 %s ta %d tb %d M %d N %d K %d alpha %g beta %g: rel %g",
+                                 trm_cpu_isa_active(), fn ? "packed" : "plain", t & 1, t >> 1, sh[0], sh[1], sh[2],
                                  ab[k][0], ab[k][1], e);
                     worst = fmax(worst, e);
                     cases++;
@@ -127,9 +134,9 @@ static void test_gemm_fp32(void **state) {
     }
     /* K = 0 and alpha = 0: C = beta C */
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
-    trm_gemm_avx512(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, false);
+    trm_gemm_simd(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, false);
     for (int i = 0; i < 6; i++) assert_true(C[i] == 0.5f * (i + 1));
-    printf("    avx512 fp32 gemm: %d cases, worst rel %.2e (tol 1e-5)\n", cases, worst);
+    printf("    %s fp32 gemm: %d cases, worst rel %.2e (tol 1e-5)\n", trm_cpu_isa_active(), cases, worst);
 }
 
 /* trm_gemm on every backend this machine has, on the shapes above and on
@@ -138,13 +145,15 @@ static void test_gemm_fp32(void **state) {
 static void test_gemm_backends(void **state) {
     (void)state;
     static const int BIG[][3] = {{300, 200, 600}, {3104 / 4, 1536 / 4, 512}, {512, 1537, 97}, {97, 3072, 512}};
-    trm_matmul_backend all[] = {TRM_MATMUL_ONEDNN, TRM_MATMUL_BLAS, TRM_MATMUL_AVX512, TRM_MATMUL_PORTABLE};
+    trm_matmul_backend all[] = {TRM_MATMUL_ONEDNN, TRM_MATMUL_BLAS, TRM_MATMUL_AVX512, TRM_MATMUL_AVX2,
+                                TRM_MATMUL_PORTABLE};
     trm_matmul_backend prev = trm_matmul_get_backend();
     trm_precision pp = trm_matmul_set_precision(TRM_PRECISION_FP32);
     int checked = 0;
     for (size_t b = 0; b < sizeof all / sizeof all[0]; b++) {
         if (trm_matmul_set_backend(all[b]) != all[b]) {
-            printf("    backend %s: not available in this build or on this machine, not checked\n", trm_matmul_backend_name(all[b]));
+            printf("    backend %s: not available in this build, on this machine or on the %s path, not checked\n",
+                   trm_matmul_backend_name(all[b]), trm_cpu_isa_active());
             continue;
         }
         double worst = 0.0;
@@ -185,7 +194,7 @@ static void test_gemm_backends(void **state) {
 
 static void test_gemm_bf16(void **state) {
     (void)state;
-    if (need_avx512()) { printf("    skipped: no AVX-512\n"); skip(); }
+    if (need_avx512()) { printf("    skipped: this CPU lacks AVX-512 (bf16 products need it)\n"); skip(); }
     double worst_r = 0.0, worst_u = 0.0;
     uint64_t seed = 500;
     for (size_t s = 0; s < N_SHAPES; s++)
@@ -244,12 +253,11 @@ static int ulp_diff(float a, float b) {
 
 static void test_exp(void **state) {
     (void)state;
-    if (need_avx512()) { printf("    skipped: no AVX-512\n"); skip(); }
     enum { N = 200003 };
     float *x = gc_alloc(N), *y = gc_alloc(N);
     for (int i = 0; i < N; i++) x[i] = -103.0f + 191.0f * (float)i / (N - 1);
     x[0] = -150.0f; x[1] = 0.0f; x[2] = -0.0f; x[3] = 1e-30f; x[4] = 88.7f;
-    v512_exp(y, x, N);
+    trm_vec()->exp(y, x, N);
     int worst = 0, differ = 0;
     for (int i = 0; i < N; i++) {
         float want = expf(x[i]);
@@ -257,7 +265,7 @@ static void test_exp(void **state) {
         worst = d > worst ? d : worst;
         differ += d != 0;
     }
-    printf("    exp: %d values in [-103, 88], max %d ulp from expf, %d differ\n", N, worst, differ);
+    printf("    %s exp: %d values in [-103, 88], max %d ulp from expf, %d differ\n", trm_cpu_isa_active(), N, worst, differ);
     assert_true(worst <= 1);
     assert_true(differ < N / 1000);
     free(x); free(y);
@@ -296,7 +304,6 @@ static double rms_S(void *p) {
  * cases (zeros of both signs, infinities, NaN). */
 static void test_atan2(void **state) {
     (void)state;
-    if (need_avx512()) { printf("    skipped: no AVX-512\n"); skip(); }
     enum { N = 200000 };
     float *y = malloc(sizeof(float) * N), *x = malloc(sizeof(float) * N), *r = malloc(sizeof(float) * N);
     gc_rng g;
@@ -311,7 +318,7 @@ static void test_atan2(void **state) {
     const float ex[] = {0.0f, 0.0f, 0.0f, 0.0f, INFINITY, INFINITY, 5.0f, 3.0f, 1.0f, NAN, 1e-45f};
     int ne = (int)(sizeof ey / sizeof ey[0]);
     for (int i = 0; i < ne; i++) { y[i] = ey[i]; x[i] = ex[i]; }
-    v512_atan2_nonneg_x(r, y, x, N);
+    trm_vec()->atan2_nonneg_x(r, y, x, N);
     double worst = 0.0;
     for (int i = 0; i < N; i++) {
         float want = atan2f(y[i], x[i]);
@@ -323,7 +330,7 @@ static void test_atan2(void **state) {
         if (!(e <= 3.0)) fail_msg("atan2(%.9g, %.9g) = %.9g, want %.9g (%.1f ulp)", y[i], x[i], r[i], want, e);
         worst = fmax(worst, e);
     }
-    printf("    atan2 (x >= 0): %d values, worst %.2f ulp (tol 3)\n", N, worst);
+    printf("    %s atan2 (x >= 0): %d values, worst %.2f ulp (tol 3)\n", trm_cpu_isa_active(), N, worst);
     free(y); free(x); free(r);
 }
 
@@ -357,10 +364,10 @@ static void test_add_rmsnorm(void **state) {
     }
 }
 
-/* The AVX-512 rows against the portable formulas, in double. */
+/* The ISA's rows against the portable formulas, in double. */
 static void test_vec_rows(void **state) {
     (void)state;
-    if (need_avx512()) { printf("    skipped: no AVX-512\n"); skip(); }
+    const trm_vec_kernels *v = trm_vec();
     const int widths[] = {1, 15, 16, 17, 97, 1536};
     for (size_t t = 0; t < sizeof widths / sizeof widths[0]; t++) {
         int I = widths[t];
@@ -380,8 +387,8 @@ static void test_vec_rows(void **state) {
             dgr[i] = dg[i] + (double)d[i] * u[i] * s * (1.0 + g[i] * (1.0 - s));
             dur[i] = du[i] + (double)d[i] * silu;
         }
-        v512_swiglu_row(m, g, u, I);
-        v512_swiglu_bwd_row(dg, du, d, g, u, I, true);
+        v->swiglu_row(m, g, u, I);
+        v->swiglu_bwd_row(dg, du, d, g, u, I, true);
         assert_true(gc_compare_d(m, mr, (size_t)I).rel < 1e-6);
         assert_true(gc_compare_d(dg, dgr, (size_t)I).rel < 1e-6);
         assert_true(gc_compare_d(du, dur, (size_t)I).rel < 1e-6);
@@ -391,16 +398,16 @@ static void test_vec_rows(void **state) {
         for (int i = 0; i < I; i++) mx = fmax(mx, g[i]);
         for (int i = 0; i < I; i++) sum += exp(g[i] - mx);
         for (int i = 0; i < I; i++) mr[i] = exp(g[i] - mx) / sum;
-        v512_softmax_row(row, I);
+        v->softmax_row(row, I);
         assert_true(gc_compare_d(row, mr, (size_t)I).rel < 1e-6);
         double dot = 0;
         for (int i = 0; i < I; i++) dot += (double)row[i] * d[i];
         for (int i = 0; i < I; i++) dgr[i] = 0.125 * row[i] * (d[i] - dot);
-        v512_softmax_bwd_row(dd, row, I, 0.125f);
+        v->softmax_bwd_row(dd, row, I, 0.125f);
         assert_true(gc_compare_d(dd, dgr, (size_t)I).rel < 1e-5);
         free(g); free(u); free(d); free(m); free(dg); free(du); free(mr); free(dgr); free(dur); free(row); free(dd);
     }
-    printf("    swiglu fwd/bwd, softmax fwd/bwd rows: 6 widths within 1e-6 / 1e-5 of double\n");
+    printf("    %s swiglu fwd/bwd, softmax fwd/bwd rows: 6 widths within 1e-6 / 1e-5 of double\n", trm_cpu_isa_active());
 }
 
 /* trm_act_memory_bytes equals what trm_act_new allocates (glibc's
@@ -511,7 +518,7 @@ static void run_model(const char *preset, bool bf16, model_run *out) {
 
 static void test_bf16_model(void **state) {
     (void)state;
-    if (need_avx512()) { printf("    skipped: no AVX-512\n"); skip(); }
+    if (need_avx512()) { printf("    skipped: this CPU lacks AVX-512 (bf16 products need it)\n"); skip(); }
     const char *presets[] = {"sudoku-att", "sudoku-mlp"};
     for (int p = 0; p < 2; p++) {
         model_run f, b;
@@ -607,20 +614,257 @@ static void test_set_variants(void **state) {
     free(x); free(y); free(w); free(d); free(ri); free(o1); free(o2); free(g1); free(g2); free(att); free(probs);
 }
 
+/* ================================================================ AVX2 = AVX-512 */
+
+/* Both SIMD paths on this CPU (an AVX-512 one runs the AVX2 path too);
+ * else a named skip. */
+static void need_both(void) {
+    if (!trm_cpu_isa_supported(TRM_ISA_AVX512) || !trm_cpu_isa_supported(TRM_ISA_AVX2)) {
+        printf("    skipped: needs a CPU with both AVX2 and AVX-512 (this one runs: %s)\n",
+               trm_cpu_isa_supported(TRM_ISA_AVX2) ? "avx2" : "portable");
+        skip();
+    }
+}
+
+/* C of one product (plain or through trm_pack_b) on `isa`. */
+static float *gemm_on(trm_isa isa, bool packed, bool ta, bool tb, int M, int N, int K, const float *A, int lda,
+                      const float *B, int ldb, float beta, const float *C0, int ldc) {
+    assert_int_equal(trm_cpu_set_isa(isa), isa);
+    float *C = gc_dup(C0, (size_t)M * ldc);
+    if (packed) {
+        void *Bp = aligned_alloc(64, (trm_packed_b_bytes(K, N, false) + 63) & ~(size_t)63);
+        trm_pack_b(Bp, tb, K, N, B, ldb, false);
+        trm_gemm_simd_packed(ta, M, N, K, 0.7f, A, lda, Bp, beta, C, ldc, false);
+        free(Bp);
+    } else {
+        trm_gemm_simd(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C, ldc, false);
+    }
+    return C;
+}
+
+/* The AVX2 GEMM gives the AVX-512 one's bits (same K blocks, the same FMA
+ * chain per element), plain and pre-packed, every transpose and shape. */
+static void test_gemm_isa_bits(void **state) {
+    (void)state;
+    need_both();
+    int cases = 0;
+    for (size_t s = 0; s < N_SHAPES; s++)
+        for (int t = 0; t < 8; t++) {
+            const int *sh = SHAPES[s];
+            int M = sh[0], N = sh[1], K = sh[2];
+            bool ta = t & 1, tb = (t >> 1) & 1, packed = t >> 2;
+            int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 5;
+            size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb, nc = (size_t)M * ldc;
+            gc_rng r;
+            gc_seed(&r, 3000 + s * 8 + t);
+            float *A = gc_alloc(na), *B = gc_alloc(nb), *C0 = gc_alloc(nc);
+            gc_fill_random(&r, A, na, -1, 1);
+            gc_fill_random(&r, B, nb, -1, 1);
+            gc_fill_random(&r, C0, nc, -1, 1);
+            float beta = s % 2 ? -0.3f : 0.0f;
+            float *c512 = gemm_on(TRM_ISA_AVX512, packed, ta, tb, M, N, K, A, lda, B, ldb, beta, C0, ldc);
+            float *c2 = gemm_on(TRM_ISA_AVX2, packed, ta, tb, M, N, K, A, lda, B, ldb, beta, C0, ldc);
+            if (memcmp(c512, c2, nc * sizeof(float)))
+                fail_msg("avx2 != avx512 bits: %s ta %d tb %d M %d N %d K %d", packed ? "packed" : "plain", ta, tb, M, N, K);
+            free(A); free(B); free(C0); free(c512); free(c2);
+            cases++;
+        }
+    printf("    gemm avx2 = avx512 bit for bit: %d cases\n", cases);
+}
+
+/* Every element-wise kernel on both paths, bit for bit, over widths that
+ * cross the 8- and 16-lane edges. */
+static void test_vec_isa_bits(void **state) {
+    (void)state;
+    need_both();
+    const trm_vec_kernels *k[2];
+    assert_int_equal(trm_cpu_set_isa(TRM_ISA_AVX512), TRM_ISA_AVX512);
+    k[0] = trm_vec();
+    assert_int_equal(trm_cpu_set_isa(TRM_ISA_AVX2), TRM_ISA_AVX2);
+    k[1] = trm_vec();
+    assert_true(k[0] && k[1] && k[0] != k[1]);
+    const int widths[] = {1, 7, 8, 9, 15, 16, 17, 31, 97, 512, 1537};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        int n = widths[w];
+        size_t sz = (size_t)n * sizeof(float);
+        gc_rng r;
+        gc_seed(&r, 4000 + w);
+        float *x = gc_alloc((size_t)n), *y = gc_alloc((size_t)n), *z = gc_alloc((size_t)n), *o[2][4];
+        gc_fill_normal(&r, x, (size_t)n, 4.0f);
+        gc_fill_normal(&r, y, (size_t)n, 1.0f);
+        gc_fill_random(&r, z, (size_t)n, 0.0f, 2.0f);
+        if (n > 9) { x[3] = -120.0f; x[4] = 95.0f; x[5] = 0.0f; y[6] = 0.0f; z[6] = 0.0f; } /* clamps, zeros */
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 4; j++) o[i][j] = gc_dup(y, (size_t)n);
+            float rr[2];
+            k[i]->exp(o[i][0], x, n);
+            k[i]->swiglu_row(o[i][1], x, y, n);
+            k[i]->swiglu_bwd_row(o[i][2], o[i][3], z, x, y, n, true);
+            rr[0] = k[i]->add_rmsnorm_row(o[i][2], o[i][2], x, n, 1e-5f);
+            k[i]->rmsnorm_bwd_row(o[i][3], y, o[i][2], rr[0], n, w % 2);
+            rr[1] = k[i]->add_rmsnorm_row(o[i][1], o[i][1], NULL, n, 1e-5f);
+            o[i][1][0] += rr[1];
+            k[i]->softmax_row(o[i][0], n);
+            k[i]->softmax_bwd_row(o[i][3], o[i][0], n, 0.125f);
+        }
+        const char *what[4] = {"exp + softmax", "swiglu + rmsnorm", "swiglu bwd + add_rmsnorm", "rmsnorm bwd + softmax bwd"};
+        for (int j = 0; j < 4; j++)
+            if (memcmp(o[0][j], o[1][j], sz)) fail_msg("width %d: %s differ between avx512 and avx2", n, what[j]);
+        /* AdamATan2 (and its atan2) on n parameters */
+        float *p[2], *m[2], *v[2], *a2[2];
+        for (int i = 0; i < 2; i++) {
+            p[i] = gc_dup(x, (size_t)n); m[i] = gc_dup(y, (size_t)n); v[i] = gc_dup(z, (size_t)n); a2[i] = gc_alloc((size_t)n);
+            k[i]->adam_atan2(p[i], m[i], v[i], y, n, 0.999f, 0.1f, 0.05f, 1e-3f, 0.3f);
+            k[i]->atan2_nonneg_x(a2[i], x, z, n);
+        }
+        if (memcmp(p[0], p[1], sz) || memcmp(m[0], m[1], sz) || memcmp(v[0], v[1], sz) || memcmp(a2[0], a2[1], sz))
+            fail_msg("width %d: adam_atan2 / atan2 differ between avx512 and avx2", n);
+        /* transposes of n x 3 and 3 x n (and with padded strides) */
+        /* big holds up to 19 rows of stride n + 2 (n * 40 read past it for n = 1) */
+        float *big = gc_alloc((size_t)(n + 2) * 40), *t0 = gc_alloc((size_t)n * 40), *t1 = gc_alloc((size_t)n * 40);
+        gc_fill_random(&r, big, (size_t)(n + 2) * 40, -1, 1);
+        for (int R = 1; R <= 19; R += 9) {
+            memset(t0, 0, (size_t)n * 40 * sizeof(float));
+            memset(t1, 0, (size_t)n * 40 * sizeof(float));
+            k[0]->transpose(t0, R + 1, big, n + 2, R, n);
+            k[1]->transpose(t1, R + 1, big, n + 2, R, n);
+            if (memcmp(t0, t1, (size_t)n * 40 * sizeof(float))) fail_msg("transpose %d x %d differs", R, n);
+        }
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 4; j++) free(o[i][j]);
+            free(p[i]); free(m[i]); free(v[i]); free(a2[i]);
+        }
+        free(x); free(y); free(z); free(big); free(t0); free(t1);
+    }
+    printf("    exp, swiglu, rmsnorm, softmax (fwd, bwd), adam_atan2, atan2, transpose: avx2 = avx512 bit for bit, 11 widths\n");
+}
+
+/* A whole training step (forward, loss, backward) on the AVX2 path equals
+ * the AVX-512 one bit for bit when both run our kernels (oneDNN, which
+ * picks its own kernels per ISA, is the one thing that may differ). */
+static void test_model_isa_bits(void **state) {
+    (void)state;
+    need_both();
+    const char *presets[] = {"sudoku-att", "sudoku-mlp"};
+    for (int p = 0; p < 2; p++) {
+        model_run a, b;
+        assert_int_equal(trm_cpu_set_isa(TRM_ISA_AVX512), TRM_ISA_AVX512);
+        assert_int_equal(trm_matmul_set_backend(TRM_MATMUL_AVX512), TRM_MATMUL_AVX512);
+        run_model(presets[p], false, &a);
+        assert_int_equal(trm_cpu_set_isa(TRM_ISA_AVX2), TRM_ISA_AVX2);
+        assert_int_equal(trm_matmul_set_backend(TRM_MATMUL_AVX2), TRM_MATMUL_AVX2);
+        run_model(presets[p], false, &b);
+        assert_memory_equal(a.logits, b.logits, a.nlog * sizeof(float));
+        assert_memory_equal(a.q, b.q, 3 * sizeof(float));
+        assert_memory_equal(a.y, b.y, a.ny * sizeof(float));
+        assert_memory_equal(a.grads, b.grads, a.ngrad * sizeof(float));
+        assert_true(a.loss == b.loss);
+        printf("    %s training step: avx2 = avx512 bit for bit (logits, q, carry, loss, %zu gradients)\n",
+               presets[p], a.ngrad);
+        free(a.logits); free(a.q); free(a.y); free(a.grads);
+        free(b.logits); free(b.q); free(b.y); free(b.grads);
+    }
+}
+
+/* TRM_CPU: names and refusals (the CLI prints these lines and exits 1);
+ * a smaller CPU is simulated with trm_cpu_limit. */
+static void test_cpu_env(void **state) {
+    (void)state;
+    const char *prev = getenv("TRM_CPU");
+    char *saved = prev ? strdup(prev) : NULL;
+    trm_isa isa0 = trm_cpu_isa();
+    trm_err e;
+    setenv("TRM_CPU", "sse9", 1);
+    assert_int_equal(trm_cpu_check_env(&e), -1);
+    assert_string_equal(e.msg, "TRM_CPU=sse9: expected native, avx512, avx2, neon, portable or noavx512bf16");
+    const char *ok[] = {"native", "portable", "", NULL};
+    for (int i = 0; ok[i]; i++) {
+        setenv("TRM_CPU", ok[i], 1);
+        assert_int_equal(trm_cpu_check_env(&e), 0);
+    }
+    if (trm_cpu_isa_supported(TRM_ISA_AVX2)) {
+        trm_cpu_limit(TRM_ISA_AVX2);
+        setenv("TRM_CPU", "avx512", 1);
+        assert_int_equal(trm_cpu_check_env(&e), -1);
+        assert_string_equal(e.msg, "TRM_CPU=avx512: this CPU lacks AVX-512F (the best it runs is avx2)");
+        assert_true(trm_cpu_isa() != TRM_ISA_AVX512 && trm_cpu_set_isa(TRM_ISA_AVX512) != TRM_ISA_AVX512);
+        setenv("TRM_CPU", "avx2", 1);
+        assert_int_equal(trm_cpu_check_env(&e), 0);
+    }
+    trm_cpu_limit(TRM_ISA_PORTABLE);
+    setenv("TRM_CPU", "avx2", 1);
+    assert_int_equal(trm_cpu_check_env(&e), -1);
+    assert_string_equal(e.msg, "TRM_CPU=avx2: this CPU lacks AVX2 + FMA (the best it runs is portable)");
+    assert_int_equal(trm_cpu_isa(), TRM_ISA_PORTABLE);
+    assert_null(trm_vec());
+    assert_null(trm_gemm_isa());
+    trm_cpu_limit(TRM_ISA_COUNT - 1);
+    assert_int_equal(trm_cpu_set_isa(isa0), isa0);
+    if (saved) setenv("TRM_CPU", saved, 1);
+    else unsetenv("TRM_CPU");
+    free(saved);
+}
+
+/* ================================================================ groups */
+
+static trm_isa g_group_isa;
+
+static int setup_isa(void **state) {
+    (void)state;
+    return trm_cpu_set_isa(g_group_isa) == g_group_isa ? 0 : -1;
+}
+
+/* The whole-CPU tests start from the process's own choice (TRM_CPU). */
+static trm_isa g_start_isa;
+static int setup_native(void **state) {
+    (void)state;
+    trm_cpu_set_isa(g_start_isa);
+    return 0;
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bf16_rounding),
+    g_start_isa = trm_cpu_isa();
+    /* once per SIMD path: its kernels against the references */
+    const struct CMUnitTest simd[] = {
         cmocka_unit_test(test_gemm_fp32),
         cmocka_unit_test(test_gemm_backends),
-        cmocka_unit_test(test_gemm_bf16),
         cmocka_unit_test(test_exp),
         cmocka_unit_test(test_atan2),
         cmocka_unit_test(test_add_rmsnorm),
         cmocka_unit_test(test_vec_rows),
         cmocka_unit_test(test_transpose_bands),
         cmocka_unit_test(test_set_variants),
+    };
+    /* the portable path: the ops these tests reach through ops.c */
+    const struct CMUnitTest portable[] = {
+        cmocka_unit_test(test_gemm_backends),
+        cmocka_unit_test(test_add_rmsnorm),
+        cmocka_unit_test(test_transpose_bands),
+        cmocka_unit_test(test_set_variants),
+    };
+    const struct CMUnitTest other[] = {
+        cmocka_unit_test(test_bf16_rounding),
+        cmocka_unit_test(test_cpu_env),
+        cmocka_unit_test(test_gemm_bf16),
         cmocka_unit_test(test_act_memory),
         cmocka_unit_test(test_bf16_model),
+        cmocka_unit_test(test_gemm_isa_bits),
+        cmocka_unit_test(test_vec_isa_bits),
+        cmocka_unit_test(test_model_isa_bits),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = 0;
+    for (int i = 0; i < TRM_ISA_COUNT; i++) {
+        const char *name = trm_cpu_isa_name((trm_isa)i);
+        if (!trm_cpu_isa_supported((trm_isa)i)) {
+            printf("ok - kernels on %s # SKIP this CPU lacks %s\n", name, name);
+            continue;
+        }
+        char group[64];
+        snprintf(group, sizeof group, "kernels on %s", name);
+        g_group_isa = (trm_isa)i;
+        if (i == TRM_ISA_PORTABLE) rc |= cmocka_run_group_tests_name(group, portable, setup_isa, NULL);
+        else rc |= cmocka_run_group_tests_name(group, simd, setup_isa, NULL);
+    }
+    rc |= cmocka_run_group_tests_name("kernels: bf16, memory, avx2 = avx512", other, setup_native, NULL);
+    return rc;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"
 #include "testutil.h"
 

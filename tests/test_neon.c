@@ -1,7 +1,8 @@
-/* test_neon.c - the ARM64 NEON kernels (gemm_neon.c, vec_neon.c) against
- * the portable references: the portable GEMM backend on odd shapes, every
- * transpose, edge tiles, K blocks, column panels, leading dimensions and
- * inside a parallel region; the row kernels against ops.c's portable loops
+/* test_neon.c - the ARM64 NEON kernels (gemm_neon.c's tiles in gemm.c's
+ * driver, vec_neon.c's table) against the portable references: the
+ * portable GEMM backend on odd shapes, every transpose, edge tiles, K
+ * blocks, column panels, leading dimensions, pre-packed B and inside a
+ * parallel region; the row kernels against ops.c's portable loops
  * (written out here) on row lengths around the vector width; exp bit for
  * bit against a scalar replica of its own arithmetic and within 1 ulp of
  * expf. Tolerances are stated per test (the summation orders differ from
@@ -21,30 +22,29 @@
 
 #include "gradcheck.h"
 #include "kernels/matmul.h"
-#include "kernels/neon.h"
 #include "trm.h"
 
 #define NEED_NEON()                                                         \
     do {                                                                    \
-        if (!trm_cpu_has_neon()) {                                          \
+        if (trm_cpu_set_isa(TRM_ISA_NEON) != TRM_ISA_NEON) {                \
             printf("    skipped: not an ARM64 build (NEON kernels off)\n"); \
             skip();                                                         \
         }                                                                   \
     } while (0)
 
-/* Crossing every blocking boundary of gemm_neon.c (MR 8, NR 12, KC 256,
- * MC 128, NT 96, NCMAX 4092) and the model's shapes. */
+/* Crossing every blocking boundary of gemm_neon.c / gemm.c (MR 12, NR 8,
+ * KC 512, MC 120, column tiles 8..256, NCMAX 4096) and the model's shapes. */
 static const int SHAPES[][3] = {
-    {1, 1, 1},    {1, 2, 300},   {2, 1, 3},    {5, 6, 7},    {8, 12, 256}, {9, 13, 257},
-    {7, 11, 255}, {16, 24, 513}, {97, 97, 16}, {33, 64, 97}, {130, 13, 9}, {9, 100, 7},
-    {3, 4100, 5}, {129, 97, 513}, {130, 300, 70},
+    {1, 1, 1},    {1, 2, 300},   {2, 1, 3},    {5, 6, 7},    {12, 8, 512}, {13, 9, 513},
+    {11, 7, 511}, {24, 16, 1025}, {97, 97, 16}, {33, 64, 97}, {130, 13, 9}, {9, 100, 7},
+    {3, 4100, 5}, {121, 97, 513}, {130, 300, 70},
 };
 #define N_SHAPES (sizeof SHAPES / sizeof SHAPES[0])
 
 /* max |C_neon - C_portable| / max |C_portable| for one product; C starts
  * random (NaN where beta is 0: it must not be read). */
 static double gemm_case(bool ta, bool tb, int M, int N, int K, float alpha, float beta,
-                        uint64_t seed, bool inside_parallel) {
+                        uint64_t seed, bool inside_parallel, bool packed) {
     int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 5;
     size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb, nc = (size_t)M * ldc;
     gc_rng r;
@@ -59,14 +59,20 @@ static double gemm_case(bool ta, bool tb, int M, int N, int K, float alpha, floa
     float *P = gc_dup(C, nc);
     assert_int_equal(trm_matmul_set_backend(TRM_MATMUL_PORTABLE), TRM_MATMUL_PORTABLE);
     trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, P, ldc);
-    if (inside_parallel) {
+    if (packed) { /* weights packed once (trm_pack_b), as the model's x W^T */
+        void *Bp = malloc(trm_packed_b_bytes(K, N, false) + 1);
+        assert_non_null(Bp);
+        trm_pack_b(Bp, tb, K, N, B, ldb, false);
+        trm_gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, false);
+        free(Bp);
+    } else if (inside_parallel) {
         #pragma omp parallel num_threads(2)
         {
             #pragma omp single
-            trm_gemm_neon(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            trm_gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, false);
         }
     } else {
-        trm_gemm_neon(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        trm_gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, false);
     }
     double maxref = 0.0, maxe = 0.0;
     for (int i = 0; i < M; i++)
@@ -96,7 +102,8 @@ static void test_gemm(void **state) {
         for (int t = 0; t < 4; t++)
             for (int k = 0; k < 3; k++) {
                 const int *sh = SHAPES[s];
-                double e = gemm_case(t & 1, t >> 1, sh[0], sh[1], sh[2], ab[k][0], ab[k][1], seed++, false);
+                double e = gemm_case(t & 1, t >> 1, sh[0], sh[1], sh[2], ab[k][0], ab[k][1], seed++, false,
+                                     k == 2);
                 if (!(e < 1e-5))
                     fail_msg("neon gemm ta %d tb %d M %d N %d K %d alpha %g beta %g: rel %g", t & 1,
                              t >> 1, sh[0], sh[1], sh[2], ab[k][0], ab[k][1], e);
@@ -104,30 +111,46 @@ static void test_gemm(void **state) {
                 cases++;
             }
     for (int t = 0; t < 4; t++) { /* single-threaded inside a parallel region */
-        double e = gemm_case(t & 1, t >> 1, 97, 97, 16, 1.0f, 1.0f, seed++, true);
+        double e = gemm_case(t & 1, t >> 1, 97, 97, 16, 1.0f, 1.0f, seed++, true, false);
         assert_true(e < 1e-5);
         cases++;
     }
     /* K = 0 and alpha = 0: C = beta C */
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
-    trm_gemm_neon(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3);
+    trm_gemm_simd(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, false);
     for (int i = 0; i < 6; i++) assert_true(C[i] == 0.5f * (i + 1));
-    trm_gemm_neon(false, false, 2, 3, 1, 0.0f, A, 1, B, 3, 0.0f, C, 3);
+    trm_gemm_simd(false, false, 2, 3, 1, 0.0f, A, 1, B, 3, 0.0f, C, 3, false);
     for (int i = 0; i < 6; i++) assert_true(C[i] == 0.0f);
     printf("    neon gemm: %d cases, worst rel %.2e against portable (tol 1e-5)\n", cases, worst);
 }
 
-/* The dispatch: TRM_MATMUL_NEON is a backend on ARM64 and, without BLAS,
- * the default; trm_gemm then runs gemm_neon.c. */
+/* The dispatch: neon is the ISA of an ARM64 build (TRM_CPU=neon accepted),
+ * its tables are trm_vec() / trm_gemm_isa(), TRM_MATMUL_NEON its backend
+ * (the default without BLAS; "neon" in the one name parser) with packed
+ * weights; TRM_CPU=portable turns all of it off. */
 static void test_dispatch(void **state) {
     (void)state;
     NEED_NEON();
+    trm_err e;
+    setenv("TRM_CPU", "neon", 1);
+    assert_int_equal(trm_cpu_check_env(&e), 0);
+    unsetenv("TRM_CPU");
+    assert_string_equal(trm_cpu_isa_active(), "neon");
+    assert_non_null(trm_vec());
+    assert_non_null(trm_gemm_isa());
+    trm_matmul_backend b = TRM_MATMUL_PORTABLE;
+    assert_int_equal(trm_matmul_backend_parse("neon", &b), 0);
+    assert_int_equal(b, TRM_MATMUL_NEON);
     assert_int_equal(trm_matmul_set_backend(TRM_MATMUL_NEON), TRM_MATMUL_NEON);
     assert_string_equal(trm_matmul_backend_name(TRM_MATMUL_NEON), "neon");
-    assert_false(trm_matmul_wants_packed(1)); /* the packed path is AVX-512's */
+    assert_true(trm_matmul_wants_packed(1)); /* gemm.c's pre-packed weights */
     float A[6] = {1, 2, 3, 4, 5, 6}, B[6] = {1, 0, 0, 1, 1, 1}, C[4];
     trm_gemm(false, false, 2, 2, 3, 1.0f, A, 3, B, 2, 0.0f, C, 2);
     assert_true(C[0] == 4 && C[1] == 5 && C[2] == 10 && C[3] == 11);
+    assert_int_equal(trm_cpu_set_isa(TRM_ISA_PORTABLE), TRM_ISA_PORTABLE);
+    assert_null(trm_vec());
+    assert_int_not_equal(trm_matmul_get_backend(), TRM_MATMUL_NEON); /* follows the ISA */
+    assert_int_equal(trm_cpu_set_isa(TRM_ISA_NEON), TRM_ISA_NEON);
 }
 
 static int ulp_diff(float a, float b) {
@@ -158,7 +181,7 @@ static void test_exp(void **state) {
     float *x = gc_alloc(N), *y = gc_alloc(N);
     for (int i = 0; i < N; i++) x[i] = -103.0f + 191.0f * (float)i / (N - 1);
     x[0] = -150.0f; x[1] = 0.0f; x[2] = -0.0f; x[3] = 1e-30f; x[4] = 88.7f;
-    vneon_exp(y, x, N);
+    trm_vec()->exp(y, x, N);
     int worst = 0, differ = 0;
     for (int i = 0; i < N; i++) {
         if (memcmp(&y[i], &(float){exp_replica(x[i])}, 4))
@@ -213,7 +236,7 @@ static void test_swiglu(void **state) {
         gc_fill_random(&r, g, I, -9, 9);
         gc_fill_random(&r, u, I, -2, 2);
         gc_fill_random(&r, d, I, -2, 2);
-        vneon_swiglu_row(m, g, u, I);
+        trm_vec()->swiglu_row(m, g, u, I);
         for (int i = 0; i < I; i++) mr[i] = g[i] * sig(g[i]) * u[i];
         CHECK_REL("swiglu forward", I, m, mr, 4e-6);
         for (int add = 0; add < 2; add++) {
@@ -224,7 +247,7 @@ static void test_swiglu(void **state) {
                 dgr[i] = (add ? dg[i] : 0.0f) + d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
                 dur[i] = (add ? du[i] : 0.0f) + d[i] * g[i] * s;
             }
-            vneon_swiglu_bwd_row(dg, du, d, g, u, I, add);
+            trm_vec()->swiglu_bwd_row(dg, du, d, g, u, I, add);
             CHECK_REL("swiglu backward dg", I, dg, dgr, 4e-6);
             CHECK_REL("swiglu backward du", I, du, dur, 4e-6);
         }
@@ -253,7 +276,7 @@ static void test_rmsnorm(void **state) {
             float rr = (float)(1.0 / sqrt(ss / C + 1e-5f));
             for (int c = 0; c < C; c++) yr[c] *= rr;
             memcpy(y, x, sizeof(float) * C); /* y aliases x */
-            float rv = vneon_add_rmsnorm_row(y, y, with_res ? res : NULL, C, 1e-5f);
+            float rv = trm_vec()->add_rmsnorm_row(y, y, with_res ? res : NULL, C, 1e-5f);
             assert_true(fabsf(rv - rr) <= 1e-6f * rr);
             CHECK_REL("add_rmsnorm forward", C, y, yr, 1e-6);
         }
@@ -265,7 +288,7 @@ static void test_rmsnorm(void **state) {
             for (int c = 0; c < C; c++) dot += (double)dy[c] * yr[c];
             float mean = (float)(dot / C);
             for (int c = 0; c < C; c++) dxr[c] = (add ? dx[c] : 0.0f) + 0.7f * (dy[c] - yr[c] * mean);
-            vneon_rmsnorm_bwd_row(dx, dy, yr, 0.7f, C, add);
+            trm_vec()->rmsnorm_bwd_row(dx, dy, yr, 0.7f, C, add);
             /* dy - y mean(dy y) cancels when C is small (C = 1: dy (1 - y^2), y^2 = 1) */
             CHECK_REL_FLOOR("rmsnorm backward", C, dx, dxr, 1e-6, 1.0);
         }
@@ -290,23 +313,58 @@ static void test_softmax(void **state) {
         for (int c = 1; c < C; c++) mx = sr[c] > mx ? sr[c] : mx;
         for (int c = 0; c < C; c++) sum += (sr[c] = expf(sr[c] - mx));
         for (int c = 0; c < C; c++) sr[c] *= 1.0f / sum;
-        vneon_softmax_row(s, C);
+        trm_vec()->softmax_row(s, C);
         CHECK_REL("softmax", C, s, sr, 1e-6);
         gc_fill_random(&r, d, C, -1, 1);
         memcpy(dr, d, sizeof(float) * C);
         float dot = 0.0f;
         for (int c = 0; c < C; c++) dot += sr[c] * dr[c];
         for (int c = 0; c < C; c++) dr[c] = 0.125f * sr[c] * (dr[c] - dot);
-        vneon_softmax_bwd_row(d, sr, C, 0.125f);
+        trm_vec()->softmax_bwd_row(d, sr, C, 0.125f);
         CHECK_REL("softmax backward", C, d, dr, 1e-5); /* d - dot cancels */
         free(s); free(sr); free(d); free(dr);
     }
+}
+
+/* The table entries with no NEON version (AdamATan2, atan2, transpose) are
+ * the portable loops: bit for bit optim.c's update and a plain transpose. */
+static void test_portable_entries(void **state) {
+    (void)state;
+    NEED_NEON();
+    const trm_vec_kernels *v = trm_vec();
+    enum { N = 37, R = 5, C = 7 };
+    gc_rng r;
+    gc_seed(&r, 17);
+    float p[N], m[N], w[N], g[N], pr[N], mr[N], wr[N], a[N];
+    gc_fill_random(&r, p, N, -1, 1);
+    gc_fill_random(&r, m, N, -1, 1);
+    gc_fill_random(&r, w, N, 0, 1);
+    gc_fill_random(&r, g, N, -1, 1);
+    memcpy(pr, p, sizeof p); memcpy(mr, m, sizeof m); memcpy(wr, w, sizeof w);
+    for (int i = 0; i < N; i++) {
+        pr[i] *= 0.999f;
+        mr[i] += 0.1f * (g[i] - mr[i]);
+        wr[i] += 0.05f * (g[i] * g[i] - wr[i]);
+        pr[i] -= 1e-3f * atan2f(mr[i], sqrtf(wr[i]) / 0.3f);
+    }
+    v->adam_atan2(p, m, w, g, N, 0.999f, 0.1f, 0.05f, 1e-3f, 0.3f);
+    assert_memory_equal(p, pr, sizeof p);
+    assert_memory_equal(m, mr, sizeof m);
+    assert_memory_equal(w, wr, sizeof w);
+    v->atan2_nonneg_x(a, g, wr, N);
+    for (int i = 0; i < N; i++) assert_true(a[i] == atan2f(g[i], wr[i]));
+    float in[R * (C + 1)], out[C * (R + 2)];
+    gc_fill_random(&r, in, R * (C + 1), -1, 1);
+    v->transpose(out, R + 2, in, C + 1, R, C);
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < C; j++) assert_true(out[j * (R + 2) + i] == in[i * (C + 1) + j]);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm),    cmocka_unit_test(test_dispatch), cmocka_unit_test(test_exp),
         cmocka_unit_test(test_swiglu),  cmocka_unit_test(test_rmsnorm),  cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_portable_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@
 #include "gradcheck.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "support/ops_ref.h"
 #include "trm.h"
 
 #define H_F32 1e-2f
@@ -977,25 +978,32 @@ static double gemm_check(bool ta, bool tb, int M, int N, int K, float alpha, flo
     return maxe / fmax(maxref, 1e-3);
 }
 
+/* Our kernels' backend on the group's ISA, else OpenBLAS (or portable). */
+static trm_matmul_backend own_backend(void) {
+    trm_isa isa = trm_cpu_isa();
+    return isa == TRM_ISA_AVX512 ? TRM_MATMUL_AVX512 : isa == TRM_ISA_AVX2 ? TRM_MATMUL_AVX2
+         : isa == TRM_ISA_NEON ? TRM_MATMUL_NEON : TRM_MATMUL_BLAS;
+}
+
 static int teardown_backend(void **state) {
     (void)state;
-    trm_matmul_set_backend(TRM_MATMUL_BLAS);
+    trm_matmul_set_backend(own_backend());
     return 0;
 }
 
 static void test_matmul(void **state) {
     (void)state;
-    const trm_matmul_backend backends[2] = {TRM_MATMUL_BLAS, TRM_MATMUL_PORTABLE};
+    /* OpenBLAS, portable, and our kernels on this group's ISA (OpenBLAS again on the portable path) */
+    const trm_matmul_backend backends[3] = {TRM_MATMUL_BLAS, TRM_MATMUL_PORTABLE, own_backend()};
     const int sizes[2][3] = {{5, 6, 7}, {37, 29, 45}}; /* the second crosses the OpenMP threshold */
     const float ab[3][2] = {{1.0f, 0.0f}, {0.7f, -0.3f}, {-1.3f, 1.0f}};
-    for (int be = 0; be < 2; be++) {
+    for (int be = 0; be < 3; be++) {
         trm_matmul_backend got = trm_matmul_set_backend(backends[be]);
-#ifdef TRM_HAVE_BLAS
+#ifndef TRM_HAVE_BLAS
+        if (backends[be] == TRM_MATMUL_BLAS) continue; /* not in this build: portable instead */
+#endif
         assert_int_equal(got, backends[be]);
         assert_int_equal(trm_matmul_get_backend(), backends[be]);
-#else
-        (void)got;
-#endif
         double worst = 0.0;
         uint64_t seed = 1000;
         for (int s = 0; s < 2; s++)
@@ -1016,7 +1024,19 @@ static void test_matmul(void **state) {
         printf("    trm_gemm %-9s 24 cases (4 trans x 3 alpha/beta x 2 sizes) rel %.2e (tol 1e-5)\n",
                trm_matmul_backend_name(trm_matmul_get_backend()), worst);
     }
-    trm_matmul_set_backend(TRM_MATMUL_BLAS);
+    trm_matmul_set_backend(own_backend());
+}
+
+/* Every test runs once per instruction-set path this CPU has (kernels/cpu.h:
+ * portable, avx2, avx512), each against the same double references; a path
+ * the CPU lacks is a named skip. */
+static trm_isa g_group_isa;
+
+static int setup_isa(void **state) {
+    (void)state;
+    if (trm_cpu_set_isa(g_group_isa) != g_group_isa) return -1;
+    trm_matmul_set_backend(own_backend());
+    return 0;
 }
 
 int main(void) {
@@ -1038,5 +1058,16 @@ int main(void) {
         cmocka_unit_test(test_bce),
         cmocka_unit_test_teardown(test_matmul, teardown_backend),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = 0;
+    for (int i = 0; i < TRM_ISA_COUNT; i++) {
+        if (!trm_cpu_isa_supported((trm_isa)i)) {
+            printf("ok - ops on %s # SKIP this CPU lacks %s\n", trm_cpu_isa_name((trm_isa)i), trm_cpu_isa_name((trm_isa)i));
+            continue;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "ops on %s", trm_cpu_isa_name((trm_isa)i));
+        g_group_isa = (trm_isa)i;
+        rc |= cmocka_run_group_tests_name(name, tests, setup_isa, NULL);
+    }
+    return rc;
 }

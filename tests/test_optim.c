@@ -58,6 +58,7 @@
 #include "io/safetensors.h"
 #include "kernels/matmul.h"
 #include "optim/muon.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"
 #include "fixture.h"
 

@@ -21,6 +21,7 @@
 
 #include "io/safetensors.h"
 #include "kernels/ops.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"
 #include "fixture.h"
 

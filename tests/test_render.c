@@ -1,19 +1,22 @@
 /* test_render.c - pictures: boards as text (plain and ANSI colour) and as
  * PNG (read back with libpng: size, cell colours, red frames on wrong
  * cells), cropped ARC boards of different sizes, 30x30 mazes side by
- * side, and training curves from metrics.jsonl as SVG and PNG, with
- * file:line errors for bad records. */
+ * side, training curves from metrics.jsonl as SVG and PNG, with
+ * file:line errors for bad records, and the comparison of several runs
+ * against training FLOPs (trm plot --compare). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <png.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "render/render.h"
@@ -471,6 +474,159 @@ static void test_plot_errors(void **state) {
     assert_contains(e.msg, "x.jpg: unknown picture format");
 }
 
+/* ---------------------------------------------------------------- comparison */
+
+/* Three recipes of different cost: eval rows carry cumulative flops, the
+ * train rows around them are there to be ignored. */
+static const char *RUN_ALPHA =
+    "{\"step\":10,\"lm_loss\":2.5,\"accuracy\":0.1,\"exact_accuracy\":0,\"flops\":1e12}\n"
+    "{\"step\":10,\"eval\":{\"exact_accuracy\":0,\"accuracy\":0.2,\"lm_loss\":2},\"flops\":1e12}\n"
+    "{\"step\":20,\"eval\":{\"exact_accuracy\":0.1,\"accuracy\":0.4,\"lm_loss\":1.5},\"flops\":4e12}\n";
+static const char *RUN_BETA =
+    "{\"step\":10,\"eval\":{\"exact_accuracy\":0,\"accuracy\":0.3,\"lm_loss\":1.8},\"flops\":2e12}\n"
+    "{\"step\":20,\"eval\":{\"exact_accuracy\":0.2,\"accuracy\":0.5,\"lm_loss\":1.2},\"flops\":8e12}\n"
+    "{\"step\":30,\"eval\":{\"exact_accuracy\":0.4,\"accuracy\":0.7,\"lm_loss\":0.9},\"flops\":2e13}\n";
+static const char *RUN_GAMMA =
+    "{\"step\":5,\"eval\":{\"exact_accuracy\":0,\"accuracy\":0.25,\"lm_loss\":1.9},\"flops\":5e12}\n";
+
+/* RUN/metrics.jsonl under the temp dir; path gets the metrics file. */
+static void write_run(const char *run, const char *text, char *path, size_t n) {
+    char dir[PATH_MAX - 32]; /* room for /metrics.jsonl */
+    snprintf(dir, sizeof dir, "%s", tpath(run));
+    assert_true(mkdir(dir, 0755) == 0 || access(dir, F_OK) == 0);
+    snprintf(path, n, "%s/metrics.jsonl", dir);
+    write_text(path, text);
+}
+
+static char run_paths[3][PATH_MAX];
+static const char *three_runs[3] = {run_paths[0], run_paths[1], run_paths[2]};
+
+static void write_three_runs(void) {
+    write_run("alpha", RUN_ALPHA, run_paths[0], PATH_MAX);
+    write_run("beta", RUN_BETA, run_paths[1], PATH_MAX);
+    write_run("gamma", RUN_GAMMA, run_paths[2], PATH_MAX);
+}
+
+/* One series per run and panel, legend entries named after the run
+ * folders, and a log FLOPs axis from 1e12 to 2e13 with 1-2-5 ticks. */
+static void test_compare_svg_flops(void **state) {
+    (void)state;
+    write_three_runs();
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s", tpath("study.svg"));
+    trm_err e;
+    if (trm_plot_compare(three_runs, NULL, 3, TRM_PLOT_X_FLOPS, out, &e)) fail_msg("%s", e.msg);
+    char *s = slurp(out);
+    assert_contains(s, "</svg>\n");
+    assert_int_equal(count_of(s, "<polyline"), 9);
+    static const char *const runs[3] = {"alpha", "beta", "gamma"}, *const keys[3] = {"accuracy", "exact_accuracy", "lm_loss"};
+    for (int r = 0; r < 3; r++) {
+        char want[96];
+        snprintf(want, sizeof want, ">%s</text>", runs[r]);
+        assert_int_equal(count_of(s, want), 1); /* its legend entry */
+        for (int k = 0; k < 3; k++) {
+            snprintf(want, sizeof want, "data-series=\"%s: %s\"", runs[r], keys[k]);
+            assert_int_equal(count_of(s, want), 1);
+        }
+    }
+    assert_contains(s, "training FLOPs (log scale)");
+    for (int i = 0; i < 5; i++) {
+        static const char *const ticks[5] = {"1e12", "2e12", "5e12", "1e13", "2e13"};
+        char want[32];
+        snprintf(want, sizeof want, ">%s</text>", ticks[i]);
+        assert_int_equal(count_of(s, want), 3); /* under each panel */
+    }
+    assert_null(strstr(s, "e+"));
+    /* x is FLOPs: alpha starts at the left end (1e12), beta ends at the
+     * right (2e13), and beta's 2e12 lies log10(2)/log10(20) of the way */
+    double xs[8];
+    assert_int_equal(polyline_xs(s, "alpha: accuracy", xs, 8), 2);
+    assert_float_equal(xs[0], 70, 0.05);
+    assert_int_equal(polyline_xs(s, "beta: lm_loss", xs, 8), 3);
+    assert_float_equal(xs[2], 770, 0.05);
+    assert_float_equal(xs[0], 70 + 700 * log10(2) / log10(20), 0.06);
+    free(s);
+}
+
+/* --x step, labels given (escaped in SVG, cut short in the legend). */
+static void test_compare_svg_step_labels(void **state) {
+    (void)state;
+    write_three_runs();
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s", tpath("steps.svg"));
+    const char *labels[2] = {"adam <ref>", "muon lr 0.02 with a very long name"};
+    trm_err e;
+    if (trm_plot_compare(three_runs, labels, 2, TRM_PLOT_X_STEP, out, &e)) fail_msg("%s", e.msg);
+    char *s = slurp(out);
+    assert_int_equal(count_of(s, "<polyline"), 6);
+    assert_contains(s, ">adam &lt;ref&gt;</text>");
+    assert_contains(s, "data-series=\"adam &lt;ref&gt;: accuracy\"");
+    assert_contains(s, ">muon lr 0.02 with a...</text>");
+    assert_contains(s, "data-series=\"muon lr 0.02 with a very long name: lm_loss\"");
+    assert_null(strstr(s, "alpha"));
+    assert_null(strstr(s, "log scale"));
+    assert_contains(s, ">step</text>");
+    assert_contains(s, ">30</text>"); /* linear step ticks up to beta's last eval */
+    double xs[8];
+    assert_int_equal(polyline_xs(s, "adam &lt;ref&gt;: exact_accuracy", xs, 8), 2);
+    assert_float_equal(xs[1], 70 + 700 * 20.0 / 30, 0.06);
+    free(s);
+}
+
+static void test_compare_png(void **state) {
+    (void)state;
+    write_three_runs();
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s", tpath("study.png"));
+    trm_err e;
+    if (trm_plot_compare(three_runs, NULL, 3, TRM_PLOT_X_FLOPS, out, &e)) fail_msg("%s", e.msg);
+    image im = read_png(out);
+    assert_int_equal(im.w, 1920);
+    assert_int_equal(im.h, 1600);
+    assert_true(has_color(&im, 31, 119, 180)); /* run 1 */
+    assert_true(has_color(&im, 255, 127, 14)); /* run 2 */
+    assert_true(has_color(&im, 44, 160, 44));  /* run 3 */
+    free(im.px);
+}
+
+/* The comparison fails with one line naming the run, and writes nothing. */
+static void expect_compare_error(const char *const *paths, const char *const *labels, int n, trm_plot_x x,
+                                 const char *out_name, const char *want) {
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s", tpath(out_name));
+    trm_err e;
+    assert_int_equal(trm_plot_compare(paths, labels, n, x, out, &e), -1);
+    assert_contains(e.msg, want);
+    assert_null(strchr(e.msg, '\n'));
+    assert_int_equal(access(out, F_OK), -1);
+}
+
+static void test_compare_errors(void **state) {
+    (void)state;
+    write_three_runs();
+    char noeval[PATH_MAX], noflops[PATH_MAX], want[PATH_MAX + 160];
+    write_run("noeval", "{\"step\":10,\"lm_loss\":2.5,\"accuracy\":0.1,\"flops\":1e12}\n", noeval, PATH_MAX);
+    write_run("noflops", "{\"step\":10,\"eval\":{\"accuracy\":0.2},\"flops\":1e12}\n"
+                         "{\"step\":20,\"eval\":{\"accuracy\":0.3}}\n", noflops, PATH_MAX);
+    const char *with_noeval[2] = {run_paths[0], noeval}, *with_noflops[2] = {run_paths[1], noflops};
+    snprintf(want, sizeof want, "%s: no eval records", noeval);
+    expect_compare_error(with_noeval, NULL, 2, TRM_PLOT_X_STEP, "e1.svg", want);
+    snprintf(want, sizeof want, "%s: the eval record of step 20 has no \"flops\" field", noflops);
+    expect_compare_error(with_noflops, NULL, 2, TRM_PLOT_X_FLOPS, "e2.svg", want);
+    trm_err e; /* without flops, --x step still plots */
+    if (trm_plot_compare(with_noflops, NULL, 2, TRM_PLOT_X_STEP, tpath("ok.svg"), &e)) fail_msg("%s", e.msg);
+    const char *absent[1] = {tpath("absent/metrics.jsonl")};
+    expect_compare_error(absent, NULL, 1, TRM_PLOT_X_FLOPS, "e3.svg", "absent/metrics.jsonl: cannot open");
+    const char *nine[9];
+    for (int i = 0; i < 9; i++) nine[i] = run_paths[i % 3];
+    expect_compare_error(nine, NULL, 9, TRM_PLOT_X_FLOPS, "e4.svg", "cannot compare 9 runs: give 1 to 8");
+    const char *empty[3] = {"a", "", "c"};
+    expect_compare_error(three_runs, empty, 3, TRM_PLOT_X_FLOPS, "e5.svg", "beta/metrics.jsonl: empty label");
+    expect_compare_error(three_runs, NULL, 3, TRM_PLOT_X_FLOPS, "e6.jpg", "e6.jpg: unknown picture format");
+    /* eight runs is the most, and is fine */
+    if (trm_plot_compare(nine, NULL, 8, TRM_PLOT_X_FLOPS, tpath("eight.svg"), &e)) fail_msg("%s", e.msg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_plain_sudoku4),
@@ -486,6 +642,10 @@ int main(void) {
         cmocka_unit_test(test_plot_nonfinite),
         cmocka_unit_test(test_plot_resumed_log),
         cmocka_unit_test(test_plot_errors),
+        cmocka_unit_test(test_compare_svg_flops),
+        cmocka_unit_test(test_compare_svg_step_labels),
+        cmocka_unit_test(test_compare_png),
+        cmocka_unit_test(test_compare_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -21,6 +21,7 @@
 #include "search/search.h"
 #include "tasks/sudoku4.h"
 #include "tasks/task.h"
+#include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "testutil.h"
 
 #define S4 16

@@ -1,6 +1,8 @@
 /* test_task.c - the task interface: the registry, the dihedral transforms
  * of spec 4.5 and, for every registered task, augmentation round trips,
- * validity preservation and parse/format round trips. */
+ * validity preservation and parse/format round trips; the presentation
+ * hooks trm solve uses (verdict words, impossible-puzzle checks, line
+ * parser, board printer, ARC task files). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include "core/rng.h"
 #include "tasks/sudoku.h"
@@ -236,6 +240,185 @@ static void test_parse_format(void **state) {
     assert_non_null(strstr(e.msg, "'1'-'4'"));
 }
 
+/* ---------------------------------------------------------------- presentation hooks */
+
+/* Every task words its verdicts and can build a dataset, so that callers
+ * (trm solve, trm data) need no task names. */
+static void test_hooks_complete(void **state) {
+    (void)state;
+    for (const trm_task *const *t = trm_task_list(); *t; t++) {
+        assert_non_null((*t)->valid_word);
+        assert_non_null((*t)->invalid_word);
+        assert_non_null((*t)->cells_word);
+        assert_non_null((*t)->build);
+        assert_true((*t)->parse || (*t)->file); /* one-line puzzles or puzzle files */
+    }
+    assert_string_equal(trm_task_by_name("maze")->valid_word, "valid shortest path");
+    assert_string_equal(trm_task_by_name("arc")->cells_word, "cells to fill");
+    assert_string_equal(trm_task_by_name("sudoku4")->cells_word, "blank cells");
+}
+
+/* Why a Sudoku cannot be solved: the givens, the answer, no solution. */
+static void test_sudoku_impossible(void **state) {
+    (void)state;
+    const trm_task *t = trm_task_by_name("sudoku");
+    int32_t in[81], lab[81];
+    char buf[160];
+    tokens_of(Q9, in, 81);
+    tokens_of(A9, lab, 81);
+    assert_null(t->impossible(in, lab, true, 81, buf, sizeof buf));
+    assert_null(t->impossible(in, lab, false, 81, buf, sizeof buf));
+    in[0] = in[8]; /* a second 8 in row 1 */
+    assert_string_equal(t->impossible(in, lab, false, 81, buf, sizeof buf),
+                        "the givens break the rules (1 repeated digits)");
+    tokens_of(Q9, in, 81);
+    lab[8] = 2; /* the given 8 of cell 9 answered as 1 */
+    assert_string_equal(t->impossible(in, lab, true, 81, buf, sizeof buf),
+                        "the answer contradicts the given at cell 9 (row 1, column 9)");
+    tokens_of(A9, lab, 81);
+    lab[0] = lab[1]; /* a blank answered against the rules */
+    assert_string_equal(t->impossible(in, lab, true, 81, buf, sizeof buf), "the answer breaks the rules (3 violations)");
+    /* 1..8 in row 1 and a 9 in column 9 below: cell 9 has no digit left */
+    for (int i = 0; i < 81; i++) in[i] = 1;
+    for (int i = 0; i < 8; i++) in[i] = i + 2;
+    in[9 * 4 + 8] = 10;
+    assert_string_equal(t->impossible(in, lab, false, 81, buf, sizeof buf), "the puzzle has no solution");
+    const trm_task *t4 = trm_task_by_name("sudoku4");
+    int32_t q4[16] = {2, 3, 4, 1, 1, 1, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1}; /* row 1: 1 2 3 _, column 4: 4 below */
+    assert_string_equal(t4->impossible(q4, q4, false, 16, buf, sizeof buf), "the puzzle has no solution");
+}
+
+/* A maze whose goal is walled off. */
+static void test_maze_impossible(void **state) {
+    (void)state;
+    const trm_task *t = trm_task_by_name("maze");
+    int32_t in[16], lab[16];
+    bool has;
+    trm_err e;
+    char buf[160];
+    assert_int_equal(t->parse("S  G############", 16, in, lab, &has, &e), 0);
+    assert_null(t->impossible(in, lab, has, 16, buf, sizeof buf));
+    assert_int_equal(t->parse("S #G############", 16, in, lab, &has, &e), 0);
+    assert_string_equal(t->impossible(in, lab, has, 16, buf, sizeof buf), "G cannot be reached from S");
+}
+
+/* 9x9 lines through sudoku_parse_line (quoted CSV fields too), and its
+ * board printer. */
+static void test_sudoku_line_and_print(void **state) {
+    (void)state;
+    const trm_task *t = trm_task_by_name("sudoku");
+    int32_t in[81], lab[81], want[81];
+    bool has;
+    trm_err e;
+    char line[256];
+    snprintf(line, sizeof line, "\"%s\",\"%s\"\n", Q9, A9);
+    assert_int_equal(t->parse_line(line, 81, in, lab, &has, &e), 0);
+    assert_true(has);
+    tokens_of(A9, want, 81);
+    assert_memory_equal(lab, want, sizeof want);
+    assert_null(trm_task_by_name("maze")->parse_line); /* the plain parse */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    t->print(f, in, lab, lab, true, false);
+    fclose(f);
+    /* filled cells marked ', the given 8 of cell 9 plain */
+    assert_non_null(strstr(buf, " 6' 2' 1' | 9' 4' 3' | 7' 5' 8 \n"));
+    free(buf);
+}
+
+/* ---------------------------------------------------------------- ARC task files */
+
+static char g_dir[64];
+
+static const char *dpath(const char *name) {
+    static char ring[4][256];
+    static int next;
+    char *p = ring[next++ % 4];
+    snprintf(p, 256, "%s/%s", g_dir, name);
+    return p;
+}
+
+static void put_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+/* A dataset of one evaluation task (2 versions), then its file solved by
+ * an "identity model" (pred = input): every version votes for the input
+ * grid, which is not the test output. */
+static void test_arc_file(void **state) {
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/trm_task_XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    mkdir(dpath("ev"), 0777);
+    const char *task = "{\"train\": [{\"input\": [[1, 2]], \"output\": [[2, 1]]}], "
+                       "\"test\": [{\"input\": [[3, 4]], \"output\": [[4, 3]]}]}";
+    put_file(dpath("ev/cafe0001.json"), task);
+    char subsets[256];
+    snprintf(subsets, sizeof subsets, "evaluation=%s", dpath("ev"));
+    trm_build_opts o;
+    trm_build_opts_init(&o, "arc");
+    o.out = dpath("ds");
+    o.arc.subsets = subsets;
+    o.arc.num_aug = 1;
+    trm_build_result r;
+    trm_err e;
+    assert_int_equal(trm_build_dataset("arc", &o, &r, &e), 0);
+    int n_ids = (int)r.identifiers;
+    assert_int_equal(n_ids, 3);
+
+    const trm_task_file_ops *ops = trm_task_by_name("arc")->file;
+    assert_non_null(ops);
+    assert_null(ops->open(dpath("none.json"), &e));
+    assert_non_null(strstr(e.msg, "none.json"));
+    put_file(dpath("notest.json"), "{\"train\": [{\"input\": [[1]], \"output\": [[1]]}], \"test\": []}");
+    assert_null(ops->open(dpath("notest.json"), &e));
+    assert_non_null(strstr(e.msg, "notest.json: task notest: \"test\" has no pairs"));
+    /* a task the dataset does not hold */
+    put_file(dpath("other.json"), task);
+    trm_task_file *f = ops->open(dpath("other.json"), &e);
+    assert_non_null(f);
+    const int32_t *in, *pid;
+    int n;
+    assert_int_equal(ops->prepare(f, dpath("ds"), n_ids, &in, &pid, &n, &e), -1);
+    assert_non_null(strstr(e.msg, "task other is not in "));
+    ops->free(f);
+    /* a model with a smaller puzzle table than the dataset's */
+    f = ops->open(dpath("ev/cafe0001.json"), &e);
+    assert_non_null(f);
+    assert_int_equal(ops->prepare(f, dpath("ds"), 2, &in, &pid, &n, &e), -1);
+    assert_non_null(strstr(e.msg, "outside the model's puzzle table (2 rows)"));
+    ops->free(f);
+
+    f = ops->open(dpath("ev/cafe0001.json"), &e);
+    assert_non_null(f);
+    assert_int_equal(ops->n_inputs(f), 1);
+    assert_int_equal(ops->prepare(f, dpath("ds"), n_ids, &in, &pid, &n, &e), 0);
+    assert_int_equal(n, 2); /* 2 versions x 1 test input */
+    float q[2] = {0, 0};
+    assert_int_equal(ops->add(f, in, q, &e), 0);
+    trm_task_answer a;
+    assert_int_equal(ops->answer(f, 0, &a, &e), 0);
+    assert_string_equal(a.title, "task cafe0001, test input 1: 2 versions, 1 distinct answers");
+    assert_non_null(strstr(a.verdict, "attempt 1: 2 votes, confidence 0.5000"));
+    assert_non_null(strstr(a.verdict, "| both attempts are wrong"));
+    assert_non_null(strstr(a.json, "{\"task\":\"cafe0001\",\"test\":0,\"versions\":2,\"candidates\":1,\"attempt_1\":[[3,4]]"));
+    assert_non_null(strstr(a.json, "\"correct\":false}"));
+    assert_string_equal(a.name, "cafe0001-test-1");
+    assert_int_equal(a.n_boards, 4);
+    assert_non_null(a.truth);
+    ops->free(f);
+    nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dihedral_table),
@@ -246,6 +429,11 @@ int main(void) {
         cmocka_unit_test(test_sudoku_verify_counts),
         cmocka_unit_test(test_sudoku4_verify),
         cmocka_unit_test(test_parse_format),
+        cmocka_unit_test(test_hooks_complete),
+        cmocka_unit_test(test_sudoku_impossible),
+        cmocka_unit_test(test_maze_impossible),
+        cmocka_unit_test(test_sudoku_line_and_print),
+        cmocka_unit_test(test_arc_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/util.h"
 #include "testutil.h"
@@ -133,11 +134,44 @@ static void test_mem_check(void **state) {
     unsetenv("TRM_NO_MEMCHECK");
 }
 
+/* The one monotonic clock: never goes back, and counts real time. */
+static void test_now_s(void **state) {
+    (void)state;
+    double t0 = trm_now_s();
+    struct timespec d = {0, 20 * 1000 * 1000};
+    nanosleep(&d, NULL);
+    double t1 = trm_now_s();
+    assert_true(t1 - t0 >= 0.019 && t1 - t0 < 5);
+}
+
+/* The one backend-name parser (TRM_MATMUL and trm bench --matmul). */
+static void test_matmul_backend_parse(void **state) {
+    (void)state;
+    trm_matmul_backend b = TRM_MATMUL_PORTABLE;
+    assert_int_equal(trm_matmul_backend_parse("onednn", &b), 0);
+    assert_int_equal(b, TRM_MATMUL_ONEDNN);
+    assert_int_equal(trm_matmul_backend_parse("avx512", &b), 0);
+    assert_int_equal(b, TRM_MATMUL_AVX512);
+    assert_int_equal(trm_matmul_backend_parse("openblas", &b), 0);
+    assert_int_equal(b, TRM_MATMUL_BLAS);
+    assert_int_equal(trm_matmul_backend_parse("blas", &b), 0);
+    assert_int_equal(b, TRM_MATMUL_BLAS);
+    assert_int_equal(trm_matmul_backend_parse("portable", &b), 0);
+    assert_int_equal(b, TRM_MATMUL_PORTABLE);
+    const char *bad[] = {"", "BLAS", "onednn ", "avx", "gpu"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(trm_matmul_backend_parse(bad[i], &b), -1);
+        assert_int_equal(b, TRM_MATMUL_PORTABLE); /* untouched */
+    }
+    assert_int_equal(trm_matmul_backend_parse(NULL, &b), -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_int),    cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_parse_double), cmocka_unit_test(test_read_line),
         cmocka_unit_test(test_open_text),    cmocka_unit_test(test_mem_check),
+        cmocka_unit_test(test_now_s),        cmocka_unit_test(test_matmul_backend_parse),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -2,13 +2,13 @@
 #ifndef TRM_TESTUTIL_H
 #define TRM_TESTUTIL_H
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "io/fileio.h" /* io_remove_tree */
 #include "trm.h"
 
 /* ---- one temporary directory per test group, removed afterwards */
@@ -24,11 +24,6 @@ static inline const char *tpath(const char *name) {
     return p;
 }
 
-static inline int tu_rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 /* template like "/tmp/trm_ckpt_XXXXXX" */
 static inline int tu_make_dir(const char *template_path) {
     snprintf(tu_dir, sizeof tu_dir, "%s", template_path);
@@ -36,7 +31,7 @@ static inline int tu_make_dir(const char *template_path) {
 }
 
 static inline int tu_remove_dir(void) {
-    return nftw(tu_dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return io_remove_tree(tu_dir);
 }
 
 /* ---- error messages (include after <cmocka.h>) */

@@ -186,6 +186,10 @@ else # root writes anywhere a permission bit forbids; /proc/self is a folder no 
         "$TRM" train $COMMON --out /proc/self max_steps=20
 fi
 grep -q "step " "$TMP/err" && bad "training ran before the folder was found unwritable" || ok "no training step ran"
+# the run folder is made by io_mkdir_p: a file on the way is named
+echo x > "$TMP/afile"
+expect_err "train: --out under a file" "afile: exists and is not a directory" \
+    "$TRM" train $COMMON --out "$TMP/afile/run" max_steps=20
 
 # a loss that turns non-finite stops the run, keeping the last good state
 rm -rf "$TMP/sp" && cp -r "$TMP/s" "$TMP/sp"

@@ -52,6 +52,13 @@ double cli_solve_bytes(const trm_config *c, int64_t params, int batch);
  * --ignore-memory-check) is set; else 1 after the error line. */
 int cli_memory_check(const char *cmd, double need, const char *what, bool ignore);
 
+/* trm_train_run as `trm train` runs it (cmd_train.c): its progress, evaluations and
+ * start/end lines printed on stderr (the progress and eval lines not when quiet),
+ * RUN/curves.svg redrawn, SIGINT/SIGTERM saving the state and stopping. Sets ro's
+ * callbacks and stop flag. */
+int cli_train_run(const trm_config *arch, const trm_train_config *tc, trm_train_run_opts *ro, bool quiet,
+                  trm_err *err);
+
 /* The help line of --ignore-memory-check, for the commands' usage. */
 #define CLI_MEMCHECK_HELP \
     "  --ignore-memory-check  run even when the estimated memory (trm info) exceeds the\n" \

@@ -2,9 +2,10 @@
  *
  * Training step = one ACT supervision step on a random batch, loss,
  * backward, AdamATan2 (+ sign-SGD) and EMA: what `trm train` does per
- * step. Solving = halt_max_steps evaluation steps from a fresh carry:
- * what `trm solve` / `trm eval` do per batch. Prints examples/s, achieved
- * GFLOP/s (matrix products, spec 1.12's accounting), MFU against the
+ * step. Solving = trm_solve: halt_max_steps evaluation steps from a fresh
+ * carry and the answers' argmax: what `trm solve` / `trm eval` do per
+ * batch. Prints examples/s, achieved GFLOP/s (matrix products, spec
+ * 1.12's accounting), MFU against the
  * CPU's FMA peak measured here and now (and against the best sgemm this
  * process can run), peak RSS, and with --profile the time per op family.
  * --gemm measures the matrix-product backends instead (OpenBLAS as the
@@ -47,7 +48,8 @@ static void usage(FILE *out) {
             "  --warmup W           untimed steps first (default 1)\n"
             "  --solve-steps S      supervision steps per solve (default halt_max_steps)\n"
             "  --precision P        fp32 (default) or bf16 matrix products\n"
-            "  --matmul NAME        onednn, avx512, neon, openblas or portable (default: the library's choice)\n"
+            "  --matmul NAME        onednn, avx512, avx2, neon, openblas or portable (default: the library's choice;\n"
+            "                       avx512 / avx2 / neon need that ISA active: TRM_CPU=avx2 selects the AVX2 kernels)\n"
             "  --set key=value      override a config field\n"
             "  --profile            time per op family (matmul, attention, norms, ...)\n"
             "  --no-peak            skip measuring the FMA peak and sgemm ceiling\n"
@@ -144,6 +146,9 @@ static void load_dnnl(void) {
 typedef enum { GB_OPENBLAS, GB_AVX512, GB_AVX512_BF16, GB_DNNL, GB_DNNL_BF16, GB_PORTABLE, GB_N } gemm_be;
 static const char *GB_NAMES[GB_N] = {"openblas", "avx512", "avx512-bf16", "onednn", "onednn-bf16", "portable"};
 
+/* GB_AVX512 is our fp32 kernels on whichever ISA runs (TRM_CPU=avx2: the AVX2 ones) */
+static const char *gb_name(gemm_be b) { return b == GB_AVX512 ? trm_cpu_isa_active() : GB_NAMES[b]; }
+
 static bool gemm_be_ok(gemm_be b) {
     switch (b) {
     case GB_OPENBLAS: {
@@ -152,7 +157,8 @@ static bool gemm_be_ok(gemm_be b) {
         trm_matmul_set_backend(prev);
         return ok;
     }
-    case GB_AVX512: case GB_AVX512_BF16: return trm_cpu_has_avx512();
+    case GB_AVX512: return trm_gemm_isa() != NULL; /* our kernels on the active ISA (avx2, avx512, neon) */
+    case GB_AVX512_BF16: return trm_cpu_has_avx512();
     case GB_DNNL: load_dnnl(); return g_dnnl_sgemm != NULL;
     case GB_DNNL_BF16: load_dnnl(); return g_dnnl_bf16 != NULL && trm_cpu_has_avx512bf16();
     default: return true;
@@ -184,8 +190,8 @@ static double time_gemm(gemm_be b, bool ta, bool tb, int M, int N, int K, int re
             trm_gemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
         case GB_PORTABLE: trm_matmul_set_backend(TRM_MATMUL_PORTABLE); trm_matmul_set_precision(TRM_PRECISION_FP32);
             trm_gemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
-        case GB_AVX512: trm_gemm_avx512(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, false); break;
-        case GB_AVX512_BF16: trm_gemm_avx512(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, true); break;
+        case GB_AVX512: trm_gemm_simd(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, false); break;
+        case GB_AVX512_BF16: trm_gemm_simd(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, true); break;
         case GB_DNNL: g_dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
         case GB_DNNL_BF16: g_dnnl_bf16(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1, Ah, lda, Bh, ldb, 0, C, N); break;
         default: break;
@@ -296,17 +302,18 @@ static int bench_solve(const trm_config *c, int B, int steps, int warmup, int su
     int32_t *in = malloc(sizeof(int32_t) * (size_t)B * c->seq_len);
     int32_t *lab = malloc(sizeof(int32_t) * (size_t)B * c->seq_len);
     int32_t *pid = malloc(sizeof(int32_t) * (size_t)B);
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)B * c->seq_len);
     double *t = calloc((size_t)steps + 1, sizeof(double));
     int rc = -1;
-    if (!a || !in || !lab || !pid || !t) { if (a) trm_errf(e, "out of memory"); goto out; }
+    if (!a || !in || !lab || !pid || !pred || !t) { if (a) trm_errf(e, "out of memory"); goto out; }
+    trm_solve_opts so = {.max_steps = sup_steps};
+    trm_solve_out sout = {.tokens = pred};
     for (int s = -warmup; s < steps; s++) {
         if (s == 0) { trm_prof_reset(); trm_prof_enabled = profile; }
         random_batch(c, B, in, lab, pid);
         trm_batch bt = {B, in, NULL, pid};
         double t0 = trm_prof_now();
-        trm_act_reset(a);
-        for (int k = 0; k < sup_steps; k++)
-            if (trm_act_step(m, a, &bt, NULL, e)) goto out;
+        if (trm_solve(m, a, &bt, &so, &sout, e)) goto out;
         if (s >= 0) t[s] = trm_prof_now() - t0;
     }
     trm_prof_enabled = false;
@@ -322,7 +329,7 @@ static int bench_solve(const trm_config *c, int B, int steps, int warmup, int su
     rc = 0;
 out:
     trm_prof_enabled = false;
-    free(in); free(lab); free(pid); free(t);
+    free(in); free(lab); free(pid); free(pred); free(t);
     trm_act_free(a);
     trm_model_free(m);
     return rc;
@@ -349,7 +356,7 @@ static int bench_gemm(const trm_config *c, bool json) {
         printf("GFLOP/s (median of 5, %d threads; OPENBLAS_CORETYPE=%s)\n", omp_get_max_threads(),
                getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
         printf("%-20s %6s %6s %6s", "shape", "M", "N", "K");
-        for (int b = 0; b < GB_N; b++) if (b != GB_PORTABLE && gemm_be_ok(b)) printf(" %11s", GB_NAMES[b]);
+        for (int b = 0; b < GB_N; b++) if (b != GB_PORTABLE && gemm_be_ok(b)) printf(" %11s", gb_name(b));
         printf("\n");
     }
     for (int i = 0; i < n; i++) {
@@ -359,7 +366,7 @@ static int bench_gemm(const trm_config *c, bool json) {
         for (int b = 0; b < GB_N; b++) {
             if (b == GB_PORTABLE || !gemm_be_ok(b)) continue;
             double g = time_gemm(b, shapes[i].ta, shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, 5);
-            if (json) printf(",\"%s\":%.1f", GB_NAMES[b], g);
+            if (json) printf(",\"%s\":%.1f", gb_name(b), g);
             else { printf(" %11.1f", g); fflush(stdout); }
         }
         printf(json ? "}" : "\n");
@@ -464,12 +471,8 @@ int cmd_bench(int argc, char **argv) {
     if (!strcmp(prec, "bf16") && trm_matmul_set_precision(TRM_PRECISION_BF16) != TRM_PRECISION_BF16)
         return die("bench", "--precision bf16: needs an AVX-512 CPU");
     if (mm) {
-        trm_matmul_backend want = !strcmp(mm, "avx512") ? TRM_MATMUL_AVX512
-                                : !strcmp(mm, "onednn") ? TRM_MATMUL_ONEDNN
-                                : !strcmp(mm, "openblas") ? TRM_MATMUL_BLAS
-                                : !strcmp(mm, "neon") ? TRM_MATMUL_NEON
-                                : !strcmp(mm, "portable") ? TRM_MATMUL_PORTABLE : (trm_matmul_backend)-1;
-        if ((int)want < 0) return die("bench", "--matmul: expected onednn, avx512, neon, openblas or portable, got '%s'", mm);
+        trm_matmul_backend want;
+        if (trm_matmul_backend_parse(mm, &want)) return die("bench", "--matmul: expected onednn, avx512, avx2, neon, openblas or portable, got '%s'", mm);
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
     const char *cputime = getenv("TRM_BENCH_CPUTIME"); /* set and not "0": CPU time */
@@ -493,23 +496,23 @@ int cmd_bench(int argc, char **argv) {
     if (!no_peak) {
         peak = measure_fma_peak(&lanes);
         bool bf = trm_matmul_get_precision() == TRM_PRECISION_BF16;
-        double g_own = trm_cpu_has_avx512() ? time_gemm(bf ? GB_AVX512_BF16 : GB_AVX512, false, true, 2048, 1536, 512, 3) : 0;
+        double g_own = trm_gemm_isa() ? time_gemm(bf ? GB_AVX512_BF16 : GB_AVX512, false, true, 2048, 1536, 512, 3) : 0;
         double g_blas = gemm_be_ok(GB_OPENBLAS) ? time_gemm(GB_OPENBLAS, false, true, 2048, 1536, 512, 3) : 0;
         double g_dnnl = !bf && gemm_be_ok(GB_DNNL) ? time_gemm(GB_DNNL, false, true, 2048, 1536, 512, 3) : 0;
         ceil = g_own > g_blas ? g_own : g_blas;
         if (g_dnnl > ceil) ceil = g_dnnl;
         if (!json)
             printf("CPU: %d threads, fp32 FMA peak %.0f GFLOP/s (%d-wide, measured); sgemm 2048x1536x512: "
-                   "avx512%s %.0f, openblas %.0f, onednn %.0f GFLOP/s\n", omp_get_max_threads(), peak, lanes,
-                   bf ? "-bf16" : "", g_own, g_blas, g_dnnl);
+                   "%s%s %.0f, openblas %.0f, onednn %.0f GFLOP/s\n", omp_get_max_threads(), peak, lanes,
+                   trm_cpu_isa_active(), bf ? "-bf16" : "", g_own, g_blas, g_dnnl);
     }
     if (!json)
-        printf("preset %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,
-               trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup,
+        printf("preset %s, kernels %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,
+               trm_cpu_isa_active(), trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup,
                trm_prof_clock == CLOCK_MONOTONIC ? "wall-clock" : "CPU");
     else
-        printf("{\"preset\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
-               "\"sgemm_gflops\":%.1f", preset, trm_matmul_backend_name(trm_matmul_get_backend()), prec,
+        printf("{\"preset\":\"%s\",\"isa\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
+               "\"sgemm_gflops\":%.1f", preset, trm_cpu_isa_active(), trm_matmul_backend_name(trm_matmul_get_backend()), prec,
                omp_get_max_threads(), peak, ceil);
     fflush(stdout);
     int rc = 0;

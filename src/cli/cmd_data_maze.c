@@ -3,14 +3,14 @@
  *   trm data maze      question,answer CSV files or reference-format npy
  *                      splits -> a dataset in the reference's format
  *                      (spec 4.1/4.3), optionally with the 8 dihedral
- *                      transforms of every train maze
+ *                      transforms of every train maze (the library's
+ *                      builder, src/tasks/maze_build.c; options here)
  *   trm data maze-gen  new n x n mazes with a long, unique shortest path
  *                      -> question,answer CSV
  *
  * Every maze is checked (one S, one G, valid cells, the answer a shortest
  * path) before anything is written; a bad input costs one error line
  * naming file:line and leaves no partial output. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,109 +20,7 @@
 #include "cli/cli.h"
 #include "cli/data_common.h"
 #include "core/util.h"
-#include "core/rng.h"
-#include "data/dataset.h"
-#include "tasks/maze.h"
-#include "tasks/task.h"
 #include "trm.h"
-
-/* ---------------------------------------------------------------- maze pools */
-
-/* Mazes merged from several sources of one size. */
-typedef struct {
-    maze_set all;          /* merged (where unused) */
-    int cap;
-    char first_src[4096];  /* the source that fixed seq_len, for messages */
-} pool;
-
-static int pool_append(pool *p, const maze_set *s) {
-    if (p->all.n + s->n > p->cap) {
-        int cap = p->all.n + s->n;
-        uint8_t *q = realloc(p->all.q, (size_t)cap * s->seq_len);
-        if (q) p->all.q = q;
-        uint8_t *a = q ? realloc(p->all.a, (size_t)cap * s->seq_len) : NULL;
-        if (!a) return -1;
-        p->all.a = a;
-        p->cap = cap;
-    }
-    memcpy(p->all.q + (size_t)p->all.n * s->seq_len, s->q, (size_t)s->n * s->seq_len);
-    memcpy(p->all.a + (size_t)p->all.n * s->seq_len, s->a, (size_t)s->n * s->seq_len);
-    p->all.n += s->n;
-    return 0;
-}
-
-/* What load_source adds to and checks against. */
-typedef struct {
-    pool *p;
-    int want_len;         /* > 0: the size the mazes must have ... */
-    const char *want_src; /* ... like these (for messages) */
-} load_ctx;
-
-/* Adds one source's mazes to the pool (a data_each_file callback); all
- * must share one size. */
-static int load_source(const char *cmd, const char *f, void *ctx) {
-    const load_ctx *l = ctx;
-    pool *p = l->p;
-    maze_set s;
-    trm_err e;
-    int rc = 0;
-    if (maze_load(f, &s, &e)) return die(cmd, "%s", e.msg);
-    int want = p->all.seq_len ? p->all.seq_len : l->want_len;
-    const char *from = p->all.seq_len ? p->first_src : l->want_src;
-    if (want && s.seq_len != want) {
-        int n = maze_side(s.seq_len), m = maze_side(want);
-        rc = die(cmd, "%s: %dx%d mazes; expected %dx%d like %s", f, n, n, m, m, from);
-    } else {
-        if (!p->all.seq_len) p->all.seq_len = s.seq_len, snprintf(p->first_src, sizeof p->first_src, "%s", f);
-        if (pool_append(p, &s)) rc = die(cmd, "out of memory after %d mazes", p->all.n);
-    }
-    maze_set_free(&s);
-    return rc;
-}
-
-/* Loads a comma-separated list of sources; all mazes must share one size
- * (want_len > 0: that of the pool named by want_src). */
-static int load_sources(const char *cmd, const char *list, int want_len, const char *want_src, pool *p) {
-    load_ctx l = {p, want_len, want_src};
-    return data_each_file(cmd, list, load_source, &l);
-}
-
-/* Drops repeated questions and (with other) questions also in other;
- * keeps the order. Counts what went. */
-static int pool_filter(maze_set *s, const maze_set *other, int *dups, int *overlap) {
-    data_rowset seen, theirs = {0}; /* question rows of s, of other */
-    bool *keep = malloc(s->n ? (size_t)s->n : 1);
-    *dups = *overlap = 0;
-    if (!keep || data_rowset_init(&seen, s->q, s->seq_len, s->n)) {
-        free(keep);
-        return -1;
-    }
-    if (other && data_rowset_init(&theirs, other->q, other->seq_len, other->n)) {
-        free(keep);
-        free(seen.slot);
-        return -1;
-    }
-    for (int k = 0; other && k < other->n; k++) data_rowset_has(&theirs, other->q + (size_t)k * other->seq_len, k);
-    int L = s->seq_len, m = 0;
-    for (int k = 0; k < s->n; k++) { /* decide first: the set points at rows by index */
-        const uint8_t *q = s->q + (size_t)k * L;
-        keep[k] = false;
-        if (data_rowset_has(&seen, q, k)) (*dups)++;
-        else if (other && data_rowset_has(&theirs, q, -1)) (*overlap)++;
-        else keep[k] = true;
-    }
-    for (int k = 0; k < s->n; k++) {
-        if (!keep[k]) continue;
-        memmove(s->q + (size_t)m * L, s->q + (size_t)k * L, L);
-        memmove(s->a + (size_t)m * L, s->a + (size_t)k * L, L);
-        m++;
-    }
-    free(keep);
-    free(seen.slot);
-    free(theirs.slot);
-    s->n = m;
-    return 0;
-}
 
 /* ---------------------------------------------------------------- trm data maze */
 
@@ -184,88 +82,16 @@ static int parse_maze(int argc, char **argv, maze_opts *o) {
     return data_split_check(cmd, argc, argv, &o->split) ? 3 : 0; /* bad usage: exit 2 */
 }
 
-/* One group per maze: the maze, then (aug) its 7 other dihedral images. */
-static trm_split_writer *build_split(const maze_set *s, const int *idx, int n, bool aug, trm_err *e) {
-    int L = s->seq_len, side = maze_side(L);
-    trm_split_writer *w = trm_split_writer_new(L, MAZE_VOCAB);
-    int32_t *buf = malloc(sizeof(int32_t) * 4 * L);
-    if (!w || !buf) {
-        trm_errf(e, "out of memory");
-        goto fail;
-    }
-    int32_t *q = buf, *a = buf + L, *tq = buf + 2 * L, *ta = buf + 3 * L;
-    for (int g = 0; g < n; g++) {
-        for (int i = 0; i < L; i++) q[i] = s->q[(size_t)idx[g] * L + i], a[i] = s->a[(size_t)idx[g] * L + i];
-        if (trm_split_writer_group(w, e)) goto fail;
-        for (int t = 0; t < (aug ? 8 : 1); t++) {
-            trm_dihedral(t, q, side, side, tq, NULL, NULL);
-            trm_dihedral(t, a, side, side, ta, NULL, NULL);
-            if (trm_split_writer_puzzle(w, 0, e) || trm_split_writer_example(w, tq, ta, e)) goto fail;
-        }
-    }
-    free(buf);
-    return w;
-fail:
-    free(buf);
-    trm_split_writer_free(w);
-    return NULL;
-}
-
-/* What the inputs held, for the summary line. */
-typedef struct {
-    int dups, overlap, xdups;
-} drops;
-
-/* Loads and filters the pools; n_train/n_test planned. */
-static int gather(const maze_opts *o, pool *in, pool *ext, int *n_train, int *n_test, drops *dr) {
-    const char *cmd = "data maze";
-    int dups = 0, overlap = 0, xdups = 0, xo = 0;
-    if (load_sources(cmd, o->split.input, 0, NULL, in)) return -1;
-    if (o->split.test_input && load_sources(cmd, o->split.test_input, in->all.seq_len, "the --input mazes", ext)) return -1;
-    if ((o->split.test_input && pool_filter(&ext->all, NULL, &xdups, &xo)) ||
-        pool_filter(&in->all, o->split.test_input ? &ext->all : NULL, &dups, &overlap))
-        return die(cmd, "out of memory");
-    if (in->all.n == 0) return die(cmd, "no input mazes left: %d repeats, %d also in --test-input", dups, overlap);
-    *dr = (drops){dups, overlap, xdups};
-    return data_plan_sizes(cmd, "mazes", o->split.test_size, o->split.train_size, in->all.n, o->split.test_input != NULL, n_train, n_test);
-}
-
+/* The build is the library's (src/tasks/maze_build.c); this prints. */
 static int run_maze(const maze_opts *o) {
-    const char *cmd = "data maze";
-    pool in = {0}, ext = {0};
-    trm_split_writer *train = NULL, *test = NULL;
-    int *perm = NULL, *all = NULL, rc = 1, n_train = 0, n_test = 0;
-    bool created = false;
-    trm_err e;
-    drops dr = {0, 0, 0};
-    if (gather(o, &in, &ext, &n_train, &n_test, &dr) || data_prepare_out(cmd, o->split.out, &created)) goto done;
-    int side = maze_side(in.all.seq_len);
-    fprintf(stderr, "trm data maze: %d usable %dx%d input mazes (%d repeats, %d also in --test-input dropped); "
-            "train %d x %d versions, test %d%s\n", in.all.n, side, side, dr.dups, dr.overlap, n_train, o->aug ? 8 : 1,
-            o->split.test_input ? ext.all.n : n_test, dr.xdups ? " (repeats in --test-input dropped)" : "");
-    uint64_t rng[4];
-    rng_seed(rng, o->split.seed);
-    if (!(perm = data_draw_split(in.all.n, n_test, n_train, rng))) { die(cmd, "out of memory"); goto done; }
-    train = build_split(&in.all, perm + n_test, n_train, o->aug, &e);
-    if (train && o->split.test_input) {
-        if (!(all = data_iota(ext.all.n))) { die(cmd, "out of memory"); goto done; }
-        test = build_split(&ext.all, all, ext.all.n, false, &e);
-    } else if (train) {
-        test = build_split(&in.all, perm, n_test, false, &e);
-    }
-    if (!train || !test) { die(cmd, "%s", e.msg); goto done; }
-    if (data_write_dataset(cmd, o->split.out, train, test)) goto done;
-    data_print_summary(n_train, n_train * (o->aug ? 8 : 1), o->split.test_input ? ext.all.n : n_test, o->split.out);
-    rc = 0;
-done:
-    if (rc && created) data_remove_tree(o->split.out);
-    trm_split_writer_free(train);
-    trm_split_writer_free(test);
-    free(perm);
-    free(all);
-    maze_set_free(&in.all);
-    maze_set_free(&ext.all);
-    return rc;
+    trm_build_opts b;
+    data_build_opts(&b, "maze", &o->split, "trm data maze: ");
+    b.maze.aug = o->aug;
+    trm_build_result r;
+    if (data_run_build("data maze", "maze", &b, &r)) return 1;
+    data_print_summary(r.train_groups, r.train_examples, r.test_examples, o->split.out);
+    trm_build_result_free(&r);
+    return 0;
 }
 
 int cmd_data_maze(int argc, char **argv) {
@@ -279,13 +105,13 @@ int cmd_data_maze(int argc, char **argv) {
 typedef struct {
     const char *out;
     long count;
-    maze_gen_opts g;
+    trm_gen_opts g; /* its maze part */
     uint64_t seed;
 } gen_opts;
 
 static void usage_gen(FILE *out) {
-    maze_gen_opts d;
-    maze_gen_defaults(&d);
+    trm_gen_opts d;
+    trm_gen_opts_init(&d, "maze");
     fprintf(out,
             "usage: trm data maze-gen --count N --out FILE [options]\n\n"
             "Generates N new n x n mazes and writes them as question,answer CSV (the\n"
@@ -305,7 +131,7 @@ static void usage_gen(FILE *out) {
             "  --allow-ties    keep mazes with several shortest paths\n"
             "  --max-tries T   random boards per maze before giving up (default: %ld)\n"
             "  --seed S        RNG seed (default: 0)\n",
-            d.side, d.min_path, d.wall_lo, d.wall_hi, d.max_tries);
+            d.maze.side, d.maze.min_path, d.maze.wall_lo, d.maze.wall_hi, d.maze.max_tries);
 }
 
 static int parse_walls(const char *s, float *lo, float *hi) {
@@ -332,7 +158,7 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "data maze-gen";
     *o = (gen_opts){.count = -1};
-    maze_gen_defaults(&o->g);
+    trm_gen_opts_init(&o->g, "maze");
     long v;
     int c;
     optind = 1;
@@ -340,23 +166,23 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
-        case 'u': o->g.unique = false; break;
+        case 'u': o->g.maze.unique = false; break;
         case 'n':
             if (data_parse_long(optarg, 1, 1L << 28, &o->count)) return die(cmd, "--count: expected an integer in [1, 2^28], got '%s'", optarg) + 1;
             break;
         case 'z':
             if (data_parse_long(optarg, 2, 1000, &v)) return die(cmd, "--size: expected an integer in [2, 1000], got '%s'", optarg) + 1;
-            o->g.side = (int)v;
+            o->g.maze.side = (int)v;
             break;
         case 'p':
             if (data_parse_long(optarg, 1, 1000000, &v)) return die(cmd, "--min-path: expected an integer >= 1, got '%s'", optarg) + 1;
-            o->g.min_path = (int)v;
+            o->g.maze.min_path = (int)v;
             break;
         case 'w':
-            if (parse_walls(optarg, &o->g.wall_lo, &o->g.wall_hi)) return die(cmd, "--walls: expected P or LO-HI with 0 <= LO <= HI < 1, got '%s'", optarg) + 1;
+            if (parse_walls(optarg, &o->g.maze.wall_lo, &o->g.maze.wall_hi)) return die(cmd, "--walls: expected P or LO-HI with 0 <= LO <= HI < 1, got '%s'", optarg) + 1;
             break;
         case 't':
-            if (data_parse_long(optarg, 1, 1L << 40, &o->g.max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
+            if (data_parse_long(optarg, 1, 1L << 40, &o->g.maze.max_tries)) return die(cmd, "--max-tries: expected an integer >= 1, got '%s'", optarg) + 1;
             break;
         case 's':
             if (data_parse_u64(optarg, &o->seed)) return die(cmd, "--seed: expected a non-negative integer, got '%s'", optarg) + 1;
@@ -366,109 +192,38 @@ static int parse_gen(int argc, char **argv, gen_opts *o) {
         }
     }
     if (data_gen_check(cmd, argc, argv, o->count, o->out)) return 3; /* bad usage: exit 2 */
-    int n = o->g.side;
-    if (o->g.min_path > n * n - 1)
-        return die(cmd, "--min-path %d: a %dx%d maze has paths of at most %d moves", o->g.min_path, n, n, n * n - 1) + 1;
+    int n = o->g.maze.side;
+    if (o->g.maze.min_path > n * n - 1)
+        return die(cmd, "--min-path %d: a %dx%d maze has paths of at most %d moves", o->g.maze.min_path, n, n, n * n - 1) + 1;
     return 0;
 }
 
 /* Progress: on a terminal a line redrawn 4 times a second; in logs one
  * line every 15 s, so long runs show they are alive. */
-static void progress(long done, long total, double t0, double *last) {
+static void gen_progress(void *ctx, long done, long total, double secs) {
+    static double last = 0;
+    (void)ctx;
     bool tty = isatty(2);
-    double t = data_now_s();
-    if (t - *last < (tty ? 0.25 : 15.0) && done != total) return;
+    if (secs - last < (tty ? 0.25 : 15.0) && done != total) return;
     if (!tty && done == total) return;
-    *last = t;
+    last = secs;
     fprintf(stderr, tty ? "\rtrm data maze-gen: %ld/%ld mazes (%.1f/s)   " : "trm data maze-gen: %ld/%ld mazes (%.1f/s)\n",
-            done, total, done / (t - t0 + 1e-9));
+            done, total, done / (secs + 1e-9));
+    if (tty && done == total) fputc('\n', stderr);
 }
 
-/* Generates all mazes in parallel; returns the index of one that failed or -1. */
-static long generate_all(const gen_opts *o, uint8_t *q, uint8_t *a, long *len_sum, int *len_min, int *len_max) {
-    long failed = -1, done = 0;
-    int L = o->g.side * o->g.side;
-    double t0 = data_now_s(), last = t0;
-    *len_sum = 0, *len_min = 1 << 30, *len_max = 0;
-#pragma omp parallel
-    {
-        int32_t *bq = malloc(sizeof(int32_t) * 2 * L), *ba = bq ? bq + L : NULL;
-#pragma omp for schedule(dynamic, 1)
-        for (long k = 0; k < o->count; k++) {
-            long f;
-#pragma omp atomic read
-            f = failed;
-            if (f >= 0) continue; /* give up early */
-            uint64_t rng[4];
-            int d = 0, rc = -1;
-            data_item_rng(rng, o->seed, k);
-            if (bq) rc = maze_generate(&o->g, rng, bq, ba, &d);
-            for (int i = 0; rc == 0 && i < L; i++) q[k * L + i] = (uint8_t)bq[i], a[k * L + i] = (uint8_t)ba[i];
-#pragma omp critical(maze_progress)
-            {
-                if (rc && (failed < 0 || k < failed)) failed = k;
-                done++;
-                *len_sum += d;
-                if (rc == 0 && d < *len_min) *len_min = d;
-                if (d > *len_max) *len_max = d;
-                progress(done, o->count, t0, &last);
-            }
-        }
-        free(bq);
-    }
-    if (isatty(2)) fputc('\n', stderr);
-    return failed;
-}
-
-static int write_csv(FILE *f, long count, int L, const uint8_t *q, const uint8_t *a) {
-    char *line = malloc(2 * (size_t)L + 2);
-    if (!line) return -1;
-    fprintf(f, "question,answer\n");
-    for (long k = 0; k < count; k++) {
-        for (int i = 0; i < L; i++) {
-            line[i] = maze_char_of(q[k * L + i]);
-            line[L + 1 + i] = maze_char_of(a[k * L + i]);
-        }
-        line[L] = ',';
-        line[2 * L + 1] = '\n';
-        fwrite(line, 1, 2 * (size_t)L + 2, f);
-    }
-    free(line);
-    return ferror(f) ? -1 : 0;
-}
-
+/* The generator is the library's (src/tasks/maze_build.c); this prints. */
 static int run_gen(const gen_opts *o) {
-    const char *cmd = "data maze-gen";
-    char tmp[DATA_TMP_PATH];
-    int L = o->g.side * o->g.side, rc = 1;
-    FILE *f = data_open_tmp(cmd, o->out, tmp);
-    if (!f) return 1;
-    uint8_t *q = malloc((size_t)o->count * L), *a = malloc((size_t)o->count * L);
-    if (!q || !a) {
-        die(cmd, "out of memory for %ld mazes", o->count);
-        goto fail;
-    }
-    double t0 = data_now_s();
-    long sum;
-    int lo, hi;
-    long bad = generate_all(o, q, a, &sum, &lo, &hi);
-    if (bad >= 0) {
-        die(cmd, "maze %ld: none of %ld random boards had a path of >= %d moves (lower --min-path, widen "
-            "--walls or raise --max-tries)", bad + 1, o->g.max_tries, o->g.min_path);
-        goto fail;
-    }
-    int werr = data_commit_tmp(cmd, f, write_csv(f, o->count, L, q, a), tmp, o->out);
-    f = NULL; /* closed by data_commit_tmp, whatever happened */
-    if (werr) goto fail;
+    trm_gen_opts g;
+    trm_gen_opts_init(&g, "maze");
+    g.out = o->out, g.count = o->count, g.seed = o->seed, g.progress = gen_progress;
+    g.maze = o->g.maze;
+    trm_gen_result r;
+    trm_err e;
+    if (trm_generate_puzzles("maze", &g, &r, &e)) return die("data maze-gen", "%s", e.msg);
     fprintf(stderr, "trm data maze-gen: %ld %dx%d mazes in %.1f s, shortest paths %d-%d moves (mean %.1f) -> %s\n",
-            o->count, o->g.side, o->g.side, data_now_s() - t0, lo, hi, (double)sum / o->count, o->out);
-    rc = 0;
-fail:
-    if (f) fclose(f);
-    if (rc) remove(tmp);
-    free(q);
-    free(a);
-    return rc;
+            o->count, o->g.maze.side, o->g.maze.side, r.secs, r.path_min, r.path_max, r.path_mean, o->out);
+    return 0;
 }
 
 int cmd_data_maze_gen(int argc, char **argv) {

@@ -3,16 +3,14 @@
  * Sudoku puzzles are generated, a tiny TRM trains on them from scratch
  * (progress on stderr), then solves puzzles it has never seen (boards and
  * accuracy on stdout). */
-#include <ftw.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "data/dataset.h"
+#include "io/fileio.h" /* io_remove_tree */
 #include "tasks/sudoku4.h"
 #include "train/train.h"
 
@@ -88,41 +86,28 @@ static int show_solutions(const char *ckpt, const char *data, int shown) {
     trm_err e;
     trm_model *m = trm_checkpoint_load(ckpt, &e);
     trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
-    trm_act *a = s ? trm_act_new(m, shown, TRM_EVAL, 0, &e) : NULL;
-    if (!a) {
+    int32_t in[200 * 16], lab[200 * 16], pred[200 * 16];
+    double conf[200];
+    for (int b = 0; s && b < shown; b++) trm_split_example(s, b, in + 16 * b, lab + 16 * b);
+    trm_batch bt = {shown, in, lab, NULL};
+    trm_solve_out out = {.tokens = pred, .confidence = conf};
+    if (!s || trm_solve(m, NULL, &bt, NULL, &out, &e)) {
         trm_split_close(s);
         trm_model_free(m);
         return die("demo", "%s", e.msg);
     }
-    int32_t in[200 * 16], lab[200 * 16], pred[16];
-    for (int b = 0; b < shown; b++) trm_split_example(s, b, in + 16 * b, lab + 16 * b);
-    trm_batch bt = {shown, in, lab, NULL};
-    for (int k = 0; k < m->cfg.halt_max_steps; k++) trm_act_step(m, a, &bt, NULL, &e);
     printf("\nheld-out puzzles (question | model's answer, * = wrong | solution):\n");
     for (int b = 0; b < shown; b++) {
-        const float *lg = a->logits + (size_t)b * 16 * m->cfg.vocab_size;
-        for (int i = 0; i < 16; i++) {
-            int best = 0;
-            for (int v = 1; v < m->cfg.vocab_size; v++)
-                if (lg[i * m->cfg.vocab_size + v] > lg[i * m->cfg.vocab_size + best]) best = v;
-            pred[i] = best;
-        }
         printf("\n");
-        print_boards(in + 16 * b, lab + 16 * b, pred);
-        printf("  confidence sigmoid(q_halt) = %.3f\n", 1.0 / (1.0 + exp(-a->q_halt[b])));
+        print_boards(in + 16 * b, lab + 16 * b, pred + 16 * b);
+        printf("  confidence sigmoid(q_halt) = %.3f\n", conf[b]);
     }
-    trm_act_free(a);
     trm_split_close(s);
     trm_model_free(m);
     return 0;
 }
 
 /* ------------------------------------------------------------ run */
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
 
 static int run_demo(const demo_opts *o, const char *dir) {
     char data[4200], run[4200], ckpt[4300];
@@ -141,13 +126,13 @@ static int run_demo(const demo_opts *o, const char *dir) {
     tc.global_batch_size = 64;
     tc.epochs = (double)o->steps * tc.global_batch_size / o->train_size + 1;
     tc.max_steps = o->steps;
-    tc.lr = 2e-3f;
-    tc.lr_warmup_steps = 20;
+    tc.optim.lr = 2e-3f;
+    tc.optim.lr_warmup_steps = 20;
     tc.ema = false; /* a 0.999 EMA would still mostly hold the initial weights */
     tc.eval_interval = 0;
     tc.seed = o->seed;
     trm_train_run_opts ro = {.data_dir = data, .out_dir = run};
-    if (trm_train_run(&arch, &tc, &ro, &e)) return die("demo", "%s", e.msg);
+    if (cli_train_run(&arch, &tc, &ro, false, &e)) return die("demo", "%s", e.msg);
     trm_model *m = trm_checkpoint_load(ckpt, &e);
     trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
     trm_eval_result r;
@@ -168,6 +153,6 @@ int cmd_demo(int argc, char **argv) {
     const char *dir = o.out;
     if (!dir && !(dir = mkdtemp(tmp))) return die("demo", "cannot create a temporary directory in /tmp");
     int rc = run_demo(&o, dir);
-    if (!o.out) nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (!o.out) io_remove_tree(tmp);
     return rc;
 }

@@ -12,13 +12,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "data/dataset.h"
 #include "eval/arc_eval.h"
 #include "io/jsonout.h"
 #include "render/render.h"
 #include "search/search_cli.h"
 #include "tasks/task.h"
-#include "train/train.h"
 
 #define MAX_CKPT 64
 
@@ -274,22 +272,22 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
     trm_err e;
     trm_model *m = trm_checkpoint_load(ck, &e);
     if (!m) return die("eval", "%s", e.msg);
-    int rc = check_fit(ck, a, trm_split_meta(s), &m->cfg);
+    int rc = check_fit(ck, a, trm_split_meta(s), trm_model_config(m));
     if (rc == 0 && trm_search_cli_apply_cycles(&a->search, m, &e)) rc = die("eval", "%s", e.msg);
-    ctx->cur->H_cycles = m->cfg.H_cycles, ctx->cur->L_cycles = m->cfg.L_cycles;
-    ctx->cur->step_flops = trm_step_flops(&m->cfg, 1, TRM_EVAL);
+    ctx->cur->H_cycles = trm_model_config(m)->H_cycles, ctx->cur->L_cycles = trm_model_config(m)->L_cycles;
+    ctx->cur->step_flops = trm_step_flops(trm_model_config(m), 1, TRM_EVAL);
     char what[64]; /* the weights are loaded: what is left to allocate is a batch's activations */
     snprintf(what, sizeof what, "evaluating at batch %lld", a->batch);
-    if (rc == 0) rc = cli_memory_check("eval", (double)trm_act_memory_bytes(&m->cfg, (int)a->batch, TRM_EVAL), what, a->no_memcheck);
-    if (rc == 0 && !ctx->task && !ctx->arc) rc = pick_task(a, &m->cfg, &ctx->task);
+    if (rc == 0) rc = cli_memory_check("eval", (double)trm_act_memory_bytes(trm_model_config(m), (int)a->batch, TRM_EVAL), what, a->no_memcheck);
+    if (rc == 0 && !ctx->task && !ctx->arc) rc = pick_task(a, trm_model_config(m), &ctx->task);
     if (rc == 0 && a->render_wrong && !ctx->task) rc = die("eval", "--render-wrong: no task for this checkpoint (give --task)");
-    ctx->seq_len = m->cfg.seq_len;
+    ctx->seq_len = trm_model_config(m)->seq_len;
     trm_eval_opts o = {.steps = (int)a->steps, .batch = (int)a->batch, .max_examples = a->max_ex,
                        .per_step = a->per_step, .progress = !a->quiet, .on_row = on_row, .row_ctx = ctx};
     /* the one place a batch solver is chosen: o.solve (plain recursion when NULL) */
     if (rc == 0 && a->search.on) { /* test-time search (src/search) */
         trm_search_cli sc = a->search;
-        if (trm_search_cli_finish(&sc, &m->cfg, &e)) rc = die("eval", "%s", e.msg);
+        if (trm_search_cli_finish(&sc, trm_model_config(m), &e)) rc = die("eval", "%s", e.msg);
         else if (!ctx->task) rc = die("eval", "--search: no task for this checkpoint (give --task)");
         ctx->cur->search = (trm_search_eval_ctx){.opts = sc.o, .task = ctx->task, .max_puzzles = a->max_ex};
         o.solve = trm_search_eval_solve;

@@ -65,16 +65,18 @@ static int parse_opts(int argc, char **argv, forward_opts *o) {
 /* Runs rows [r0, r0 + n) and copies their outputs into logits/q. */
 static int run_chunk(trm_model *m, const forward_opts *o, const int32_t *x, const int32_t *pid,
                      int r0, int n, float *logits, float *q, trm_err *err) {
-    const trm_config *c = &m->cfg;
+    const trm_config *c = trm_model_config(m);
     trm_act *a = trm_act_new(m, n, TRM_EVAL, 0, err);
     if (!a) return -1;
+    /* evaluation halts only at the step cap: put it at K so K steps run uninterrupted */
+    trm_act_set_step_cap(a, o->steps);
     trm_batch bt = {n, x + (size_t)r0 * c->seq_len, NULL, pid ? pid + r0 : NULL};
     int rc = 0;
     for (int s = 0; rc == 0 && s < o->steps; s++) rc = trm_act_step(m, a, &bt, NULL, err);
     if (rc == 0) {
         size_t per = (size_t)c->seq_len * c->vocab_size;
-        memcpy(logits + (size_t)r0 * per, a->logits, sizeof(float) * per * n);
-        memcpy(q + r0, a->q_halt, sizeof(float) * n);
+        memcpy(logits + (size_t)r0 * per, trm_act_logits(a), sizeof(float) * per * n);
+        memcpy(q + r0, trm_act_q_halt(a), sizeof(float) * n);
     }
     trm_act_free(a);
     return rc;
@@ -87,7 +89,7 @@ int cmd_forward(int argc, char **argv) {
     trm_err e;
     trm_model *m = trm_checkpoint_load(o.ckpt, &e);
     if (!m) return die("forward", "%s", e.msg);
-    const trm_config *c = &m->cfg;
+    const trm_config *c = trm_model_config(m);
     npy_shape xs, ps;
     int32_t *x = npy_read_i32(o.inputs, &xs, &e), *pid = NULL;
     float *logits = NULL, *q = NULL;
@@ -106,8 +108,6 @@ int cmd_forward(int argc, char **argv) {
         }
     }
     if (o.steps == 0) o.steps = c->halt_max_steps;
-    /* evaluation halts only at the step cap: lift it so K steps run uninterrupted */
-    if (m->cfg.halt_max_steps < o.steps) m->cfg.halt_max_steps = o.steps;
     logits = malloc(sizeof(float) * (size_t)B * c->seq_len * c->vocab_size);
     q = malloc(sizeof(float) * (size_t)B);
     if (!logits || !q) { die("forward", "out of memory for %d rows", B); goto done; }

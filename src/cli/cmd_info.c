@@ -85,7 +85,7 @@ int cmd_info(int argc, char **argv) {
         if (n_sets) return die("info", "--set applies to presets only");
         trm_model *m = trm_checkpoint_load(ckpt, &e);
         if (!m) return die("info", "%s", e.msg);
-        print_info(&m->cfg, "checkpoint", ckpt, trm_model_num_params(m), batch);
+        print_info(trm_model_config(m), "checkpoint", ckpt, trm_model_num_params(m), batch);
         trm_model_free(m);
         return 0;
     }

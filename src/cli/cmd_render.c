@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "data/dataset.h"
 #include "render/render.h"
 #include "trm.h"
 

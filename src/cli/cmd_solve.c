@@ -2,11 +2,11 @@
  * its confidence and whether the task's checker accepts it.
  *
  * One-line puzzles (Sudoku, 4x4 Sudoku, Maze: anything with a parse) come
- * from the command line, a file or stdin. An ARC task is a JSON file: its
- * test inputs are run through every augmented version the model was
- * trained on (found in the dataset's identifiers.json), the predictions
- * inverted and voted on as the ARC evaluator does (spec 5.2), and the two
- * best grids are the attempts. */
+ * from the command line, a file or stdin. Families whose puzzles are files
+ * (ARC task JSON) give file hooks (trm_task_file_ops, task.h): the rows
+ * they lay out are solved here, and the task votes and words the answers
+ * (ARC: every augmented version of the task, inverted and voted on as the
+ * ARC evaluator does, spec 5.2). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -19,13 +19,8 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
-#include "eval/arc_eval.h"
 #include "render/render.h"
 #include "search/search_cli.h"
-#include "tasks/arc.h"
-#include "tasks/maze.h"
-#include "tasks/sudoku.h"
-#include "tasks/sudoku4.h"
 #include "tasks/task.h"
 #include "io/jsonout.h"
 #include "trm.h"
@@ -122,30 +117,21 @@ static int parse_opts(int argc, char **argv, solve_opts *o) {
 
 /* ------------------------------------------------------------ solving */
 
-/* The one place a batch is solved: `steps` plain supervision steps from a
- * fresh carry; pred gets the argmax tokens, q_halt the halting logits.
- * (A test-time search replaces this call.) */
+/* One batch: trm_solve's `steps` plain supervision steps from a fresh
+ * carry; pred gets the answer tokens, q_halt the halting logits. (A
+ * test-time search replaces this call.) */
 static int solve_batch(trm_model *m, trm_act *a, const trm_batch *bt, int steps, int32_t *pred,
                        float *q_halt, trm_err *err) {
-    trm_act_reset(a);
-    for (int s = 0; s < steps; s++)
-        if (trm_act_step(m, a, bt, NULL, err)) return -1;
-    int S = m->cfg.seq_len, V = m->cfg.vocab_size;
-    for (size_t i = 0; i < (size_t)bt->batch * S; i++) {
-        const float *lg = a->logits + i * V;
-        int best = 0;
-        for (int v = 1; v < V; v++) if (lg[v] > lg[best]) best = v;
-        pred[i] = best;
-    }
-    memcpy(q_halt, a->q_halt, sizeof(float) * (size_t)bt->batch);
-    return 0;
+    trm_solve_opts so = {.max_steps = steps};
+    trm_solve_out out = {.tokens = pred, .q_halt = q_halt};
+    return trm_solve(m, a, bt, &so, &out, err);
 }
 
 /* A batch runner over n rows of inputs (and puzzle ids, may be NULL):
  * fills pred [n, S] and q [n] chunk by chunk. */
 static int solve_rows(trm_model *m, trm_act *a, int n, const int32_t *in, const int32_t *pid,
                       int steps, int32_t *pred, float *q, trm_err *err) {
-    int B = a->batch, S = m->cfg.seq_len;
+    int B = trm_act_batch(a), S = trm_model_config(m)->seq_len;
     int32_t *bin = malloc(sizeof(int32_t) * (size_t)B * S), *bpid = malloc(sizeof(int32_t) * (size_t)B);
     int32_t *bpred = malloc(sizeof(int32_t) * (size_t)B * S);
     float *bq = malloc(sizeof(float) * (size_t)B);
@@ -170,13 +156,12 @@ static int solve_rows(trm_model *m, trm_act *a, int n, const int32_t *in, const 
 
 /* The batch runner's state; first the memory check (the weights are
  * loaded: what is left is a batch's activations). */
-static int prepare_model(trm_model *m, int n, int steps, bool no_memcheck, trm_act **a, trm_err *err) {
-    if (m->cfg.halt_max_steps < steps) m->cfg.halt_max_steps = steps;
+static int prepare_model(trm_model *m, int n, bool no_memcheck, trm_act **a, trm_err *err) {
     int B = n < MAX_BATCH ? n : MAX_BATCH;
     B = B < 1 ? 1 : B;
     char what[64];
     snprintf(what, sizeof what, "solving at batch %d", B);
-    if (!no_memcheck && trm_mem_check((double)trm_act_memory_bytes(&m->cfg, B, TRM_EVAL), what, err)) return -1;
+    if (!no_memcheck && trm_mem_check((double)trm_act_memory_bytes(trm_model_config(m), B, TRM_EVAL), what, err)) return -1;
     *a = trm_act_new(m, B, TRM_EVAL, 0, err);
     return *a ? 0 : -1;
 }
@@ -209,18 +194,10 @@ static int puzzles_grow(puzzle_list *p) {
     return 0;
 }
 
-/* One puzzle line -> tokens; 9x9 Sudoku keeps its established parser
- * (quoted CSV fields and all). */
+/* One puzzle line -> tokens, by the task's line parser where it has one. */
 static int parse_one(const trm_task *t, const char *text, int S, int32_t *in, int32_t *lab,
                      bool *has, trm_err *err) {
-    if (!strcmp(t->name, "sudoku")) {
-        int8_t q[81], ans[81];
-        if (sudoku_parse_line(text, q, ans, has, err)) return -1;
-        sudoku_to_tokens(q, in);
-        sudoku_to_tokens(ans, lab);
-        return 0;
-    }
-    return t->parse(text, S, in, lab, has, err);
+    return (t->parse_line ? t->parse_line : t->parse)(text, S, in, lab, has, err);
 }
 
 static int add_puzzle(const trm_task *t, puzzle_list *p, const char *text, int lineno, trm_err *err) {
@@ -281,35 +258,13 @@ static int read_puzzles(const trm_task *t, const char *src, puzzle_list *p) {
 
 /* ------------------------------------------------------------ impossible puzzles */
 
-/* Sudoku (both sizes): why the puzzle cannot be solved, or NULL. The
- * answer's own checks come first: they name a cell. */
-static const char *sudoku_impossible(const trm_task *t, const int32_t *in, const int32_t *lab, bool has, int S,
-                                     char *buf, size_t n) {
-    int blanks = 0;
-    for (int i = 0; i < S; i++) blanks += in[i] == 1;
-    /* verify without givens counts the blanks plus the repeated digits */
-    int repeats = t->verify(NULL, in, S) - blanks;
-    if (repeats > 0) return snprintf(buf, n, "the givens break the rules (%d repeated digits)", repeats), buf;
-    int side = S == 16 ? 4 : 9;
-    for (int i = 0; has && i < S; i++)
-        if (in[i] != 1 && lab[i] != in[i])
-            return snprintf(buf, n, "the answer contradicts the given at cell %d (row %d, column %d)", i + 1,
-                            i / side + 1, i % side + 1), buf;
-    int viol = has ? t->verify(in, lab, S) : 0;
-    if (viol > 0) return snprintf(buf, n, "the answer breaks the rules (%d violations)", viol), buf;
-    int8_t q[81];
-    for (int i = 0; i < S; i++) q[i] = (int8_t)(in[i] - 1);
-    if (!has && (S == 81 ? sudoku_solve(q, NULL, 1, NULL) : sudoku4_count(q)) == 0) return "the puzzle has no solution";
-    return NULL;
-}
-
 /* Why puzzle i cannot be solved (contradictory givens, no solution, an
  * answer that breaks the rules), or NULL. */
 static const char *impossible(const trm_task *t, const puzzle_list *p, int i, char *buf, size_t n) {
     int S = p->S;
     const int32_t *in = p->in + (size_t)i * S, *lab = p->lab + (size_t)i * S;
-    if (!strncmp(t->name, "sudoku", 6)) return sudoku_impossible(t, in, lab, p->has[i], S, buf, n);
-    if (!strcmp(t->name, "maze") && maze_solve(in, S, NULL, NULL) < 0) return "G cannot be reached from S";
+    const char *why = t->impossible ? t->impossible(in, lab, p->has[i], S, buf, n) : NULL;
+    if (why) return why;
     int viol = p->has[i] && t->verify ? t->verify(in, lab, S) : 0;
     if (viol > 0) return snprintf(buf, n, "the answer breaks the rules (%d violations)", viol), buf;
     return NULL;
@@ -325,10 +280,7 @@ static void warn_impossible(const puzzle_list *p, int i, const char *why) {
 
 /* Words for the checker's verdict and the cells worth counting. */
 static void task_words(const trm_task *t, const char **ok, const char **bad, const char **cells) {
-    bool maze = !strcmp(t->name, "maze");
-    *ok = maze ? "valid shortest path" : "valid solution";
-    *bad = maze ? "not a valid shortest path" : "breaks the rules";
-    *cells = maze ? "path cells" : strncmp(t->name, "sudoku", 6) ? "cells to fill" : "blank cells";
+    *ok = t->valid_word, *bad = t->invalid_word, *cells = t->cells_word;
 }
 
 static int png_path(const solve_opts *o, int idx, char *buf, size_t cap) {
@@ -349,12 +301,8 @@ static int draw_png(const solve_opts *o, const trm_task *t, int S, int idx, cons
 
 static void print_board(const trm_task *t, int S, const int32_t *in, const int32_t *pred,
                         const int32_t *lab, bool has, bool color) {
-    if (!strcmp(t->name, "sudoku")) {
-        int8_t grid[81], q[81], ans[81];
-        sudoku_from_tokens(pred, grid);
-        sudoku_from_tokens(in, q);
-        sudoku_from_tokens(lab, ans);
-        sudoku_print(stdout, grid, q, has ? ans : NULL, color);
+    if (t->print) {
+        t->print(stdout, in, pred, lab, has, color);
         return;
     }
     trm_board_view v[2] = {{in, "input"}, {pred, "prediction"}};
@@ -434,12 +382,6 @@ static void summary(const trm_task *t, const tally *tl, bool json, double secs, 
     fprintf(sum, "; %.1f ms per puzzle (%d supervision steps, batches of %d)\n", 1000 * secs / tl->n, steps, B);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------ one-line tasks */
 
 /* --search over all puzzles (src/search): answers into pred, halting
@@ -449,7 +391,10 @@ static int search_lines(trm_model *m, const trm_task *t, trm_act *a, const puzzl
                         int64_t *budget) {
     trm_err e;
     trm_search_cli sc = o->search;
-    if (trm_search_cli_finish(&sc, &m->cfg, &e)) return die("solve", "%s", e.msg);
+    /* Kx budgets count in the solve's steps when --steps goes past halt_max_steps */
+    trm_config cfg = *trm_model_config(m);
+    if (cfg.halt_max_steps < steps) cfg.halt_max_steps = steps;
+    if (trm_search_cli_finish(&sc, &cfg, &e)) return die("solve", "%s", e.msg);
     if (sc.o.branch_steps == 0) sc.o.branch_steps = steps;
     if (!(*sr = calloc((size_t)p->n, sizeof **sr))) return die("solve", "out of memory");
     if (trm_search_run(m, a, t, p->in, NULL, p->n, 0, &sc.o, pred, *sr, st, &e)) return die("solve", "%s", e.msg);
@@ -459,30 +404,30 @@ static int search_lines(trm_model *m, const trm_task *t, trm_act *a, const puzzl
 }
 
 static int solve_lines(trm_model *m, const trm_task *t, const solve_opts *o) {
-    puzzle_list p = {.S = m->cfg.seq_len};
+    puzzle_list p = {.S = trm_model_config(m)->seq_len};
     trm_err e;
     int rc = 0;
     if (o->arg) {
         if (add_puzzle(t, &p, o->arg, 0, &e)) rc = die("solve", "puzzle argument: %s", e.msg);
     } else rc = read_puzzles(t, o->file ? o->file : "-", &p);
     if (rc == 0 && o->png && p.n != 1) rc = die("solve", "--png draws one puzzle, %d given: use --png-dir DIR", p.n);
-    int steps = o->steps ? o->steps : m->cfg.halt_max_steps;
+    int steps = o->steps ? o->steps : trm_model_config(m)->halt_max_steps;
     trm_act *a = NULL;
     int32_t *pred = rc ? NULL : malloc(sizeof(int32_t) * (size_t)p.n * p.S);
     float *q = rc ? NULL : malloc(sizeof(float) * (size_t)p.n);
     if (rc == 0 && (!pred || !q)) rc = die("solve", "out of memory");
-    if (rc == 0 && prepare_model(m, p.n, steps, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
-    double t0 = now_s();
+    if (rc == 0 && prepare_model(m, p.n, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
+    double t0 = trm_now_s();
     trm_search_result *sr = NULL; /* --search: the search replaces the plain batch runner */
     trm_search_stats sst = {0};
     int64_t budget = 0;
     if (rc == 0 && o->search.on) rc = search_lines(m, t, a, &p, o, steps, pred, q, &sr, &sst, &budget);
     else if (rc == 0 && solve_rows(m, a, p.n, p.in, NULL, steps, pred, q, &e)) rc = die("solve", "%s", e.msg);
-    double secs = now_s() - t0;
+    double secs = trm_now_s() - t0;
     tally tl = {0};
     for (int i = 0; rc == 0 && i < p.n; i++)
         rc = report(t, &p, i, pred + (size_t)i * p.S, q[i], sr ? (int)sr[i].evals : steps, o, &tl, sr ? &sr[i] : NULL);
-    if (rc == 0) summary(t, &tl, o->json, secs, steps, a->batch);
+    if (rc == 0) summary(t, &tl, o->json, secs, steps, trm_act_batch(a));
     if (rc == 0 && sr) trm_search_print_summary(o->json ? stderr : stdout, &sst, budget);
     free(sr);
     trm_act_free(a);
@@ -491,178 +436,81 @@ static int solve_lines(trm_model *m, const trm_task *t, const solve_opts *o) {
     return rc;
 }
 
-/* ------------------------------------------------------------ ARC */
+/* ------------------------------------------------------------ puzzle files (ARC) */
 
-typedef struct {
-    int n;
-    int32_t *pid;
-    int *t;
-    uint8_t (*perm)[10];
-} arc_versions;
-
-static void versions_free(arc_versions *v) { free(v->pid); free(v->t); free(v->perm); }
-
-/* The versions of task `id` in identifiers.json (the original and its
- * augmentations), checked against the model's table size. */
-static int find_versions(const arc_names *names, const char *id, const char *dir, int n_table,
-                         arc_versions *v) {
-    v->pid = malloc(sizeof(int32_t) * (size_t)names->n);
-    v->t = malloc(sizeof(int) * (size_t)names->n);
-    v->perm = malloc(10 * (size_t)names->n);
-    if (!v->pid || !v->t || !v->perm) return die("solve", "out of memory");
-    char got[256];
-    for (int i = 1; i < names->n; i++) {
-        if (arc_parse_version(names->names[i], got, sizeof got, &v->t[v->n], v->perm[v->n])) continue;
-        if (strcmp(got, id)) continue;
-        if (i >= n_table)
-            return die("solve", "%s/identifiers.json: id %d of task %s is outside the model's puzzle table (%d rows): not the dataset it was trained on",
-                       dir, i, id, n_table);
-        v->pid[v->n++] = i;
+/* Draws answer a: to its picture (--png, --png-dir), or as text on stdout. */
+static int file_draw(const solve_opts *o, const trm_task *t, int S, const trm_task_answer *a, bool text) {
+    trm_board_view v[4];
+    for (int k = 0; k < a->n_boards; k++) v[k] = (trm_board_view){a->board[k], a->label[k]};
+    if (text) {
+        trm_render_text(stdout, t, S, a->given, a->truth, v, a->n_boards, o->color);
+        return 0;
     }
-    if (v->n == 0)
-        return die("solve", "task %s is not in %s/identifiers.json: the model was not trained on it (ARC models only solve tasks of their dataset)",
-                   id, dir);
-    return 0;
-}
-
-/* Rows: every version x every test input, at (0, 0) as the test split. */
-static int build_arc_rows(const arc_task *task, const arc_versions *v, int32_t **in, int32_t **pid) {
-    int n = v->n * task->n_test;
-    *in = malloc(sizeof(int32_t) * (size_t)n * ARC_SEQ_LEN);
-    *pid = malloc(sizeof(int32_t) * (size_t)n);
-    if (!*in || !*pid) return die("solve", "out of memory");
-    for (int k = 0; k < v->n; k++)
-        for (int j = 0; j < task->n_test; j++) {
-            int r = k * task->n_test + j;
-            arc_grid g;
-            arc_aug_apply(&task->test[j].in, v->t[k], v->perm[k], &g);
-            arc_encode(&g, 0, 0, *in + (size_t)r * ARC_SEQ_LEN);
-            (*pid)[r] = v->pid[k];
-        }
-    return 0;
-}
-
-static void json_grid(const arc_grid *g) {
-    printf("[");
-    for (int r = 0; r < g->rows; r++) {
-        printf("%s[", r ? "," : "");
-        for (int c = 0; c < g->cols; c++) printf("%s%d", c ? "," : "", ARC_AT(g, r, c));
-        printf("]");
-    }
-    printf("]");
-}
-
-typedef struct {
-    const arc_task *task;
-    int test, n_cand, versions;
-    arc_candidate top[2];
-    bool known, right[2];
-} arc_answer;
-
-static void arc_print_json(const arc_answer *r) {
-    printf("{\"task\":\"%s\",\"test\":%d,\"versions\":%d,\"candidates\":%d", r->task->id, r->test,
-           r->versions, r->n_cand);
-    for (int k = 0; k < 2; k++) {
-        printf(",\"attempt_%d\":", k + 1);
-        json_grid(&r->top[k].grid);
-        char key[16];
-        snprintf(key, sizeof key, "confidence_%d", k + 1);
-        printf(",\"votes_%d\":%d", k + 1, r->top[k].votes);
-        json_field(key, r->top[k].conf);
-    }
-    if (r->known) printf(",\"correct\":%s", r->right[0] || r->right[1] ? "true" : "false");
-    printf("}\n");
-}
-
-static int arc_draw(const solve_opts *o, const trm_task *t, const arc_answer *r, bool text) {
-    int32_t tok[4][ARC_SEQ_LEN];
-    const arc_pair *pair = &r->task->test[r->test];
-    arc_encode(&pair->in, 0, 0, tok[0]);
-    arc_encode(&r->top[0].grid, 0, 0, tok[1]);
-    arc_encode(&r->top[1].grid, 0, 0, tok[2]);
-    arc_encode(&pair->out, 0, 0, tok[3]);
-    trm_board_view v[4] = {{tok[0], "input"}, {tok[1], "attempt 1"}, {tok[2], "attempt 2"}, {tok[3], "truth"}};
-    int n = r->known ? 4 : 3;
-    if (text) { trm_render_text(stdout, t, ARC_SEQ_LEN, tok[0], r->known ? tok[3] : NULL, v, n, o->color); return 0; }
     char path[4096];
     if (o->png) snprintf(path, sizeof path, "%s", o->png);
-    else if (o->png_dir) snprintf(path, sizeof path, "%s/%s-test-%d.png", o->png_dir, r->task->id, r->test + 1);
+    else if (o->png_dir) snprintf(path, sizeof path, "%s/%s.png", o->png_dir, a->name);
     else return 0;
     trm_err e;
-    if (trm_render_png(path, t, ARC_SEQ_LEN, tok[0], r->known ? tok[3] : NULL, v, n, &e)) return die("solve", "%s", e.msg);
+    if (trm_render_png(path, t, S, a->given, a->truth, v, a->n_boards, &e)) return die("solve", "%s", e.msg);
     return 0;
 }
 
-static int arc_report(const solve_opts *o, const trm_task *t, const arc_eval *ev, int j, int versions) {
-    arc_answer r = {.task = &arc_eval_tests(ev)->tasks[0], .test = j, .versions = versions};
-    r.n_cand = arc_eval_ranked(ev, 0, j, r.top, 2);
-    if (r.n_cand == 0) { r.top[0].grid.rows = r.top[0].grid.cols = 1; r.top[0].grid.cell[0] = 0; r.top[0].votes = 0; r.top[0].conf = 0; }
-    if (r.n_cand < 2) r.top[1] = r.top[0];
-    r.known = r.task->test_outputs;
-    for (int k = 0; k < 2 && r.known; k++) r.right[k] = arc_grid_equal(&r.top[k].grid, &r.task->test[j].out);
-    if (arc_draw(o, t, &r, false)) return 1;
-    if (o->json) { arc_print_json(&r); return 0; }
-    printf("task %s, test input %d: %d versions, %d distinct answers\n", r.task->id, j + 1, versions, r.n_cand);
-    arc_draw(o, t, &r, true);
-    printf("attempt 1: %d votes, confidence %.4f | attempt 2: %d votes, confidence %.4f", r.top[0].votes,
-           r.top[0].conf, r.top[1].votes, r.top[1].conf);
-    if (r.known)
-        printf(" | %s", r.right[0] ? "attempt 1 is right" : r.right[1] ? "attempt 2 is right" : "both attempts are wrong");
-    printf("\n\n");
+static int file_report(const solve_opts *o, const trm_task *t, int S, const trm_task_answer *a) {
+    if (file_draw(o, t, S, a, false)) return 1;
+    if (o->json) {
+        printf("%s\n", a->json);
+        return 0;
+    }
+    printf("%s\n", a->title);
+    file_draw(o, t, S, a, true);
+    printf("%s\n\n", a->verdict);
     return 0;
 }
 
-static int arc_run(trm_model *m, arc_eval *ev, const arc_versions *v, int steps, bool no_memcheck) {
-    const arc_task *task = &arc_eval_tests(ev)->tasks[0];
-    int32_t *in = NULL, *pid = NULL, *pred = NULL;
-    float *q = NULL;
-    trm_act *a = NULL;
+/* Solves the rows the task lays out for the file and hands it the answers. */
+static int file_run(trm_model *m, const trm_task *t, trm_task_file *f, const solve_opts *o, int steps) {
+    const int32_t *in, *pid;
+    int n, S = trm_model_config(m)->seq_len;
     trm_err e;
-    int n = v->n * task->n_test;
-    int rc = build_arc_rows(task, v, &in, &pid);
-    if (rc == 0 && (!(pred = malloc(sizeof(int32_t) * (size_t)n * ARC_SEQ_LEN)) || !(q = malloc(sizeof(float) * (size_t)n))))
-        rc = die("solve", "out of memory");
-    if (rc == 0 && prepare_model(m, n, steps, no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
+    if (t->file->prepare(f, o->data, trm_model_config(m)->num_puzzle_identifiers, &in, &pid, &n, &e)) return die("solve", "%s", e.msg);
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)n * S);
+    float *q = malloc(sizeof(float) * (size_t)n);
+    trm_act *a = NULL;
+    int rc = pred && q ? 0 : die("solve", "out of memory");
+    if (rc == 0 && prepare_model(m, n, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
     if (rc == 0 && solve_rows(m, a, n, in, pid, steps, pred, q, &e)) rc = die("solve", "%s", e.msg);
-    for (int r = 0; rc == 0 && r < n; r++)
-        if (arc_eval_add(ev, pid[r], in + (size_t)r * ARC_SEQ_LEN, pred + (size_t)r * ARC_SEQ_LEN, q[r], &e))
-            rc = die("solve", "%s", e.msg);
+    if (rc == 0 && t->file->add(f, pred, q, &e)) rc = die("solve", "%s", e.msg);
     trm_act_free(a);
-    free(in); free(pid); free(pred); free(q);
+    free(pred);
+    free(q);
     return rc;
 }
 
-static int solve_arc(trm_model *m, const trm_task *t, const solve_opts *o) {
+static int solve_file(trm_model *m, const trm_task *t, const solve_opts *o) {
+    const trm_task_file_ops *ops = t->file;
     const char *file = o->arg ? o->arg : o->file;
-    if (!o->data) return die("solve", "ARC models solve task files: give --data DIR (the dataset the model was trained on) and TASK.json");
-    if (!file || !strcmp(file, "-")) return die("solve", "ARC: give the task file (TASK.json) as the argument");
-    if (o->search.on) return die("solve", "--search: not available for ARC task files (use trm eval --search on the dataset)");
+    if (!o->data) return die("solve", "%s", ops->need_data);
+    if (!file || !strcmp(file, "-")) return die("solve", "%s", ops->need_file);
+    if (o->search.on) return die("solve", "%s", ops->no_search);
     trm_err e;
-    arc_set set = {0};
-    arc_names names = {0};
-    arc_versions v = {0};
-    arc_eval *ev = NULL;
-    int rc = 0;
-    if (arc_load_file(file, &set, &e)) rc = die("solve", "%s", e.msg);
-    else if (set.tasks[0].n_test == 0) rc = die("solve", "%s: no test inputs", file);
-    else if (o->png && set.tasks[0].n_test != 1) rc = die("solve", "--png draws one test input, %s has %d: use --png-dir DIR", file, set.tasks[0].n_test);
-    if (rc == 0 && arc_names_read(o->data, &names, &e)) rc = die("solve", "%s", e.msg);
-    if (rc == 0) rc = find_versions(&names, set.tasks[0].id, o->data, m->cfg.num_puzzle_identifiers, &v);
-    if (rc == 0 && !(ev = arc_eval_new(&names, &set, &e))) rc = die("solve", "%s", e.msg);
-    int steps = o->steps ? o->steps : m->cfg.halt_max_steps;
-    if (rc == 0) rc = arc_run(m, ev, &v, steps, o->no_memcheck);
-    for (int j = 0; rc == 0 && j < arc_eval_tests(ev)->tasks[0].n_test; j++) rc = arc_report(o, t, ev, j, v.n);
-    arc_eval_free(ev);
-    versions_free(&v);
-    arc_names_free(&names);
-    arc_set_free(&set);
+    trm_task_file *f = ops->open(file, &e);
+    if (!f) return die("solve", "%s", e.msg);
+    int rc = 0, n_in = ops->n_inputs(f);
+    if (o->png && n_in != 1) rc = die("solve", "--png draws one test input, %s has %d: use --png-dir DIR", file, n_in);
+    int steps = o->steps ? o->steps : trm_model_config(m)->halt_max_steps;
+    if (rc == 0) rc = file_run(m, t, f, o, steps);
+    for (int j = 0; rc == 0 && j < n_in; j++) {
+        trm_task_answer a;
+        rc = ops->answer(f, j, &a, &e) ? die("solve", "%s", e.msg) : file_report(o, t, trm_model_config(m)->seq_len, &a);
+    }
+    ops->free(f);
     return rc;
 }
 
 /* ------------------------------------------------------------ main */
 
 static int pick_task(const solve_opts *o, const trm_model *m, const trm_task **t) {
-    const trm_config *c = &m->cfg;
+    const trm_config *c = trm_model_config(m);
     *t = o->task_name ? trm_task_by_name(o->task_name) : trm_task_detect(c->vocab_size, c->seq_len);
     if (o->task_name && !*t) return die("solve", "--task: unknown task '%s'", o->task_name);
     if (!*t) return die("solve", "%s: no task has vocab %d and seq_len %d (give --task)", o->ck, c->vocab_size, c->seq_len);
@@ -706,7 +554,7 @@ int cmd_solve(int argc, char **argv) {
     if (rc == 0 && trm_search_cli_apply_cycles(&o.search, m, &e)) rc = die("solve", "%s", e.msg);
     if (rc == 0) rc = check_png_dir(o.png_dir);
     if (rc == 0) rc = check_png_file(o.png);
-    if (rc == 0) rc = t->parse ? solve_lines(m, t, &o) : solve_arc(m, t, &o);
+    if (rc == 0) rc = t->file ? solve_file(m, t, &o) : solve_lines(m, t, &o);
     trm_model_free(m);
     return rc;
 }

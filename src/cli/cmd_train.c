@@ -2,6 +2,7 @@
  * format, with the paper's hyper-parameters by default. */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,12 @@
 
 #include "cli/cli.h"
 #include "io/safetensors.h"
-#include "train/train.h"
+#include "render/render.h"
 
 static void usage(FILE *out) {
     trm_train_config t;
     trm_train_config_default(&t);
+    const trm_optim_config *o = &t.optim;
     fprintf(out,
             "usage: trm train --data DIR --out RUN [--preset NAME] [--config FILE] [--resume | --force]\n"
             "                 [key=value ...]\n\n"
@@ -52,13 +54,13 @@ static void usage(FILE *out) {
             "  cycles_schedule=F0:T,n;F1:T,n;... halt_schedule=F0:N;F1:N;... (fractions of the run;\n"
             "  training-graph recipes, docs/training.md)\n"
             "Threads: OMP_NUM_THREADS (default: all cores).\n",
-            trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, t.lr, t.lr_min_ratio,
-            (long long)t.lr_warmup_steps, t.beta1, t.beta2, t.weight_decay, t.puzzle_emb_lr,
-            t.puzzle_emb_weight_decay, (unsigned long long)t.seed, t.ema ? "true" : "false", t.ema_rate,
+            trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, o->lr, o->lr_min_ratio,
+            (long long)o->lr_warmup_steps, o->beta1, o->beta2, o->weight_decay, o->puzzle_emb_lr,
+            o->puzzle_emb_weight_decay, (unsigned long long)t.seed, t.ema ? "true" : "false", t.ema_rate,
             (long long)t.checkpoint_every, (long long)t.eval_max_examples, t.eval_batch_size, t.log_every,
-            (long long)t.max_steps, (long long)t.stop_after, t.replay_failures, trm_optimizer_name(t.optimizer),
-            trm_optimizer_name(t.muon_adam), t.muon_lr, t.muon_momentum, t.muon_nesterov ? "true" : "false",
-            t.muon_ns_steps, t.muon_weight_decay, t.adam_eps);
+            (long long)t.max_steps, (long long)t.stop_after, t.replay_failures, trm_optimizer_name(o->optimizer),
+            trm_optimizer_name(o->muon_adam), o->muon_lr, o->muon_momentum, o->muon_nesterov ? "true" : "false",
+            o->muon_ns_steps, o->muon_weight_decay, o->adam_eps);
 }
 
 /* key=value to the arch config or the training config. */
@@ -265,6 +267,119 @@ static int configure(trm_train_run_opts *ro, const char *preset, const char *con
     return 0;
 }
 
+/* ------------------------------------------------------------ the run's reports */
+
+/* SIGINT/SIGTERM raise the run's stop flag: it saves its state and stops. */
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+typedef struct {
+    bool quiet;
+    const char *out_dir;
+    bool handlers;   /* on_signal installed */
+    bool eval_open;  /* an evaluation's progress line is open */
+} reporter;
+
+static void fmt_eta(char *buf, size_t n, double s) {
+    if (!(s >= 0) || s > 1e8) snprintf(buf, n, "?");
+    else if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+static void on_progress(void *ctx, const trm_train_progress *p) {
+    const reporter *c = ctx;
+    char eta[32];
+    if (c->quiet) return;
+    fmt_eta(eta, sizeof eta, p->eta_s);
+    fprintf(stderr, "\rstep %lld/%lld | %.1f ex/s | ETA %s | loss %.4f | acc %.3f | exact %.3f | halt steps %.2f   ",
+            (long long)p->step, (long long)p->end_step, p->examples_per_s, eta, p->lm_loss, p->accuracy,
+            p->exact_accuracy, p->steps);
+}
+
+static void on_eval_progress(void *ctx, const trm_train_eval_progress *p) {
+    reporter *c = ctx;
+    if (c->quiet) return;
+    c->eval_open = true;
+    if (p->seen == 0) fputc('\n', stderr); /* ends the step line */
+    else fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)p->seen, (long long)p->total,
+                 p->exact_accuracy);
+}
+
+/* Redraws RUN/curves.svg from metrics.jsonl. The picture is a
+ * convenience: a failure only warns and training goes on. */
+static void refresh_curves(const reporter *c) {
+    char metrics[4200], svg[4200];
+    struct stat st;
+    trm_err e;
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", c->out_dir);
+    snprintf(svg, sizeof svg, "%s/curves.svg", c->out_dir);
+    if (stat(metrics, &st) || st.st_size == 0) return; /* nothing logged yet */
+    if (trm_plot_metrics(metrics, svg, &e))
+        fprintf(stderr, "%swarning: training curves not drawn: %s\n", c->quiet ? "" : "\n", e.msg);
+}
+
+static void on_eval(void *ctx, const trm_train_eval *e) {
+    reporter *c = ctx;
+    if (e->evaluated && !c->quiet) {
+        fputc('\n', stderr); /* ends the eval line */
+        c->eval_open = false;
+        if (!e->stopped)
+            fprintf(stderr, "eval at step %lld: exact %.4f, token accuracy %.4f, q_halt accuracy %.4f (%lld examples)\n",
+                    (long long)e->step, e->exact_accuracy, e->accuracy, e->q_halt_accuracy, (long long)e->examples);
+    }
+    refresh_curves(c);
+}
+
+static void on_event(void *ctx, const trm_train_event *e) {
+    reporter *c = ctx;
+    switch (e->kind) {
+    case TRM_TRAIN_STARTED: {
+        /* from here on (not while the run is set up) a signal saves and stops */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        c->handlers = true;
+        g_stop = 0;
+        if (!c->quiet)
+            fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s\n",
+                    (long long)e->num_params, (long long)e->end_step, e->batch, e->resumed ? "resumed, " : "",
+                    (long long)e->step, e->data_dir);
+        break;
+    }
+    case TRM_TRAIN_INTERRUPTED:
+        if (e->step < e->end_step) refresh_curves(c); /* plot the tail */
+        fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n", (long long)e->step,
+                e->state_path);
+        break;
+    case TRM_TRAIN_STOPPED:
+        refresh_curves(c);
+        if (!c->quiet)
+            fprintf(stderr, "\nstopped after %lld steps (stop_after): state saved at step %lld (continue with --resume)\n",
+                    (long long)(e->step - e->start_step), (long long)e->step);
+        break;
+    case TRM_TRAIN_DONE:
+        if (!c->quiet) fprintf(stderr, "done: %lld steps; model in %s\n", (long long)e->step, e->checkpoint_path);
+        break;
+    }
+}
+
+int cli_train_run(const trm_config *arch, const trm_train_config *tc, trm_train_run_opts *ro, bool quiet,
+                        trm_err *e) {
+    reporter c = {.quiet = quiet, .out_dir = ro->out_dir};
+    ro->cb = (trm_train_callbacks){&c, on_event, on_progress, on_eval_progress, on_eval};
+    ro->stop = &g_stop;
+    int rc = trm_train_run(arch, tc, ro, e);
+    if (c.handlers) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+    }
+    if (rc && c.eval_open) fputc('\n', stderr); /* an evaluation failed: its line ends before the error */
+    return rc;
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
@@ -274,7 +389,7 @@ int cmd_train(int argc, char **argv) {
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     trm_train_run_opts ro = {0};
     const char *preset = NULL, *config = NULL, *replay = NULL;
-    bool no_memcheck = false;
+    bool no_memcheck = false, quiet = false;
     int c;
     optind = 1;
     opterr = 0;
@@ -286,7 +401,7 @@ int cmd_train(int argc, char **argv) {
         case 'c': config = optarg; break;
         case 'r': ro.resume = true; break;
         case 'f': ro.force = true; break;
-        case 'q': ro.quiet = true; break;
+        case 'q': quiet = true; break;
         case 'F': replay = optarg; break;
         case 'I': no_memcheck = true; break;
         case 'h': usage(stdout); return 0;
@@ -304,6 +419,6 @@ int cmd_train(int argc, char **argv) {
     cJSON_Delete(file);
     if (rc) return die("train", "%s", e.msg);
     if (check_memory(ro.data_dir, &arch, &tc, no_memcheck)) return 1;
-    if (trm_train_run(&arch, &tc, &ro, &e)) return die("train", "%s", e.msg);
+    if (cli_train_run(&arch, &tc, &ro, quiet, &e)) return die("train", "%s", e.msg);
     return 0;
 }

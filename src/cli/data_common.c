@@ -1,20 +1,16 @@
-/* data_common.c - helpers shared by the `trm data` builders (see
- * data_common.h). Kept out of libtrm: they print CLI error lines. */
+/* data_common.c - helpers shared by the `trm data` commands (see
+ * data_common.h): option parsing and printing. The builders themselves
+ * are the library's (src/tasks/<family>_build.c). */
 #include "cli/data_common.h"
 
-#include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/rng.h"
 #include "core/util.h"
-#include "io/fileio.h"
+#include "tasks/build.h"
 #include "trm.h"
 
 /* Quiet forms of core/util.h's strict parsers: the builders word their
@@ -27,12 +23,6 @@ int data_parse_long(const char *s, long lo, long hi, long *out) {
 }
 
 int data_parse_u64(const char *s, uint64_t *out) { return trm_parse_u64("", s, out, NULL); }
-
-double data_now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* s as a JSON string literal (quotes and backslashes escaped, control
  * characters as \u escapes). */
@@ -57,93 +47,6 @@ void data_print_summary_extra(long train_groups, long train_examples, long test_
            train_examples, test_examples);
     json_string(stdout, out);
     printf(extra ? ",%s}\n" : "}\n", extra);
-}
-
-int *data_iota(int n) {
-    int *a = malloc(sizeof(int) * (n ? n : 1));
-    for (int k = 0; a && k < n; k++) a[k] = k;
-    return a;
-}
-
-uint64_t data_fnv1a(const void *bytes, size_t n) {
-    const uint8_t *b = bytes;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
-void data_item_rng(uint64_t rng[4], uint64_t seed, long k) {
-    rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
-}
-
-int data_each_file(const char *cmd, const char *list, int (*each)(const char *cmd, const char *file, void *ctx),
-                   void *ctx) {
-    char *copy = strdup(list); /* strtok_r writes into it */
-    if (!copy) return die(cmd, "out of memory");
-    int rc = 0;
-    for (char *save = NULL, *f = strtok_r(copy, ",", &save); f && rc == 0; f = strtok_r(NULL, ",", &save))
-        rc = each(cmd, f, ctx);
-    free(copy);
-    return rc;
-}
-
-int data_make_dir(const char *cmd, const char *dir, bool *created) {
-    struct stat st;
-    *created = false;
-    if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : die(cmd, "%s: exists and is not a directory", dir);
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return die(cmd, "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == 0;
-        if (*p != '/' && !last) continue;
-        *p = 0;
-        int made = mkdir(buf, 0777) == 0;
-        if (!made && errno != EEXIST) return die(cmd, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (last) {
-            *created = made;
-            break;
-        }
-        *p = '/';
-    }
-    return 0;
-}
-
-int data_prepare_out(const char *cmd, const char *dir, bool *created) {
-    if (data_make_dir(cmd, dir, created)) return 1;
-    /* created the way every output is (io/fileio.h), so a link planted
-     * under the probe's name is not followed */
-    char base[DATA_TMP_PATH], probe[IO_TMP_PATH];
-    snprintf(base, sizeof base, "%s/.trm-probe", dir);
-    trm_err e;
-    int fd = io_tmp_create(base, probe, sizeof probe, &e);
-    if (fd < 0) return die(cmd, "%s: not writable (%s)", dir, e.msg);
-    close(fd);
-    unlink(probe);
-    return 0;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-void data_remove_tree(const char *dir) {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* depth first: files before their folder */
-}
-
-static int cmp_int(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
-
-int *data_draw_split(int n, int n_test, int n_train, uint64_t rng[4]) {
-    int *perm = malloc(sizeof(int) * (n ? n : 1));
-    if (!perm) return NULL;
-    for (int k = 0; k < n; k++) perm[k] = k;
-    for (int k = n - 1; k > 0; k--) {
-        int j = rng_int(rng, 0, k), t = perm[k];
-        perm[k] = perm[j], perm[j] = t;
-    }
-    qsort(perm, n_test, sizeof(int), cmp_int);
-    qsort(perm + n_test, n_train, sizeof(int), cmp_int);
-    return perm;
 }
 
 int data_split_option(const char *cmd, int c, const char *arg, data_split_opts *s) {
@@ -182,63 +85,33 @@ int data_split_check(const char *cmd, int argc, char **argv, const data_split_op
     return 0;
 }
 
-int data_plan_sizes(const char *cmd, const char *noun, long test_size, long train_size, int pool_n,
-                    bool external_test, int *n_train, int *n_test) {
-    *n_test = external_test ? 0 : (int)test_size;
-    if (*n_test > pool_n) return die(cmd, "--test-size %d: only %d %s available in the inputs", *n_test, pool_n, noun);
-    int left = pool_n - *n_test;
-    *n_train = train_size < 0 ? left : (int)train_size;
-    if (*n_train > left)
-        return die(cmd, "--train-size %d: only %d %s available%s", *n_train, left, noun,
-                   *n_test ? " after the test split" : "");
-    if (*n_train < 1)
-        return die(cmd, "no %s left for the train split (%d available, %d for test)", noun, pool_n, *n_test);
-    return 0;
+/* Notes: one stderr line each, after the command's prefix. */
+static void note_line(void *ctx, const char *line) { fprintf(stderr, "%s%s\n", (const char *)ctx, line); }
+
+/* Progress only on a terminal (logs and tests get the summary): one line
+ * redrawn at most 4 times a second, ended when a stage is done. */
+static void progress_line(void *ctx, const char *line, long done, long total) {
+    static double last;
+    if (!isatty(2)) return;
+    double t = build_now_s();
+    if (done != total && t - last < 0.25) return;
+    last = t;
+    fprintf(stderr, "\r%s%s   ", (const char *)ctx, line);
+    if (done == total) fputc('\n', stderr);
 }
 
-int data_write_dataset(const char *cmd, const char *dir, trm_split_writer *train, trm_split_writer *test) {
-    static const char *const names[1] = {"<blank>"};
-    trm_err e;
-    if (trm_split_writer_finish(train, dir, "train", 1, &e) || trm_split_writer_finish(test, dir, "test", 1, &e) ||
-        trm_write_identifiers(dir, names, 1, &e))
-        return die(cmd, "%s", e.msg);
-    return 0;
-}
-
-FILE *data_open_tmp(const char *cmd, const char *out, char tmp[DATA_TMP_PATH]) {
-    trm_err e;
-    FILE *f = io_tmp_fopen(out, tmp, DATA_TMP_PATH, &e);
-    if (!f) die(cmd, "%s", e.msg);
-    return f;
-}
-
-int data_commit_tmp(const char *cmd, FILE *f, int werr, const char *tmp, const char *out) {
-    trm_err e;
-    if (werr) {
-        int en = errno ? errno : EIO;
-        io_tmp_commit(f, tmp, out, false, NULL); /* discards tmp */
-        return die(cmd, "%s: write failed: %s", out, strerror(en));
+void data_build_opts(trm_build_opts *b, const char *task, const data_split_opts *s, const char *prefix) {
+    trm_build_opts_init(b, task);
+    if (s) {
+        b->input = s->input, b->test_input = s->test_input, b->out = s->out;
+        b->train_size = s->train_size, b->test_size = s->test_size, b->test_size_set = s->test_size_set;
+        b->seed = s->seed;
     }
-    if (io_tmp_commit(f, tmp, out, true, &e)) return die(cmd, "%s", e.msg);
-    return 0;
+    b->note = note_line, b->progress = progress_line;
+    b->ctx = (void *)prefix;
 }
 
-int data_rowset_init(data_rowset *s, const void *rows, size_t len, int n) {
-    size_t cap = 16;
-    while (cap < 2 * (size_t)n) cap *= 2;
-    s->rows = rows, s->len = len, s->mask = cap - 1;
-    if (!(s->slot = malloc(sizeof(int) * cap))) return -1;
-    memset(s->slot, 0xff, sizeof(int) * cap);
-    return 0;
-}
-
-bool data_rowset_has(data_rowset *s, const void *q, int add) {
-    for (size_t h = data_fnv1a(q, s->len) & s->mask;; h = (h + 1) & s->mask) {
-        int k = s->slot[h];
-        if (k < 0) {
-            if (add >= 0) s->slot[h] = add;
-            return false;
-        }
-        if (!memcmp(s->rows + (size_t)k * s->len, q, s->len)) return true;
-    }
+int data_run_build(const char *cmd, const char *task, const trm_build_opts *b, trm_build_result *r) {
+    trm_err e;
+    return trm_build_dataset(task, b, r, &e) ? die(cmd, "%s", e.msg) : 0;
 }

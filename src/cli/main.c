@@ -96,6 +96,11 @@ int main(int argc, char **argv) {
         printf("trm %s\n", TRM_VERSION);
         return 0;
     }
+    trm_err cpu_err; /* TRM_CPU naming an ISA this CPU lacks: stop before any kernel runs */
+    if (trm_cpu_check_env(&cpu_err)) {
+        fprintf(stderr, "trm: %s\n", cpu_err.msg);
+        return 1;
+    }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
     fprintf(stderr, "trm: unknown command '%s' (expected one of: demo, info, forward, train, eval, solve, data, plot, bench, render; see trm --help)\n", argv[1]);

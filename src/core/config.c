@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/keyval.h"
 #include "trm.h"
 
 /* ------------------------------------------------------------ defaults */
@@ -129,14 +130,6 @@ const char *trm_pos_encoding_name(trm_pos_encoding p) {
     }
 }
 
-static int parse_pos(const char *s, trm_pos_encoding *out) {
-    if (strcmp(s, "rope") == 0) *out = TRM_POS_ROPE;
-    else if (strcmp(s, "learned") == 0) *out = TRM_POS_LEARNED;
-    else if (strcmp(s, "none") == 0) *out = TRM_POS_NONE;
-    else return -1;
-    return 0;
-}
-
 /* ------------------------------------------------------------ validation */
 
 #define REQUIRE(cond, ...) do { if (!(cond)) return trm_errf(err, __VA_ARGS__); } while (0)
@@ -222,34 +215,26 @@ int trm_config_check_limits(const trm_config *c, trm_err *err) {
 
 /* ------------------------------------------------------------ fields */
 
-typedef enum { F_INT, F_FLOAT, F_BOOL, F_POS } field_kind;
-typedef struct {
-    const char *name;
-    field_kind kind;
-    size_t offset;
-} field;
+_Static_assert(sizeof(trm_pos_encoding) == sizeof(int), "KV_ENUM stores an int");
+static const kv_name POS_NAMES[] = {
+    {"rope", TRM_POS_ROPE, false}, {"learned", TRM_POS_LEARNED, false}, {"none", TRM_POS_NONE, false}, {NULL, 0, false}};
 
-#define FIELD(n, k) {#n, k, offsetof(trm_config, n)}
-static const field FIELDS[] = {
-    FIELD(hidden_size, F_INT), FIELD(num_heads, F_INT), FIELD(expansion, F_FLOAT),
-    FIELD(L_layers, F_INT), FIELD(H_cycles, F_INT), FIELD(L_cycles, F_INT),
-    FIELD(halt_max_steps, F_INT), FIELD(halt_exploration_prob, F_FLOAT),
-    FIELD(pos_encodings, F_POS), FIELD(mlp_t, F_BOOL), FIELD(puzzle_emb_ndim, F_INT),
-    FIELD(puzzle_emb_len, F_INT), FIELD(rms_norm_eps, F_FLOAT), FIELD(rope_theta, F_FLOAT),
-    FIELD(vocab_size, F_INT), FIELD(seq_len, F_INT), FIELD(num_puzzle_identifiers, F_INT),
+#define FIELD(n, k) KV_F(trm_config, n, k)
+static const kv_field FIELDS[] = {
+    FIELD(hidden_size, KV_INT), FIELD(num_heads, KV_INT), FIELD(expansion, KV_FLOAT),
+    FIELD(L_layers, KV_INT), FIELD(H_cycles, KV_INT), FIELD(L_cycles, KV_INT),
+    FIELD(halt_max_steps, KV_INT), FIELD(halt_exploration_prob, KV_FLOAT),
+    {.name = "pos_encodings", .type = KV_ENUM, .off = offsetof(trm_config, pos_encodings), .names = POS_NAMES},
+    FIELD(mlp_t, KV_BOOL), FIELD(puzzle_emb_ndim, KV_INT),
+    FIELD(puzzle_emb_len, KV_INT), FIELD(rms_norm_eps, KV_FLOAT), FIELD(rope_theta, KV_FLOAT),
+    FIELD(vocab_size, KV_INT), FIELD(seq_len, KV_INT), FIELD(num_puzzle_identifiers, KV_INT),
 };
-#define N_FIELDS (sizeof FIELDS / sizeof FIELDS[0])
+static const kv_table TABLE = {"config field", FIELDS, sizeof FIELDS / sizeof FIELDS[0], KV_SIGNED, false};
 
 /* Reference config keys that are not architecture (or are fixed in TRM):
  * accepted and ignored so a reference all_config.yaml arch section loads. */
 static const char *IGNORED[] = {"batch_size", "H_layers", "forward_dtype", "name", "loss",
                                 "no_ACT_continue", NULL};
-
-static const field *find_field(const char *key) {
-    for (size_t i = 0; i < N_FIELDS; i++)
-        if (strcmp(FIELDS[i].name, key) == 0) return &FIELDS[i];
-    return NULL;
-}
 
 static bool is_ignored(const char *key) {
     for (int i = 0; IGNORED[i]; i++)
@@ -257,103 +242,21 @@ static bool is_ignored(const char *key) {
     return false;
 }
 
-static int field_names(char *buf, size_t n) {
-    size_t used = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < N_FIELDS && used < n; i++)
-        used += snprintf(buf + used, n - used, "%s%s", i ? ", " : "", FIELDS[i].name);
-    return 0;
-}
-
 int trm_config_set(trm_config *c, const char *key, const char *value, trm_err *err) {
-    const field *f = find_field(key);
-    if (!f) {
-        char names[400];
-        field_names(names, sizeof names);
-        return trm_errf(err, "unknown config field '%s' (expected one of: %s)", key, names);
-    }
-    char *end = NULL;
-    void *p = (char *)c + f->offset;
-    errno = 0;
-    switch (f->kind) {
-    case F_INT: {
-        long v = strtol(value, &end, 10);
-        if (end == value || *end || errno || v < -2147483647L || v > 2147483647L)
-            return trm_errf(err, "config field %s: expected an integer, got '%s'", key, value);
-        *(int *)p = (int)v;
-        break;
-    }
-    case F_FLOAT: {
-        double v = strtod(value, &end);
-        if (end == value || *end || errno || !isfinite((float)v))
-            return trm_errf(err, "config field %s: expected a number, got '%s'", key, value);
-        *(float *)p = (float)v;
-        break;
-    }
-    case F_BOOL:
-        if (!strcmp(value, "true") || !strcmp(value, "True") || !strcmp(value, "1")) *(bool *)p = true;
-        else if (!strcmp(value, "false") || !strcmp(value, "False") || !strcmp(value, "0")) *(bool *)p = false;
-        else return trm_errf(err, "config field %s: expected true or false, got '%s'", key, value);
-        break;
-    case F_POS:
-        if (parse_pos(value, (trm_pos_encoding *)p))
-            return trm_errf(err, "config field %s: expected rope, learned or none, got '%s'", key, value);
-        break;
-    }
-    return 0;
+    int rc = kv_set(&TABLE, c, key, value, err);
+    if (rc != 1) return rc;
+    char names[400];
+    kv_list_names(&TABLE, names, sizeof names);
+    return trm_errf(err, "unknown config field '%s' (expected one of: %s)", key, names);
 }
 
 /* ------------------------------------------------------------ JSON */
 
 char *trm_config_to_json(const trm_config *c) {
-    cJSON *o = cJSON_CreateObject();
-    for (size_t i = 0; i < N_FIELDS; i++) {
-        const field *f = &FIELDS[i];
-        const void *p = (const char *)c + f->offset;
-        switch (f->kind) {
-        case F_INT: cJSON_AddNumberToObject(o, f->name, *(const int *)p); break;
-        /* print floats with the shortest text that reads back equal */
-        case F_FLOAT: {
-            char buf[32];
-            snprintf(buf, sizeof buf, "%.9g", *(const float *)p);
-            cJSON_AddItemToObject(o, f->name, cJSON_CreateRaw(buf));
-            break;
-        }
-        case F_BOOL: cJSON_AddBoolToObject(o, f->name, *(const bool *)p); break;
-        case F_POS:
-            cJSON_AddStringToObject(o, f->name, trm_pos_encoding_name(*(const trm_pos_encoding *)p));
-            break;
-        }
-    }
-    char *s = cJSON_PrintUnformatted(o);
+    cJSON *o = kv_to_json(&TABLE, c);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return s;
-}
-
-static int set_from_json_item(trm_config *c, const field *f, const cJSON *it, trm_err *err) {
-    void *p = (char *)c + f->offset;
-    switch (f->kind) {
-    case F_INT:
-        if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
-            fabs(it->valuedouble) > 2147483647.0)
-            return trm_errf(err, "config field %s: expected an integer", f->name);
-        *(int *)p = (int)it->valuedouble;
-        return 0;
-    case F_FLOAT:
-        if (!cJSON_IsNumber(it) || !isfinite((float)it->valuedouble))
-            return trm_errf(err, "config field %s: expected a finite number", f->name);
-        *(float *)p = (float)it->valuedouble;
-        return 0;
-    case F_BOOL:
-        if (!cJSON_IsBool(it)) return trm_errf(err, "config field %s: expected true or false", f->name);
-        *(bool *)p = cJSON_IsTrue(it);
-        return 0;
-    case F_POS:
-        if (!cJSON_IsString(it) || parse_pos(it->valuestring, (trm_pos_encoding *)p))
-            return trm_errf(err, "config field %s: expected \"rope\", \"learned\" or \"none\"", f->name);
-        return 0;
-    }
-    return 0;
 }
 
 int trm_config_from_json(trm_config *c, const char *json, trm_err *err) {
@@ -364,8 +267,8 @@ int trm_config_from_json(trm_config *c, const char *json, trm_err *err) {
     }
     int rc = 0;
     for (const cJSON *it = o->child; it && rc == 0; it = it->next) {
-        const field *f = find_field(it->string);
-        if (f) rc = set_from_json_item(c, f, it, err);
+        const kv_field *f = kv_find(&TABLE, it->string);
+        if (f) rc = kv_set_json(&TABLE, c, f, it, err);
         else if (!strcmp(it->string, "no_ACT_continue") && cJSON_IsFalse(it))
             rc = trm_errf(err, "config field no_ACT_continue: only true (TRM's default) is supported");
         else if (!is_ignored(it->string))

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ numbers */
@@ -68,6 +69,12 @@ int trm_parse_double(const char *name, const char *s, double lo, double hi, bool
                         s ? s : "");
     *out = v;
     return 0;
+}
+
+double trm_now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* ------------------------------------------------------------ text files */

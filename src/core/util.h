@@ -25,6 +25,10 @@ int trm_parse_u64(const char *name, const char *s, uint64_t *out, trm_err *err);
 int trm_parse_double(const char *name, const char *s, double lo, double hi, bool lo_open, double *out,
                      trm_err *err);
 
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC), for durations and
+ * rates; unaffected by changes of the wall clock. */
+double trm_now_s(void);
+
 /* Longest line the text readers take by default (bytes, newline excluded):
  * puzzle lines are short; this stops a binary file or an endless line from
  * being read into memory whole. */

@@ -11,7 +11,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +21,7 @@
 
 #include "core/rng.h"
 #include "io/npy.h"
-#include "io/fileio.h" /* io_write_atomic */
+#include "io/fileio.h" /* io_write_atomic, io_mkdir_p, io_remove_tree */
 
 struct trm_split {
     char dir[PATH_MAX];     /* DIR/<split>, for messages */
@@ -456,7 +455,6 @@ trm_split_writer *trm_split_writer_new(int seq_len, int vocab_size) {
     return w;
 }
 
-static int remove_tree(const char *path);
 
 void trm_split_writer_free(trm_split_writer *w) {
     if (!w)
@@ -465,7 +463,7 @@ void trm_split_writer_free(trm_split_writer *w) {
         for (int i = 0; i < 2; i++)
             if (w->stream[i])
                 fclose(w->stream[i]);
-        remove_tree(w->tmp);
+        io_remove_tree(w->tmp);
     }
     free(w->row);
     free(w->inputs.p);
@@ -553,39 +551,6 @@ int trm_split_writer_example(trm_split_writer *w, const int32_t *inputs, const i
 
 /* ---------------------------------------------------------------- writing: files */
 
-/* mkdir -p; an existing directory is fine. */
-static int make_dirs(const char *dir, trm_err *err) {
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-        return trm_errf(err, "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == '\0';
-        if (*p != '/' && !last)
-            continue;
-        *p = '\0';
-        struct stat st;
-        if (mkdir(buf, 0777) != 0 && (errno != EEXIST || stat(buf, &st) || !S_ISDIR(st.st_mode)))
-            return trm_errf(err, "%s: cannot create directory: %s", buf,
-                            errno == EEXIST ? "exists and is not a directory" : strerror(errno));
-        if (last)
-            return 0;
-        *p = '/';
-    }
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-/* rm -r; a missing path is fine. */
-static int remove_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Python's repr of a float for the values we write: the shortest %g
  * that reads back exactly, with ".0" on integral values so that the
  * field stays a float as in the reference's json.dump. */
@@ -657,7 +622,7 @@ static void sync_dir(const char *dir) {
 static int swap_in(const char *tmp, const char *final, const char *old, trm_err *err) {
     struct stat st;
     bool had_old = lstat(final, &st) == 0;
-    if (had_old && (remove_tree(old) || rename(final, old) != 0))
+    if (had_old && (io_remove_tree(old) || rename(final, old) != 0))
         return trm_errf(err, "%s: cannot move the old split aside: %s", final, strerror(errno));
     if (rename(tmp, final) != 0) {
         int e = errno;
@@ -666,7 +631,7 @@ static int swap_in(const char *tmp, const char *final, const char *old, trm_err 
         return trm_errf(err, "%s: cannot rename %s into place: %s", final, tmp, strerror(e));
     }
     if (had_old)
-        remove_tree(old); /* the new split is complete; a leftover is only litter */
+        io_remove_tree(old); /* the new split is complete; a leftover is only litter */
     return 0;
 }
 
@@ -722,12 +687,12 @@ trm_split_writer *trm_split_writer_open(const char *dir, const char *split, int 
     char name[64], path[PATH_MAX];
     snprintf(name, sizeof name, "%s.tmp.%ld", split, (long)getpid());
     snprintf(w->split, sizeof w->split, "%s", split);
-    if (snprintf(w->dir, sizeof w->dir, "%s", dir) >= (int)sizeof w->dir || make_dirs(dir, err) ||
+    if (snprintf(w->dir, sizeof w->dir, "%s", dir) >= (int)sizeof w->dir || io_mkdir_p(dir, NULL, err) ||
         join_path(w->tmp, sizeof w->tmp, dir, name, err)) {
         trm_split_writer_free(w);
         return NULL;
     }
-    remove_tree(w->tmp); /* litter of an earlier crashed run with our pid */
+    io_remove_tree(w->tmp); /* litter of an earlier crashed run with our pid */
     if (mkdir(w->tmp, 0777) != 0) {
         trm_errf(err, "%s: cannot create directory: %s", w->tmp, strerror(errno));
         w->tmp[0] = 0;
@@ -799,7 +764,7 @@ static int stream_finish(trm_split_writer *w, const char *dir, const char *split
     int rc = close_stream(w, 0, err);
     rc = close_stream(w, 1, rc ? NULL : err) || rc;
     if (rc || stream_write_rest(w, num_ids, err) || swap_in(w->tmp, final, old, err)) {
-        remove_tree(w->tmp);
+        io_remove_tree(w->tmp);
         return -1;
     }
     w->tmp[0] = 0; /* finished: nothing for free to remove */
@@ -818,18 +783,18 @@ int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *sp
         return stream_finish(w, dir, split, num_puzzle_identifiers, err);
     char final[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX], name[64];
     snprintf(name, sizeof name, "%s.tmp.%ld", split, (long)getpid());
-    if (make_dirs(dir, err) || join_path(final, sizeof final, dir, split, err) ||
+    if (io_mkdir_p(dir, NULL, err) || join_path(final, sizeof final, dir, split, err) ||
         join_path(tmp, sizeof tmp, dir, name, err))
         return -1;
     snprintf(name, sizeof name, "%s.old.%ld", split, (long)getpid());
     if (join_path(old, sizeof old, dir, name, err))
         return -1;
-    remove_tree(tmp); /* litter of an earlier crashed run with our pid */
+    io_remove_tree(tmp); /* litter of an earlier crashed run with our pid */
     if (mkdir(tmp, 0777) != 0)
         return trm_errf(err, "%s: cannot create directory: %s", tmp, strerror(errno));
     if (write_split_files(w, tmp, num_puzzle_identifiers, err) ||
         swap_in(tmp, final, old, err)) {
-        remove_tree(tmp);
+        io_remove_tree(tmp);
         return -1;
     }
     sync_dir(dir);
@@ -838,7 +803,7 @@ int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *sp
 
 int trm_write_identifiers(const char *dir, const char *const *names, int n, trm_err *err) {
     char path[PATH_MAX];
-    if (make_dirs(dir, err) || join_path(path, sizeof path, dir, "identifiers.json", err))
+    if (io_mkdir_p(dir, NULL, err) || join_path(path, sizeof path, dir, "identifiers.json", err))
         return -1;
     cJSON *arr = cJSON_CreateArray();
     for (int i = 0; arr && i < n; i++) {

@@ -19,39 +19,8 @@
 
 #include "trm.h"
 
-/* dataset.json */
-typedef struct {
-    int seq_len, vocab_size;
-    int pad_id;
-    bool has_ignore_label;      /* false when ignore_label_id is null */
-    int ignore_label_id;
-    int blank_identifier_id;
-    int num_puzzle_identifiers; /* including the blank id 0 */
-    int64_t total_groups, total_puzzles;
-    double mean_puzzle_examples;
-    int n_sets;                 /* only the set "all" is supported */
-} trm_dataset_meta;
-
-/* ------------------------------------------------------------ reading */
-
-typedef struct trm_split trm_split;
-
-/* Opens DIR/<split> (split = "train" or "test"): parses dataset.json,
- * maps inputs/labels (not copied), loads the index arrays, validates
- * dtypes, shapes, index monotonicity and bounds, token ids < vocab_size,
- * puzzle ids < num_puzzle_identifiers. Errors name the file and field. */
-trm_split *trm_split_open(const char *dir, const char *split, trm_err *err);
-void trm_split_close(trm_split *s);
-const trm_dataset_meta *trm_split_meta(const trm_split *s);
-int64_t trm_split_num_examples(const trm_split *s);
-int64_t trm_split_num_puzzles(const trm_split *s);
-int64_t trm_split_num_groups(const trm_split *s);
-/* Example i as int32 tokens; labels equal to ignore_label_id become -100. */
-void trm_split_example(const trm_split *s, int64_t i, int32_t *inputs, int32_t *labels);
-int32_t trm_split_puzzle_id(const trm_split *s, int64_t puzzle);
-/* [first, end) examples of a puzzle / puzzles of a group. */
-void trm_split_puzzle_range(const trm_split *s, int64_t puzzle, int64_t *first, int64_t *end);
-void trm_split_group_range(const trm_split *s, int64_t group, int64_t *first, int64_t *end);
+/* dataset.json (trm_dataset_meta) and the reading API (trm_split_*) are
+ * public: include/trm.h. */
 
 /* ------------------------------------------------------------ writing */
 

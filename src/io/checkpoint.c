@@ -97,8 +97,9 @@ static int map_table(const st_file *f, const st_tensor *st, trm_model *m, trm_te
     hi = hi % page ? hi + page - hi % page : hi;
     if (hi > f->size) hi = f->size;
     if (mprotect((uint8_t *)f->map + lo, hi - lo, PROT_READ | PROT_WRITE)) return -1;
-    free(t->data);
+    free(t->data); /* the zeroed heap buffer of trm_model_alloc */
     t->data = (float *)((uint8_t *)f->map + off);
+    t->storage = TRM_TENSOR_MAPPED;
     m->puzzle_emb = t->data;
     m->mapping = (uint8_t *)f->map + lo; /* the table's pages; see keep_table_pages */
     m->mapping_size = hi - lo;
@@ -179,7 +180,7 @@ static void warn_nonfinite(const char *path, const trm_model *m) {
     int tensors = 0;
     for (int i = 0; i < m->n_tensors; i++) {
         const trm_tensor *t = &m->tensors[i];
-        if (m->mapping && t->data == m->puzzle_emb && (int64_t)sizeof(float) * t->numel > SCAN_MAPPED_MAX)
+        if (t->storage == TRM_TENSOR_MAPPED && (int64_t)sizeof(float) * t->numel > SCAN_MAPPED_MAX)
             continue;
         int64_t n = count_nonfinite(t);
         if (!n) continue;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,11 @@ int io_tmp_create(const char *path, char *tmp, size_t cap, trm_err *err) {
     const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
     int fd = open(tmp, flags, 0644);
     if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) fd = open(tmp, flags, 0644);
-    if (fd < 0) return trm_errf(err, "%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
+    if (fd < 0) {
+        int e = errno; /* kept for callers that word their own line (io_probe_dir) */
+        trm_errf(err, "%s: cannot create temporary file %s: %s", path, tmp, strerror(e));
+        errno = e;
+    }
     return fd;
 }
 
@@ -106,6 +111,65 @@ int io_write_atomic(const char *path, const void *const *bufs, const size_t *len
         }
     }
     return io_tmp_commit_fd(fd, tmp, path, true, err);
+}
+
+int io_probe_dir(const char *dir, trm_err *err) {
+    char base[IO_TMP_PATH], probe[IO_TMP_PATH + 16];
+    if (snprintf(base, sizeof base, "%s/.trm-probe", dir) >= (int)sizeof base) {
+        trm_errf(err, "%s: path too long", dir);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = io_tmp_create(base, probe, sizeof probe, err);
+    if (fd < 0) return -1;
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- folders */
+
+/* mkdir of one component; an existing directory is fine. */
+static int mkdir_one(const char *path, bool *made, trm_err *err) {
+    struct stat st;
+    *made = mkdir(path, 0777) == 0;
+    if (*made) return 0;
+    if (errno != EEXIST) return trm_errf(err, "%s: cannot create directory: %s", path, strerror(errno));
+    if (stat(path, &st) || !S_ISDIR(st.st_mode)) return trm_errf(err, "%s: exists and is not a directory", path);
+    return 0;
+}
+
+int io_mkdir_p(const char *dir, bool *created, trm_err *err) {
+    char buf[IO_TMP_PATH];
+    bool made = false;
+    if (created) *created = false;
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return trm_errf(err, "%s: path too long", dir);
+    for (char *p = buf;; p++) {
+        bool last = *p == 0;
+        if (!last && (*p != '/' || p == buf)) continue; /* a leading '/' is the root, not a component */
+        if (p > buf && p[-1] == '/') {                  /* "a//b", "a/b/": no component ends here */
+            if (last) break;
+            continue;
+        }
+        *p = 0;
+        if (mkdir_one(buf, &made, err)) return -1;
+        if (last) break;
+        *p = '/';
+    }
+    if (created) *created = made;
+    return 0;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p); /* a link (FTW_SL under FTW_PHYS) is unlinked itself */
+}
+
+int io_remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    /* FTW_PHYS: links are not followed; FTW_DEPTH: files before their folder */
+    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
 }
 
 FILE *io_fopen_log(const char *path, bool truncate, trm_err *err) {

@@ -48,6 +48,30 @@ int io_tmp_commit(FILE *f, const char *tmp, const char *path, bool ok, trm_err *
 int io_write_atomic(const char *path, const void *const *bufs, const size_t *lens, int n,
                     trm_err *err);
 
+/* Proves that dir takes new files: creates and removes a probe file
+ * "<dir>/.trm-probe.tmp.<pid>" the way every output is created (a link
+ * planted under that name is not followed), so that a bad output folder
+ * fails before any work. 0, or -1 with io_tmp_create's message in err
+ * and errno saying why (for callers that word their own line). */
+int io_probe_dir(const char *dir, trm_err *err);
+
+/* ---------------------------------------------------------------- folders */
+
+/* mkdir -p: creates dir and any missing parents (mode 0777 less the
+ * umask); existing directories are fine. *created (may be NULL) is set
+ * only when this call made dir itself, so that only then may a failure
+ * remove it. -1 with "<prefix>: exists and is not a directory" or
+ * "<prefix>: cannot create directory: <reason>", naming the component
+ * that failed, or "<dir>: path too long". */
+int io_mkdir_p(const char *dir, bool *created, trm_err *err);
+
+/* rm -r: removes path and everything below it, depth first. Symbolic
+ * links are removed as links, never followed, so a link inside the tree
+ * (or path itself being one) cannot make it delete anything outside.
+ * A missing path is fine (0); -1 with errno when something could not be
+ * removed. */
+int io_remove_tree(const char *path);
+
 /* Opens a log file for appending (truncate: emptied first), creating it
  * 0644. A symbolic link at path is refused (O_NOFOLLOW) rather than
  * followed, and so is anything but a regular file: a log must never

@@ -1,20 +1,21 @@
 /* matmul.c - GEMM behind one interface: oneDNN's fp32 GEMM for large
- * products, the project's AVX-512 kernels (gemm_avx512.c), OpenBLAS, or
- * portable C, chosen at run time.
+ * products, the project's kernels (gemm.c on the ISA of kernels/cpu.h:
+ * AVX-512 or AVX2 + FMA), OpenBLAS, or portable C, chosen at run time.
  *
- * Default: on an AVX-512 CPU, oneDNN when libdnnl.so.2 loads (whole
- * training steps 6-26% faster than on our kernels alone; ours
+ * Default: on an AVX-512 or AVX2 CPU, oneDNN when libdnnl.so.2 loads
+ * (whole training steps 6-26% faster than on our kernels alone; ours
  * stays faster on small ones: batch-1 products with weights packed once
  * per step, attention's per-head products; docs/performance.md) with our
  * kernels for the small products, else our kernels alone (they beat the
  * OpenBLAS kernels Debian's OpenBLAS picks here), else OpenBLAS when
  * compiled in, else portable C. oneDNN is loaded with dlopen: it is not a
  * build dependency, and without it nothing changes but speed.
- * On ARM64: OpenBLAS when compiled in (its kernels are tuned per ARM core;
- * ours were only run under qemu, not timed), else our NEON kernels
- * (gemm_neon.c), never portable C.
- * TRM_MATMUL=onednn | openblas | avx512 | neon | portable in the
- * environment overrides the default, and
+ * On ARM64 (the neon ISA): OpenBLAS when compiled in (its kernels are tuned
+ * per ARM core; ours, gemm_neon.c, were only run under qemu, not timed),
+ * else our NEON kernels, never portable C.
+ * TRM_MATMUL=onednn | openblas | avx512 | avx2 | neon | portable in the
+ * environment overrides the default (avx512 / avx2 / neon: the kernels of
+ * the ISA TRM_CPU selects, so only that one is accepted), and
  * TRM_PRECISION=bf16 starts the process with bf16 products (so every
  * command can run in bf16 without an option of its own).
  * OpenBLAS is the OpenMP flavour, so its threads and ours share one pool.
@@ -29,7 +30,6 @@
 #include <string.h>
 
 #include "kernels/matmul.h"
-#include "kernels/neon.h"
 #include "trm.h"
 
 #ifdef TRM_HAVE_BLAS
@@ -63,6 +63,11 @@ trm_dnnl_sgemm_fn trm_onednn_sgemm(void) {
         g_dnnl_tried = 1;
         const char *e = getenv("TRM_MATMUL");
         if (SANITIZED && !(e && !strcmp(e, "onednn"))) return NULL;
+        /* TRM_CPU=avx2 on a wider CPU: oneDNN too is held to AVX2, so the
+         * forced path measures what an AVX2 machine runs (a user's own
+         * setting wins) */
+        if (trm_cpu_isa() == TRM_ISA_AVX2 && trm_cpu_isa_supported(TRM_ISA_AVX512))
+            setenv("DNNL_MAX_CPU_ISA", "AVX2", 0);
         void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
         if (h) *(void **)&g_dnnl = dlsym(h, "dnnl_sgemm");
     }
@@ -101,12 +106,35 @@ static void onednn_call(bool ta, bool tb, int M, int N, int K, float alpha, cons
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Whether b runs the project's kernels (gemm.c on that ISA). */
+static bool own_kernels(trm_matmul_backend b) {
+    return b == TRM_MATMUL_AVX512 || b == TRM_MATMUL_AVX2 || b == TRM_MATMUL_NEON;
+}
+
+/* The backend of our kernels on the active ISA, else the fallback. */
+static trm_matmul_backend own_backend(void) {
+    switch (trm_cpu_isa()) {
+    case TRM_ISA_AVX512: return TRM_MATMUL_AVX512;
+    case TRM_ISA_AVX2: return TRM_MATMUL_AVX2;
+#ifndef TRM_HAVE_BLAS
+    case TRM_ISA_NEON: return TRM_MATMUL_NEON;
+#endif
+    default:
+#ifdef TRM_HAVE_BLAS
+        return TRM_MATMUL_BLAS;
+#else
+        return TRM_MATMUL_PORTABLE;
+#endif
+    }
+}
+
 static bool backend_ok(trm_matmul_backend b) {
     switch (b) {
     case TRM_MATMUL_PORTABLE: return true;
-    case TRM_MATMUL_AVX512: return trm_cpu_has_avx512();
+    case TRM_MATMUL_AVX512: return trm_cpu_isa() == TRM_ISA_AVX512;
+    case TRM_MATMUL_AVX2: return trm_cpu_isa() == TRM_ISA_AVX2;
+    case TRM_MATMUL_NEON: return trm_cpu_isa() == TRM_ISA_NEON;
     case TRM_MATMUL_ONEDNN: return trm_onednn_sgemm() != NULL;
-    case TRM_MATMUL_NEON: return trm_cpu_has_neon();
 #ifdef TRM_HAVE_BLAS
     case TRM_MATMUL_BLAS: return true;
 #endif
@@ -115,23 +143,17 @@ static bool backend_ok(trm_matmul_backend b) {
 }
 
 static trm_matmul_backend backend(void) {
+    /* our kernels' backend follows an ISA switched since (trm_cpu_set_isa) */
+    if (own_kernels((trm_matmul_backend)g_backend) && !backend_ok((trm_matmul_backend)g_backend))
+        g_backend = (int)own_backend();
     if (g_backend < 0) {
-        trm_matmul_backend b = trm_cpu_has_avx512() ? TRM_MATMUL_AVX512 :
-#ifdef TRM_HAVE_BLAS
-                               TRM_MATMUL_BLAS;
-#else
-                               trm_cpu_has_neon() ? TRM_MATMUL_NEON : TRM_MATMUL_PORTABLE;
-#endif
-        if (b == TRM_MATMUL_AVX512 && backend_ok(TRM_MATMUL_ONEDNN))
+        trm_matmul_backend b = own_backend();
+        if ((b == TRM_MATMUL_AVX512 || b == TRM_MATMUL_AVX2) && backend_ok(TRM_MATMUL_ONEDNN))
             b = TRM_MATMUL_ONEDNN;
         const char *e = getenv("TRM_MATMUL");
         if (e) {
-            trm_matmul_backend want = !strcmp(e, "openblas") || !strcmp(e, "blas") ? TRM_MATMUL_BLAS
-                                    : !strcmp(e, "portable") ? TRM_MATMUL_PORTABLE
-                                    : !strcmp(e, "onednn") ? TRM_MATMUL_ONEDNN
-                                    : !strcmp(e, "avx512") ? TRM_MATMUL_AVX512
-                                    : !strcmp(e, "neon") ? TRM_MATMUL_NEON : b;
-            if (backend_ok(want)) b = want;
+            trm_matmul_backend want = b; /* an unknown name keeps the default */
+            if (trm_matmul_backend_parse(e, &want) == 0 && backend_ok(want)) b = want;
         }
         g_backend = (int)b;
     }
@@ -145,9 +167,24 @@ trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b) {
 
 trm_matmul_backend trm_matmul_get_backend(void) { return backend(); }
 
+int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out) {
+    static const struct { const char *name; trm_matmul_backend b; } names[] = {
+        {"onednn", TRM_MATMUL_ONEDNN}, {"avx512", TRM_MATMUL_AVX512},  {"avx2", TRM_MATMUL_AVX2},
+        {"neon", TRM_MATMUL_NEON},     {"openblas", TRM_MATMUL_BLAS},
+        {"blas", TRM_MATMUL_BLAS},     {"portable", TRM_MATMUL_PORTABLE},
+    };
+    for (size_t i = 0; name && i < sizeof names / sizeof *names; i++)
+        if (!strcmp(name, names[i].name)) {
+            *out = names[i].b;
+            return 0;
+        }
+    return -1;
+}
+
 const char *trm_matmul_backend_name(trm_matmul_backend b) {
     return b == TRM_MATMUL_BLAS ? "openblas" : b == TRM_MATMUL_AVX512 ? "avx512"
-         : b == TRM_MATMUL_ONEDNN ? "onednn" : b == TRM_MATMUL_NEON ? "neon" : "portable";
+         : b == TRM_MATMUL_AVX2 ? "avx2" : b == TRM_MATMUL_NEON ? "neon"
+         : b == TRM_MATMUL_ONEDNN ? "onednn" : "portable";
 }
 
 trm_precision trm_matmul_set_precision(trm_precision p) {
@@ -167,13 +204,11 @@ trm_precision trm_matmul_get_precision(void) {
     return trm_matmul_bf16() ? TRM_PRECISION_BF16 : TRM_PRECISION_FP32;
 }
 
-bool trm_in_parallel(void) { return omp_in_parallel(); }
-
 bool trm_matmul_wants_packed(int rows) {
     trm_matmul_backend be = backend();
     if (trm_matmul_bf16()) return true;
-    if (be == TRM_MATMUL_AVX512) return true;
-    return be == TRM_MATMUL_ONEDNN && trm_cpu_has_avx512() && rows < ONEDNN_MIN_ROWS;
+    if (own_kernels(be)) return true;
+    return be == TRM_MATMUL_ONEDNN && trm_gemm_isa() && rows < ONEDNN_MIN_ROWS;
 }
 
 /* ------------------------------------------------------------ portable */
@@ -226,17 +261,10 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
             return;
         }
         /* the small products: our kernels (oneDNN itself runs on any x86) */
-        be = trm_cpu_has_avx512() ? TRM_MATMUL_AVX512 : TRM_MATMUL_PORTABLE;
-#ifdef TRM_HAVE_BLAS
-        if (be == TRM_MATMUL_PORTABLE) be = TRM_MATMUL_BLAS;
-#endif
+        be = own_backend();
     }
-    if (be == TRM_MATMUL_NEON) { /* ARM64 hook (gemm_neon.c); bf16 never holds off AVX-512 */
-        trm_gemm_neon(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    if (be == TRM_MATMUL_AVX512 || bf16) {
-        trm_gemm_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
+    if (own_kernels(be) || bf16) {
+        trm_gemm_simd(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
         return;
     }
 #ifdef TRM_HAVE_BLAS

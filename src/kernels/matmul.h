@@ -3,8 +3,9 @@
  * C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C, row-major, with
  * leading dimensions (row strides) given explicitly so callers can address
  * heads inside a packed QKV buffer. op(X) is X or X^T.
- * Backed by the project's AVX-512 kernels (fp32, or bf16 operands with
- * fp32 accumulation), OpenBLAS, or a portable C kernel; all give results
+ * Backed by oneDNN, the project's AVX-512 or AVX2 kernels (fp32; AVX-512
+ * also bf16 operands with fp32 accumulation), OpenBLAS, or a portable C
+ * kernel; all give results
  * equal to rounding (bf16: to bf16 rounding of the operands).
  */
 #ifndef TRM_MATMUL_H
@@ -14,13 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/cpu.h"
+
 void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
-
-/* True while running inside an OpenMP parallel region of our own, where
- * the matmul must stay single-threaded. */
-bool trm_in_parallel(void);
 
 /* True when products run with bf16 operands (trm_matmul_set_precision). */
 bool trm_matmul_bf16(void);
@@ -36,17 +35,16 @@ typedef int (*trm_dnnl_sgemm_fn)(char ta, char tb, int64_t M, int64_t N, int64_t
                                  float beta, float *C, int64_t ldc);
 trm_dnnl_sgemm_fn trm_onednn_sgemm(void);
 
-/* ---- gemm_avx512.c ---- */
-bool trm_cpu_has_avx512(void);
-bool trm_cpu_has_avx512bf16(void);
+/* ---- gemm.c: the project's kernels on the active ISA (kernels/cpu.h;
+ * call only when trm_gemm_isa() is not NULL) ---- */
 uint16_t trm_f32_to_bf16(float x);   /* round to nearest even */
-float trm_bf16_to_f32(uint16_t h);
-void trm_gemm_avx512(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
-                     int lda, const float *B, int ldb, float beta, float *C, int ldc, bool bf16);
-/* op(B) [K, N] packed once for many products (weights reused within a step). */
+void trm_gemm_simd(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+                   int lda, const float *B, int ldb, float beta, float *C, int ldc, bool bf16);
+/* op(B) [K, N] packed once for many products (weights reused within a
+ * step), in the active ISA's layout. */
 size_t trm_packed_b_bytes(int K, int N, bool bf16);
 void trm_pack_b(void *dst, bool tb, int K, int N, const float *B, int ldb, bool bf16);
-void trm_gemm_avx512_packed(bool ta, int M, int N, int K, float alpha, const float *A, int lda,
-                            const void *Bp, float beta, float *C, int ldc, bool bf16);
+void trm_gemm_simd_packed(bool ta, int M, int N, int K, float alpha, const float *A, int lda,
+                          const void *Bp, float beta, float *C, int ldc, bool bf16);
 
 #endif

@@ -6,8 +6,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
-#include "kernels/neon.h"      /* ARM64 hook: vec_neon.c */
-#include "kernels/vec_avx512.h"
+#include "kernels/cpu.h"
 
 /* Parallelise element loops only when they are big enough to pay for the
  * fork, and never inside a parallel region of our own. */
@@ -30,7 +29,7 @@ void linear_forward(float *out, const float *in, const float *W, const float *b,
 
 void linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
                            int N, int I, int O) {
-    trm_gemm_avx512_packed(false, N, O, I, 1.0f, in, I, Wp, 0.0f, out, O, bf16);
+    trm_gemm_simd_packed(false, N, O, I, 1.0f, in, I, Wp, 0.0f, out, O, bf16);
 }
 
 void linear_backward_set(float *din, float *dW, const float *dout, const float *in,
@@ -50,15 +49,6 @@ void linear_backward(float *din, float *dW, float *db, const float *dout,
 
 /* ------------------------------------------------------------ embedding */
 
-void embedding_forward(float *out, const int32_t *ids, const float *table,
-                       int N, int D, float scale) {
-    for (int n = 0; n < N; n++) {
-        const float *row = table + (size_t)ids[n] * D;
-        float *o = out + (size_t)n * D;
-        for (int d = 0; d < D; d++) o[d] = scale * row[d];
-    }
-}
-
 void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
                         int N, int D, float scale) {
     /* serial: rows with equal ids would race */
@@ -71,23 +61,16 @@ void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
 
 /* ------------------------------------------------------------ rmsnorm */
 
-void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
-                     float eps) {
-    add_rmsnorm_forward(out, inv_rms, in, NULL, N, C, eps);
-}
-
 void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
                          int N, int C, float eps) {
     long work = (long)N * C;
-    bool v = trm_cpu_has_avx512(), nv = trm_cpu_has_neon();
+    const trm_vec_kernels *v = trm_vec();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C, *rs = res ? res + (size_t)n * C : NULL;
         float *y = out + (size_t)n * C, r;
         if (v) {
-            r = v512_add_rmsnorm_row(y, x, rs, C, eps);
-        } else if (nv) {
-            r = vneon_add_rmsnorm_row(y, x, rs, C, eps);
+            r = v->add_rmsnorm_row(y, x, rs, C, eps);
         } else {
             double ss = 0.0;
             if (rs) {
@@ -105,13 +88,12 @@ void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const floa
 static void rmsnorm_bwd(float *din, const float *dout, const float *out,
                         const float *inv_rms, int N, int C, bool add) {
     long work = (long)N * C;
-    bool v = trm_cpu_has_avx512(), nv = trm_cpu_has_neon();
+    const trm_vec_kernels *v = trm_vec();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *dy = dout + (size_t)n * C, *y = out + (size_t)n * C;
         float *dx = din + (size_t)n * C;
-        if (v) { v512_rmsnorm_bwd_row(dx, dy, y, inv_rms[n], C, add); continue; }
-        if (nv) { vneon_rmsnorm_bwd_row(dx, dy, y, inv_rms[n], C, add); continue; }
+        if (v) { v->rmsnorm_bwd_row(dx, dy, y, inv_rms[n], C, add); continue; }
         double dot = 0.0;
         for (int c = 0; c < C; c++) dot += (double)dy[c] * y[c];
         float mean = (float)(dot / C), r = inv_rms[n];
@@ -135,26 +117,24 @@ static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void swiglu_forward(float *m, const float *gu, int N, int I) {
     long work = (long)N * I;
-    bool v = trm_cpu_has_avx512(), nv = trm_cpu_has_neon();
+    const trm_vec_kernels *v = trm_vec();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I;
         float *o = m + (size_t)n * I;
-        if (v) { v512_swiglu_row(o, g, u, I); continue; }
-        if (nv) { vneon_swiglu_row(o, g, u, I); continue; }
+        if (v) { v->swiglu_row(o, g, u, I); continue; }
         for (int i = 0; i < I; i++) o[i] = g[i] * sigmoidf_(g[i]) * u[i];
     }
 }
 
 static void swiglu_bwd(float *dgu, const float *dm, const float *gu, int N, int I, bool add) {
     long work = (long)N * I;
-    bool v = trm_cpu_has_avx512(), nv = trm_cpu_has_neon();
+    const trm_vec_kernels *v = trm_vec();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I, *d = dm + (size_t)n * I;
         float *dg = dgu + (size_t)n * 2 * I, *du = dg + I;
-        if (v) { v512_swiglu_bwd_row(dg, du, d, g, u, I, add); continue; }
-        if (nv) { vneon_swiglu_bwd_row(dg, du, d, g, u, I, add); continue; }
+        if (v) { v->swiglu_bwd_row(dg, du, d, g, u, I, add); continue; }
         for (int i = 0; i < I; i++) {
             float s = sigmoidf_(g[i]), silu = g[i] * s;
             dg[i] = (add ? dg[i] : 0.0f) + d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
@@ -219,12 +199,9 @@ void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stri
 /* ------------------------------------------------------------ attention */
 
 static void softmax_rows(float *S, int R, int C) {
-    if (trm_cpu_has_avx512()) {
-        for (int r = 0; r < R; r++) v512_softmax_row(S + (size_t)r * C, C);
-        return;
-    }
-    if (trm_cpu_has_neon()) {
-        for (int r = 0; r < R; r++) vneon_softmax_row(S + (size_t)r * C, C);
+    const trm_vec_kernels *v = trm_vec();
+    if (v) {
+        for (int r = 0; r < R; r++) v->softmax_row(S + (size_t)r * C, C);
         return;
     }
     for (int r = 0; r < R; r++) {
@@ -268,7 +245,7 @@ static void *att_pack(int slot, bool tb, int K, int N, const float *B, int ldb) 
 
 static void att_gemm(bool ta, int M, int N, int K, float alpha, const float *A, int lda,
                      const void *Bp, bool tb, const float *B, int ldb, float beta, float *C, int ldc) {
-    if (Bp) trm_gemm_avx512_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, trm_matmul_bf16());
+    if (Bp) trm_gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, trm_matmul_bf16());
     else trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -308,7 +285,7 @@ void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
 static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
                           const float *probs, int B, int L, int H, int hd, float beta) {
     int D = H * hd, ld = 3 * D;
-    bool vec = trm_cpu_has_avx512(), nvec = trm_cpu_has_neon();
+    const trm_vec_kernels *vec = trm_vec();
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
@@ -338,8 +315,7 @@ static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
                     trm_gemm(true, false, L, hd, R, 1.0f, P, L, dO, D, bkv, dv, ld);
                     att_gemm(false, R, L, hd, 1.0f, dO, D, vT, true, v, ld, 0.0f, dP, L);
                     /* dS = P * (dP - rowsum(P * dP)), times the score scale */
-                    if (vec) for (int i = 0; i < R; i++) v512_softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
-                    else if (nvec) for (int i = 0; i < R; i++) vneon_softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
+                    if (vec) for (int i = 0; i < R; i++) vec->softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
                     else for (int i = 0; i < R; i++) {
                         const float *p = P + (size_t)i * L;
                         float *d = dP + (size_t)i * L, dot = 0.0f;
@@ -368,7 +344,8 @@ void attention_backward_set(float *dqkv, const float *dout, const float *qkv,
 
 void transpose_last2(float *out, const float *in, int B, int R, int C) {
     long work = (long)B * R * C;
-    if (trm_cpu_has_avx512()) {
+    const trm_vec_kernels *v = trm_vec();
+    if (v) {
         /* batch 1 has one matrix: split it in row bands so both threads work */
         int bands = B == 1 && R >= 64 ? 4 : 1;
         #pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel() && work > PAR_MIN)
@@ -377,7 +354,7 @@ void transpose_last2(float *out, const float *in, int B, int R, int C) {
                 int r0 = (int)((long)R * k / bands) / 16 * 16, r1 = k == bands - 1 ? R : (int)((long)R * (k + 1) / bands) / 16 * 16;
                 if (r1 <= r0) continue;
                 /* rows r0..r1 of in[b] are columns r0..r1 of out[b] */
-                v512_transpose(out + (size_t)b * R * C + r0, R, in + (size_t)b * R * C + (size_t)r0 * C, C,
+                v->transpose(out + (size_t)b * R * C + r0, R, in + (size_t)b * R * C + (size_t)r0 * C, C,
                                r1 - r0, C);
             }
         return;
@@ -410,16 +387,6 @@ static inline double stablemax_ds(double v) {
     if (v >= 0) return 1.0;
     double t = 1.0 - v + 1e-30;
     return 1.0 / (t * t);
-}
-
-double stablemax_ce(const float *logits, int V, int label, float *dlogits,
-                    double scale) {
-    return stablemax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
-}
-
-double softmax_ce(const float *logits, int V, int label, float *dlogits,
-                  double scale) {
-    return softmax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
 }
 
 /* With p = s / S: -log p_i = log S - log s_i, so the smoothed loss is

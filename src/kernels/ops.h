@@ -29,20 +29,14 @@ void linear_backward(float *din, float *dW, float *db, const float *dout,
 void linear_backward_set(float *din, float *dW, const float *dout, const float *in,
                          const float *W, int N, int I, int O);
 
-/* Embedding lookup: out[n,:] = scale * table[ids[n],:], table [V,D]. */
-void embedding_forward(float *out, const int32_t *ids, const float *table,
-                       int N, int D, float scale);
-/* dtable[ids[n],:] += scale * dout[n,:]. */
+/* Embedding gradient: dtable[ids[n],:] += scale * dout[n,:] (the forward
+ * lookup is done inside the ACT step). */
 void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
                         int N, int D, float scale);
 
-/* Parameter-free RMSNorm over the last axis of in[N,C]:
- * out = in / sqrt(mean(in^2) + eps); inv_rms[N] keeps 1/sqrt(...).
- * out may alias in. */
-void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C,
-                     float eps);
-/* Residual add fused in: out = rmsnorm(in + res) (res may be NULL; out may
- * alias in or res). */
+/* Parameter-free RMSNorm over the last axis of in + res, in[N,C]:
+ * out = x / sqrt(mean(x^2) + eps) with x = in + res (res may be NULL; out
+ * may alias in or res); inv_rms[N] keeps 1/sqrt(...). */
 void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
                          int N, int C, float eps);
 /* din[N,C] += inv_rms * (dout - out * mean(dout * out)). */
@@ -98,18 +92,13 @@ void vec_acc(float *dst, const float *a, size_t n);
 /* ---- losses (per token / per row, in double) ---- */
 
 /* Stablemax cross entropy of one token over V logits:
- * s(v) = v + 1 (v >= 0), 1 / (1 - v + 1e-30) (v < 0); loss = -log(s_l / sum s).
- * If dlogits is not NULL, writes scale * dloss/dlogits (overwrites). */
-double stablemax_ce(const float *logits, int V, int label, float *dlogits,
-                    double scale);
-/* Ordinary softmax cross entropy, same interface. */
-double softmax_ce(const float *logits, int V, int label, float *dlogits,
-                  double scale);
-/* Label-smoothed versions: cross entropy against the target
- * (1 - eps) onehot(label) + eps / V, i.e. (1 - eps) (-log p_label) +
- * eps mean_i(-log p_i) with p the stablemax / softmax probabilities (the
- * softmax one is PyTorch's cross_entropy(label_smoothing = eps)). eps = 0
- * gives the functions above bit for bit. */
+ * s(v) = v + 1 (v >= 0), 1 / (1 - v + 1e-30) (v < 0); loss = -log(s_l / sum s);
+ * softmax_ce_smooth: ordinary softmax. Label-smoothed: cross entropy
+ * against the target (1 - eps) onehot(label) + eps / V, i.e.
+ * (1 - eps) (-log p_label) + eps mean_i(-log p_i) with p the stablemax /
+ * softmax probabilities (the softmax one is PyTorch's
+ * cross_entropy(label_smoothing = eps)); eps = 0 is the plain loss, bit for
+ * bit. If dlogits is not NULL, writes scale * dloss/dlogits (overwrites). */
 double stablemax_ce_smooth(const float *logits, int V, int label, double eps,
                            float *dlogits, double scale);
 double softmax_ce_smooth(const float *logits, int V, int label, double eps,

@@ -1,5 +1,6 @@
 /* vec_avx512.c - AVX-512 versions of the element-wise ops (ops.c calls
- * them when the CPU has AVX-512F; the portable loops stay the reference).
+ * them through trm_vec() when the ISA is avx512; the portable loops stay
+ * the reference, and vec_avx2.c repeats every one in 8-lane vectors).
  *
  * gcc does not vectorise expf, so SwiGLU and softmax spent more time in
  * exp than the matrix products around them on small batches. exp here
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kernels/cpu.h"
 #include "kernels/vec_avx512.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -277,35 +279,9 @@ TGT void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, in
         }
     }
 }
-#else
-void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) out[(size_t)c * ldo + r] = in[(size_t)r * ldi + c];
-}
-void v512_exp(float *y, const float *x, int n) { for (int i = 0; i < n; i++) y[i] = expf(x[i]); }
-void v512_atan2_nonneg_x(float *r, const float *y, const float *x, int n) {
-    for (int i = 0; i < n; i++) r[i] = atan2f(y[i], x[i]);
-}
-void v512_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
-                     float c2, float step, float sqrt_bc2) {
-    for (long i = 0; i < n; i++) {
-        p[i] *= decay;
-        m[i] += c1 * (g[i] - m[i]);
-        v[i] += c2 * (g[i] * g[i] - v[i]);
-        p[i] -= step * atan2f(m[i], sqrtf(v[i]) / sqrt_bc2);
-    }
-}
-void v512_swiglu_row(float *m, const float *g, const float *u, int I) { (void)m; (void)g; (void)u; (void)I; }
-void v512_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u, int I,
-                         bool add) {
-    (void)dg; (void)du; (void)d; (void)g; (void)u; (void)I; (void)add;
-}
-float v512_add_rmsnorm_row(float *y, const float *x, const float *res, int C, float eps) {
-    (void)y; (void)x; (void)res; (void)C; (void)eps; return 0;
-}
-void v512_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C, bool add) {
-    (void)dx; (void)dy; (void)y; (void)r; (void)C; (void)add;
-}
-void v512_softmax_row(float *row, int C) { (void)row; (void)C; }
-void v512_softmax_bwd_row(float *d, const float *p, int C, float scale) { (void)d; (void)p; (void)C; (void)scale; }
+
+const trm_vec_kernels trm_vec_avx512 = {
+    v512_exp,        v512_swiglu_row,    v512_swiglu_bwd_row, v512_add_rmsnorm_row,   v512_rmsnorm_bwd_row,
+    v512_softmax_row, v512_softmax_bwd_row, v512_adam_atan2,  v512_atan2_nonneg_x, v512_transpose,
+};
 #endif

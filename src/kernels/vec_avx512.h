@@ -1,6 +1,7 @@
-/* vec_avx512.h - AVX-512 row kernels behind ops.c (call only when
- * trm_cpu_has_avx512()). Semantics equal the portable loops in ops.c up
- * to rounding. */
+/* vec_avx512.h - AVX-512 row kernels behind ops.c (through trm_vec(),
+ * kernels/cpu.h; x86-64 only, call only when the ISA is avx512).
+ * Semantics equal the portable loops in ops.c up to rounding; vec_avx2.h's
+ * v256_* have the same semantics. */
 #ifndef TRM_VEC_AVX512_H
 #define TRM_VEC_AVX512_H
 

@@ -1,6 +1,9 @@
 /* vec_neon.c - ARM64 (AdvSIMD) versions of the element-wise ops, the
- * counterparts of vec_avx512.c (ops.c calls them when trm_cpu_has_neon();
- * the portable loops stay the reference).
+ * counterparts of vec_avx512.c / vec_avx2.c: the NEON table of trm_vec()
+ * (kernels/cpu.h; semantics in vec_avx512.h). The portable loops of ops.c
+ * stay the reference. AdamATan2, atan2 and the transposes have no NEON
+ * version yet: their table entries are the portable loops (optim.c's,
+ * ops.c's), so the NEON path computes them exactly as the portable one.
  *
  * The arithmetic is vec_avx512.c's, step for step, 4 lanes at a time:
  * exp in double (n ln2 + r reduction, degree-9 Taylor polynomial, 2^n
@@ -14,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/neon.h"
+#include "kernels/cpu.h"
 
-#if TRM_NEON
+#if defined(__aarch64__) && defined(__ARM_NEON)
 #include <arm_neon.h>
 
 /* The n (< 4: a row's tail) or 4 floats at p; missing lanes are `pad`. */
@@ -60,7 +63,7 @@ static inline float32x4_t exp4(float32x4_t x) {
     return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
 }
 
-void vneon_exp(float *y, const float *x, int n) {
+static void vneon_exp(float *y, const float *x, int n) {
     for (int i = 0; i < n; i += 4) st(y + i, exp4(ld(x + i, n - i, 0.0f)), n - i);
 }
 
@@ -93,7 +96,7 @@ static inline float32x4_t sigmoid4(float32x4_t g) {
     return vdivq_f32(one, vaddq_f32(one, exp4f(vnegq_f32(g))));
 }
 
-void vneon_swiglu_row(float *m, const float *g, const float *u, int I) {
+static void vneon_swiglu_row(float *m, const float *g, const float *u, int I) {
     for (int i = 0; i < I; i += 4) {
         int k = I - i;
         float32x4_t gv = ld(g + i, k, 0.0f), uv = ld(u + i, k, 0.0f);
@@ -102,7 +105,7 @@ void vneon_swiglu_row(float *m, const float *g, const float *u, int I) {
 }
 
 /* dg (+)= d u s (1 + g (1 - s)); du (+)= d silu(g). */
-void vneon_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u,
+static void vneon_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u,
                           int I, bool add) {
     float32x4_t one = vdupq_n_f32(1.0f), zero = vdupq_n_f32(0.0f);
     for (int i = 0; i < I; i += 4) {
@@ -129,7 +132,7 @@ static double dot_d(const float *a, const float *b, int C) {
 
 /* y = (x + res) / rms(x + res) over one row; returns the inverse rms.
  * y may alias x or res. */
-float vneon_add_rmsnorm_row(float *y, const float *x, const float *res, int C, float eps) {
+static float vneon_add_rmsnorm_row(float *y, const float *x, const float *res, int C, float eps) {
     if (res) {
         for (int c = 0; c < C; c += 4)
             st(y + c, vaddq_f32(ld(x + c, C - c, 0.0f), ld(res + c, C - c, 0.0f)), C - c);
@@ -141,7 +144,7 @@ float vneon_add_rmsnorm_row(float *y, const float *x, const float *res, int C, f
 }
 
 /* dx (+)= r (dy - y mean(dy y)) over one row. */
-void vneon_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C, bool add) {
+static void vneon_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C, bool add) {
     float mean = (float)(dot_d(dy, y, C) / C);
     float32x4_t rv = vdupq_n_f32(r), mv = vdupq_n_f32(mean), zero = vdupq_n_f32(0.0f);
     for (int c = 0; c < C; c += 4) {
@@ -153,7 +156,7 @@ void vneon_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, 
 }
 
 /* Row softmax in place (max subtracted, fp32 sum). */
-void vneon_softmax_row(float *row, int C) {
+static void vneon_softmax_row(float *row, int C) {
     float32x4_t mx = vdupq_n_f32(-INFINITY), sum = vdupq_n_f32(0.0f);
     for (int c = 0; c < C; c += 4) mx = vmaxq_f32(mx, ld(row + c, C - c, -INFINITY));
     float32x4_t m = vdupq_n_f32(vmaxvq_f32(mx));
@@ -169,7 +172,7 @@ void vneon_softmax_row(float *row, int C) {
 }
 
 /* d = scale p (d - dot(p, d)) over one row (attention's softmax backward). */
-void vneon_softmax_bwd_row(float *d, const float *p, int C, float scale) {
+static void vneon_softmax_bwd_row(float *d, const float *p, int C, float scale) {
     float32x4_t acc = vdupq_n_f32(0.0f);
     for (int c = 0; c < C; c += 4) acc = vfmaq_f32(acc, ld(p + c, C - c, 0.0f), ld(d + c, C - c, 0.0f));
     float32x4_t dot = vdupq_n_f32(vaddvq_f32(acc));
@@ -179,25 +182,30 @@ void vneon_softmax_bwd_row(float *d, const float *p, int C, float scale) {
         st(d + c, vmulq_f32(vmulq_n_f32(pv, scale), vsubq_f32(ld(d + c, k, 0.0f), dot)), k);
     }
 }
-#else
-/* Never called off ARM64: ops.c dispatches here only when trm_cpu_has_neon(). */
-#define OFF_ARM64 abort()
-void vneon_exp(float *y, const float *x, int n) { (void)y; (void)x; (void)n; OFF_ARM64; }
-void vneon_swiglu_row(float *m, const float *g, const float *u, int I) {
-    (void)m; (void)g; (void)u; (void)I; OFF_ARM64;
+/* ---- no NEON version yet: the portable loops (optim.c's AdamATan2,
+ * ops.c's transpose), so these give the portable path's numbers */
+
+static void port_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
+                            float c2, float step, float sqrt_bc2) {
+    for (long i = 0; i < n; i++) {
+        p[i] *= decay;
+        m[i] += c1 * (g[i] - m[i]);
+        v[i] += c2 * (g[i] * g[i] - v[i]);
+        p[i] -= step * atan2f(m[i], sqrtf(v[i]) / sqrt_bc2);
+    }
 }
-void vneon_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u,
-                          int I, bool add) {
-    (void)dg; (void)du; (void)d; (void)g; (void)u; (void)I; (void)add; OFF_ARM64;
+
+static void port_atan2_nonneg_x(float *r, const float *y, const float *x, int n) {
+    for (int i = 0; i < n; i++) r[i] = atan2f(y[i], x[i]);
 }
-float vneon_add_rmsnorm_row(float *y, const float *x, const float *res, int C, float eps) {
-    (void)y; (void)x; (void)res; (void)C; (void)eps; OFF_ARM64;
+
+static void port_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) out[(size_t)c * ldo + r] = in[(size_t)r * ldi + c];
 }
-void vneon_rmsnorm_bwd_row(float *dx, const float *dy, const float *y, float r, int C, bool add) {
-    (void)dx; (void)dy; (void)y; (void)r; (void)C; (void)add; OFF_ARM64;
-}
-void vneon_softmax_row(float *row, int C) { (void)row; (void)C; OFF_ARM64; }
-void vneon_softmax_bwd_row(float *d, const float *p, int C, float scale) {
-    (void)d; (void)p; (void)C; (void)scale; OFF_ARM64;
-}
+
+const trm_vec_kernels trm_vec_neon = {
+    vneon_exp,         vneon_swiglu_row,      vneon_swiglu_bwd_row, vneon_add_rmsnorm_row, vneon_rmsnorm_bwd_row,
+    vneon_softmax_row, vneon_softmax_bwd_row, port_adam_atan2,      port_atan2_nonneg_x,   port_transpose,
+};
 #endif

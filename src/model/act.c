@@ -60,14 +60,14 @@ static void work_free(trm_act_work *w, const trm_model *m) {
 static trm_act_work *work_new(const trm_model *m, int B, trm_mode mode) {
     const trm_config *c = &m->cfg;
     size_t NLD = (size_t)B * m->L * c->hidden_size;
-    trm_act_work *w = xcalloc(1, sizeof *w);
+    trm_act_work *w = calloc(1, sizeof *w);
     if (!w) return NULL;
-    bool ok = (w->x = xcalloc(NLD, 4)) && (w->inj = xcalloc(NLD, 4)) &&
-              (w->ping = xcalloc(NLD, 4)) && (w->pong = xcalloc(NLD, 4)) &&
+    bool ok = (w->x = calloc(NLD, 4)) && (w->inj = calloc(NLD, 4)) &&
+              (w->ping = calloc(NLD, 4)) && (w->pong = calloc(NLD, 4)) &&
               block_acts_alloc(&w->scratch, m, B, false, false) == 0;
     if (ok && mode == TRM_TRAIN) {
         int apps = (c->L_cycles + 1) * c->L_layers;
-        ok = (w->saved = xcalloc((size_t)apps, sizeof(block_acts))) != NULL;
+        ok = (w->saved = calloc((size_t)apps, sizeof(block_acts))) != NULL;
         if (ok) w->apps = apps;
         for (int i = 0; ok && i < apps; i++) {
             ok = block_acts_alloc(&w->saved[i], m, B, true, i % c->L_layers == 0) == 0;
@@ -80,12 +80,12 @@ static trm_act_work *work_new(const trm_model *m, int B, trm_mode mode) {
             sv->h1t = sc->h1t;
             sv->borrowed = true;
         }
-        ok = ok && (w->y_prev = xcalloc(NLD, 4)) && block_grads_alloc(&w->grads, m, B) == 0 &&
-             (w->d_logits = xcalloc((size_t)B * c->seq_len * c->vocab_size, 4)) &&
-             (w->d_q = xcalloc((size_t)B, 4)) && (w->d_y = xcalloc(NLD, 4)) &&
-             (w->d_z = xcalloc(NLD, 4)) && (w->d_x = xcalloc(NLD, 4)) &&
-             (w->d_tmp = xcalloc(NLD, 4)) &&
-             (w->puzzle_grad = xcalloc((size_t)B * (c->puzzle_emb_ndim + 1), 4));
+        ok = ok && (w->y_prev = calloc(NLD, 4)) && block_grads_alloc(&w->grads, m, B) == 0 &&
+             (w->d_logits = calloc((size_t)B * c->seq_len * c->vocab_size, 4)) &&
+             (w->d_q = calloc((size_t)B, 4)) && (w->d_y = calloc(NLD, 4)) &&
+             (w->d_z = calloc(NLD, 4)) && (w->d_x = calloc(NLD, 4)) &&
+             (w->d_tmp = calloc(NLD, 4)) &&
+             (w->puzzle_grad = calloc((size_t)B * (c->puzzle_emb_ndim + 1), 4));
     }
     if (!ok) { work_free(w, m); return NULL; }
     return w;
@@ -95,20 +95,20 @@ trm_act *trm_act_new(const trm_model *m, int batch, trm_mode mode, uint64_t seed
     if (batch < 1) { trm_errf(err, "batch size: expected >= 1, got %d", batch); return NULL; }
     const trm_config *c = &m->cfg;
     size_t NLD = (size_t)batch * m->L * c->hidden_size, BS = (size_t)batch * c->seq_len;
-    trm_act *a = xcalloc(1, sizeof *a);
+    trm_act *a = calloc(1, sizeof *a);
     if (!a) { trm_errf(err, "out of memory"); return NULL; }
     a->batch = batch;
     a->mode = mode;
-    a->y = xcalloc(NLD, 4);
-    a->z = xcalloc(NLD, 4);
-    a->steps = xcalloc((size_t)batch, 4);
-    a->halted = xcalloc((size_t)batch, sizeof(bool));
-    a->inputs = xcalloc(BS, 4);
-    a->labels = xcalloc(BS, 4);
-    a->puzzle_ids = xcalloc((size_t)batch, 4);
-    a->logits = xcalloc(BS * c->vocab_size, 4);
-    a->q_halt = xcalloc((size_t)batch, 4);
-    a->q_continue = xcalloc((size_t)batch, 4);
+    a->y = calloc(NLD, 4);
+    a->z = calloc(NLD, 4);
+    a->steps = calloc((size_t)batch, 4);
+    a->halted = calloc((size_t)batch, sizeof(bool));
+    a->inputs = calloc(BS, 4);
+    a->labels = calloc(BS, 4);
+    a->puzzle_ids = calloc((size_t)batch, 4);
+    a->logits = calloc(BS * c->vocab_size, 4);
+    a->q_halt = calloc((size_t)batch, 4);
+    a->q_continue = calloc((size_t)batch, 4);
     a->work = work_new(m, batch, mode);
     if (!a->y || !a->z || !a->steps || !a->halted || !a->inputs || !a->labels ||
         !a->puzzle_ids || !a->logits || !a->q_halt || !a->q_continue || !a->work) {
@@ -229,7 +229,7 @@ static void pack_weights(const trm_model *m, trm_act_work *w, int B) {
     for (int l = 0; l < layers; l++)
         for (int k = 0; k < 6; k++)
             if (use[k]) need += (trm_packed_b_bytes(kn[k][0], kn[k][1], bf16) + 63) & ~(size_t)63;
-    if (!w->packed) w->packed = xcalloc((size_t)layers, sizeof(block_packed));
+    if (!w->packed) w->packed = calloc(layers > 0 ? (size_t)layers : 1, sizeof(block_packed)); /* layers >= 1 (validated); says so to gcc */
     if (need > w->pack_cap) {
         free(w->pack_buf);
         w->pack_buf = aligned_alloc(64, need);
@@ -368,7 +368,7 @@ static void update_halting(const trm_model *m, trm_act *a, const trm_explore *dr
     const trm_config *c = &m->cfg;
     for (int b = 0; b < a->batch; b++) {
         a->steps[b] += 1;
-        bool halted = a->steps[b] >= c->halt_max_steps;
+        bool halted = a->steps[b] >= (a->step_cap > 0 ? a->step_cap : c->halt_max_steps);
         if (a->mode == TRM_TRAIN && c->halt_max_steps > 1) {
             halted = halted || a->q_halt[b] > 0.0f;
             float u = draws ? draws->u[b] : rng_uniform(a->rng);
@@ -408,13 +408,6 @@ int trm_act_step_detached(trm_model *m, trm_act *a, const trm_batch *batch, int 
 
 /* ------------------------------------------------------------ loss */
 
-static int argmax(const float *v, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best]) best = i;
-    return best;
-}
-
 void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind, trm_metrics *out) {
     trm_loss_opts o = {kind, 0.0f, 1.0f};
     trm_act_loss_opts(m, a, &o, out);
@@ -442,7 +435,7 @@ void trm_act_loss_opts(const trm_model *m, trm_act *a, const trm_loss_opts *o, t
             }
             row_loss += o->kind == TRM_LOSS_SOFTMAX ? softmax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor)
                                                     : stablemax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor);
-            correct += argmax(lg, V) == lab[t];
+            correct += trm_argmax(lg, V, NULL) == lab[t];
         }
         bool seq_correct = correct == count;
         double dq;

@@ -12,12 +12,7 @@
 #include "kernels/prof.h"
 #include "model/internal.h"
 
-void *xcalloc(size_t n, size_t size) {
-    if (n == 0) n = 1;
-    return calloc(n, size);
-}
-
-#define ALLOC(ptr, count) do { if (!((ptr) = xcalloc((size_t)(count), sizeof(float)))) return -1; } while (0)
+#define ALLOC(ptr, count) do { if (!((ptr) = calloc((size_t)(count), sizeof(float)))) return -1; } while (0)
 
 /* The token MLP runs over B*D rows in chunks of TOK_CHUNK: a chunk's
  * gate/up output and SwiGLU (6 MB at It = 512) stay in cache between the

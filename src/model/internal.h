@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model/model.h"
 #include "trm.h"
 
 /* A model with every tensor's name and shape but no storage (data and
@@ -77,7 +78,5 @@ void block_backward(trm_model *m, int layer, const block_packed *pk, const block
 
 /* Weight-gradient pointers of a block (parallel to trm_block_params). */
 trm_block_params block_grad_ptrs(const trm_model *m, int layer);
-
-void *xcalloc(size_t n, size_t size);
 
 #endif

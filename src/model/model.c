@@ -29,8 +29,8 @@ static trm_tensor *add_tensor(trm_model *m, bool alloc, const char *name, int nd
     t->numel = ndim == 1 ? d0 : d0 * d1;
     t->trainable = trainable;
     if (!alloc) return t;
-    t->data = xcalloc((size_t)t->numel, sizeof(float));
-    t->grad = trainable ? xcalloc((size_t)t->numel, sizeof(float)) : NULL;
+    t->data = calloc((size_t)t->numel, sizeof(float));
+    t->grad = trainable ? calloc((size_t)t->numel, sizeof(float)) : NULL;
     if (!t->data || (trainable && !t->grad)) return NULL;
     return t;
 }
@@ -40,9 +40,9 @@ static trm_tensor *add_tensor(trm_model *m, bool alloc, const char *name, int nd
 static int build_tensors(trm_model *m, bool alloc) {
     const trm_config *c = &m->cfg;
     int D = c->hidden_size, V = c->vocab_size;
-    m->tensors = xcalloc((size_t)(10 + 6 * c->L_layers), sizeof(trm_tensor));
+    m->tensors = calloc((size_t)(10 + 6 * c->L_layers), sizeof(trm_tensor));
     if (!m->tensors) return -1;
-    m->blocks = xcalloc((size_t)c->L_layers, sizeof(trm_block_params));
+    m->blocks = calloc((size_t)c->L_layers, sizeof(trm_block_params));
     if (!m->blocks) return -1;
     trm_tensor *t;
 #define ADD(ptr, name, nd, a, b, tr) do { if (!(t = add_tensor(m, alloc, name, nd, a, b, tr))) return -1; ptr = t->data; } while (0)
@@ -111,8 +111,8 @@ static int build_rope(trm_model *m) {
     const trm_config *c = &m->cfg;
     if (c->pos_encodings != TRM_POS_ROPE || c->mlp_t) return 0;
     int hd = c->hidden_size / c->num_heads;
-    m->rope_cos = xcalloc((size_t)m->L * hd, sizeof(float));
-    m->rope_sin = xcalloc((size_t)m->L * hd, sizeof(float));
+    m->rope_cos = calloc((size_t)m->L * hd, sizeof(float));
+    m->rope_sin = calloc((size_t)m->L * hd, sizeof(float));
     if (!m->rope_cos || !m->rope_sin) return -1;
     rope_tables(m->rope_cos, m->rope_sin, m->L, hd, c->rope_theta);
     return 0;
@@ -120,7 +120,7 @@ static int build_rope(trm_model *m) {
 
 /* A model with all tensors zero: the checkpoint loader fills it. */
 trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err) {
-    trm_model *m = xcalloc(1, sizeof *m);
+    trm_model *m = calloc(1, sizeof *m);
     if (!m) { trm_errf(err, "out of memory"); return NULL; }
     m->cfg = *cfg;
     if (derive_sizes(m, err)) { trm_model_free(m); return NULL; }
@@ -133,7 +133,7 @@ trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err) {
 }
 
 trm_model *model_layout(const trm_config *cfg, trm_err *err) {
-    trm_model *m = xcalloc(1, sizeof *m);
+    trm_model *m = calloc(1, sizeof *m);
     if (!m) { trm_errf(err, "out of memory"); return NULL; }
     m->cfg = *cfg;
     if (derive_sizes(m, err)) { trm_model_free(m); return NULL; }
@@ -154,17 +154,22 @@ trm_model *trm_model_new(const trm_config *cfg, uint64_t seed, trm_err *err) {
     return m;
 }
 
-/* Heap data of this model's own, as opposed to a puzzle table in the
- * checkpoint's mapping or a tensor borrowed from another model. */
-static bool owns_data(const trm_model *m, const trm_tensor *t) {
-    const char *lo = m->mapping, *hi = lo ? lo + m->mapping_size : NULL, *d = (const char *)t->data;
-    return !t->borrowed && !(lo && d >= lo && d < hi);
+/* Releases t's data as its storage says: only heap data is this
+ * tensor's own (mapped pages go with the model's mapping, borrowed data
+ * with the model that lent it). */
+static void release_data(trm_tensor *t) {
+    switch (t->storage) {
+    case TRM_TENSOR_HEAP: free(t->data); break;
+    case TRM_TENSOR_MAPPED: break;   /* munmap of m->mapping */
+    case TRM_TENSOR_BORROWED: break; /* the lender's */
+    }
+    t->data = NULL;
 }
 
 void trm_model_free(trm_model *m) {
     if (!m) return;
     for (int i = 0; i < m->n_tensors; i++) {
-        if (owns_data(m, &m->tensors[i])) free(m->tensors[i].data);
+        release_data(&m->tensors[i]);
         free(m->tensors[i].grad);
     }
     if (m->mapping) munmap(m->mapping, m->mapping_size);
@@ -184,9 +189,9 @@ int trm_model_share_tensor(trm_model *dst, const trm_model *src, const char *nam
     if (d->data == dst->puzzle_emb) dst->puzzle_emb = s->data;
     else if (strcmp(name, "puzzle_emb.weights"))
         return trm_errf(err, "cannot share tensor %s: only the puzzle table can be shared", name);
-    if (owns_data(dst, d)) free(d->data);
+    release_data(d);
     d->data = s->data;
-    d->borrowed = true;
+    d->storage = TRM_TENSOR_BORROWED;
     return 0;
 }
 

@@ -26,11 +26,6 @@ size_t trm_muon_work_floats(int rows, int cols) {
     return 2 * r * c + 2 * r * r;
 }
 
-double trm_muon_ns_flops(int rows, int cols, int steps) {
-    double r = imin(rows, cols), c = imax(rows, cols);
-    return steps * (4.0 * r * r * c + 2.0 * r * r * r);
-}
-
 /* dst [c, r] = src [r, c]^T */
 static void transpose(const float *src, int r, int c, float *dst) {
     for (int i = 0; i < r; i++)

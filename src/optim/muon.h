@@ -12,9 +12,6 @@ size_t trm_muon_work_floats(int rows, int cols);
  * run on the wide orientation (G^T when rows > cols), in fp32 whatever the
  * matmul precision. G [rows, cols] and out may be the same buffer. */
 void trm_muon_ns(const float *G, int rows, int cols, int steps, float *out, float *work);
-/* Matrix-product FLOPs of trm_muon_ns: with r = min, c = max of the
- * dimensions, each iteration is X X^T (2 r^2 c), A A (2 r^3), B X (2 r^2 c). */
-double trm_muon_ns_flops(int rows, int cols, int steps);
 /* One Muon update of W [rows, cols] from gradient G with momentum buffer M:
  *   M <- M + (1 - mu) (G - M);  U = nesterov ? G + mu (M - G) : M
  *   W <- W (1 - lr wd) - lr sqrt(max(1, rows / cols)) NS(U)

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "kernels/matmul.h"
-#include "kernels/vec_avx512.h"
+#include "kernels/cpu.h"
+#include "model/model.h"
 #include "optim/muon.h"
 #include "trm.h"
 
@@ -133,14 +134,15 @@ static void adam_atan2_tensor(trm_tensor *t, float *m, float *v, float lr, const
                               int64_t step) {
     double bc1 = 1.0 - pow(c->beta1, (double)step), bc2 = 1.0 - pow(c->beta2, (double)step);
     float step_size = (float)(lr / bc1), sqrt_bc2 = (float)sqrt(bc2), decay = 1.0f - lr * c->weight_decay;
-    if (trm_cpu_has_avx512()) {
+    const trm_vec_kernels *vk = trm_vec();
+    if (vk) {
         /* scalar atan2f made this ~19 ns per parameter: 5% of a batch-8 step */
         const int64_t chunk = 4096;
         int64_t nchunks = (t->numel + chunk - 1) / chunk;
         #pragma omp parallel for schedule(static) if (t->numel > 65536)
         for (int64_t ci = 0; ci < nchunks; ci++) {
             int64_t i0 = ci * chunk, n = t->numel - i0 < chunk ? t->numel - i0 : chunk;
-            v512_adam_atan2(t->data + i0, m + i0, v + i0, t->grad + i0, (long)n, decay, 1.0f - c->beta1,
+            vk->adam_atan2(t->data + i0, m + i0, v + i0, t->grad + i0, (long)n, decay, 1.0f - c->beta1,
                             1.0f - c->beta2, step_size, sqrt_bc2);
         }
         return;

@@ -98,18 +98,78 @@ typedef struct {
     int n, cap;
 } metric_series;
 
+/* Read but not drawn by trm_plot_metrics: the cumulative training FLOPs
+ * (top-level "flops") of each eval record, y against step x, which the
+ * comparison plot uses as its x axis. */
+enum { SER_EVAL_FLOPS = SER_COUNT, SER_READ };
+
 typedef struct {
-    metric_series s[SER_COUNT];
+    metric_series s[SER_READ];
     int train_records, eval_records;
 } metrics_log;
 
 /* Reads metrics.jsonl: train records (step + top-level lm_loss,
  * q_halt_loss, accuracy, exact_accuracy) and eval records (step + an
- * "eval" object). Empty lines and unknown fields are skipped; NaN and
- * infinities (printf writes them as bare nan / inf) are gaps. Each
- * series comes out in step order, one point per step (the last logged).
- * Errors name file:line. */
+ * "eval" object, + top-level flops). Empty lines and unknown fields are
+ * skipped; NaN and infinities (printf writes them as bare nan / inf) are
+ * gaps. Each series comes out in step order, one point per step (the
+ * last logged). Errors name file:line. */
 int metrics_read(const char *path, metrics_log *log, trm_err *err);
 void metrics_free(metrics_log *log);
+
+/* ---------------------------------------------------------------- plots */
+
+/* The drawing layer of plot.c, shared with the comparison plot
+ * (plot_compare.c): pictures are laid out in logical pixels and drawn
+ * either as SVG or onto a canvas PLOT_PNG_K times the size. */
+#define PLOT_PNG_K 2 /* canvas pixels per logical pixel */
+#define PLOT_LEGEND_W 180 /* right of the panels */
+
+extern const rgb8 PLOT_BLACK, PLOT_WHITE, PLOT_FRAME;
+
+typedef struct {
+    FILE *svg;  /* SVG back end when set, */
+    canvas *cv; /* else the PNG canvas */
+} plot_drawer;
+
+typedef struct {
+    double lo, hi; /* data range */
+    bool log;
+    double p0, p1; /* pixels of lo and hi */
+    /* Tick labels as 2e13 and, over at most two decades, ticks at 1, 2
+     * and 5 times each power of ten (the FLOPs axis); else decades and
+     * %g labels. */
+    bool fine;
+} plot_axis;
+
+typedef struct {
+    double left, right, top, bottom;
+    const char *label;
+    int first, last; /* series drawn (trm_plot_metrics) */
+} plot_panel;
+
+void plot_line(plot_drawer *d, double x0, double y0, double x1, double y1, rgb8 c, double width);
+void plot_rect(plot_drawer *d, double x, double y, double w, double h, rgb8 fill, rgb8 stroke);
+void plot_dot(plot_drawer *d, double x, double y, double r, rgb8 c);
+/* Text centred vertically on y; anchor -1 start, 0 middle, 1 end. */
+void plot_text(plot_drawer *d, double x, double y, const char *s, int anchor, bool big, rgb8 c);
+/* Frame, grid, ticks with labels, and the panel's label above it. */
+void plot_axes(plot_drawer *d, const plot_panel *p, const plot_axis *ax, const plot_axis *ay);
+/* One series as a line (SVG: a polyline whose data-series is its name),
+ * with dots on eval series and lone points. */
+void plot_curve(plot_drawer *d, const metric_series *s, const plot_axis *ax, const plot_axis *ay, rgb8 c);
+/* The range [lo, hi] of the values of n series (ys) or of their x. */
+void plot_range(const metric_series *s, int n, bool ys, double *lo, double *hi);
+/* Linear from 0 (or lo when negative) to hi: the step axis. */
+plot_axis plot_linear_axis(double lo, double hi, double p0, double p1);
+/* Log when the values span more than 30x, else linear from 0 ending on
+ * a tick: the loss axis. */
+plot_axis plot_value_axis(double lo, double hi, double p0, double p1);
+
+/* Writes a w x h picture drawn by draw(d, ctx) to out, SVG or PNG by its
+ * name (checked first by plot_format), through a temporary name. */
+typedef void (*plot_draw_fn)(plot_drawer *d, const void *ctx);
+int plot_format(const char *out, bool *svg, trm_err *err);
+int plot_write(const char *out, int w, int h, plot_draw_fn draw, const void *ctx, trm_err *err);
 
 #endif

@@ -2,7 +2,7 @@
  *
  * trm train appends one JSON object per line: train records every
  * log_every steps ({"step":..,"lm_loss":..,...}) and eval records
- * ({"step":..,"eval":{...}}). Records of other kinds (fields we do not
+ * ({"step":..,"eval":{...},"flops":..}). Records of other kinds (fields we do not
  * know) are tolerated, so newer writers do not break older plotters; a
  * line that is not a JSON object with a numeric step is an error naming
  * file:line. */
@@ -17,9 +17,10 @@
 #include "io/fileio.h" /* trm_fopen_regular */
 #include "render/internal.h"
 
-static const char *const NAMES[SER_COUNT] = {
+static const char *const NAMES[SER_READ] = {
     "train lm_loss", "train q_halt_loss", "eval lm_loss",
     "train accuracy", "train exact_accuracy", "eval accuracy", "eval exact_accuracy",
+    "eval flops",
 };
 
 static int push(metric_series *s, double x, double y) {
@@ -92,7 +93,8 @@ static int take_record(const cJSON *rec, metrics_log *log, const char *where, tr
     metric_series *s = log->s;
     if (ev) {
         log->eval_records++;
-        return take(ev, "lm_loss", &s[SER_EVAL_LM], x, where, err) ||
+        return take(rec, "flops", &s[SER_EVAL_FLOPS], x, where, err) ||
+               take(ev, "lm_loss", &s[SER_EVAL_LM], x, where, err) ||
                take(ev, "accuracy", &s[SER_EVAL_ACC], x, where, err) ||
                take(ev, "exact_accuracy", &s[SER_EVAL_EXACT], x, where, err) ? -1 : 0;
     }
@@ -153,7 +155,7 @@ static int read_line(const char *text, metrics_log *log, const char *where, trm_
 
 int metrics_read(const char *path, metrics_log *log, trm_err *err) {
     memset(log, 0, sizeof *log);
-    for (int k = 0; k < SER_COUNT; k++) {
+    for (int k = 0; k < SER_READ; k++) {
         log->s[k].name = NAMES[k];
         log->s[k].eval = k == SER_EVAL_LM || k >= SER_EVAL_ACC;
     }
@@ -171,14 +173,14 @@ int metrics_read(const char *path, metrics_log *log, trm_err *err) {
     fclose(f);
     if (rc == 0 && log->train_records + log->eval_records == 0)
         rc = trm_errf(err, "%s: no train or eval records to plot", path);
-    for (int k = 0; k < SER_COUNT && rc == 0; k++)
+    for (int k = 0; k < SER_READ && rc == 0; k++)
         if (sort_series(&log->s[k])) rc = trm_errf(err, "%s: out of memory", path);
     if (rc) metrics_free(log);
     return rc;
 }
 
 void metrics_free(metrics_log *log) {
-    for (int k = 0; k < SER_COUNT; k++) {
+    for (int k = 0; k < SER_READ; k++) {
         free(log->s[k].x);
         free(log->s[k].y);
         log->s[k].x = log->s[k].y = NULL;

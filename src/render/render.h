@@ -47,4 +47,17 @@ int trm_render_png(const char *path, const trm_task *t, int seq_len, const int32
  * train or eval record is an error too. */
 int trm_plot_metrics(const char *jsonl_path, const char *out_path, trm_err *err);
 
+/* A study's comparison: the held-out (eval) results of n runs, one colour
+ * each, in three panels - eval accuracy, eval exact_accuracy (0..1) and
+ * eval lm_loss - against the cumulative training FLOPs logged with each
+ * eval record (log axis) or against step (linear). labels[i] names run i
+ * in the legend (NULL: each run's folder name, or its file's name when
+ * it is not a metrics.jsonl). Errors: more than TRM_PLOT_MAX_RUNS runs, a
+ * run without eval records, an eval record without "flops" (x = flops),
+ * and those of trm_plot_metrics. SVG or PNG by out_path's name. */
+#define TRM_PLOT_MAX_RUNS 8
+typedef enum { TRM_PLOT_X_FLOPS, TRM_PLOT_X_STEP } trm_plot_x;
+int trm_plot_compare(const char *const *jsonl_paths, const char *const *labels, int n, trm_plot_x x,
+                     const char *out_path, trm_err *err);
+
 #endif

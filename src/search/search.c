@@ -6,9 +6,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/rng.h"
+#include "model/model.h"
+#include "core/util.h" /* trm_now_s */
 
 #define MAX_TRIED 256   /* commit candidates remembered per best state */
 #define MAX_VOTES 32    /* distinct answers voted on, for tasks without a checker */
@@ -17,12 +18,6 @@ static const char *const KIND_NAMES[TRM_BRANCH_KINDS] = {"plain", "aug", "commit
 
 const char *trm_branch_name(trm_branch_kind k) {
     return k >= 0 && k < TRM_BRANCH_KINDS ? KIND_NAMES[k] : "?";
-}
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* ------------------------------------------------------------ options */
@@ -275,11 +270,7 @@ static void read_row(search *s, int b) {
     int S = s->S, V = s->V;
     for (int t = 0; t < S; t++) {
         const float *lg = s->a->logits + ((size_t)b * S + t) * V;
-        int i1 = 0, i2 = -1;
-        for (int v = 1; v < V; v++) {
-            if (lg[v] > lg[i1]) { i2 = i1; i1 = v; }
-            else if (i2 < 0 || lg[v] > lg[i2]) i2 = v;
-        }
+        int i2, i1 = trm_argmax(lg, V, &i2);
         double z = 0;
         for (int v = 0; v < V; v++) z += exp((double)(lg[v] - lg[i1]));
         s->pred[t] = i1;
@@ -558,7 +549,7 @@ static int rollout_loop(search *s, int64_t first, double deadline, trm_err *err)
     int64_t jobs = (int64_t)s->n * K;
     int rc = 0;
     for (int64_t j0 = 0; rc == 0 && j0 < jobs; j0 += s->B) {
-        if (deadline > 0 && now_s() > deadline) break; /* the rest keep their input as the answer */
+        if (deadline > 0 && trm_now_s() > deadline) break; /* the rest keep their input as the answer */
         rc = rollout_chunk(s, j0, jobs - j0 < s->B ? (int)(jobs - j0) : s->B, steps, first, rng, err);
     }
     free(rng);
@@ -648,7 +639,7 @@ static int run_loop(search *s, double deadline, trm_err *err) {
     trm_batch bt = {s->B, s->idle_in, NULL, NULL};
     for (;;) {
         fill_idle(s, &next_new);
-        if (deadline > 0 && now_s() > deadline) break;
+        if (deadline > 0 && trm_now_s() > deadline) break;
         if (charge(s) == 0) {
             fill_idle(s, &next_new); /* lanes ended by the budget may free others' work */
             if (charge(s) == 0) break;
@@ -673,20 +664,20 @@ int trm_search_run(trm_model *m, trm_act *a, const trm_task *task, const int32_t
                    const trm_search_opts *o, int32_t *answers, trm_search_result *res,
                    trm_search_stats *stats, trm_err *err) {
     if (check_args(m, a, task, inputs, puzzle_ids, n, o, err)) return -1;
-    double t0 = now_s();
+    double t0 = trm_now_s();
     search s = {.m = m, .a = a, .task = task, .o = o, .S = m->cfg.seq_len, .V = m->cfg.vocab_size,
                 .B = a->batch, .n = n, .rowf = trm_act_row_floats(a), .stats = stats};
     s.branch_steps = o->branch_steps > 0 ? o->branch_steps : m->cfg.halt_max_steps;
     int rc = search_init(&s, inputs, puzzle_ids, first_index, answers, res, err);
     /* the search decides when a branch ends: lift the ACT step cap */
-    int saved_cap = m->cfg.halt_max_steps;
-    m->cfg.halt_max_steps = INT_MAX / 2;
+    int saved_cap = trm_act_step_cap(a);
+    trm_act_set_step_cap(a, INT_MAX / 2);
     double deadline = o->time_limit > 0 ? t0 + o->time_limit : 0;
     if (rc == 0) rc = o->rollouts > 0 ? rollout_loop(&s, first_index, deadline, err) : run_loop(&s, deadline, err);
-    m->cfg.halt_max_steps = saved_cap;
+    trm_act_set_step_cap(a, saved_cap);
     trm_act_reset(a);
     search_free(&s);
-    if (stats) stats->seconds += now_s() - t0;
+    if (stats) stats->seconds += trm_now_s() - t0;
     return rc;
 }
 
@@ -708,8 +699,8 @@ int trm_search_eval_solve(void *ctx, trm_model *m, trm_act *a, const trm_batch *
     trm_search_opts o = c->opts;
     if (o.branch_steps == 0) o.branch_steps = steps;
     if (c->opts.time_limit > 0) {
-        if (c->deadline == 0) c->deadline = now_s() + c->opts.time_limit;
-        o.time_limit = c->deadline - now_s();
+        if (c->deadline == 0) c->deadline = trm_now_s() + c->opts.time_limit;
+        o.time_limit = c->deadline - trm_now_s();
         if (o.time_limit <= 0) o.time_limit = 1e-9;
     }
     trm_search_result *res = calloc((size_t)(n > 0 ? n : 1), sizeof *res);

@@ -111,11 +111,17 @@ static void crop(const int32_t *tok, int seq_len, int *rows, int *cols) {
     arc_crop_size(tok, rows, cols);
 }
 
+extern const trm_task_file_ops arc_file_ops; /* arc_solve.c */
+
 const trm_task trm_task_arc = {
     .name = "arc",
     .description = "ARC-AGI grids on a 30x30 canvas (spec 4.4): PAD 0, EOS 1, colours 2..11; vocab 12, seq_len 900",
     .vocab_size = ARC_VOCAB,
     .board = board,
+    .valid_word = "valid solution",
+    .invalid_word = "breaks the rules",
+    .cells_word = "cells to fill",
+    .file = &arc_file_ops,
     .parse = NULL,
     .format = format,
     .draw_aug = draw_aug,
@@ -124,4 +130,6 @@ const trm_task trm_task_arc = {
     .verify = verify,
     .style = style,
     .crop = crop,
+    .build = arc_build_dataset,
+    .build_defaults = arc_build_defaults,
 };

@@ -79,11 +79,21 @@ static trm_cell_style style(int32_t token, bool given) {
     }
 }
 
+/* A maze whose goal cannot be reached has no answer. */
+static const char *impossible(const int32_t *in, const int32_t *lab, bool has, int S, char *buf, size_t n) {
+    (void)lab, (void)has, (void)buf, (void)n;
+    return maze_solve(in, S, NULL, NULL) < 0 ? "G cannot be reached from S" : NULL;
+}
+
 const trm_task trm_task_maze = {
     .name = "maze",
     .description = "n x n mazes (spec 4.3): '#' 1, ' ' 2, 'S' 3, 'G' 4, path 'o' 5; vocab 6, seq_len n*n",
     .vocab_size = MAZE_VOCAB,
     .board = board,
+    .valid_word = "valid shortest path",
+    .invalid_word = "not a valid shortest path",
+    .cells_word = "path cells",
+    .impossible = impossible,
     .parse = parse,
     .format = format,
     .draw_aug = draw_aug,
@@ -92,4 +102,7 @@ const trm_task trm_task_maze = {
     .verify = verify,
     .style = style,
     .crop = NULL,
+    .build = maze_build_dataset,
+    .generate = maze_generate_csv,
+    .gen_defaults = maze_gen_opts_defaults,
 };

@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "tasks/sudoku.h"
 #include "tasks/sudoku4.h"
+#include "tasks/sudoku_build.h"
 #include "tasks/task.h"
 
 /* Side of the board for a seq_len, 0 when it is not this family's. */
@@ -169,11 +170,65 @@ static trm_cell_style style(int32_t token, bool given) {
     return s;
 }
 
+/* ---------------------------------------------------------------- presentation (trm solve) */
+
+/* 9x9 Sudoku lines keep their established parser (quoted CSV fields and
+ * all, sudoku_parse_line). */
+static int parse_line9(const char *text, int seq_len, int32_t *input, int32_t *label, bool *has_label,
+                       trm_err *err) {
+    (void)seq_len;
+    int8_t q[81], ans[81];
+    if (sudoku_parse_line(text, q, ans, has_label, err)) return -1;
+    sudoku_to_tokens(q, input);
+    sudoku_to_tokens(ans, label);
+    return 0;
+}
+
+/* Why the puzzle cannot be solved, or NULL. The answer's own checks come
+ * first: they name a cell. */
+static const char *impossible(const int32_t *in, const int32_t *lab, bool has, int S, char *buf, size_t n) {
+    int blanks = 0;
+    for (int i = 0; i < S; i++) blanks += in[i] == 1;
+    /* verify without givens counts the blanks plus the repeated digits */
+    int repeats = verify(NULL, in, S) - blanks;
+    if (repeats > 0) return snprintf(buf, n, "the givens break the rules (%d repeated digits)", repeats), buf;
+    int side = S == 16 ? 4 : 9;
+    for (int i = 0; has && i < S; i++)
+        if (in[i] != 1 && lab[i] != in[i])
+            return snprintf(buf, n, "the answer contradicts the given at cell %d (row %d, column %d)", i + 1,
+                            i / side + 1, i % side + 1), buf;
+    int viol = has ? verify(in, lab, S) : 0;
+    if (viol > 0) return snprintf(buf, n, "the answer breaks the rules (%d violations)", viol), buf;
+    int8_t q[81];
+    for (int i = 0; i < S; i++) q[i] = (int8_t)(in[i] - 1);
+    if (!has && (S == 81 ? sudoku_solve(q, NULL, 1, NULL) : sudoku4_count(q)) == 0) return "the puzzle has no solution";
+    return NULL;
+}
+
+/* The 9x9 board as sudoku_print draws it (boxes, givens, wrong cells). */
+static void print9(FILE *f, const int32_t *in, const int32_t *pred, const int32_t *lab, bool has, bool color) {
+    int8_t grid[81], q[81], ans[81];
+    sudoku_from_tokens(pred, grid);
+    sudoku_from_tokens(in, q);
+    sudoku_from_tokens(lab, ans);
+    sudoku_print(f, grid, q, has ? ans : NULL, color);
+}
+
 const trm_task trm_task_sudoku = {
     .name = "sudoku",
     .description = "9x9 Sudoku (spec 4.2): tokens blank 1, digits 2..10; vocab 11, seq_len 81",
     .vocab_size = SUDOKU_VOCAB,
     .board = board9,
+    .valid_word = "valid solution",
+    .invalid_word = "breaks the rules",
+    .cells_word = "blank cells",
+    .parse_line = parse_line9,
+    .impossible = impossible,
+    .print = print9,
+    .build = sudoku_build_dataset,
+    .build_defaults = sudoku_build_defaults,
+    .generate = sudoku_generate_csv,
+    .gen_defaults = sudoku_gen_defaults,
     .parse = parse_any,
     .format = format_any,
     .draw_aug = draw_aug,
@@ -189,6 +244,12 @@ const trm_task trm_task_sudoku4 = {
     .description = "4x4 Sudoku with 2x2 boxes: tokens blank 1, digits 2..5; vocab 6, seq_len 16",
     .vocab_size = SUDOKU4_VOCAB,
     .board = board4,
+    .valid_word = "valid solution",
+    .invalid_word = "breaks the rules",
+    .cells_word = "blank cells",
+    .impossible = impossible,
+    .build = sudoku4_build_dataset,
+    .build_defaults = sudoku4_build_defaults,
     .parse = parse_any,
     .format = format_any,
     .draw_aug = draw_aug,

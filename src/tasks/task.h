@@ -16,6 +16,7 @@
 #define TRM_TASKS_TASK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -37,6 +38,46 @@ typedef struct {
     char glyph[3];       /* NUL-terminated, printed centred in a 2-column cell */
     bool dark_text;      /* glyph drawn dark on this fill */
 } trm_cell_style;
+
+/* One answer to a puzzle of a puzzle file (trm_task_file_ops), ready to
+ * show: the lines around its boards, its --json line and its boards
+ * (input, attempts, and the truth when the file has it). Owned by the
+ * file handle; valid until the next answer or free. */
+typedef struct {
+    char title[512];          /* the line before the boards */
+    char verdict[512];        /* the line after them */
+    char *json;               /* one JSON object, no newline */
+    char name[320];           /* file stem for a picture of it, e.g. "<task>-test-1" */
+    const int32_t *board[4];  /* seq_len tokens each */
+    const char *label[4];
+    int n_boards;
+    const int32_t *given, *truth; /* the question and the truth (NULL: unknown) for drawing */
+} trm_task_answer;
+
+/* Families whose puzzles come as files holding several inputs, solved
+ * against the dataset the model was trained on (ARC task files: every
+ * augmented version of the task is solved, inverted and voted on). The
+ * caller runs the model: open, prepare, solve the rows, add the answers,
+ * then read each input's answer. */
+typedef struct trm_task_file trm_task_file;
+typedef struct {
+    /* The caller's messages when a file run lacks something. */
+    const char *need_data, *need_file, *no_search;
+    /* Reads the file; NULL with an error naming it. */
+    trm_task_file *(*open)(const char *path, trm_err *err);
+    /* Its inputs (each gets one answer). */
+    int (*n_inputs)(const trm_task_file *f);
+    /* Binds it to the dataset folder data_dir of a model with n_table
+     * puzzle identifiers, and lays out the rows to solve: *n rows of
+     * seq_len input tokens and their puzzle identifiers (the handle's). */
+    int (*prepare)(trm_task_file *f, const char *data_dir, int n_table, const int32_t **in, const int32_t **pid,
+                   int *n, trm_err *err);
+    /* The model's answers to those rows: pred [n, seq_len], q_halt [n]. */
+    int (*add)(trm_task_file *f, const int32_t *pred, const float *q_halt, trm_err *err);
+    /* Input j's answer. */
+    int (*answer)(trm_task_file *f, int j, trm_task_answer *out, trm_err *err);
+    void (*free)(trm_task_file *f);
+} trm_task_file_ops;
 
 typedef struct trm_task trm_task;
 struct trm_task {
@@ -76,6 +117,37 @@ struct trm_task {
     /* The part of the board worth drawing (ARC crops at its EOS markers);
      * NULL = the whole board. */
     void (*crop)(const int32_t *tokens, int seq_len, int *rows, int *cols);
+
+    /* ---- presentation (trm solve), so that no caller names a task */
+    /* Words for the checker's verdict on an answer, and for the cells
+     * whose accuracy is counted. */
+    const char *valid_word, *invalid_word, *cells_word;
+    /* One puzzle line as trm solve reads it (a file line, an argument);
+     * NULL: parse. */
+    int (*parse_line)(const char *text, int seq_len, int32_t *input, int32_t *label, bool *has_label,
+                      trm_err *err);
+    /* Why a puzzle cannot be solved (givens that break the rules, no
+     * solution), in buf or a constant, or NULL; the caller still checks
+     * a given answer with verify. NULL: no such check. */
+    const char *(*impossible)(const int32_t *input, const int32_t *label, bool has_label, int seq_len, char *buf,
+                              size_t n);
+    /* Prints the prediction as the family's own text board (givens of
+     * input marked, cells differing from label when given); NULL: the
+     * generic board drawing. */
+    void (*print)(FILE *f, const int32_t *input, const int32_t *pred, const int32_t *label, bool has_label,
+                  bool color);
+    /* Puzzle files (ARC); NULL: one-line puzzles only. */
+    const trm_task_file_ops *file;
+
+    /* Builds a dataset of this family from o (trm_build_dataset, trm.h);
+     * NULL when the family has no builder. */
+    int (*build)(const trm_build_opts *o, trm_build_result *res, trm_err *err);
+    /* The builder's defaults over trm_build_opts_init's (NULL: none). */
+    void (*build_defaults)(trm_build_opts *o);
+    /* Generates new puzzles as question,answer CSV (trm_generate_puzzles)
+     * and its defaults; NULL when the family has no generator. */
+    int (*generate)(const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
+    void (*gen_defaults)(trm_gen_opts *o);
 };
 
 /* The registry. */

@@ -18,19 +18,6 @@ void trm_eval_result_free(trm_eval_result *r) {
     r->exact_by_step = r->accuracy_by_step = NULL;
 }
 
-/* Argmax over the vocabulary of each of the n rows' tokens (first maximum
- * wins, as torch.argmax). */
-static void argmax_rows(const trm_model *m, const trm_act *a, int n, int32_t *pred) {
-    int S = m->cfg.seq_len, V = m->cfg.vocab_size;
-    for (size_t i = 0; i < (size_t)n * S; i++) {
-        const float *lg = a->logits + i * V;
-        int best = 0;
-        for (int v = 1; v < V; v++)
-            if (lg[v] > lg[best]) best = v;
-        pred[i] = best;
-    }
-}
-
 /* Running sums of the exact / token / q_halt accuracy. */
 typedef struct {
     double exact, acc, q_acc;
@@ -63,24 +50,33 @@ typedef struct {
     int32_t *pred;
 } step_track;
 
-/* The default batch solver: `steps` plain supervision steps from a fresh
- * carry, optionally scoring every step. */
+/* Per-step scoring of trm_solve's steps (--per-step). */
+typedef struct {
+    step_track *tr;
+    const trm_batch *bt;
+    int S, V, n_valid;
+} step_scorer;
+
+static int score_step(void *ctx, const trm_act *a, int step, trm_err *err) {
+    (void)err;
+    step_scorer *sc = ctx;
+    score_sums ss = {0};
+    trm_argmax_rows(trm_act_logits(a), (size_t)sc->n_valid * sc->S, sc->V, sc->tr->pred);
+    score_rows(sc->S, sc->tr->pred, sc->bt->labels, NULL, sc->n_valid, &ss);
+    sc->tr->exact[step - 1] += ss.exact;
+    sc->tr->acc[step - 1] += ss.acc;
+    return 0;
+}
+
+/* The default batch solver: trm_solve's `steps` plain supervision steps
+ * from a fresh carry, optionally scoring every step. */
 static int solve_plain(trm_model *m, trm_act *a, const trm_batch *bt, int steps, int n_valid,
                        step_track *tr, int32_t *pred, float *q_halt, trm_err *err) {
-    trm_act_reset(a);
-    for (int s = 0; s < steps; s++) {
-        if (trm_act_step(m, a, bt, NULL, err)) return -1;
-        if (tr) {
-            score_sums ss = {0};
-            argmax_rows(m, a, n_valid, tr->pred);
-            score_rows(m->cfg.seq_len, tr->pred, bt->labels, NULL, n_valid, &ss);
-            tr->exact[s] += ss.exact;
-            tr->acc[s] += ss.acc;
-        }
-    }
-    argmax_rows(m, a, bt->batch, pred);
-    memcpy(q_halt, a->q_halt, sizeof(float) * (size_t)bt->batch);
-    return 0;
+    const trm_config *c = trm_model_config(m);
+    step_scorer sc = {tr, bt, c->seq_len, c->vocab_size, n_valid};
+    trm_solve_opts so = {.max_steps = steps, .on_step = tr ? score_step : NULL, .step_ctx = &sc};
+    trm_solve_out out = {.tokens = pred, .q_halt = q_halt};
+    return trm_solve(m, a, bt, &so, &out, err);
 }
 
 static int call_rows(const trm_eval_opts *o, int S, int64_t first, int n, const int32_t *in,
@@ -144,7 +140,7 @@ static void fill_result(trm_eval_result *out, const score_sums *s, double loss, 
 int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts *o,
                       trm_eval_result *out, trm_err *err) {
     memset(out, 0, sizeof *out);
-    const trm_config *c = &m->cfg;
+    const trm_config *c = trm_model_config(m);
     int steps = o->steps > 0 ? o->steps : c->halt_max_steps, S = c->seq_len;
     bool per_step = o->per_step && !o->solve;
     if (o->per_step && o->solve) return trm_errf(err, "per-step accuracy needs the plain solver");
@@ -162,9 +158,8 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
         rc = a ? trm_errf(err, "out of memory for evaluation batch %d", batch) : -1;
         goto done;
     }
-    /* evaluation halts only at the step cap: lift it so `steps` run */
-    int saved_cap = m->cfg.halt_max_steps;
-    if (m->cfg.halt_max_steps < steps) m->cfg.halt_max_steps = steps;
+    /* evaluation halts only at the step cap: a pluggable solver gets it at `steps` */
+    trm_act_set_step_cap(a, steps);
     int64_t seen = 0;
     score_sums sums = {0};
     double loss = 0;
@@ -172,7 +167,6 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
     while (rc == 0 && seen < total && !(o->stop && *o->stop) && (n = trm_loader_next(ld, b.in, b.lab, b.pid)) > 0) {
         if (seen + n > total) n = (int)(total - seen);
         trm_batch bt = {batch, b.in, b.lab, b.pid};
-        /* the one place a batch is solved */
         rc = o->solve ? o->solve(o->solve_ctx, m, a, &bt, steps, b.pred, b.q, err)
                       : solve_plain(m, a, &bt, steps, n, per_step ? &b.tr : NULL, b.pred, b.q, err);
         if (rc == 0) rc = call_rows(o, S, seen, n, b.in, b.lab, b.pid, b.pred, b.q, err);
@@ -182,11 +176,11 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
         loss += mt.lm_loss;
         score_rows(S, b.pred, b.lab, b.q, n, &sums);
         seen += n;
-        if (o->progress) fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen,
-                                 (long long)total, sums.rows ? sums.exact / sums.rows : 0.0);
+        double exact = sums.rows ? sums.exact / sums.rows : 0.0;
+        if (o->progress) fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen, (long long)total, exact);
+        if (o->on_progress) o->on_progress(o->progress_ctx, seen, total, exact);
     }
     if (o->progress) fputc('\n', stderr);
-    m->cfg.halt_max_steps = saved_cap;
     if (rc == 0) fill_result(out, &sums, loss, seen, steps, &b, per_step);
     out->stopped = rc == 0 && seen < total;
 done:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "model/model.h"
 
 struct trm_replay {
     int cap, S;
@@ -48,9 +49,6 @@ void trm_replay_free(trm_replay *r) {
     free(r);
 }
 
-int trm_replay_count(const trm_replay *r) { return (int)r->meta[0]; }
-int64_t trm_replay_used(const trm_replay *r) { return r->meta[2]; }
-
 /* Row b of the batch <- kept example k under a fresh augmentation. */
 static void put_row(trm_replay *r, int k, int b, int32_t *in, int32_t *lab, int32_t *pid) {
     size_t S = (size_t)r->S;
@@ -81,11 +79,7 @@ static bool row_wrong(const trm_model *m, const trm_act *a, int b) {
     for (int t = 0; t < S; t++) {
         int32_t l = a->labels[(size_t)b * S + t];
         if (l == TRM_IGNORE_LABEL) continue;
-        const float *lg = a->logits + ((size_t)b * S + t) * V;
-        int best = 0;
-        for (int v = 1; v < V; v++)
-            if (lg[v] > lg[best]) best = v;
-        if (best != l) return true;
+        if (trm_argmax(a->logits + ((size_t)b * S + t) * V, V, NULL) != l) return true;
     }
     return false;
 }

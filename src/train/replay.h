@@ -27,9 +27,6 @@ void trm_replay_mix(trm_replay *r, const trm_act *a, int32_t *in, int32_t *lab, 
 /* After a step: keeps the rows that halted with a wrong answer (any
  * labelled token's argmax wrong). */
 void trm_replay_collect(trm_replay *r, const trm_model *m, const trm_act *a);
-/* Kept failures now, and rows replaced so far. */
-int trm_replay_count(const trm_replay *r);
-int64_t trm_replay_used(const trm_replay *r);
 /* Training-state tensors "replay.*" (the writer borrows r's buffers). A
  * state without them (saved before the option was on) loads as empty. */
 int trm_replay_save(const trm_replay *r, st_writer *w, trm_err *err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "train/train.h"
 
 static void fmt_shape(char *buf, size_t n, int ndim, const int64_t *shape) {
@@ -99,7 +100,7 @@ static int check_weights(const st_file *f, const trm_model *m, const trm_train_c
     char name[160];
     for (int i = 0; i < m->n_tensors; i++) {
         const trm_tensor *t = &m->tensors[i];
-        bool muon = tc->optimizer == TRM_OPTIM_MUON && trm_optim_muon_tensor(t);
+        bool muon = tc->optim.optimizer == TRM_OPTIM_MUON && trm_optim_muon_tensor(t);
         const char *pre[4] = {"live.", muon ? "muon_m." : "adam_m.", muon ? NULL : "adam_v.", tc->ema ? "ema." : NULL};
         for (int k = 0; k < (t->trainable ? 4 : 1); k++) {
             if (!pre[k]) continue;

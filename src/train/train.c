@@ -1,8 +1,10 @@
 /* train.c - the training loop (spec 3.3): one ACT supervision step per
  * batch, loss over all rows, backward of total / batch, sign-SGD on the
  * batch's puzzle rows then AdamATan2, then EMA. Periodic evaluation with
- * the EMA weights; atomic checkpoints; exact resume; SIGINT/SIGTERM save
- * and stop.
+ * the EMA weights; atomic checkpoints; exact resume; the caller's stop
+ * flag saves and stops. Progress, evaluations and the run's start and end
+ * go to the caller's callbacks: nothing here prints, plots or handles
+ * signals (src/cli/cmd_train.c does, for `trm train`).
  *
  * Run directory:
  *   checkpoint.safetensors   model to use (EMA weights when EMA is on)
@@ -15,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/keyval.h"
+#include "core/util.h" /* trm_now_s */
 #include "core/rng.h"
 #include "data/dataset.h"
+#include "model/model.h"
 #include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
 #include "io/jsonout.h" /* JSON_NUM: null for a diverged loss, so each line stays JSON */
 #include "io/safetensors.h"
-#include "render/render.h"
 #include "train/replay.h"
 #include "train/train.h"
 
@@ -40,33 +43,11 @@ void trm_train_config_default(trm_train_config *c) {
     c->global_batch_size = 768;
     c->epochs = 100000;
     c->eval_interval = 10000;
-    c->lr = 1e-4f;
-    c->lr_min_ratio = 1.0f;
-    c->lr_warmup_steps = 2000;
-    c->beta1 = 0.9f;
-    c->beta2 = 0.95f;
-    c->weight_decay = 0.1f;
-    c->puzzle_emb_lr = 1e-2f;
-    c->puzzle_emb_weight_decay = 0.1f;
-    c->seed = 0;
+    trm_optim_config_default(&c->optim); /* the optimizer's defaults live in optim.c only */
     c->ema = true; /* every README run of the reference sets ema=True */
     c->ema_rate = 0.999f;
     c->loss_type = TRM_LOSS_STABLEMAX;
-    c->checkpoint_every = 0;
-    c->eval_max_examples = 0;
-    c->eval_batch_size = 0;
     c->log_every = 10;
-    c->max_steps = 0;
-    trm_optim_config oc;
-    trm_optim_config_default(&oc);
-    c->optimizer = oc.optimizer;
-    c->muon_adam = oc.muon_adam;
-    c->adam_eps = oc.adam_eps;
-    c->muon_lr = oc.muon_lr;
-    c->muon_momentum = oc.muon_momentum;
-    c->muon_weight_decay = oc.muon_weight_decay;
-    c->muon_nesterov = oc.muon_nesterov;
-    c->muon_ns_steps = oc.muon_ns_steps;
     c->step_weight = 1.0f;
     c->nocarry_warmup = -1;
 }
@@ -140,146 +121,70 @@ static int phase_at(const schedule *s, int64_t done, int64_t total) {
     return i;
 }
 
-typedef enum { K_INT, K_I64, K_U64, K_DBL, K_FLT, K_BOOL, K_LOSS, K_OPTIM, K_GRAPH, K_AUTO_INT, K_SCHED } key_kind;
-typedef struct { const char *name; key_kind kind; size_t off; } train_key;
-#define TK(n, k) {#n, k, offsetof(trm_train_config, n)}
-static const train_key KEYS[] = {
-    TK(global_batch_size, K_INT), TK(epochs, K_DBL), TK(eval_interval, K_DBL),
-    TK(lr, K_FLT), TK(lr_min_ratio, K_FLT), TK(lr_warmup_steps, K_I64), TK(beta1, K_FLT),
-    TK(beta2, K_FLT), TK(weight_decay, K_FLT), TK(puzzle_emb_lr, K_FLT),
-    TK(puzzle_emb_weight_decay, K_FLT), TK(seed, K_U64), TK(ema, K_BOOL), TK(ema_rate, K_FLT),
-    TK(loss_type, K_LOSS), TK(checkpoint_every, K_I64), TK(eval_max_examples, K_I64),
-    TK(eval_batch_size, K_INT), TK(log_every, K_INT), TK(max_steps, K_I64), TK(stop_after, K_I64),
-    TK(replay_failures, K_FLT), TK(optimizer, K_OPTIM), TK(muon_adam, K_OPTIM), TK(adam_eps, K_FLT),
-    TK(muon_lr, K_FLT), TK(muon_momentum, K_FLT), TK(muon_weight_decay, K_FLT),
-    TK(muon_nesterov, K_BOOL), TK(muon_ns_steps, K_INT),
-    TK(label_smoothing, K_FLT), TK(step_weight, K_FLT), TK(graph, K_GRAPH),
-    TK(nocarry_warmup, K_AUTO_INT), TK(cycles_schedule, K_SCHED), TK(halt_schedule, K_SCHED),
-};
-#define N_KEYS (sizeof KEYS / sizeof KEYS[0])
+/* ------------------------------------------------------------ keys */
 
-/* The string-valued recipe keys: graph, schedules, nocarry_warmup=auto. */
-static int set_recipe_key(trm_train_config *c, const train_key *k, const char *v, trm_err *err) {
-    void *p = (char *)c + k->off;
+/* The schedules are checked when set, not at the run's start. */
+static int check_cycles(const char *v, trm_err *err) {
     schedule sc;
-    switch (k->kind) {
-    case K_GRAPH:
-        if (!strcmp(v, "carry")) *(int *)p = TRM_GRAPH_CARRY;
-        else if (!strcmp(v, "nocarry")) *(int *)p = TRM_GRAPH_NOCARRY;
-        else return trm_errf(err, "training field %s: expected carry or nocarry, got '%s'", k->name, v);
-        return 0;
-    case K_AUTO_INT: *(int *)p = -1; return 0;
-    case K_SCHED:
-        if (strlen(v) >= sizeof c->cycles_schedule)
-            return trm_errf(err, "training field %s: longer than %zu characters", k->name, sizeof c->cycles_schedule - 1);
-        if (!strcmp(k->name, "cycles_schedule") ? parse_cycles_schedule(v, &sc, err) : parse_halt_schedule(v, &sc, err))
-            return -1;
-        snprintf((char *)p, sizeof c->cycles_schedule, "%s", v);
-        return 0;
-    default: return -1;
-    }
+    return parse_cycles_schedule(v, &sc, err);
 }
+
+static int check_halt(const char *v, trm_err *err) {
+    schedule sc;
+    return parse_halt_schedule(v, &sc, err);
+}
+
+_Static_assert(sizeof(trm_loss_kind) == sizeof(int) && sizeof(trm_optimizer) == sizeof(int), "KV_ENUM stores an int");
+static const kv_name LOSS_NAMES[] = {
+    {"stablemax", TRM_LOSS_STABLEMAX, false}, {"softmax", TRM_LOSS_SOFTMAX, false},
+    {"stablemax_cross_entropy", TRM_LOSS_STABLEMAX, true}, {"softmax_cross_entropy", TRM_LOSS_SOFTMAX, true},
+    {NULL, 0, false}};
+static const kv_name OPTIM_NAMES[] = {
+    {"adam_atan2", TRM_OPTIM_ADAM_ATAN2, false}, {"adamw", TRM_OPTIM_ADAMW, false}, {"muon", TRM_OPTIM_MUON, false},
+    {NULL, 0, false}};
+/* Muon's other tensors take an Adam */
+static const kv_name ADAM_NAMES[] = {
+    {"adamw", TRM_OPTIM_ADAMW, false}, {"adam_atan2", TRM_OPTIM_ADAM_ATAN2, false}, {NULL, 0, false}};
+static const kv_name GRAPH_NAMES[] = {
+    {"carry", TRM_GRAPH_CARRY, false}, {"nocarry", TRM_GRAPH_NOCARRY, false}, {NULL, 0, false}};
+
+#define TC trm_train_config
+#define T(m, k) KV_F(TC, m, k)
+#define O(m, k) KV_FN(TC, #m, optim.m, k) /* an optimizer key: a field of tc->optim */
+#define RANGE(n, m, k, l, h, lo_op, hi_op, what) \
+    {.name = n, .type = k, .off = offsetof(TC, m), .lo = l, .hi = h, .lo_open = lo_op, .hi_open = hi_op, .expect = what}
+#define UNIT(n, m) RANGE(n, m, KV_FLOAT, 0, 1, false, true, "a number in [0, 1)")
+#define ENUM(n, m, names_) {.name = n, .type = KV_ENUM, .off = offsetof(TC, m), .names = names_}
+#define SCHED(m, fn) {.name = #m, .type = KV_STRING, .off = offsetof(TC, m), .size = sizeof(((TC *)0)->m), .check = fn}
+/* In the order of the saved train_config (and of the reference's yaml). */
+static const kv_field KEYS[] = {
+    {.name = "global_batch_size", .type = KV_INT, .off = offsetof(TC, global_batch_size), .lo = 1, .hi = 1e9,
+     .expect = ">= 1", .no_got = true},
+    T(epochs, KV_DOUBLE), T(eval_interval, KV_DOUBLE),
+    O(lr, KV_FLOAT), O(lr_min_ratio, KV_FLOAT), O(lr_warmup_steps, KV_I64), UNIT("beta1", optim.beta1),
+    UNIT("beta2", optim.beta2), O(weight_decay, KV_FLOAT), O(puzzle_emb_lr, KV_FLOAT),
+    O(puzzle_emb_weight_decay, KV_FLOAT), T(seed, KV_U64), T(ema, KV_BOOL), UNIT("ema_rate", ema_rate),
+    ENUM("loss_type", loss_type, LOSS_NAMES), T(checkpoint_every, KV_I64), T(eval_max_examples, KV_I64),
+    T(eval_batch_size, KV_INT), T(log_every, KV_INT), T(max_steps, KV_I64), T(stop_after, KV_I64),
+    RANGE("replay_failures", replay_failures, KV_FLOAT, 0, 1, false, false, "a fraction in [0, 1]"),
+    ENUM("optimizer", optim.optimizer, OPTIM_NAMES), ENUM("muon_adam", optim.muon_adam, ADAM_NAMES),
+    O(adam_eps, KV_FLOAT), O(muon_lr, KV_FLOAT), UNIT("muon_momentum", optim.muon_momentum),
+    O(muon_weight_decay, KV_FLOAT), O(muon_nesterov, KV_BOOL),
+    RANGE("muon_ns_steps", optim.muon_ns_steps, KV_INT, 1, 100, false, false, "an integer in [1, 100]"),
+    UNIT("label_smoothing", label_smoothing),
+    RANGE("step_weight", step_weight, KV_FLOAT, 0, HUGE_VAL, true, false, "a number > 0"),
+    ENUM("graph", graph, GRAPH_NAMES), T(nocarry_warmup, KV_AUTO_INT),
+    SCHED(cycles_schedule, check_cycles), SCHED(halt_schedule, check_halt),
+};
+static const kv_table TABLE = {"training field", KEYS, sizeof KEYS / sizeof KEYS[0], KV_NONNEG, true};
 
 int trm_train_config_set(trm_train_config *c, const char *key, const char *v, trm_err *err) {
-    const train_key *k = NULL;
-    for (size_t i = 0; i < N_KEYS; i++)
-        if (!strcmp(KEYS[i].name, key)) k = &KEYS[i];
-    if (!k) return 1;
-    void *p = (char *)c + k->off;
-    char *end = NULL;
-    errno = 0;
-    double d = 0;
-    if (k->kind == K_BOOL) {
-        if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "1")) *(bool *)p = true;
-        else if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "0")) *(bool *)p = false;
-        else return trm_errf(err, "training field %s: expected true or false, got '%s'", key, v);
-        return 0;
-    }
-    if (k->kind == K_LOSS) {
-        if (!strcmp(v, "stablemax") || !strcmp(v, "stablemax_cross_entropy")) *(trm_loss_kind *)p = TRM_LOSS_STABLEMAX;
-        else if (!strcmp(v, "softmax") || !strcmp(v, "softmax_cross_entropy")) *(trm_loss_kind *)p = TRM_LOSS_SOFTMAX;
-        else return trm_errf(err, "training field %s: expected stablemax or softmax, got '%s'", key, v);
-        return 0;
-    }
-    if (k->kind == K_OPTIM) {
-        trm_optimizer o;
-        bool adam_only = !strcmp(key, "muon_adam");
-        if (trm_optimizer_parse(v, &o) || (adam_only && o == TRM_OPTIM_MUON))
-            return trm_errf(err, "training field %s: expected %s, got '%s'", key,
-                            adam_only ? "adamw or adam_atan2" : "adam_atan2, adamw or muon", v);
-        *(trm_optimizer *)p = o;
-        return 0;
-    }
-    if (k->kind == K_GRAPH || k->kind == K_SCHED || (k->kind == K_AUTO_INT && !strcmp(v, "auto")))
-        return set_recipe_key(c, k, v, err);
-    d = strtod(v, &end);
-    if (end == v || *end || errno || !isfinite(d) || d < 0)
-        return trm_errf(err, "training field %s: expected a non-negative number, got '%s'", key, v);
-    bool integral = d == floor(d);
-    switch (k->kind) {
-    case K_INT:
-    case K_AUTO_INT:
-        if (!integral || d > 1e9) return trm_errf(err, "training field %s: expected an integer, got '%s'", key, v);
-        *(int *)p = (int)d;
-        break;
-    case K_I64:
-        if (!integral || d > 9e18) return trm_errf(err, "training field %s: expected an integer, got '%s'", key, v);
-        *(int64_t *)p = (int64_t)d;
-        break;
-    case K_U64:
-        if (!integral || d > 1.8e19) return trm_errf(err, "training field %s: expected an integer, got '%s'", key, v);
-        *(uint64_t *)p = strtoull(v, NULL, 10);
-        break;
-    case K_DBL: *(double *)p = d; break;
-    case K_FLT: *(float *)p = (float)d; break;
-    default: break;
-    }
-    if (!strcmp(key, "global_batch_size") && c->global_batch_size < 1)
-        return trm_errf(err, "training field global_batch_size: expected >= 1");
-    if (!strcmp(key, "replay_failures") && d > 1)
-        return trm_errf(err, "training field replay_failures: expected a fraction in [0, 1], got '%s'", v);
-    if (!strcmp(key, "muon_ns_steps") && (d < 1 || d > 100))
-        return trm_errf(err, "training field muon_ns_steps: expected an integer in [1, 100], got '%s'", v);
-    if ((!strcmp(key, "beta1") || !strcmp(key, "beta2") || !strcmp(key, "ema_rate") || !strcmp(key, "muon_momentum") ||
-         !strcmp(key, "label_smoothing")) && d >= 1)
-        return trm_errf(err, "training field %s: expected a number in [0, 1), got '%s'", key, v);
-    if (!strcmp(key, "step_weight") && d <= 0)
-        return trm_errf(err, "training field step_weight: expected a number > 0, got '%s'", v);
-    return 0;
-}
-
-/* The shortest decimal that reads back as v: lr=1e-3 is saved (and shown
- * on --resume) as 0.001, not 0.00100000005. */
-static void fmt_float(char *buf, size_t n, float v) {
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(buf, n, "%.*g", digits, v);
-        if (strtof(buf, NULL) == v) return;
-    }
+    return kv_set(&TABLE, c, key, v, err);
 }
 
 char *trm_train_config_to_json(const trm_train_config *c) {
-    cJSON *o = cJSON_CreateObject();
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const void *p = (const char *)c + KEYS[i].off;
-        char buf[40];
-        switch (KEYS[i].kind) {
-        case K_INT: cJSON_AddNumberToObject(o, KEYS[i].name, *(const int *)p); break;
-        case K_I64: snprintf(buf, sizeof buf, "%lld", (long long)*(const int64_t *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
-        case K_U64: snprintf(buf, sizeof buf, "%llu", (unsigned long long)*(const uint64_t *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
-        case K_DBL: snprintf(buf, sizeof buf, "%.17g", *(const double *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
-        case K_FLT: fmt_float(buf, sizeof buf, *(const float *)p); cJSON_AddItemToObject(o, KEYS[i].name, cJSON_CreateRaw(buf)); break;
-        case K_BOOL: cJSON_AddBoolToObject(o, KEYS[i].name, *(const bool *)p); break;
-        case K_LOSS: cJSON_AddStringToObject(o, KEYS[i].name, *(const trm_loss_kind *)p == TRM_LOSS_SOFTMAX ? "softmax" : "stablemax"); break;
-        case K_OPTIM: cJSON_AddStringToObject(o, KEYS[i].name, trm_optimizer_name(*(const trm_optimizer *)p)); break;
-        case K_GRAPH: cJSON_AddStringToObject(o, KEYS[i].name, *(const int *)p == TRM_GRAPH_NOCARRY ? "nocarry" : "carry"); break;
-        case K_AUTO_INT:
-            if (*(const int *)p < 0) cJSON_AddStringToObject(o, KEYS[i].name, "auto");
-            else cJSON_AddNumberToObject(o, KEYS[i].name, *(const int *)p);
-            break;
-        case K_SCHED: cJSON_AddStringToObject(o, KEYS[i].name, (const char *)p); break;
-        }
-    }
-    char *s = cJSON_PrintUnformatted(o);
+    cJSON *o = kv_to_json(&TABLE, c);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return s;
 }
@@ -307,10 +212,11 @@ typedef struct {
     uint64_t warm_rng[4];  /* nocarry: warm-up step counts */
     double flops;          /* training FLOPs so far (trm_step_flops of the graphs run) */
     char path_state[4096], path_ckpt[4096], path_metrics[4096];
+    const trm_train_callbacks *cb;      /* the caller's reports (any may be NULL) */
+    const volatile sig_atomic_t *stop;  /* the caller's stop flag, or NULL */
 } run;
 
-static volatile sig_atomic_t g_stop = 0;
-static void on_signal(int sig) { (void)sig; g_stop = 1; }
+static bool stop_raised(const run *r) { return r->stop && *r->stop; }
 
 static void add_name(st_writer *w, const char *prefix, const char *name, st_dtype dt, int ndim,
                      const int64_t *shape, const void *data, int *rc, trm_err *err) {
@@ -338,23 +244,24 @@ static int save_state(run *r, trm_err *err) {
                          trm_optim_moment(r->opt, i, k), &rc, err);
         if (r->ema) add_name(w, "ema.", t->name, ST_F32, t->ndim, t->shape, trm_ema_shadow(r->ema, i), &rc, err);
     }
-    trm_act *a = r->act;
-    int64_t B = a->batch, L = m->L, D = m->cfg.hidden_size, S = m->cfg.seq_len;
+    trm_act_carry a; /* the carry, through its documented view */
+    trm_act_carry_view(r->act, &a);
+    int64_t B = a.batch, L = a.L, D = a.hidden_size, S = a.seq_len;
     int64_t s_yz[3] = {B, L, D}, s_bs[2] = {B, S}, s_b[1] = {B}, s4[1] = {4}, s1[1] = {1};
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
-    for (int b = 0; b < B && halted; b++) halted[b] = a->halted[b];
+    for (int b = 0; b < B && halted; b++) halted[b] = a.halted[b];
     trm_loader_state ls;
     trm_loader_get_state(r->loader, &ls);
     int64_t steps = trm_optim_steps(r->opt), counters[3] = {r->step, ls.epoch, ls.cursor};
     int64_t s3[1] = {3};
-    add_name(w, "carry.", "y", ST_F32, 3, s_yz, a->y, &rc, err);
-    add_name(w, "carry.", "z", ST_F32, 3, s_yz, a->z, &rc, err);
-    add_name(w, "carry.", "steps", ST_I32, 1, s_b, a->steps, &rc, err);
+    add_name(w, "carry.", "y", ST_F32, 3, s_yz, a.y, &rc, err);
+    add_name(w, "carry.", "z", ST_F32, 3, s_yz, a.z, &rc, err);
+    add_name(w, "carry.", "steps", ST_I32, 1, s_b, a.steps, &rc, err);
     add_name(w, "carry.", "halted", ST_I32, 1, s_b, halted, &rc, err);
-    add_name(w, "carry.", "inputs", ST_I32, 2, s_bs, a->inputs, &rc, err);
-    add_name(w, "carry.", "labels", ST_I32, 2, s_bs, a->labels, &rc, err);
-    add_name(w, "carry.", "puzzle_ids", ST_I32, 1, s_b, a->puzzle_ids, &rc, err);
-    add_name(w, "carry.", "rng", ST_I64, 1, s4, a->rng, &rc, err);
+    add_name(w, "carry.", "inputs", ST_I32, 2, s_bs, a.inputs, &rc, err);
+    add_name(w, "carry.", "labels", ST_I32, 2, s_bs, a.labels, &rc, err);
+    add_name(w, "carry.", "puzzle_ids", ST_I32, 1, s_b, a.puzzle_ids, &rc, err);
+    add_name(w, "carry.", "rng", ST_I64, 1, s4, a.rng, &rc, err);
     add_name(w, "loader.", "rng", ST_I64, 1, s4, ls.rng, &rc, err);
     add_name(w, "run.", "counters", ST_I64, 1, s3, counters, &rc, err);
     add_name(w, "optim.", "steps", ST_I64, 1, s1, &steps, &rc, err);
@@ -407,19 +314,20 @@ static int load_state(run *r, trm_err *err) {
                                trm_optim_moment(r->opt, i, k), err);
         if (rc == 0 && r->ema) rc = state_get(f, "ema.", t->name, ST_F32, t->numel, trm_ema_shadow(r->ema, i), err);
     }
-    trm_act *a = r->act;
-    int64_t B = a->batch, NLD = B * m->L * m->cfg.hidden_size, BS = B * m->cfg.seq_len;
+    trm_act_carry a; /* the carry, through its documented view */
+    trm_act_carry_view(r->act, &a);
+    int64_t B = a.batch, NLD = B * a.L * a.hidden_size, BS = B * a.seq_len;
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
     trm_loader_state ls;
     int64_t counters[3], steps;
-    if (rc == 0) rc = state_get(f, "carry.", "y", ST_F32, NLD, a->y, err);
-    if (rc == 0) rc = state_get(f, "carry.", "z", ST_F32, NLD, a->z, err);
-    if (rc == 0) rc = state_get(f, "carry.", "steps", ST_I32, B, a->steps, err);
+    if (rc == 0) rc = state_get(f, "carry.", "y", ST_F32, NLD, a.y, err);
+    if (rc == 0) rc = state_get(f, "carry.", "z", ST_F32, NLD, a.z, err);
+    if (rc == 0) rc = state_get(f, "carry.", "steps", ST_I32, B, a.steps, err);
     if (rc == 0) rc = halted ? state_get(f, "carry.", "halted", ST_I32, B, halted, err) : trm_errf(err, "out of memory");
-    if (rc == 0) rc = state_get(f, "carry.", "inputs", ST_I32, BS, a->inputs, err);
-    if (rc == 0) rc = state_get(f, "carry.", "labels", ST_I32, BS, a->labels, err);
-    if (rc == 0) rc = state_get(f, "carry.", "puzzle_ids", ST_I32, B, a->puzzle_ids, err);
-    if (rc == 0) rc = state_get(f, "carry.", "rng", ST_I64, 4, a->rng, err);
+    if (rc == 0) rc = state_get(f, "carry.", "inputs", ST_I32, BS, a.inputs, err);
+    if (rc == 0) rc = state_get(f, "carry.", "labels", ST_I32, BS, a.labels, err);
+    if (rc == 0) rc = state_get(f, "carry.", "puzzle_ids", ST_I32, B, a.puzzle_ids, err);
+    if (rc == 0) rc = state_get(f, "carry.", "rng", ST_I64, 4, a.rng, err);
     if (rc == 0) rc = state_get(f, "loader.", "rng", ST_I64, 4, ls.rng, err);
     if (rc == 0) rc = state_get(f, "run.", "counters", ST_I64, 3, counters, err);
     if (rc == 0) rc = state_get(f, "optim.", "steps", ST_I64, 1, &steps, err);
@@ -427,7 +335,7 @@ static int load_state(run *r, trm_err *err) {
     if (rc == 0) rc = state_get(f, "nocarry.", "rng", ST_I64, 4, r->warm_rng, err);
     if (rc == 0 && r->replay) rc = trm_replay_load(r->replay, f, err);
     if (rc == 0) {
-        for (int b = 0; b < B; b++) a->halted[b] = halted[b] != 0;
+        for (int b = 0; b < B; b++) a.halted[b] = halted[b] != 0;
         r->step = r->saved_step = counters[0];
         ls.epoch = counters[1];
         ls.cursor = counters[2];
@@ -448,47 +356,37 @@ static void append_jsonl(const char *path, const char *line) {
     fclose(f);
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static void fmt_eta(char *buf, size_t n, double s) {
-    if (!(s >= 0) || s > 1e8) snprintf(buf, n, "?");
-    else if (s < 60) snprintf(buf, n, "%.0fs", s);
-    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
-}
-
 typedef struct { trm_metrics sum; int64_t steps; double t0; } log_window;
 
-static void log_train(run *r, log_window *w, bool quiet, double run_t0, int64_t start_step) {
+/* One metrics record and the progress callback, over the steps since the
+ * last one. */
+static void log_train(run *r, log_window *w, double run_t0, int64_t start_step) {
     const trm_metrics *s = &w->sum;
-    double el = now_s() - w->t0, B = r->tc.global_batch_size;
+    double el = trm_now_s() - w->t0, B = r->tc.global_batch_size, n = w->steps * B;
     double cnt = s->count > 0 ? s->count : 1;
-    double rate = w->steps * B / (el > 0 ? el : 1e-9);
-    double total_el = now_s() - run_t0;
-    double eta = (r->end_step - r->step) * total_el / (double)(r->step - start_step > 0 ? r->step - start_step : 1);
-    /* past S_total the optimizer does nothing (spec 3.3) */
-    float lr = r->step > r->total_steps ? 0.0f
-             : trm_lr_at(r->tc.lr, r->step, r->tc.lr_warmup_steps, r->total_steps, r->tc.lr_min_ratio);
-    char line[1024], eta_s[32];
+    double total_el = trm_now_s() - run_t0;
+    const trm_optim_config *oc = &r->tc.optim;
+    trm_train_progress p = {
+        .step = r->step, .end_step = r->end_step,
+        /* past S_total the optimizer does nothing (spec 3.3) */
+        .lr = r->step > r->total_steps ? 0.0f
+            : trm_lr_at(oc->lr, r->step, oc->lr_warmup_steps, r->total_steps, oc->lr_min_ratio),
+        .lm_loss = s->lm_loss / n, .q_halt_loss = s->q_halt_loss / n, .accuracy = s->accuracy / cnt,
+        .exact_accuracy = s->exact_accuracy / cnt, .q_halt_accuracy = s->q_halt_accuracy / cnt,
+        .steps = s->steps / cnt, .examples_per_s = n / (el > 0 ? el : 1e-9),
+        .eta_s = (r->end_step - r->step) * total_el / (double)(r->step - start_step > 0 ? r->step - start_step : 1),
+        .flops = r->flops};
+    char line[1024];
     snprintf(line, sizeof line,
              "{\"step\":%lld,\"lr\":%.6g,\"lm_loss\":%s,\"q_halt_loss\":%s,\"accuracy\":%s,"
              "\"exact_accuracy\":%s,\"q_halt_accuracy\":%s,\"steps\":%.4g,\"count\":%.0f,"
              "\"examples_per_s\":%.4g,\"flops\":%.10g}",
-             (long long)r->step, lr, JSON_NUM(s->lm_loss / (w->steps * B)), JSON_NUM(s->q_halt_loss / (w->steps * B)),
-             JSON_NUM(s->accuracy / cnt), JSON_NUM(s->exact_accuracy / cnt), JSON_NUM(s->q_halt_accuracy / cnt),
-             s->steps / cnt, s->count, rate, r->flops);
+             (long long)r->step, p.lr, JSON_NUM(p.lm_loss), JSON_NUM(p.q_halt_loss), JSON_NUM(p.accuracy),
+             JSON_NUM(p.exact_accuracy), JSON_NUM(p.q_halt_accuracy), p.steps, s->count, p.examples_per_s, r->flops);
     append_jsonl(r->path_metrics, line);
-    fmt_eta(eta_s, sizeof eta_s, eta);
-    if (!quiet)
-        fprintf(stderr, "\rstep %lld/%lld | %.1f ex/s | ETA %s | loss %.4f | acc %.3f | exact %.3f | halt steps %.2f   ",
-                (long long)r->step, (long long)r->end_step, rate, eta_s, s->lm_loss / (w->steps * B),
-                s->accuracy / cnt, s->exact_accuracy / cnt, s->steps / cnt);
+    if (r->cb->on_progress) r->cb->on_progress(r->cb->ctx, &p);
     memset(w, 0, sizeof *w);
-    w->t0 = now_s();
+    w->t0 = trm_now_s();
 }
 
 /* ------------------------------------------------------------ phases */
@@ -499,30 +397,49 @@ static trm_model *current_eval_model(run *r) {
     return r->eval_m;
 }
 
-static int evaluate_and_log(run *r, bool quiet, trm_err *err) {
-    if (!r->test) return 0;
-    trm_eval_result res;
-    int eb = r->tc.eval_batch_size > 0 ? r->tc.eval_batch_size : r->tc.global_batch_size;
-    if (!quiet) fputc('\n', stderr);
-    /* a SIGINT during a long evaluation ends it at the next batch: the run
-     * then saves and stops, and a partial evaluation is not logged */
-    trm_eval_opts eo = {.batch = eb, .max_examples = r->tc.eval_max_examples, .progress = !quiet, .stop = &g_stop};
-    if (trm_evaluate_opts(current_eval_model(r), r->test, &eo, &res, err)) return -1;
-    if (res.stopped) {
-        trm_eval_result_free(&res);
-        return 0;
-    }
+static void eval_progress(void *ctx, int64_t seen, int64_t total, double exact) {
+    const run *r = ctx;
+    trm_train_eval_progress p = {r->step, seen, total, exact};
+    if (r->cb->on_eval_progress) r->cb->on_eval_progress(r->cb->ctx, &p);
+}
+
+/* The metrics record of a finished evaluation, and its report. */
+static void log_eval(const run *r, const trm_eval_result *res, trm_train_eval *ev) {
     char line[512];
     snprintf(line, sizeof line,
              "{\"step\":%lld,\"eval\":{\"examples\":%lld,\"exact_accuracy\":%s,\"accuracy\":%s,"
              "\"q_halt_accuracy\":%s,\"lm_loss\":%s,\"steps\":%d},\"flops\":%.10g}",
-             (long long)r->step, (long long)res.examples, JSON_NUM(res.exact_accuracy), JSON_NUM(res.accuracy),
-             JSON_NUM(res.q_halt_accuracy), JSON_NUM(res.lm_loss), res.n_steps, r->flops);
+             (long long)r->step, (long long)res->examples, JSON_NUM(res->exact_accuracy), JSON_NUM(res->accuracy),
+             JSON_NUM(res->q_halt_accuracy), JSON_NUM(res->lm_loss), res->n_steps, r->flops);
     append_jsonl(r->path_metrics, line);
-    if (!quiet)
-        fprintf(stderr, "eval at step %lld: exact %.4f, token accuracy %.4f, q_halt accuracy %.4f (%lld examples)\n",
-                (long long)r->step, res.exact_accuracy, res.accuracy, res.q_halt_accuracy, (long long)res.examples);
-    trm_eval_result_free(&res);
+    ev->examples = res->examples;
+    ev->exact_accuracy = res->exact_accuracy;
+    ev->accuracy = res->accuracy;
+    ev->q_halt_accuracy = res->q_halt_accuracy;
+    ev->lm_loss = res->lm_loss;
+    ev->steps = res->n_steps;
+}
+
+/* Evaluates the EMA model on the test split (when there is one), logs the
+ * result and reports it. */
+static int evaluate_and_log(run *r, trm_err *err) {
+    trm_train_eval ev = {.step = r->step};
+    if (r->test) {
+        trm_eval_result res;
+        int eb = r->tc.eval_batch_size > 0 ? r->tc.eval_batch_size : r->tc.global_batch_size;
+        int64_t total = trm_split_num_examples(r->test), max = r->tc.eval_max_examples;
+        eval_progress(r, 0, max > 0 && max < total ? max : total, 0);
+        /* a stop during a long evaluation ends it at the next batch: the
+         * run then saves and stops, and a partial evaluation is not logged */
+        trm_eval_opts eo = {.batch = eb, .max_examples = max, .stop = r->stop, .on_progress = eval_progress,
+                            .progress_ctx = r};
+        if (trm_evaluate_opts(current_eval_model(r), r->test, &eo, &res, err)) return -1;
+        ev.evaluated = true;
+        ev.stopped = res.stopped;
+        if (!res.stopped) log_eval(r, &res, &ev);
+        trm_eval_result_free(&res);
+    }
+    if (r->cb->on_eval) r->cb->on_eval(r->cb->ctx, &ev);
     return 0;
 }
 
@@ -613,20 +530,6 @@ static int train_step(run *r, log_window *w, trm_err *err) {
 
 /* ------------------------------------------------------------ setup */
 
-/* mkdir -p */
-static int make_dir(const char *dir, trm_err *err) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return trm_errf(err, "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        bool last = *p == 0;
-        if (*p != '/' && !last) continue;
-        *p = 0;
-        if (mkdir(buf, 0777) && errno != EEXIST) return trm_errf(err, "%s: cannot create directory: %s", buf, strerror(errno));
-        if (last) return 0;
-        *p = '/';
-    }
-}
-
 /* A run killed mid-save leaves "<file>.tmp.<pid>" beside the intact old
  * file; such leftovers are removed when the run starts again (under the
  * lock, so never another live run's file). */
@@ -646,13 +549,8 @@ static void remove_stale_temps(const char *dir) {
 /* Fails now, not at the first save after all the training, when the run
  * folder cannot take new files. */
 static int check_writable(const char *dir, trm_err *err) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/.trm-write-test.%ld", dir, (long)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return trm_errf(err, "%s: cannot write in the run folder: %s", dir, strerror(errno));
-    close(fd);
-    unlink(path);
-    return 0;
+    if (io_probe_dir(dir, NULL) == 0) return 0;
+    return trm_errf(err, "%s: cannot write in the run folder: %s", dir, strerror(errno));
 }
 
 /* One run per folder: two would delete each other's temporary files and
@@ -695,7 +593,7 @@ static int dir_has_run(const char *dir, char *buf, size_t n) {
 static int prepare_run_dir(run *r, const trm_train_run_opts *o, trm_err *err) {
     char name[256];
     struct stat st;
-    if (make_dir(o->out_dir, err)) return -1;
+    if (io_mkdir_p(o->out_dir, NULL, err)) return -1;
     if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode)) return trm_errf(err, "%s: not a directory", o->out_dir);
     if (check_writable(o->out_dir, err) || lock_run_dir(r, o->out_dir, err)) return -1;
     if (!o->resume && !o->force && dir_has_run(o->out_dir, name, sizeof name))
@@ -757,14 +655,7 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
         return -1;
     if (r->eval_m && r->m->puzzle_emb && trm_model_share_tensor(r->eval_m, r->m, "puzzle_emb.weights", err))
         return -1;
-    trm_optim_config oc = {.lr = r->tc.lr, .beta1 = r->tc.beta1, .beta2 = r->tc.beta2,
-                           .weight_decay = r->tc.weight_decay, .puzzle_emb_lr = r->tc.puzzle_emb_lr,
-                           .puzzle_emb_weight_decay = r->tc.puzzle_emb_weight_decay,
-                           .lr_warmup_steps = r->tc.lr_warmup_steps, .lr_min_ratio = r->tc.lr_min_ratio,
-                           .optimizer = r->tc.optimizer, .muon_adam = r->tc.muon_adam, .adam_eps = r->tc.adam_eps,
-                           .muon_lr = r->tc.muon_lr, .muon_momentum = r->tc.muon_momentum,
-                           .muon_weight_decay = r->tc.muon_weight_decay, .muon_nesterov = r->tc.muon_nesterov,
-                           .muon_ns_steps = r->tc.muon_ns_steps};
+    trm_optim_config oc = r->tc.optim;
     /* S_total = floor(epochs * groups * mean examples / batch) (spec 3.5) */
     r->total_steps = (int64_t)floor(r->tc.epochs * (double)trm_split_num_groups(r->train) *
                                     meta->mean_puzzle_examples / r->tc.global_batch_size);
@@ -820,46 +711,33 @@ static int64_t eval_every_steps(const run *r) {
     return k > 0 ? k : 1;
 }
 
-/* Redraws RUN/curves.svg from metrics.jsonl. The picture is a
- * convenience: a failure only warns and training goes on. */
-static void refresh_curves(const run *r, const trm_train_run_opts *o) {
-    struct stat st;
-    if (stat(r->path_metrics, &st) || st.st_size == 0) return; /* nothing logged yet */
-    char path[4200];
-    trm_err e;
-    snprintf(path, sizeof path, "%s/curves.svg", o->out_dir);
-    if (trm_plot_metrics(r->path_metrics, path, &e))
-        fprintf(stderr, "%swarning: training curves not drawn: %s\n", o->quiet ? "" : "\n", e.msg);
+/* The run's start or end, to the caller. */
+static void report(const run *r, trm_train_event_kind kind, int64_t start, bool resumed, const char *data_dir) {
+    trm_train_event e = {.kind = kind, .step = r->step, .start_step = start, .end_step = r->end_step,
+                         .num_params = trm_model_num_params(r->m), .batch = r->tc.global_batch_size,
+                         .resumed = resumed, .data_dir = data_dir, .state_path = r->path_state,
+                         .checkpoint_path = r->path_ckpt};
+    if (r->cb->on_event) r->cb->on_event(r->cb->ctx, &e);
 }
 
 static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     int64_t eval_every = eval_every_steps(r), start = r->step;
-    log_window w = {.t0 = now_s()};
-    double t0 = now_s();
+    log_window w = {.t0 = trm_now_s()};
+    double t0 = trm_now_s();
     int64_t stop_at = r->tc.stop_after > 0 ? start + r->tc.stop_after : INT64_MAX;
-    while (r->step < r->end_step && r->step < stop_at && !g_stop) {
+    while (r->step < r->end_step && r->step < stop_at && !stop_raised(r)) {
         if (train_step(r, &w, err) < 0) return -1;
         bool last = r->step == r->end_step;
-        if (r->tc.log_every > 0 && (r->step % r->tc.log_every == 0 || last)) log_train(r, &w, o->quiet, t0, start);
+        if (r->tc.log_every > 0 && (r->step % r->tc.log_every == 0 || last)) log_train(r, &w, t0, start);
         bool do_eval = last || (eval_every > 0 && r->step % eval_every == 0);
-        if (do_eval && evaluate_and_log(r, o->quiet, err)) return -1;
-        if (do_eval) refresh_curves(r, o);
+        if (do_eval && evaluate_and_log(r, err)) return -1;
         bool do_save = do_eval || (r->tc.checkpoint_every > 0 && r->step % r->tc.checkpoint_every == 0);
         if (do_save && save_all(r, err)) return -1;
     }
-    if (r->step < r->end_step) refresh_curves(r, o); /* stopped early: plot the tail */
-    if (g_stop) {
-        if (save_all(r, err)) return -1;
-        fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n",
-                (long long)r->step, r->path_state);
-    } else if (r->step < r->end_step) {
-        if (save_all(r, err)) return -1;
-        if (!o->quiet)
-            fprintf(stderr, "\nstopped after %lld steps (stop_after): state saved at step %lld (continue with --resume)\n",
-                    (long long)(r->step - start), (long long)r->step);
-    } else if (!o->quiet) {
-        fprintf(stderr, "done: %lld steps; model in %s\n", (long long)r->step, r->path_ckpt);
-    }
+    bool stopped = stop_raised(r);
+    if ((stopped || r->step < r->end_step) && save_all(r, err)) return -1;
+    report(r, stopped ? TRM_TRAIN_INTERRUPTED : r->step < r->end_step ? TRM_TRAIN_STOPPED : TRM_TRAIN_DONE, start,
+           o->resume, o->data_dir);
     return 0;
 }
 
@@ -925,24 +803,15 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_
     r.tc = *tc;
     r.saved_step = -1;
     r.lock_fd = -1;
+    r.cb = &o->cb;
+    r.stop = o->stop;
     int rc = prepare_run_dir(&r, o, err);
     if (rc == 0) rc = open_run(&r, arch, o, err);
     if (rc == 0 && o->resume) rc = load_state(&r, err);
     if (rc == 0) rc = start_metrics(&r, o->resume, err);
     if (rc == 0) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        g_stop = 0;
-        if (!o->quiet)
-            fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s\n",
-                    (long long)trm_model_num_params(r.m), (long long)r.end_step,
-                    tc->global_batch_size, o->resume ? "resumed, " : "", (long long)r.step, o->data_dir);
+        report(&r, TRM_TRAIN_STARTED, r.step, o->resume, o->data_dir);
         rc = loop(&r, o, err);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
     }
     close_run(&r);
     return rc;

@@ -1,7 +1,8 @@
-/* train.h - the training driver behind `trm train` (spec 3.3-3.5):
- * datasets -> ACT steps -> loss -> backward -> sign-SGD + AdamATan2 ->
- * EMA, with periodic evaluation, JSONL metrics, atomic checkpoints and
- * exact resume. */
+/* train.h - internals of the training driver (spec 3.3-3.5): datasets ->
+ * ACT steps -> loss -> backward -> sign-SGD + AdamATan2 -> EMA, with
+ * periodic evaluation, JSONL metrics, atomic checkpoints and exact resume.
+ * trm_train_run, its config and its callbacks are public (trm.h); this
+ * header has the state check and the evaluation shared with `trm eval`. */
 #ifndef TRM_TRAIN_H
 #define TRM_TRAIN_H
 
@@ -11,69 +12,6 @@
 
 #include "io/safetensors.h"
 #include "trm.h"
-
-/* Training hyper-parameters, named as the reference's cfg_pretrain.yaml
- * where it has a name. */
-typedef struct {
-    int global_batch_size;
-    double epochs;
-    double eval_interval;          /* epochs between evaluations (0: only at the end) */
-    float lr, lr_min_ratio;
-    int64_t lr_warmup_steps;
-    float beta1, beta2, weight_decay;
-    float puzzle_emb_lr, puzzle_emb_weight_decay;
-    uint64_t seed;
-    bool ema;
-    float ema_rate;
-    trm_loss_kind loss_type;
-    int64_t checkpoint_every;      /* steps between state saves (0: at evals only) */
-    int64_t eval_max_examples;     /* 0: the whole test split */
-    int eval_batch_size;
-    int log_every;                 /* steps between JSONL train records */
-    int64_t max_steps;             /* stop after this step (0: at S_total); schedule and eval cadence
-                                    * stay as the epochs define them, steps past S_total are no-ops */
-    int64_t stop_after;            /* save and stop after this many steps of one invocation (0: never) */
-    float replay_failures;         /* fraction of fresh rows replaced by kept failures (0: off; train/replay.h) */
-    /* the dense optimizer and Muon's fields (trm_optim_config; defaults from
-     * trm_optim_config_default) */
-    trm_optimizer optimizer, muon_adam;
-    float adam_eps, muon_lr, muon_momentum, muon_weight_decay;
-    bool muon_nesterov;
-    int muon_ns_steps;
-    /* training-graph recipes (docs/training.md, "Recipes"); the defaults are the reference's */
-    float label_smoothing;         /* cross entropy against (1 - eps) onehot + eps / V (0: off) */
-    float step_weight;             /* carry graph: a row's loss at supervision step t weighs R^(t-1) (1: off) */
-    int graph;                     /* TRM_GRAPH_CARRY (reference) or TRM_GRAPH_NOCARRY */
-    int nocarry_warmup;            /* nocarry: warm-up steps drawn from [0, this] per batch (-1: halt_max_steps - 1) */
-    char cycles_schedule[256];     /* "F0:T,n;F1:T,n;..." (H_cycles, L_cycles by fraction of training; "" = off) */
-    char halt_schedule[256];       /* "F0:N;F1:N;..." (halt_max_steps by fraction of training; "" = off) */
-} trm_train_config;
-
-enum { TRM_GRAPH_CARRY = 0, TRM_GRAPH_NOCARRY = 1 };
-
-void trm_train_config_default(trm_train_config *c);
-/* Sets a training field by name; returns 1 if key is not a training
- * field (so callers can try the arch config), 0 on success, -1 on a bad
- * value. */
-int trm_train_config_set(trm_train_config *c, const char *key, const char *value, trm_err *err);
-char *trm_train_config_to_json(const trm_train_config *c);
-
-typedef struct {
-    const char *data_dir;   /* dataset with train/ (and test/) */
-    const char *out_dir;    /* run directory */
-    bool resume;
-    bool quiet;             /* no progress line on stderr */
-    bool force;             /* start afresh in a run directory that is not empty */
-    /* dataset fields the user gave explicitly (0: not given); they must
-     * match the dataset's */
-    int vocab_size, seq_len, num_puzzle_identifiers;
-} trm_train_run_opts;
-
-/* Runs (or resumes) a training run. arch: vocab_size, seq_len and
- * num_puzzle_identifiers are taken from the dataset. Returns 0 on
- * success (also when stopped by SIGINT/SIGTERM after saving). */
-int trm_train_run(const trm_config *arch, const trm_train_config *tc,
-                  const trm_train_run_opts *opts, trm_err *err);
 
 /* Validates a training state (RUN/state.safetensors, opened with st_open)
  * before anything of it is used: format, arch config, the dtype and shape
@@ -88,62 +26,6 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc,
 int trm_train_state_check(const st_file *f, const trm_model *m, const trm_train_config *tc, int64_t end_step,
                           int row_steps, trm_err *err);
 
-/* ---- evaluation (shared with `trm eval`) */
-
-typedef struct {
-    int64_t examples;
-    double exact_accuracy, accuracy, q_halt_accuracy, mean_steps, lm_loss;
-    int n_steps;                 /* supervision steps run */
-    bool stopped;                /* trm_eval_opts.stop was raised: partial, not to be reported */
-    double *exact_by_step;       /* [n_steps] when per_step was asked, else NULL */
-    double *accuracy_by_step;
-} trm_eval_result;
-
-/* Evaluates m on a split (spec 3.5 test loader, fresh carry per batch,
- * `steps` supervision steps, default halt_max_steps when 0). */
-struct trm_split;
-int trm_evaluate(trm_model *m, const struct trm_split *split, int steps, int batch,
-                 int64_t max_examples, bool per_step, bool progress, trm_eval_result *out,
-                 trm_err *err);
-void trm_eval_result_free(trm_eval_result *r);
-
-/* One evaluated example, as seen after the last supervision step. The
- * pointers are valid only during the callback. */
-typedef struct {
-    int64_t index;          /* example index in the split */
-    const int32_t *input;   /* [seq_len] */
-    const int32_t *label;   /* [seq_len]; TRM_IGNORE_LABEL where ignored */
-    int32_t puzzle_id;
-    const int32_t *pred;    /* [seq_len] predicted tokens (argmax of the logits) */
-    float q_halt;           /* halting logit; sigmoid = confidence */
-} trm_eval_row;
-
-/* Called once per real (non-padding) example, in split order; a non-zero
- * return stops the evaluation with that error. */
-typedef int (*trm_eval_row_fn)(void *ctx, const trm_eval_row *row, trm_err *err);
-
-/* Solves one batch: fills pred [batch, seq_len] and q_halt [batch]. The
- * default runs `steps` plain supervision steps from a fresh carry; a
- * test-time search plugs in here. lm_loss is taken from a's last step. */
-typedef int (*trm_eval_solve_fn)(void *ctx, trm_model *m, trm_act *a, const trm_batch *bt,
-                                 int steps, int32_t *pred, float *q_halt, trm_err *err);
-
-typedef struct {
-    int steps;               /* 0 = halt_max_steps */
-    int batch;
-    int64_t max_examples;    /* 0 = all */
-    bool per_step;           /* only with the default solver */
-    bool progress;
-    trm_eval_row_fn on_row;  /* may be NULL */
-    void *row_ctx;
-    trm_eval_solve_fn solve; /* NULL = plain recursion */
-    void *solve_ctx;
-    const volatile sig_atomic_t *stop; /* may be NULL; when it turns non-zero the
-                                          evaluation ends after the batch at hand */
-} trm_eval_opts;
-
-/* trm_evaluate with a per-row callback and a pluggable batch solver. */
-int trm_evaluate_opts(trm_model *m, const struct trm_split *split, const trm_eval_opts *o,
-                      trm_eval_result *out, trm_err *err);
+/* Evaluation (trm_evaluate, trm_eval_opts, ...) is public: include/trm.h. */
 
 #endif

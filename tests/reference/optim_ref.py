@@ -1,5 +1,5 @@
 """Reference of TRM's training-time optimisation, written from
-../shared/docs/trm-spec.md sections 3.1-3.4, for the C optimizer's fixtures.
+docs/trm-spec.md sections 3.1-3.4, for the C optimizer's fixtures.
 
   lr_at          warm-up + cosine learning-rate schedule (spec 3.2)
   AdamATan2      Adam with atan2 instead of the epsilon division, scale

@@ -1,5 +1,5 @@
 """Independent PyTorch reference of the Tiny Recursive Model (TRM), written from
-../shared/docs/trm-spec.md sections 1 and 2, used to generate parity fixtures
+docs/trm-spec.md sections 1 and 2, used to generate parity fixtures
 for the C implementation.
 
 Differences from the original code, on purpose:
