@@ -981,7 +981,8 @@ static double gemm_check(bool ta, bool tb, int M, int N, int K, float alpha, flo
 /* Our kernels' backend on the group's ISA, else OpenBLAS (or portable). */
 static trm_matmul_backend own_backend(void) {
     trm_isa isa = trm_cpu_isa();
-    return isa == TRM_ISA_AVX512 ? TRM_MATMUL_AVX512 : isa == TRM_ISA_AVX2 ? TRM_MATMUL_AVX2 : TRM_MATMUL_BLAS;
+    return isa == TRM_ISA_AVX512 ? TRM_MATMUL_AVX512 : isa == TRM_ISA_AVX2 ? TRM_MATMUL_AVX2
+         : isa == TRM_ISA_NEON ? TRM_MATMUL_NEON : TRM_MATMUL_BLAS;
 }
 
 static int teardown_backend(void **state) {
