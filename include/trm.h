@@ -12,6 +12,13 @@
  *   - Functions that can fail return 0 on success and -1 on failure, with a
  *     one-line message in a caller-provided trm_err.
  *   - Objects come in _new/_free pairs; _free(NULL) is a no-op.
+ *   - Names: everything declared here starts with trm_ / TRM_. libtrm's
+ *     internal functions (src/<layer>/*.h, not for programs) carry their
+ *     module's prefix: op_ (kernels/ops.h), v512_/v2_ (ISA kernels), st_
+ *     (safetensors), npy_, io_ (fileio), json_ (jsonout), kv_ (keyval),
+ *     rng_, np_ (nprand), sha256_, block_/model_ (model), arc_, sudoku_,
+ *     sudoku4_, maze_, build_ (tasks), plot_, canvas_, board_, font_,
+ *     metrics_ (render), ddp_/dist_ (dist); everything else is static.
  */
 #ifndef TRM_H
 #define TRM_H

@@ -260,8 +260,8 @@ static void test_label_smoothing(void **st) {
             for (int n = 0; n < N; n++) {
                 if (lab[n] == TRM_IGNORE_LABEL) continue;
                 const float *x = lg + (size_t)n * V;
-                double got = k ? softmax_ce_smooth(x, V, lab[n], eps, dl, 1.0)
-                               : stablemax_ce_smooth(x, V, lab[n], eps, dl, 1.0);
+                double got = k ? op_softmax_ce_smooth(x, V, lab[n], eps, dl, 1.0)
+                               : op_stablemax_ce_smooth(x, V, lab[n], eps, dl, 1.0);
                 double want = get_f64(&s, ln, n);
                 worst_loss = fmax(worst_loss, fabs(got - want) / fmax(fabs(want), 1.0));
                 for (int i = 0; i < V; i++) {
