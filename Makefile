@@ -2,7 +2,13 @@
 #   make            build build/trm and build/libtrm.a
 #   make test       build and run the test suite (tests/run.sh)
 #   make sanitize   the same suite under AddressSanitizer + UBSan (build-asan/)
-#   make check      test + sanitize + 10 s of each fuzzer (what CI runs)
+#   make check      test + sanitize + 10 s of each fuzzer + the ARM64 stage
+#                   (what CI runs)
+#   make cross-arm64  cross-compile build-arm64/ (aarch64-linux-gnu-gcc, BLAS=0)
+#   make test-arm64   that build's NEON kernel and model parity tests under
+#                   qemu-aarch64 (tests/cross_arm64.sh; a named skip without
+#                   the cross tools; ARM64_TESTS="$(ARM64_TESTS_ALL)": all)
+#   make CC=clang   builds as well (clang-14 or newer)
 #   make BLAS=0     build without OpenBLAS (portable matmul only)
 #   make MPI=1|0    with / without MPI data-parallel training (docs/mpi.md);
 #                   default: with it when OpenMPI's mpicc is installed
@@ -13,18 +19,34 @@ CC      ?= gcc
 BUILD   ?= build
 BLAS    ?= 1
 OPT     ?= -O2
-CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Iinclude -Isrc
-LDLIBS  += -lcjson -lpng -lm
+# OpenMP flags: Homebrew clang on macOS takes -fopenmp too once libomp's
+# prefix is on CPATH/LIBRARY_PATH (docs/install.md)
+OMPFLAGS ?= -fopenmp
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra $(OMPFLAGS) -D_GNU_SOURCE -Iinclude -Isrc
+LDFLAGS += $(OMPFLAGS)
+
+# Include and link flags from pkg-config (any distribution, Homebrew, a
+# cross sysroot through PKG_CONFIG), with the plain library names as the
+# fallback when a package has no .pc file. Immediate (:=) so pkg-config
+# runs once per make; `make VAR=...` on the command line still overrides.
+PKG_CONFIG ?= pkg-config
+pc_flags = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null || echo $(3))
+DEP_CFLAGS := $(call pc_flags,--cflags,libcjson libpng)
+DEP_LIBS   := $(call pc_flags,--libs,libcjson libpng,-lcjson -lpng)
+CMOCKA_LIBS := $(call pc_flags,--libs,cmocka,-lcmocka)
 ifeq ($(BLAS),1)
-CFLAGS  += -DTRM_HAVE_BLAS -I/usr/include/x86_64-linux-gnu/openblas-openmp
-LDLIBS  += -lopenblas
+# Debian/Ubuntu/Homebrew ship openblas.pc; some distributions only cblas.pc
+BLAS_CFLAGS := $(shell $(PKG_CONFIG) --cflags openblas 2>/dev/null || $(PKG_CONFIG) --cflags cblas 2>/dev/null)
+BLAS_LIBS   := $(shell $(PKG_CONFIG) --libs openblas 2>/dev/null || $(PKG_CONFIG) --libs cblas 2>/dev/null || echo -lopenblas)
+CFLAGS  += -DTRM_HAVE_BLAS $(BLAS_CFLAGS)
 endif
-LDFLAGS += -fopenmp
+CFLAGS  += $(DEP_CFLAGS)
+LDLIBS  += $(BLAS_LIBS) $(DEP_LIBS) -lm
 MPI     ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
 ifeq ($(MPI),1)
 # OpenMPI's wrapper knows its flags; other MPIs ship a pkg-config file
-MPI_CFLAGS ?= $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags mpi)
-MPI_LIBS   ?= $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs mpi)
+MPI_CFLAGS ?= $(shell mpicc --showme:compile 2>/dev/null || $(PKG_CONFIG) --cflags mpi)
+MPI_LIBS   ?= $(shell mpicc --showme:link 2>/dev/null || $(PKG_CONFIG) --libs mpi)
 CFLAGS  += -DTRM_HAVE_MPI $(MPI_CFLAGS)
 LDLIBS  += $(MPI_LIBS)
 endif
@@ -54,7 +76,7 @@ $(BUILD)/trm: $(CLI_OBJ) $(BUILD)/libtrm.a
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(BUILD)/libtrm.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_SUPPORT) $(BUILD)/libtrm.a -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_SUPPORT) $(BUILD)/libtrm.a -o $@ $(LDLIBS) $(CMOCKA_LIBS)
 
 # the fuzz harnesses with a plain main (fuzz/replay_main.c): tests/run.sh
 # replays the committed crash inputs with them in every build
@@ -79,6 +101,27 @@ sanitize:
 check:
 	TRM_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) $(MAKE) test
 	$(MAKE) sanitize
+	$(MAKE) test-arm64
+
+# ---- ARM64: cross build (Debian's gcc-aarch64-linux-gnu and the arm64
+# multiarch -dev packages, found through their pkg-config directory) and
+# its tests under qemu-user. BLAS=0 so the NEON GEMM is the one tested;
+# MPI=0 since the host's mpicc names the host's MPI, not an arm64 one.
+CROSS_ARM64      ?= aarch64-linux-gnu-
+ARM64_BUILD      ?= build-arm64
+ARM64_PKG_CONFIG ?= env PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+# make check runs the NEON kernel tests and the model parity against the
+# PyTorch fixtures (through the NEON dispatch); the other C tests take
+# minutes each under qemu: make test-arm64 ARM64_TESTS="$(ARM64_TESTS_ALL)"
+ARM64_TESTS_ALL  := test_neon test_kernels test_ops test_model test_parity test_optim
+ARM64_TESTS      ?= test_neon test_parity
+
+cross-arm64:
+	$(MAKE) CC=$(CROSS_ARM64)gcc BUILD=$(ARM64_BUILD) BLAS=0 MPI=0 PKG_CONFIG="$(ARM64_PKG_CONFIG)" \
+	        all $(ARM64_TESTS:%=$(ARM64_BUILD)/tests/%)
+
+test-arm64:
+	ARM64_BUILD=$(ARM64_BUILD) ARM64_TESTS="$(ARM64_TESTS)" CROSS_ARM64=$(CROSS_ARM64) tests/cross_arm64.sh
 
 # ---- fuzzing (docs/fuzzing.md). The library is rebuilt by clang with
 # fuzzer-no-link instrumentation in its own folder; each harness links it
@@ -109,9 +152,9 @@ fuzz-corpus:
 	/usr/bin/python3 fuzz/make_corpus.py
 
 clean:
-	rm -rf build build-asan $(FUZZ_BUILD)
+	rm -rf build build-asan $(FUZZ_BUILD) $(ARM64_BUILD)
 
-.PHONY: all tests test sanitize check clean fuzz fuzz-build fuzz-harnesses fuzz-corpus
+.PHONY: all tests test sanitize check clean fuzz fuzz-build fuzz-harnesses fuzz-corpus cross-arm64 test-arm64
 .SECONDARY:
 
 # ---- the shared library and installing (docs/library.md). libtrm.so is

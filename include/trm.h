@@ -12,6 +12,13 @@
  *   - Functions that can fail return 0 on success and -1 on failure, with a
  *     one-line message in a caller-provided trm_err.
  *   - Objects come in _new/_free pairs; _free(NULL) is a no-op.
+ *   - Names: everything declared here starts with trm_ / TRM_. libtrm's
+ *     internal functions (src/ headers, not for programs) carry their
+ *     module's prefix: op_ (kernels/ops.h), v512_/v2_ (ISA kernels), st_
+ *     (safetensors), npy_, io_ (fileio), json_ (jsonout), kv_ (keyval),
+ *     rng_, np_ (nprand), sha256_, block_/model_ (model), arc_, sudoku_,
+ *     sudoku4_, maze_, build_ (tasks), plot_, canvas_, board_, font_,
+ *     metrics_ (render), ddp_/dist_ (dist); everything else is static.
  */
 #ifndef TRM_H
 #define TRM_H
@@ -850,26 +857,30 @@ typedef enum {
                                  time) for large products, the project's
                                  kernels for the rest */
     TRM_MATMUL_AVX2 = 4,      /* the project's AVX2 + FMA kernels */
+    TRM_MATMUL_NEON = 5,      /* the project's ARM64 NEON kernels */
 } trm_matmul_backend;
 /* The SIMD kernels (products, norms, softmax, SwiGLU, transposes,
  * AdamATan2) run on one instruction set per process, chosen at run time:
- * AVX-512F when the CPU has it, else AVX2 + FMA, else portable C (the
- * binary runs on any x86-64). The environment variable
- * TRM_CPU=native|avx512|avx2|portable overrides it (avx2 also on an
- * AVX-512 CPU, to test or measure that path); trm_cpu_check_env refuses
- * an ISA the CPU lacks (the CLI stops with its message).
+ * on x86-64 AVX-512F when the CPU has it, else AVX2 + FMA, else portable C
+ * (the binary runs on any x86-64); on ARM64 NEON (part of ARMv8-A). The
+ * environment variable TRM_CPU=native|avx512|avx2|neon|portable overrides
+ * it (avx2 also on an AVX-512 CPU, to test or measure that path);
+ * trm_cpu_check_env refuses an ISA the CPU lacks (the CLI stops with its
+ * message).
  * Selects the matmul backend for the whole process. Default: onednn when
  * the ISA is avx512 or avx2 and libdnnl.so.2 loads, else the ISA's own
- * kernels (avx512 / avx2), else BLAS when compiled in, else portable; the
- * environment variable TRM_MATMUL=onednn|avx512|avx2|openblas|portable
+ * kernels (avx512 / avx2; on ARM64 OpenBLAS when compiled in, its kernels
+ * being tuned per ARM core, else neon), else BLAS when compiled in, else
+ * portable; the environment variable
+ * TRM_MATMUL=onednn|avx512|avx2|neon|openblas|portable
  * overrides the default (sanitizer builds load oneDNN only when asked
- * so). A backend this build, machine or ISA lacks is refused (avx512 and
- * avx2 each need that ISA to be the active one). Returns the backend in
+ * so). A backend this build, machine or ISA lacks is refused (avx512,
+ * avx2 and neon each need that ISA to be the active one). Returns the backend in
  * effect. */
 trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
 trm_matmul_backend trm_matmul_get_backend(void);
 const char *trm_matmul_backend_name(trm_matmul_backend b);
-/* The backend a name means: "onednn", "avx512", "avx2", "openblas" (or "blas"),
+/* The backend a name means: "onednn", "avx512", "avx2", "neon", "openblas" (or "blas"),
  * "portable", as TRM_MATMUL and `trm bench --matmul` take them. 0, or -1
  * (*out untouched) for any other name. */
 int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
@@ -991,7 +1002,7 @@ int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result
 /* 0 when TRM_CPU is unset, "native" or an ISA this CPU runs; else -1 with
  * one line in err ("TRM_CPU=avx512: this CPU lacks AVX-512F ..."). */
 int trm_cpu_check_env(trm_err *err);
-/* The kernels' instruction set in effect: "avx512", "avx2" or "portable". */
+/* The kernels' instruction set in effect: "avx512", "avx2", "neon" or "portable". */
 const char *trm_cpu_isa_active(void);
 
 /* ---------------------------------------------------------------- bindings */

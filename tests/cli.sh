@@ -41,14 +41,14 @@ expect_ok "bench tiny" "$TRM" bench --preset tiny --batch 2 --steps 1 --warmup 0
 $PY -c "import json; d=json.load(open('$TMP/out')); assert d['train']['examples_per_s']>0 and d['solve']['gflops']>0 and 'matmul' in d['train']['profile']" \
     && ok "bench prints train and solve results as JSON" || bad "bench JSON"
 expect_err "bench: bad mode" "--mode: expected train, solve or both" "$TRM" bench --mode fly
-expect_err "bench: unknown --matmul backend (trm_matmul_backend_parse)" "--matmul: expected onednn, avx512, avx2, openblas or portable, got 'gpu'" "$TRM" bench --matmul gpu
+expect_err "bench: unknown --matmul backend (trm_matmul_backend_parse)" "--matmul: expected onednn, avx512, avx2, neon, openblas or portable, got 'gpu'" "$TRM" bench --matmul gpu
 TRM_MATMUL=portable "$TRM" --help 2>&1 | grep -q "matmul backend: portable" && ok "TRM_MATMUL=portable selects the portable backend" || bad "TRM_MATMUL=portable"
 
 # ---- TRM_CPU: the kernels' instruction set (src/kernels/cpu.h). An unknown
 # name, or an ISA this CPU lacks, stops every command with one line.
-expect_err_code "TRM_CPU unknown" 1 "^trm: TRM_CPU=sse9: expected native, avx512, avx2, portable or noavx512bf16$" \
+expect_err_code "TRM_CPU unknown" 1 "^trm: TRM_CPU=sse9: expected native, avx512, avx2, neon, portable or noavx512bf16$" \
     env TRM_CPU=sse9 "$TRM" info --preset tiny
-for isa in portable native avx2 avx512; do
+for isa in portable native avx2 avx512 neon; do
     if TRM_CPU=$isa "$TRM" info --preset tiny >"$TMP/out" 2>"$TMP/err"; then
         grep -q '"num_params"' "$TMP/out" && ok "TRM_CPU=$isa: runs on this CPU" || bad "TRM_CPU=$isa output"
     else

@@ -60,6 +60,9 @@ check "reference: safetensors reader/writer self-test" $PY tests/reference/safet
 check "reference: optimizer self-test (spec 9 anchors)" $PY tests/reference/optim_ref.py
 check "reference: Muon and AdamW self-test" $PY tests/reference/muon_ref.py
 check "tools: checkpoint converter round trip" $PY tests/reference/test_convert_checkpoint.py
+# the ARM64 stage of make check (tests/cross_arm64.sh) names what it lacks
+check "arm64 stage: a named skip without the cross compiler" \
+    bash -c 'CROSS_ARM64=no-such- tests/cross_arm64.sh | grep -q "^ok - .*# SKIP missing: no-such-gcc"'
 
 stamp="$TRM_FIXTURES/.stamp"
 src_hash=$(cat tests/reference/*.py | sha256sum | cut -c1-16)

@@ -297,8 +297,8 @@ static double rms_S(void *p) {
     return s;
 }
 
-/* add_rmsnorm_forward = vec_add + rmsnorm_forward; its gradient with
- * respect to both inputs is rmsnorm_backward's (finite differences). */
+/* op_add_rmsnorm_forward = op_vec_add + op_rmsnorm_forward; its gradient with
+ * respect to both inputs is op_rmsnorm_backward's (finite differences). */
 /* AdamATan2's vector atan2 (x >= 0) against libm's double atan2: error in
  * ulps of the float result over magnitudes 1e-30..1e30 and the edge
  * cases (zeros of both signs, infinities, NaN). */
@@ -348,15 +348,15 @@ static void test_add_rmsnorm(void **state) {
         gc_fill_normal(&r, g, n, 1.0f);
         double *yr = gc_alloc_d(n), *rr = gc_alloc_d((size_t)N);
         ref_add_rms(yr, rr, x, res, N, C, 1e-5f);
-        add_rmsnorm_forward(y, ri, x, res, N, C, 1e-5f);
-        assert_true(gc_check("add_rmsnorm_forward value", gc_compare_d(y, yr, n), 1e-6));
+        op_add_rmsnorm_forward(y, ri, x, res, N, C, 1e-5f);
+        assert_true(gc_check("op_add_rmsnorm_forward value", gc_compare_d(y, yr, n), 1e-6));
         /* aliasing: out = in (as the blocks call it) */
         float *x2 = gc_dup(x, n);
-        add_rmsnorm_forward(x2, NULL, x2, res, N, C, 1e-5f);
+        op_add_rmsnorm_forward(x2, NULL, x2, res, N, C, 1e-5f);
         assert_true(memcmp(x2, y, n * sizeof(float)) == 0);
         float *dx = gc_alloc(n);
         memset(dx, 0, n * sizeof(float));
-        rmsnorm_backward(dx, g, y, ri, N, C);
+        op_rmsnorm_backward(dx, g, y, ri, N, C);
         rms_ctx ctx = {x, res, g, N, C};
         assert_true(gc_check("add_rmsnorm d/d in (FD)", gc_fd_check_strided(x, n, dx, 1e-3f, rms_S, &ctx, 7), GC_TOL_F64));
         assert_true(gc_check("add_rmsnorm d/d res (FD)", gc_fd_check_strided(res, n, dx, 1e-3f, rms_S, &ctx, 5), GC_TOL_F64));
@@ -547,7 +547,7 @@ static void test_transpose_bands(void **state) {
         gc_seed(&r, 40 + t);
         float *in = gc_alloc(n), *out = gc_alloc(n);
         gc_fill_random(&r, in, n, -1, 1);
-        transpose_last2(out, in, B, R, C);
+        op_transpose_last2(out, in, B, R, C);
         for (int b = 0; b < B; b++)
             for (int i = 0; i < R; i++)
                 for (int j = 0; j < C; j++)
@@ -574,29 +574,29 @@ static void test_set_variants(void **state) {
     gc_fill_random(&r, ri, big, 0.5f, 2);
 #define RESET() do { for (size_t i = 0; i < big; i++) { o1[i] = 0.0f; o2[i] = NAN; g1[i] = g2[i] = 0.0f; } } while (0)
     RESET();
-    linear_backward(o1, g1, NULL, d, x, w, N, I, O);
-    linear_backward_set(o2, g2, d, x, w, N, I, O);
+    op_linear_backward(o1, g1, NULL, d, x, w, N, I, O);
+    op_linear_backward_set(o2, g2, d, x, w, N, I, O);
     assert_memory_equal(o1, o2, sizeof(float) * (size_t)N * I);
     assert_memory_equal(g1, g2, sizeof(float) * (size_t)O * I);
     RESET();
-    rmsnorm_backward(o1, d, y, ri, N, C);
-    rmsnorm_backward_set(o2, d, y, ri, N, C);
+    op_rmsnorm_backward(o1, d, y, ri, N, C);
+    op_rmsnorm_backward_set(o2, d, y, ri, N, C);
     assert_memory_equal(o1, o2, sizeof(float) * (size_t)N * C);
     RESET();
-    swiglu_backward(o1, d, x, N, I);
-    swiglu_backward_set(o2, d, x, N, I);
+    op_swiglu_backward(o1, d, x, N, I);
+    op_swiglu_backward_set(o2, d, x, N, I);
     assert_memory_equal(o1, o2, sizeof(float) * (size_t)N * 2 * I);
     /* attention: probs from a forward pass */
     int D = H * hd;
     float *att = gc_alloc((size_t)B * L * D), *probs = gc_alloc((size_t)B * H * L * L);
-    attention_forward(att, probs, x, B, L, H, hd);
+    op_attention_forward(att, probs, x, B, L, H, hd);
     RESET();
-    attention_backward(o1, d, x, probs, B, L, H, hd);
-    attention_backward_set(o2, d, x, probs, B, L, H, hd);
+    op_attention_backward(o1, d, x, probs, B, L, H, hd);
+    op_attention_backward_set(o2, d, x, probs, B, L, H, hd);
     assert_memory_equal(o1, o2, sizeof(float) * (size_t)B * L * 3 * D);
     /* without the kept weights: recomputed from qkv, the same bits */
     for (size_t i = 0; i < big; i++) o2[i] = NAN;
-    attention_backward_set(o2, d, x, NULL, B, L, H, hd);
+    op_attention_backward_set(o2, d, x, NULL, B, L, H, hd);
     assert_memory_equal(o1, o2, sizeof(float) * (size_t)B * L * 3 * D);
     /* several row blocks of queries (L > 112): the same bits again */
     {
@@ -604,9 +604,9 @@ static void test_set_variants(void **state) {
         size_t nq = (size_t)Lb * 3 * hb;
         float *pr = gc_alloc((size_t)Lb * Lb), *at = gc_alloc((size_t)Lb * hb);
         float *a1 = gc_alloc(nq), *a2 = gc_alloc(nq);
-        attention_forward(at, pr, x, 1, Lb, 1, hb);
-        attention_backward_set(a1, d, x, pr, 1, Lb, 1, hb);
-        attention_backward_set(a2, d, x, NULL, 1, Lb, 1, hb);
+        op_attention_forward(at, pr, x, 1, Lb, 1, hb);
+        op_attention_backward_set(a1, d, x, pr, 1, Lb, 1, hb);
+        op_attention_backward_set(a2, d, x, NULL, 1, Lb, 1, hb);
         assert_memory_equal(a1, a2, sizeof(float) * nq);
         free(pr); free(at); free(a1); free(a2);
     }
@@ -720,8 +720,9 @@ static void test_vec_isa_bits(void **state) {
         if (memcmp(p[0], p[1], sz) || memcmp(m[0], m[1], sz) || memcmp(v[0], v[1], sz) || memcmp(a2[0], a2[1], sz))
             fail_msg("width %d: adam_atan2 / atan2 differ between avx512 and avx2", n);
         /* transposes of n x 3 and 3 x n (and with padded strides) */
-        float *big = gc_alloc((size_t)n * 40), *t0 = gc_alloc((size_t)n * 40), *t1 = gc_alloc((size_t)n * 40);
-        gc_fill_random(&r, big, (size_t)n * 40, -1, 1);
+        /* big holds up to 19 rows of stride n + 2 (n * 40 read past it for n = 1) */
+        float *big = gc_alloc((size_t)(n + 2) * 40), *t0 = gc_alloc((size_t)n * 40), *t1 = gc_alloc((size_t)n * 40);
+        gc_fill_random(&r, big, (size_t)(n + 2) * 40, -1, 1);
         for (int R = 1; R <= 19; R += 9) {
             memset(t0, 0, (size_t)n * 40 * sizeof(float));
             memset(t1, 0, (size_t)n * 40 * sizeof(float));
@@ -775,7 +776,7 @@ static void test_cpu_env(void **state) {
     trm_err e;
     setenv("TRM_CPU", "sse9", 1);
     assert_int_equal(trm_cpu_check_env(&e), -1);
-    assert_string_equal(e.msg, "TRM_CPU=sse9: expected native, avx512, avx2, portable or noavx512bf16");
+    assert_string_equal(e.msg, "TRM_CPU=sse9: expected native, avx512, avx2, neon, portable or noavx512bf16");
     const char *ok[] = {"native", "portable", "", NULL};
     for (int i = 0; ok[i]; i++) {
         setenv("TRM_CPU", ok[i], 1);

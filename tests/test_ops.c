@@ -76,7 +76,7 @@ typedef struct {
 
 static double lin_S_f(void *p) {
     lin_ctx *c = p;
-    linear_forward(c->out, c->in, c->W, c->b, c->N, c->I, c->O);
+    op_linear_forward(c->out, c->in, c->W, c->b, c->N, c->I, c->O);
     return gc_dot(c->G, c->out, (size_t)c->N * c->O);
 }
 
@@ -108,7 +108,7 @@ static void check_linear(bool bias) {
     lin_ctx c = {N, I, O, in, W, bias ? b : NULL, G, out};
 
     /* forward vs double */
-    linear_forward(out, in, W, c.b, N, I, O);
+    op_linear_forward(out, in, W, c.b, N, I, O);
     double ref[5 * 6];
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++) ref[n * O + o] = lin_ref(&c, n, o);
@@ -119,7 +119,7 @@ static void check_linear(bool bias) {
     float *din = prefill(&r, &kin, N * I), *dW = prefill(&r, &kW, O * I);
     float *db = prefill(&r, &kb, O);
     float *db_before = gc_dup(db, O);
-    linear_backward(din, dW, bias ? db : NULL, G, in, W, N, I, O);
+    op_linear_backward(din, dW, bias ? db : NULL, G, in, W, N, I, O);
     if (!bias) /* db NULL: nothing to write; our buffer must be untouched */
         assert_memory_equal(db, db_before, O * sizeof(float));
     added_part(din, kin, N * I);
@@ -137,8 +137,8 @@ static void check_linear(bool bias) {
 
     /* NULL gradient outputs: each remaining one is unchanged by the others. */
     float *din2 = gc_alloc(N * I), *dW2 = gc_alloc(O * I);
-    linear_backward(din2, NULL, NULL, G, in, W, N, I, O);
-    linear_backward(NULL, dW2, NULL, G, in, W, N, I, O);
+    op_linear_backward(din2, NULL, NULL, G, in, W, N, I, O);
+    op_linear_backward(NULL, dW2, NULL, G, in, W, N, I, O);
     assert_true(gc_check("linear d_in alone == d_in", gc_compare(din2, din, N * I), 1e-6));
     assert_true(gc_check("linear d_W alone == d_W", gc_compare(dW2, dW, O * I), 1e-6));
 
@@ -169,7 +169,7 @@ typedef struct {
 
 static double emb_S_f(void *p) {
     emb_ctx *c = p;
-    embedding_forward(c->out, c->ids, c->table, c->N, c->D, c->scale);
+    op_embedding_forward(c->out, c->ids, c->table, c->N, c->D, c->scale);
     return gc_dot(c->G, c->out, (size_t)c->N * c->D);
 }
 
@@ -194,7 +194,7 @@ static void test_embedding(void **state) {
     gc_fill_random(&r, G, N * D, -1, 1);
     emb_ctx c = {N, D, ids, table, scale, G, out};
 
-    embedding_forward(out, ids, table, N, D, scale);
+    op_embedding_forward(out, ids, table, N, D, scale);
     double ref[N * D];
     for (int n = 0; n < N; n++)
         for (int d = 0; d < D; d++) ref[n * D + d] = (double)scale * table[ids[n] * D + d];
@@ -202,7 +202,7 @@ static void test_embedding(void **state) {
 
     float *keep, *dt = prefill(&r, &keep, V * D);
     float *before = gc_dup(dt, V * D);
-    embedding_backward(dt, G, ids, N, D, scale);
+    op_embedding_backward(dt, G, ids, N, D, scale);
     /* the unused row 4 is bit-for-bit untouched */
     assert_memory_equal(dt + 4 * D, before + 4 * D, D * sizeof(float));
     added_part(dt, keep, V * D);
@@ -223,7 +223,7 @@ typedef struct {
 
 static double rms_S_f(void *p) {
     rms_ctx *c = p;
-    rmsnorm_forward(c->out, c->inv, c->in, c->N, c->C, c->eps);
+    op_rmsnorm_forward(c->out, c->inv, c->in, c->N, c->C, c->eps);
     return gc_dot(c->G, c->out, (size_t)c->N * c->C);
 }
 
@@ -260,7 +260,7 @@ static void check_rmsnorm(int N, int C, float amp, uint64_t seed, const char *ta
     gc_fill_random(&r, G, n, -1, 1);
     rms_ctx c = {N, C, eps, in, G, out, inv};
 
-    rmsnorm_forward(out, inv, in, N, C, eps);
+    op_rmsnorm_forward(out, inv, in, N, C, eps);
     double *ref = gc_alloc_d(n), *iref = gc_alloc_d(N);
     for (int k = 0; k < N; k++) {
         iref[k] = rms_inv_ref(in + (size_t)k * C, C, eps);
@@ -276,14 +276,14 @@ static void check_rmsnorm(int N, int C, float amp, uint64_t seed, const char *ta
 
     /* out aliasing in */
     float *buf = gc_dup(in, n);
-    rmsnorm_forward(buf, inv2, buf, N, C, eps);
+    op_rmsnorm_forward(buf, inv2, buf, N, C, eps);
     snprintf(what, sizeof what, "rmsnorm%s forward in place", tag);
     assert_true(gc_check(what, gc_compare(buf, out, n), 1e-6));
     snprintf(what, sizeof what, "rmsnorm%s inv_rms in place", tag);
     assert_true(gc_check(what, gc_compare(inv2, inv, N), 1e-6));
 
     float *keep, *din = prefill(&r, &keep, n);
-    rmsnorm_backward(din, G, out, inv, N, C);
+    op_rmsnorm_backward(din, G, out, inv, N, C);
     added_part(din, keep, n);
     if (amp >= 0.1f) {
         snprintf(what, sizeof what, "rmsnorm%s d_in f32", tag);
@@ -317,7 +317,7 @@ static double silu_d(double g) { return g / (1.0 + exp(-g)); }
 
 static double swi_S_f(void *p) {
     swi_ctx *c = p;
-    swiglu_forward(c->m, c->gu, c->N, c->I);
+    op_swiglu_forward(c->m, c->gu, c->N, c->I);
     return gc_dot(c->G, c->m, (size_t)c->N * c->I);
 }
 
@@ -342,14 +342,14 @@ static void test_swiglu(void **state) {
     gc_fill_random(&r, G, N * I, -1, 1);
     swi_ctx c = {N, I, gu, G, m};
 
-    swiglu_forward(m, gu, N, I);
+    op_swiglu_forward(m, gu, N, I);
     double ref[N * I];
     for (int n = 0; n < N; n++)
         for (int i = 0; i < I; i++) ref[n * I + i] = silu_d(gu[n * 2 * I + i]) * gu[n * 2 * I + I + i];
     assert_true(gc_check("swiglu forward", gc_compare_d(m, ref, N * I), TOL_FWD));
 
     float *keep, *dgu = prefill(&r, &keep, N * 2 * I);
-    swiglu_backward(dgu, G, gu, N, I);
+    op_swiglu_backward(dgu, G, gu, N, I);
     added_part(dgu, keep, N * 2 * I);
     assert_true(gc_check("swiglu d_gu f32", gc_fd_check(gu, N * 2 * I, dgu, H_F32, swi_S_f, &c), GC_TOL_F32));
     assert_true(gc_check("swiglu d_gu f64", gc_fd_check(gu, N * 2 * I, dgu, H_F64, swi_S_d, &c), GC_TOL_F64));
@@ -362,7 +362,7 @@ static void test_rope_tables(void **state) {
     (void)state;
     enum { L = 8, HD = 64 };
     float *cs = gc_alloc(L * HD), *sn = gc_alloc(L * HD);
-    rope_tables(cs, sn, L, HD, 10000.0f);
+    op_rope_tables(cs, sn, L, HD, 10000.0f);
     /* spec: f_1 = 0.7498942093324559, f_31 = 1.333521432163324e-4; at
      * position 1 the angle is f_k, in both halves */
     const double f1 = 0.7498942093324559, f31 = 1.333521432163324e-4;
@@ -385,7 +385,7 @@ static void test_rope_tables(void **state) {
             maxe = fmax(maxe, fabs(cs[p * HD + i] - cos(a)));
             maxe = fmax(maxe, fabs(sn[p * HD + i] - sin(a)));
         }
-    printf("    rope_tables max abs err                      %.2e (tol 1e-5)\n", maxe);
+    printf("    op_rope_tables max abs err                      %.2e (tol 1e-5)\n", maxe);
     assert_true(maxe < 1e-5);
     free(cs); free(sn);
 }
@@ -402,7 +402,7 @@ static double rope_S_f(void *p) {
     rope_ctx *c = p;
     size_t n = (size_t)c->rows * c->stride;
     memcpy(c->tmp, c->x, n * sizeof(float));
-    rope_forward(c->tmp, c->rows, c->L, c->H, c->hd, c->stride, c->cs, c->sn);
+    op_rope_forward(c->tmp, c->rows, c->L, c->H, c->hd, c->stride, c->cs, c->sn);
     return gc_dot(c->G, c->tmp, n);
 }
 
@@ -448,14 +448,14 @@ static void test_rope(void **state) {
     gc_rng r;
     gc_seed(&r, 51);
     float *cs = gc_alloc(L * HD), *sn = gc_alloc(L * HD);
-    rope_tables(cs, sn, L, HD, (float)g_rope_theta);
+    op_rope_tables(cs, sn, L, HD, (float)g_rope_theta);
     float *x = gc_alloc(n), *G = gc_alloc(n), *y = gc_alloc(n), *tmp = gc_alloc(n);
     gc_fill_random(&r, x, n, -1, 1);
     gc_fill_random(&r, G, n, -1, 1);
     rope_ctx c = {ROWS, L, H, HD, STRIDE, x, G, tmp, cs, sn};
 
     memcpy(y, x, n * sizeof(float));
-    rope_forward(y, ROWS, L, H, HD, STRIDE, cs, sn);
+    op_rope_forward(y, ROWS, L, H, HD, STRIDE, cs, sn);
     double *ref = gc_alloc_d(n);
     rope_ref(ref, &c, g_rope_theta);
     assert_true(gc_check("rope forward", gc_compare_d(y, ref, n), TOL_FWD));
@@ -472,16 +472,16 @@ static void test_rope(void **state) {
             }
     }
 
-    /* backward: S = G . R x is linear, so dS/dx = R^T G = rope_backward(G) */
+    /* backward: S = G . R x is linear, so dS/dx = R^T G = op_rope_backward(G) */
     float *dx = gc_dup(G, n);
-    rope_backward(dx, ROWS, L, H, HD, STRIDE, cs, sn);
+    op_rope_backward(dx, ROWS, L, H, HD, STRIDE, cs, sn);
     for (int row = 0; row < ROWS; row++)
         assert_memory_equal(dx + row * STRIDE + H * HD, G + row * STRIDE + H * HD, (STRIDE - H * HD) * sizeof(float));
     assert_true(gc_check("rope d_x f32", gc_fd_check(x, n, dx, H_F32, rope_S_f, &c), GC_TOL_F32));
     assert_true(gc_check("rope d_x f64", gc_fd_check(x, n, dx, H_F64, rope_S_d, &c), GC_TOL_F64));
 
     /* R^T R = 1 */
-    rope_backward(y, ROWS, L, H, HD, STRIDE, cs, sn);
+    op_rope_backward(y, ROWS, L, H, HD, STRIDE, cs, sn);
     assert_true(gc_check("rope backward(forward(x)) == x", gc_compare(y, x, n), 1e-6));
 
     free(cs); free(sn); free(x); free(G); free(y); free(tmp); free(ref); free(dx);
@@ -498,7 +498,7 @@ typedef struct {
 
 static double att_S_f(void *p) {
     att_ctx *c = p;
-    attention_forward(c->out, c->probs, c->qkv, c->B, c->L, c->H, c->hd);
+    op_attention_forward(c->out, c->probs, c->qkv, c->B, c->L, c->H, c->hd);
     return gc_dot(c->G, c->out, (size_t)c->B * c->L * c->H * c->hd);
 }
 
@@ -554,7 +554,7 @@ static void check_attention(int B, int L, int H, int hd, uint64_t seed) {
     gc_fill_random(&r, G, no, -1, 1);
     att_ctx c = {B, L, H, hd, qkv, G, out, probs};
 
-    attention_forward(out, probs, qkv, B, L, H, hd);
+    op_attention_forward(out, probs, qkv, B, L, H, hd);
     double *oref = gc_alloc_d(no), *pref = gc_alloc_d(np);
     att_ref(oref, pref, &c);
     snprintf(what, sizeof what, "attention(%d,%d,%d,%d) forward", B, L, H, hd);
@@ -565,13 +565,13 @@ static void check_attention(int B, int L, int H, int hd, uint64_t seed) {
         for (int j = 0; j < L; j++) s += probs[row * L + j];
         if (fabs(s - 1.0) > 1e-5) fail_msg("attention probs row %zu sums to %.9g", row, s);
     }
-    attention_forward(out2, NULL, qkv, B, L, H, hd);
+    op_attention_forward(out2, NULL, qkv, B, L, H, hd);
     assert_true(gc_check("attention forward, probs NULL", gc_compare(out2, out, no), 1e-6));
 
     float *keep, *dqkv = prefill(&r, &keep, nq);
-    attention_backward(dqkv, G, qkv, probs, B, L, H, hd);
+    op_attention_backward(dqkv, G, qkv, probs, B, L, H, hd);
     added_part(dqkv, keep, nq);
-    /* attention_forward opens an OpenMP region on every call; the ~500
+    /* op_attention_forward opens an OpenMP region on every call; the ~500
      * calls of the FD loop run single-threaded so that the file stays fast
      * on a loaded machine (the threaded path is what produced out, probs
      * and dqkv above). */
@@ -607,9 +607,9 @@ typedef struct {
 } comp_ctx;
 
 static void comp_forward(comp_ctx *c) {
-    linear_forward(c->lin, c->x, c->W, c->b, c->N, c->C, c->C);
-    vec_add(c->h, c->x, c->lin, (size_t)c->N * c->C);
-    rmsnorm_forward(c->h, c->inv, c->h, c->N, c->C, 1e-5f);
+    op_linear_forward(c->lin, c->x, c->W, c->b, c->N, c->C, c->C);
+    op_vec_add(c->h, c->x, c->lin, (size_t)c->N * c->C);
+    op_rmsnorm_forward(c->h, c->inv, c->h, c->N, c->C, 1e-5f);
 }
 
 static double comp_S_f(void *p) {
@@ -653,11 +653,11 @@ static void test_composite(void **state) {
     comp_forward(&c);
     /* backward by hand: dh = rmsnorm'(G); dx = dh (residual) + linear'(dh) */
     float *dh = gc_alloc(N * C);
-    rmsnorm_backward(dh, G, h, inv, N, C);
+    op_rmsnorm_backward(dh, G, h, inv, N, C);
     float *kx, *kW, *kb;
     float *dx = prefill(&r, &kx, N * C), *dW = prefill(&r, &kW, C * C), *db = prefill(&r, &kb, C);
-    vec_acc(dx, dh, N * C);
-    linear_backward(dx, dW, db, dh, x, W, N, C, C);
+    op_vec_acc(dx, dh, N * C);
+    op_linear_backward(dx, dW, db, dh, x, W, N, C, C);
     added_part(dx, kx, N * C);
     added_part(dW, kW, C * C);
     added_part(db, kb, C);
@@ -678,14 +678,14 @@ static void test_transpose(void **state) {
     enum { B = 2, R = 3, C = 5, n = B * R * C };
     float in[n], out[n], back[n];
     for (int i = 0; i < n; i++) in[i] = (float)i + 0.25f;
-    transpose_last2(out, in, B, R, C);
+    op_transpose_last2(out, in, B, R, C);
     for (int b = 0; b < B; b++)
         for (int r = 0; r < R; r++)
             for (int c = 0; c < C; c++)
                 if (out[(b * C + c) * R + r] != in[(b * R + r) * C + c])
                     fail_msg("transpose out[%d,%d,%d] = %g, expected %g", b, c, r,
                              out[(b * C + c) * R + r], in[(b * R + r) * C + c]);
-    transpose_last2(back, out, B, C, R);
+    op_transpose_last2(back, out, B, C, R);
     assert_memory_equal(back, in, sizeof in);
 }
 
@@ -697,19 +697,19 @@ static void test_vec(void **state) {
     float a[n], b[n], d[n], a2[n], b2[n];
     gc_fill_random(&r, a, n, -1, 1);
     gc_fill_random(&r, b, n, -1, 1);
-    vec_add(d, a, b, n);
+    op_vec_add(d, a, b, n);
     for (int i = 0; i < n; i++) assert_true(d[i] == a[i] + b[i]);
     memcpy(a2, a, sizeof a);
-    vec_add(a2, a2, b, n); /* dst aliases a */
+    op_vec_add(a2, a2, b, n); /* dst aliases a */
     assert_memory_equal(a2, d, sizeof d);
     memcpy(b2, b, sizeof b);
-    vec_add(b2, a, b2, n); /* dst aliases b */
+    op_vec_add(b2, a, b2, n); /* dst aliases b */
     assert_memory_equal(b2, d, sizeof d);
     memcpy(a2, a, sizeof a);
-    vec_acc(a2, b, n);
+    op_vec_acc(a2, b, n);
     assert_memory_equal(a2, d, sizeof d);
     memcpy(a2, a, sizeof a);
-    vec_acc(a2, b, 13); /* only the first 13 */
+    op_vec_acc(a2, b, 13); /* only the first 13 */
     assert_memory_equal(a2, d, 13 * sizeof(float));
     assert_memory_equal(a2 + 13, a + 13, (n - 13) * sizeof(float));
 }
@@ -749,16 +749,16 @@ static void test_stablemax(void **state) {
     float ex[4] = {2.0f, -1.0f, 0.0f, 0.5f};
     const double logp[4] = {-log(2.0), -log(12.0), -log(6.0), -log(4.0)};
     const double spec6[4] = {-0.693147, -2.484907, -1.791759, -1.386294};
-    assert_near(stablemax_ce(ex, 4, 0, NULL, 1.0), 0.6931471805599453, 1e-12);
+    assert_near(op_stablemax_ce(ex, 4, 0, NULL, 1.0), 0.6931471805599453, 1e-12);
     for (int l = 0; l < 4; l++) {
-        double loss = stablemax_ce(ex, 4, l, NULL, 1.0);
+        double loss = op_stablemax_ce(ex, 4, l, NULL, 1.0);
         assert_near(loss, -logp[l], 1e-12);
         assert_near(-loss, spec6[l], 1e-6);
     }
     /* explicit gradient of the example, label 0: s'/S - [i=0] s'(2)/s(2)
      * with s' = (1, 1/4, 1, 1) */
     float dl[4];
-    stablemax_ce(ex, 4, 0, dl, 2.0);
+    op_stablemax_ce(ex, 4, 0, dl, 2.0);
     const double g[4] = {2.0 * (1.0 / 6 - 1.0 / 3), 2.0 * (0.25 / 6), 2.0 / 6, 2.0 / 6};
     assert_true(gc_check("stablemax example dlogits (scale 2)", gc_compare_d(dl, g, 4), 1e-6));
 
@@ -768,22 +768,22 @@ static void test_stablemax(void **state) {
     float lg[7];
     for (int t = 0; t < 6; t++) {
         gc_fill_random(&r, lg, 7, -3, 3);
-        worst = gc_worse(worst, ce_fd(stablemax_ce, lg, 7, t, 0.37, 1e-3f));
+        worst = gc_worse(worst, ce_fd(op_stablemax_ce, lg, 7, t, 0.37, 1e-3f));
     }
     assert_true(gc_check("stablemax dlogits (scale 0.37) FD", worst, 1e-5));
 
     /* logits exactly 0 (s switches branch there; s and s' are continuous,
      * s'' is not, so the central difference has an O(h) error: small h) */
     float z[5] = {0.0f, 0.0f, -0.5f, 1.25f, 0.0f};
-    worst = ce_fd(stablemax_ce, z, 5, 0, 1.0, 1e-5f);
-    worst = gc_worse(worst, ce_fd(stablemax_ce, z, 5, 3, 1.0, 1e-5f));
-    worst = gc_worse(worst, ce_fd(stablemax_ce, z, 5, 2, 1.0, 1e-5f));
+    worst = ce_fd(op_stablemax_ce, z, 5, 0, 1.0, 1e-5f);
+    worst = gc_worse(worst, ce_fd(op_stablemax_ce, z, 5, 3, 1.0, 1e-5f));
+    worst = gc_worse(worst, ce_fd(op_stablemax_ce, z, 5, 2, 1.0, 1e-5f));
     assert_true(gc_check("stablemax dlogits at logits == 0 FD", worst, 1e-4));
     /* and the value there: s = (1, 1, 2/3, 2.25, 1), S = 5.9166..., s'(0) = 1 */
     const double S0 = 1 + 1 + 1 / 1.5 + 2.25 + 1;
-    assert_near(stablemax_ce(z, 5, 0, NULL, 1.0), log(S0), 1e-12);
+    assert_near(op_stablemax_ce(z, 5, 0, NULL, 1.0), log(S0), 1e-12);
     float dz[5];
-    stablemax_ce(z, 5, 0, dz, 1.0);
+    op_stablemax_ce(z, 5, 0, dz, 1.0);
     assert_near(dz[0], 1 / S0 - 1.0, 1e-6);
     assert_near(dz[1], 1 / S0, 1e-6);
     assert_near(dz[2], (1 / 2.25) / S0, 1e-6);
@@ -801,22 +801,22 @@ static void test_softmax(void **state) {
         for (int i = 0; i < 9; i++) m = fmax(m, lg[i]);
         for (int i = 0; i < 9; i++) z += exp(lg[i] - m);
         double ref = m + log(z) - lg[t];
-        maxe = fmax(maxe, fabs(softmax_ce(lg, 9, t, NULL, 1.0) - ref) / fmax(ref, 1.0));
+        maxe = fmax(maxe, fabs(op_softmax_ce(lg, 9, t, NULL, 1.0) - ref) / fmax(ref, 1.0));
     }
     printf("    softmax loss vs formula                      rel %.2e (tol 1e-6)\n", maxe);
     assert_true(maxe < 1e-6);
     /* spec 2.2: softmax on the stablemax example gives 0.342350 */
     float ex[4] = {2.0f, -1.0f, 0.0f, 0.5f};
-    assert_near(softmax_ce(ex, 4, 0, NULL, 1.0), 0.342350, 1e-6);
+    assert_near(op_softmax_ce(ex, 4, 0, NULL, 1.0), 0.342350, 1e-6);
     /* large logits: no overflow */
     float big[3] = {1000.0f, 999.0f, -1000.0f};
-    double lb = softmax_ce(big, 3, 1, NULL, 1.0);
+    double lb = op_softmax_ce(big, 3, 1, NULL, 1.0);
     assert_near(lb, 1.0 + log(1.0 + exp(-1.0)), 1e-6);
 
     gc_result worst = {0, 0, 0, 0};
     for (int t = 0; t < 9; t++) {
         gc_fill_random(&r, lg, 9, -4, 4);
-        worst = gc_worse(worst, ce_fd(softmax_ce, lg, 9, t, 0.37, 1e-3f));
+        worst = gc_worse(worst, ce_fd(op_softmax_ce, lg, 9, t, 0.37, 1e-3f));
     }
     assert_true(gc_check("softmax dlogits (scale 0.37) FD", worst, 1e-5));
 }
@@ -889,29 +889,29 @@ static void check_smooth(const char *name, ce_smooth_fn f, ce_fn plain) {
 
 static void test_ce_label_smoothing(void **state) {
     (void)state;
-    check_smooth("stablemax", stablemax_ce_smooth, stablemax_ce);
-    check_smooth("softmax", softmax_ce_smooth, softmax_ce);
+    check_smooth("stablemax", op_stablemax_ce_smooth, op_stablemax_ce);
+    check_smooth("softmax", op_softmax_ce_smooth, op_softmax_ce);
     /* the gradient of a smoothed target sums to zero over the vocabulary
      * (softmax) and, at eps = 1, pushes every class alike: the uniform
      * logits are a minimum */
     float u[4] = {0.3f, 0.3f, 0.3f, 0.3f}, du[4];
-    softmax_ce_smooth(u, 4, 2, 1.0, du, 1.0);
+    op_softmax_ce_smooth(u, 4, 2, 1.0, du, 1.0);
     for (int i = 0; i < 4; i++) assert_near(du[i], 0.0, 1e-7);
-    assert_near(softmax_ce_smooth(u, 4, 2, 1.0, NULL, 1.0), log(4.0), 1e-12);
+    assert_near(op_softmax_ce_smooth(u, 4, 2, 1.0, NULL, 1.0), log(4.0), 1e-12);
 }
 
 static void test_bce(void **state) {
     (void)state;
     double dx;
-    assert_near(bce_with_logits(-5.0, 0.0, NULL), 0.006715348489117967, 1e-15);
-    assert_near(bce_with_logits(-5.0, 1.0, NULL), 5.006715348489118, 1e-14);
-    assert_near(bce_with_logits(-5.0, 1.0, &dx), 5.006715348489118, 1e-14);
+    assert_near(op_bce_with_logits(-5.0, 0.0, NULL), 0.006715348489117967, 1e-15);
+    assert_near(op_bce_with_logits(-5.0, 1.0, NULL), 5.006715348489118, 1e-14);
+    assert_near(op_bce_with_logits(-5.0, 1.0, &dx), 5.006715348489118, 1e-14);
     assert_near(dx, 1.0 / (1.0 + exp(5.0)) - 1.0, 1e-15);
     /* large |x|: finite, and the exact asymptotics */
     const double xs[4] = {100.0, -100.0, 1000.0, -1000.0};
     for (int i = 0; i < 4; i++)
         for (int t = 0; t <= 1; t++) {
-            double l = bce_with_logits(xs[i], t, &dx);
+            double l = op_bce_with_logits(xs[i], t, &dx);
             assert_true(isfinite(l) && isfinite(dx));
             double expect = (xs[i] > 0) == (t == 1) ? 0.0 : fabs(xs[i]);
             assert_near(l, expect, 1e-12);
@@ -924,8 +924,8 @@ static void test_bce(void **state) {
     for (int i = 0; i < 6; i++)
         for (int k = 0; k < 3; k++) {
             const double h = 1e-5;
-            bce_with_logits(x0[i], ts[k], &dx);
-            double num = (bce_with_logits(x0[i] + h, ts[k], NULL) - bce_with_logits(x0[i] - h, ts[k], NULL)) / (2 * h);
+            op_bce_with_logits(x0[i], ts[k], &dx);
+            double num = (op_bce_with_logits(x0[i] + h, ts[k], NULL) - op_bce_with_logits(x0[i] - h, ts[k], NULL)) / (2 * h);
             maxe = fmax(maxe, fabs(dx - num));
         }
     printf("    bce dx vs FD                                 abs %.2e (tol 1e-8)\n", maxe);
@@ -981,7 +981,8 @@ static double gemm_check(bool ta, bool tb, int M, int N, int K, float alpha, flo
 /* Our kernels' backend on the group's ISA, else OpenBLAS (or portable). */
 static trm_matmul_backend own_backend(void) {
     trm_isa isa = trm_cpu_isa();
-    return isa == TRM_ISA_AVX512 ? TRM_MATMUL_AVX512 : isa == TRM_ISA_AVX2 ? TRM_MATMUL_AVX2 : TRM_MATMUL_BLAS;
+    return isa == TRM_ISA_AVX512 ? TRM_MATMUL_AVX512 : isa == TRM_ISA_AVX2 ? TRM_MATMUL_AVX2
+         : isa == TRM_ISA_NEON ? TRM_MATMUL_NEON : TRM_MATMUL_BLAS;
 }
 
 static int teardown_backend(void **state) {

@@ -48,8 +48,8 @@ static void usage(FILE *out) {
             "  --warmup W           untimed steps first (default 1)\n"
             "  --solve-steps S      supervision steps per solve (default halt_max_steps)\n"
             "  --precision P        fp32 (default) or bf16 matrix products\n"
-            "  --matmul NAME        onednn, avx512, avx2, openblas or portable (default: the library's choice;\n"
-            "                       avx512 / avx2 need that ISA active: TRM_CPU=avx2 selects the AVX2 kernels)\n"
+            "  --matmul NAME        onednn, avx512, avx2, neon, openblas or portable (default: the library's choice;\n"
+            "                       avx512 / avx2 / neon need that ISA active: TRM_CPU=avx2 selects the AVX2 kernels)\n"
             "  --set key=value      override a config field\n"
             "  --profile            time per op family (matmul, attention, norms, ...)\n"
             "  --no-peak            skip measuring the FMA peak and sgemm ceiling\n"
@@ -157,7 +157,7 @@ static bool gemm_be_ok(gemm_be b) {
         trm_matmul_set_backend(prev);
         return ok;
     }
-    case GB_AVX512: return trm_gemm_isa() != NULL; /* our kernels on the active ISA (avx2 or avx512) */
+    case GB_AVX512: return trm_gemm_isa() != NULL; /* our kernels on the active ISA (avx2, avx512, neon) */
     case GB_AVX512_BF16: return trm_cpu_has_avx512();
     case GB_DNNL: load_dnnl(); return g_dnnl_sgemm != NULL;
     case GB_DNNL_BF16: load_dnnl(); return g_dnnl_bf16 != NULL && trm_cpu_has_avx512bf16();
@@ -472,7 +472,7 @@ int cmd_bench(int argc, char **argv) {
         return die("bench", "--precision bf16: needs an AVX-512 CPU");
     if (mm) {
         trm_matmul_backend want;
-        if (trm_matmul_backend_parse(mm, &want)) return die("bench", "--matmul: expected onednn, avx512, avx2, openblas or portable, got '%s'", mm);
+        if (trm_matmul_backend_parse(mm, &want)) return die("bench", "--matmul: expected onednn, avx512, avx2, neon, openblas or portable, got '%s'", mm);
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
     const char *cputime = getenv("TRM_BENCH_CPUTIME"); /* set and not "0": CPU time */

@@ -338,10 +338,10 @@ static void on_eval(void *ctx, const trm_train_eval *e) {
 }
 
 /* DDP: ", 2 ranks x 4 threads" on the start line of a data-parallel run */
-static const char *dist_note(void) {
+static const char *ranks_note(void) {
     static char buf[96];
-    if (trm_dist_size() == 1) return "";
-    snprintf(buf, sizeof buf, ", %d ranks x %d threads", trm_dist_size(), omp_get_max_threads());
+    if (dist_size() == 1) return "";
+    snprintf(buf, sizeof buf, ", %d ranks x %d threads", dist_size(), omp_get_max_threads());
     return buf;
 }
 
@@ -360,7 +360,7 @@ static void on_event(void *ctx, const trm_train_event *e) {
         if (!c->quiet)
             fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s%s\n",
                     (long long)e->num_params, (long long)e->end_step, e->batch, e->resumed ? "resumed, " : "",
-                    (long long)e->step, e->data_dir, dist_note());
+                    (long long)e->step, e->data_dir, ranks_note());
         break;
     }
     case TRM_TRAIN_INTERRUPTED:
@@ -386,7 +386,7 @@ static void on_event(void *ctx, const trm_train_event *e) {
 int cli_train_run(const trm_config *arch, const trm_train_config *tc, trm_train_run_opts *ro, bool quiet,
                         trm_err *e) {
     /* DDP: every rank trains and stops on a signal; rank 0 alone reports */
-    reporter c = {.quiet = quiet || !trm_dist_root(), .root = trm_dist_root(), .out_dir = ro->out_dir};
+    reporter c = {.quiet = quiet || !dist_root(), .root = dist_root(), .out_dir = ro->out_dir};
     ro->cb = (trm_train_callbacks){&c, on_event, on_progress, on_eval_progress, on_eval};
     ro->stop = &g_stop;
     int rc = trm_train_run(arch, tc, ro, e);
@@ -450,7 +450,7 @@ static int setup(int argc, char **argv, trm_train_run_opts *ro_out, bool *quiet_
  * theirs back and show them only when they failed where rank 0 did not
  * (e.g. a file missing on their host). */
 static FILE *hold_stderr(int *saved) {
-    if (trm_dist_root()) return NULL;
+    if (dist_root()) return NULL;
     FILE *tmp = tmpfile();
     if (!tmp) return NULL;
     fflush(stderr);
@@ -468,7 +468,7 @@ static void release_stderr(FILE *tmp, int saved, bool show) {
     close(saved);
     char line[1024];
     rewind(tmp);
-    while (show && fgets(line, sizeof line, tmp)) fprintf(stderr, "rank %d: %s", trm_dist_rank(), line);
+    while (show && fgets(line, sizeof line, tmp)) fprintf(stderr, "rank %d: %s", dist_rank(), line);
     fclose(tmp);
 }
 
@@ -478,7 +478,7 @@ static void release_stderr(FILE *tmp, int saved, bool show) {
 int cmd_train(int argc, char **argv) {
     trm_err e;
     /* DDP: under mpirun each process joins the job (docs/mpi.md) */
-    if (trm_dist_init(&e)) return die("train", "%s", e.msg);
+    if (dist_init(&e)) return die("train", "%s", e.msg);
     trm_train_run_opts ro;
     trm_config arch;
     trm_train_config tc;
@@ -487,9 +487,9 @@ int cmd_train(int argc, char **argv) {
     FILE *held = hold_stderr(&saved);
     int rc = setup(argc, argv, &ro, &quiet, &arch, &tc, &help);
     snprintf(e.msg, sizeof e.msg, "%s", rc ? "setup failed" : "");
-    rc = trm_dist_agree(rc, &e) ? 1 : 0; /* e keeps a message on the lowest failing rank */
+    rc = dist_agree(rc, &e) ? 1 : 0; /* e keeps a message on the lowest failing rank */
     release_stderr(held, saved, rc && e.msg[0]);
     if (rc == 0 && !help && cli_train_run(&arch, &tc, &ro, quiet, &e)) rc = e.msg[0] ? die("train", "%s", e.msg) : 1;
-    trm_dist_exit(rc);
+    dist_exit(rc);
     return rc;
 }

@@ -37,7 +37,7 @@ static struct {
 
 int ddp_open(ddp **out, const trm_model *m, int B, trm_err *err) {
     *out = NULL;
-    int P = trm_dist_size();
+    int P = dist_size();
     if (P == 1) return 0;
     /* equal slices keep every collective a plain (all-)gather, as the
      * reference's DDP, which asserts the same */
@@ -46,7 +46,7 @@ int ddp_open(ddp **out, const trm_model *m, int B, trm_err *err) {
                         "(use a multiple of %d)", B, P, P);
     ddp *d = calloc(1, sizeof *d);
     if (!d) return trm_errf(err, "out of memory");
-    d->rank = trm_dist_rank();
+    d->rank = dist_rank();
     d->size = P;
     d->B = B;
     d->rows = B / P;
@@ -99,7 +99,7 @@ const trm_explore *ddp_draws(ddp *d, trm_act *a, const trm_config *c) {
 int ddp_reduce_metrics(ddp *d, trm_metrics *mt, trm_err *err) {
     if (!d) return 0;
     double t0 = trm_now_s();
-    int rc = trm_dist_sum_f64((double *)mt, sizeof *mt / sizeof(double), err);
+    int rc = dist_sum_f64((double *)mt, sizeof *mt / sizeof(double), err);
     g_comm.s += trm_now_s() - t0;
     g_comm.bytes += sizeof *mt;
     return rc;
@@ -115,12 +115,12 @@ int ddp_optim_step(ddp *d, trm_optim *o, trm_model *m, const trm_act *a, int *sk
     for (int i = 0; i < m->n_tensors; i++) {
         trm_tensor *t = &m->tensors[i];
         if (!t->trainable || !t->grad) continue;
-        if (trm_dist_sum_f32(t->grad, (size_t)t->numel, err)) return -1;
+        if (dist_sum_f32(t->grad, (size_t)t->numel, err)) return -1;
         g_comm.bytes += 4.0 * (double)t->numel;
     }
     const float *g = trm_act_puzzle_grad(a);
-    if (g && (trm_dist_gather(a->puzzle_ids, d->ids, (size_t)d->rows, 4, true, err) ||
-              trm_dist_gather(g, d->pgrad, (size_t)d->rows * (size_t)d->nd, 4, true, err)))
+    if (g && (dist_gather(a->puzzle_ids, d->ids, (size_t)d->rows, 4, true, err) ||
+              dist_gather(g, d->pgrad, (size_t)d->rows * (size_t)d->nd, 4, true, err)))
         return -1;
     if (g) g_comm.bytes += 4.0 * d->rows * (1.0 + d->nd);
     g_comm.s += trm_now_s() - t0;
@@ -177,17 +177,17 @@ void ddp_carry_view(ddp *d, trm_act *local, trm_act_carry *out) {
 int ddp_carry_gather(ddp *d, trm_act *local, trm_err *err) {
     if (!d) return 0;
     int rc = d->rank == 0 ? ddp_carry_alloc(d, err) : 0;
-    if (trm_dist_agree(rc, err)) return -1;
+    if (dist_agree(rc, err)) return -1;
     trm_act_carry a, *c = &d->carry;
     trm_act_carry_view(local, &a);
     size_t n = (size_t)d->rows;
-    if (trm_dist_gather(a.y, c->y, n * d->LD, 4, false, err) ||
-        trm_dist_gather(a.z, c->z, n * d->LD, 4, false, err) ||
-        trm_dist_gather(a.steps, c->steps, n, 4, false, err) ||
-        trm_dist_gather(a.halted, c->halted, n * sizeof(bool), 1, false, err) ||
-        trm_dist_gather(a.inputs, c->inputs, n * d->S, 4, false, err) ||
-        trm_dist_gather(a.labels, c->labels, n * d->S, 4, false, err) ||
-        trm_dist_gather(a.puzzle_ids, c->puzzle_ids, n, 4, false, err))
+    if (dist_gather(a.y, c->y, n * d->LD, 4, false, err) ||
+        dist_gather(a.z, c->z, n * d->LD, 4, false, err) ||
+        dist_gather(a.steps, c->steps, n, 4, false, err) ||
+        dist_gather(a.halted, c->halted, n * sizeof(bool), 1, false, err) ||
+        dist_gather(a.inputs, c->inputs, n * d->S, 4, false, err) ||
+        dist_gather(a.labels, c->labels, n * d->S, 4, false, err) ||
+        dist_gather(a.puzzle_ids, c->puzzle_ids, n, 4, false, err))
         return -1;
     memcpy(d->carry_rng, a.rng, sizeof d->carry_rng); /* the same stream on every rank */
     return 0;

@@ -20,10 +20,10 @@ static bool g_agreed = false; /* the last failure was agreed by every rank */
 static bool g_joined = false; /* MPI_Init was called */
 #endif
 
-int trm_dist_rank(void) { return g_rank; }
-int trm_dist_size(void) { return g_size; }
+int dist_rank(void) { return g_rank; }
+int dist_size(void) { return g_size; }
 
-bool trm_dist_have_mpi(void) {
+bool dist_have_mpi(void) {
 #ifdef TRM_HAVE_MPI
     return true;
 #else
@@ -70,7 +70,7 @@ static int mpi_fail(int code, const char *what, trm_err *err) {
 #define MPI_TRY(call, what) do { int c_ = (call); if (c_ != MPI_SUCCESS) return mpi_fail(c_, what, err); } while (0)
 #endif
 
-int trm_dist_init(trm_err *err) {
+int dist_init(trm_err *err) {
 #ifdef TRM_HAVE_MPI
     if (g_joined || !launched_by_mpi()) return 0;
     int provided;
@@ -95,7 +95,7 @@ int trm_dist_init(trm_err *err) {
     return 0;
 }
 
-void trm_dist_exit(int rc) {
+void dist_exit(int rc) {
 #ifdef TRM_HAVE_MPI
     if (!g_joined) return;
     g_joined = false;
@@ -116,7 +116,7 @@ static MPI_Datatype elem_type(size_t elem) {
 }
 #endif
 
-int trm_dist_sum_f32(float *buf, size_t n, trm_err *err) {
+int dist_sum_f32(float *buf, size_t n, trm_err *err) {
 #ifdef TRM_HAVE_MPI
     if (g_size > 1) {
         if (too_big(n, err)) return -1;
@@ -128,7 +128,7 @@ int trm_dist_sum_f32(float *buf, size_t n, trm_err *err) {
     return 0;
 }
 
-int trm_dist_sum_f64(double *buf, size_t n, trm_err *err) {
+int dist_sum_f64(double *buf, size_t n, trm_err *err) {
 #ifdef TRM_HAVE_MPI
     if (g_size > 1) {
         if (too_big(n, err)) return -1;
@@ -140,7 +140,7 @@ int trm_dist_sum_f64(double *buf, size_t n, trm_err *err) {
     return 0;
 }
 
-int trm_dist_gather(const void *send, void *recv, size_t n, size_t elem, bool all_ranks, trm_err *err) {
+int dist_gather(const void *send, void *recv, size_t n, size_t elem, bool all_ranks, trm_err *err) {
 #ifdef TRM_HAVE_MPI
     if (g_size > 1) {
         if (elem != 1 && elem != 4 && elem != 8) return trm_errf(err, "gather: element size %zu", elem);
@@ -159,7 +159,7 @@ int trm_dist_gather(const void *send, void *recv, size_t n, size_t elem, bool al
     return 0;
 }
 
-int trm_dist_bcast(void *buf, size_t bytes, int root, trm_err *err) {
+int dist_bcast(void *buf, size_t bytes, int root, trm_err *err) {
 #ifdef TRM_HAVE_MPI
     if (g_size > 1) {
         if (too_big(bytes, err)) return -1;
@@ -171,7 +171,7 @@ int trm_dist_bcast(void *buf, size_t bytes, int root, trm_err *err) {
     return 0;
 }
 
-int trm_dist_barrier(trm_err *err) {
+int dist_barrier(trm_err *err) {
 #ifdef TRM_HAVE_MPI
     if (g_size > 1) MPI_TRY(MPI_Barrier(MPI_COMM_WORLD), "barrier");
 #else
@@ -180,7 +180,7 @@ int trm_dist_barrier(trm_err *err) {
     return 0;
 }
 
-bool trm_dist_any(bool flag) {
+bool dist_any(bool flag) {
 #ifdef TRM_HAVE_MPI
     if (g_size > 1) {
         int in = flag, out = in;
@@ -192,7 +192,7 @@ bool trm_dist_any(bool flag) {
     return flag;
 }
 
-int trm_dist_agree(int rc, trm_err *err) {
+int dist_agree(int rc, trm_err *err) {
     int first = rc ? g_rank : g_size; /* the lowest failing rank */
 #ifdef TRM_HAVE_MPI
     if (g_size > 1) {
@@ -214,7 +214,7 @@ int trm_dist_agree(int rc, trm_err *err) {
     return -1;
 }
 
-void trm_dist_same_failure(trm_err *err) {
+void dist_same_failure(trm_err *err) {
     g_agreed = true;
     if (g_rank != 0) err->msg[0] = 0;
 }

@@ -13,7 +13,19 @@ extern const trm_gemm_kernels trm_gemm_avx512_kernels, trm_gemm_avx2_kernels;
 #define HAVE_X86 0
 #endif
 
-static const char *const NAMES[TRM_ISA_COUNT] = {"portable", "avx2", "avx512"};
+/* NEON is in the ARMv8-A base: an ARM64 build needs no run-time test */
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define HAVE_NEON 1
+extern const trm_vec_kernels trm_vec_neon;
+extern const trm_gemm_kernels trm_gemm_neon_kernels;
+#else
+#define HAVE_NEON 0
+#endif
+
+static const char *const NAMES[TRM_ISA_COUNT] = {"portable", "avx2", "avx512", "neon"};
+
+/* What TRM_CPU's refusal names as missing. */
+static const char *const FEATURES[TRM_ISA_COUNT] = {"nothing", "AVX2 + FMA", "AVX-512F", "ARM64 NEON"};
 
 static int g_hw = -1;     /* bit per supported ISA; bit 8: avx512bf16 */
 static int g_isa = -1;    /* -1: not chosen yet */
@@ -28,6 +40,9 @@ static int hw(void) {
         if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f |= 1 << TRM_ISA_AVX2;
         if (__builtin_cpu_supports("avx512f")) f |= 1 << TRM_ISA_AVX512;
         if ((f & 1 << TRM_ISA_AVX512) && __builtin_cpu_supports("avx512bf16")) f |= 1 << 8;
+#endif
+#if HAVE_NEON
+        f |= 1 << TRM_ISA_NEON;
 #endif
         g_hw = f;
     }
@@ -84,10 +99,10 @@ int trm_cpu_check_env(trm_err *err) {
     int want = env_isa();
     const char *e = getenv("TRM_CPU");
     if (want == -2)
-        return trm_errf(err, "TRM_CPU=%s: expected native, avx512, avx2, portable or noavx512bf16", e);
+        return trm_errf(err, "TRM_CPU=%s: expected native, avx512, avx2, neon, portable or noavx512bf16", e);
     if (want >= 0 && !trm_cpu_isa_supported((trm_isa)want))
-        return trm_errf(err, "TRM_CPU=%s: this CPU lacks %s (the best it runs is %s)", e,
-                        want == TRM_ISA_AVX512 ? "AVX-512F" : "AVX2 + FMA", NAMES[best()]);
+        return trm_errf(err, "TRM_CPU=%s: this CPU lacks %s (the best it runs is %s)", e, FEATURES[want],
+                        NAMES[best()]);
     return 0;
 }
 
@@ -101,6 +116,9 @@ const trm_vec_kernels *trm_vec(void) {
     case TRM_ISA_AVX512: return &trm_vec_avx512;
     case TRM_ISA_AVX2: return &trm_vec_avx2;
 #endif
+#if HAVE_NEON
+    case TRM_ISA_NEON: return &trm_vec_neon;
+#endif
     default: return NULL;
     }
 }
@@ -110,6 +128,9 @@ const trm_gemm_kernels *trm_gemm_isa(void) {
 #if HAVE_X86
     case TRM_ISA_AVX512: return &trm_gemm_avx512_kernels;
     case TRM_ISA_AVX2: return &trm_gemm_avx2_kernels;
+#endif
+#if HAVE_NEON
+    case TRM_ISA_NEON: return &trm_gemm_neon_kernels;
 #endif
     default: return NULL;
     }

@@ -5,14 +5,16 @@
  * (gemm.c's driver with the per-ISA packing and micro-kernels of
  * gemm_avx512.c / gemm_avx2.c: trm_gemm_isa()) and the element-wise rows
  * (trm_vec(): one table of function pointers per ISA, vec_avx512.c /
- * vec_avx2.c; NULL means ops.c's portable loops). A new ISA (NEON) adds an
- * enum value, its detection in cpu.c and its two tables.
+ * vec_avx2.c / vec_neon.c; NULL means ops.c's portable loops). A new ISA
+ * adds an enum value, its detection in cpu.c and its two tables (NEON:
+ * gemm_neon.c, vec_neon.c).
  *
  * Default: the best the CPU has. TRM_CPU in the environment overrides it:
  *   native    the default
  *   avx512    AVX-512F (+ AVX512-BF16 when present)
  *   avx2      AVX2 + FMA, also on an AVX-512 CPU (so both paths are tested
  *             wherever the suite runs)
+ *   neon      ARM64 AdvSIMD (part of ARMv8-A: every ARM64 CPU has it)
  *   portable  the plain C loops, OpenBLAS for the products
  *   noavx512bf16  avx512 without AVX512-BF16 (tests the bf16 emulation)
  * A value the CPU cannot run, or an unknown one, is refused by
@@ -29,6 +31,7 @@ typedef enum {
     TRM_ISA_PORTABLE = 0,
     TRM_ISA_AVX2 = 1,     /* AVX2 + FMA (Haswell, Zen 1-3) */
     TRM_ISA_AVX512 = 2,   /* AVX-512F (Skylake-SP, Zen 4-5) */
+    TRM_ISA_NEON = 3,     /* ARM64 AdvSIMD (Cortex-A76 of the Raspberry Pi 5, Apple M) */
     TRM_ISA_COUNT
 } trm_isa;
 

@@ -10,9 +10,12 @@
  * OpenBLAS kernels Debian's OpenBLAS picks here), else OpenBLAS when
  * compiled in, else portable C. oneDNN is loaded with dlopen: it is not a
  * build dependency, and without it nothing changes but speed.
- * TRM_MATMUL=onednn | openblas | avx512 | avx2 | portable in the
- * environment overrides the default (avx512 / avx2: the kernels of the ISA
- * TRM_CPU selects, so only that one is accepted), and
+ * On ARM64 (the neon ISA): OpenBLAS when compiled in (its kernels are tuned
+ * per ARM core; ours, gemm_neon.c, were only run under qemu, not timed),
+ * else our NEON kernels, never portable C.
+ * TRM_MATMUL=onednn | openblas | avx512 | avx2 | neon | portable in the
+ * environment overrides the default (avx512 / avx2 / neon: the kernels of
+ * the ISA TRM_CPU selects, so only that one is accepted), and
  * TRM_PRECISION=bf16 starts the process with bf16 products (so every
  * command can run in bf16 without an option of its own).
  * OpenBLAS is the OpenMP flavour, so its threads and ours share one pool.
@@ -103,11 +106,19 @@ static void onednn_call(bool ta, bool tb, int M, int N, int K, float alpha, cons
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Whether b runs the project's kernels (gemm.c on that ISA). */
+static bool own_kernels(trm_matmul_backend b) {
+    return b == TRM_MATMUL_AVX512 || b == TRM_MATMUL_AVX2 || b == TRM_MATMUL_NEON;
+}
+
 /* The backend of our kernels on the active ISA, else the fallback. */
 static trm_matmul_backend own_backend(void) {
     switch (trm_cpu_isa()) {
     case TRM_ISA_AVX512: return TRM_MATMUL_AVX512;
     case TRM_ISA_AVX2: return TRM_MATMUL_AVX2;
+#ifndef TRM_HAVE_BLAS
+    case TRM_ISA_NEON: return TRM_MATMUL_NEON;
+#endif
     default:
 #ifdef TRM_HAVE_BLAS
         return TRM_MATMUL_BLAS;
@@ -122,6 +133,7 @@ static bool backend_ok(trm_matmul_backend b) {
     case TRM_MATMUL_PORTABLE: return true;
     case TRM_MATMUL_AVX512: return trm_cpu_isa() == TRM_ISA_AVX512;
     case TRM_MATMUL_AVX2: return trm_cpu_isa() == TRM_ISA_AVX2;
+    case TRM_MATMUL_NEON: return trm_cpu_isa() == TRM_ISA_NEON;
     case TRM_MATMUL_ONEDNN: return trm_onednn_sgemm() != NULL;
 #ifdef TRM_HAVE_BLAS
     case TRM_MATMUL_BLAS: return true;
@@ -132,8 +144,7 @@ static bool backend_ok(trm_matmul_backend b) {
 
 static trm_matmul_backend backend(void) {
     /* our kernels' backend follows an ISA switched since (trm_cpu_set_isa) */
-    if ((g_backend == TRM_MATMUL_AVX512 || g_backend == TRM_MATMUL_AVX2) &&
-        !backend_ok((trm_matmul_backend)g_backend))
+    if (own_kernels((trm_matmul_backend)g_backend) && !backend_ok((trm_matmul_backend)g_backend))
         g_backend = (int)own_backend();
     if (g_backend < 0) {
         trm_matmul_backend b = own_backend();
@@ -159,7 +170,7 @@ trm_matmul_backend trm_matmul_get_backend(void) { return backend(); }
 int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out) {
     static const struct { const char *name; trm_matmul_backend b; } names[] = {
         {"onednn", TRM_MATMUL_ONEDNN}, {"avx512", TRM_MATMUL_AVX512},  {"avx2", TRM_MATMUL_AVX2},
-        {"openblas", TRM_MATMUL_BLAS},
+        {"neon", TRM_MATMUL_NEON},     {"openblas", TRM_MATMUL_BLAS},
         {"blas", TRM_MATMUL_BLAS},     {"portable", TRM_MATMUL_PORTABLE},
     };
     for (size_t i = 0; name && i < sizeof names / sizeof *names; i++)
@@ -172,7 +183,8 @@ int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out) {
 
 const char *trm_matmul_backend_name(trm_matmul_backend b) {
     return b == TRM_MATMUL_BLAS ? "openblas" : b == TRM_MATMUL_AVX512 ? "avx512"
-         : b == TRM_MATMUL_AVX2 ? "avx2" : b == TRM_MATMUL_ONEDNN ? "onednn" : "portable";
+         : b == TRM_MATMUL_AVX2 ? "avx2" : b == TRM_MATMUL_NEON ? "neon"
+         : b == TRM_MATMUL_ONEDNN ? "onednn" : "portable";
 }
 
 trm_precision trm_matmul_set_precision(trm_precision p) {
@@ -195,7 +207,7 @@ trm_precision trm_matmul_get_precision(void) {
 bool trm_matmul_wants_packed(int rows) {
     trm_matmul_backend be = backend();
     if (trm_matmul_bf16()) return true;
-    if (be == TRM_MATMUL_AVX512 || be == TRM_MATMUL_AVX2) return true;
+    if (own_kernels(be)) return true;
     return be == TRM_MATMUL_ONEDNN && trm_gemm_isa() && rows < ONEDNN_MIN_ROWS;
 }
 
@@ -251,7 +263,7 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
         /* the small products: our kernels (oneDNN itself runs on any x86) */
         be = own_backend();
     }
-    if (be == TRM_MATMUL_AVX512 || be == TRM_MATMUL_AVX2 || bf16) {
+    if (own_kernels(be) || bf16) {
         trm_gemm_simd(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
         return;
     }

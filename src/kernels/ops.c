@@ -16,7 +16,7 @@
 
 /* ------------------------------------------------------------ linear */
 
-void linear_forward(float *out, const float *in, const float *W, const float *b,
+void op_linear_forward(float *out, const float *in, const float *W, const float *b,
                     int N, int I, int O) {
     trm_gemm(false, true, N, O, I, 1.0f, in, I, W, I, 0.0f, out, O);
     if (b) {
@@ -27,18 +27,18 @@ void linear_forward(float *out, const float *in, const float *W, const float *b,
     }
 }
 
-void linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
+void op_linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
                            int N, int I, int O) {
     trm_gemm_simd_packed(false, N, O, I, 1.0f, in, I, Wp, 0.0f, out, O, bf16);
 }
 
-void linear_backward_set(float *din, float *dW, const float *dout, const float *in,
+void op_linear_backward_set(float *din, float *dW, const float *dout, const float *in,
                          const float *W, int N, int I, int O) {
     trm_gemm(false, false, N, I, O, 1.0f, dout, O, W, I, 0.0f, din, I);
     if (dW) trm_gemm(true, false, O, I, N, 1.0f, dout, O, in, I, 1.0f, dW, I);
 }
 
-void linear_backward(float *din, float *dW, float *db, const float *dout,
+void op_linear_backward(float *din, float *dW, float *db, const float *dout,
                      const float *in, const float *W, int N, int I, int O) {
     if (din) trm_gemm(false, false, N, I, O, 1.0f, dout, O, W, I, 1.0f, din, I);
     if (dW) trm_gemm(true, false, O, I, N, 1.0f, dout, O, in, I, 1.0f, dW, I);
@@ -49,7 +49,7 @@ void linear_backward(float *din, float *dW, float *db, const float *dout,
 
 /* ------------------------------------------------------------ embedding */
 
-void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
+void op_embedding_backward(float *dtable, const float *dout, const int32_t *ids,
                         int N, int D, float scale) {
     /* serial: rows with equal ids would race */
     for (int n = 0; n < N; n++) {
@@ -61,7 +61,7 @@ void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
 
 /* ------------------------------------------------------------ rmsnorm */
 
-void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
+void op_add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
                          int N, int C, float eps) {
     long work = (long)N * C;
     const trm_vec_kernels *v = trm_vec();
@@ -101,12 +101,12 @@ static void rmsnorm_bwd(float *din, const float *dout, const float *out,
     }
 }
 
-void rmsnorm_backward(float *din, const float *dout, const float *out,
+void op_rmsnorm_backward(float *din, const float *dout, const float *out,
                       const float *inv_rms, int N, int C) {
     rmsnorm_bwd(din, dout, out, inv_rms, N, C, true);
 }
 
-void rmsnorm_backward_set(float *din, const float *dout, const float *out,
+void op_rmsnorm_backward_set(float *din, const float *dout, const float *out,
                           const float *inv_rms, int N, int C) {
     rmsnorm_bwd(din, dout, out, inv_rms, N, C, false);
 }
@@ -115,7 +115,7 @@ void rmsnorm_backward_set(float *din, const float *dout, const float *out,
 
 static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-void swiglu_forward(float *m, const float *gu, int N, int I) {
+void op_swiglu_forward(float *m, const float *gu, int N, int I) {
     long work = (long)N * I;
     const trm_vec_kernels *v = trm_vec();
     OMP_FOR
@@ -143,17 +143,17 @@ static void swiglu_bwd(float *dgu, const float *dm, const float *gu, int N, int 
     }
 }
 
-void swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I) {
+void op_swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I) {
     swiglu_bwd(dgu, dm, gu, N, I, true);
 }
 
-void swiglu_backward_set(float *dgu, const float *dm, const float *gu, int N, int I) {
+void op_swiglu_backward_set(float *dgu, const float *dm, const float *gu, int N, int I) {
     swiglu_bwd(dgu, dm, gu, N, I, false);
 }
 
 /* ------------------------------------------------------------ rope */
 
-void rope_tables(float *cos_t, float *sin_t, int L, int hd, float theta) {
+void op_rope_tables(float *cos_t, float *sin_t, int L, int hd, float theta) {
     int half = hd / 2;
     for (int i = 0; i < half; i++) {
         /* the reference computes the frequencies in fp32 */
@@ -186,12 +186,12 @@ static void rope_apply(float *x, int rows, int L, int n_heads, int hd,
     }
 }
 
-void rope_forward(float *x, int rows, int L, int n_heads, int hd, int row_stride,
+void op_rope_forward(float *x, int rows, int L, int n_heads, int hd, int row_stride,
                   const float *cos_t, const float *sin_t) {
     rope_apply(x, rows, L, n_heads, hd, row_stride, cos_t, sin_t, 1.0f);
 }
 
-void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stride,
+void op_rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stride,
                    const float *cos_t, const float *sin_t) {
     rope_apply(dx, rows, L, n_heads, hd, row_stride, cos_t, sin_t, -1.0f);
 }
@@ -257,7 +257,7 @@ static void att_gemm(bool ta, int M, int N, int K, float alpha, const float *A, 
  * backward sums dK and dV over blocks. Sudoku (L = 97) is one block. */
 #define ATT_ROWS 112
 
-void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
+void op_attention_forward(float *out, float *probs, const float *qkv, int B, int L,
                        int H, int hd) {
     int D = H * hd, ld = 3 * D;
     float scale = 1.0f / sqrtf((float)hd);
@@ -330,19 +330,19 @@ static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
     }
 }
 
-void attention_backward(float *dqkv, const float *dout, const float *qkv,
+void op_attention_backward(float *dqkv, const float *dout, const float *qkv,
                         const float *probs, int B, int L, int H, int hd) {
     attention_bwd(dqkv, dout, qkv, probs, B, L, H, hd, 1.0f);
 }
 
-void attention_backward_set(float *dqkv, const float *dout, const float *qkv,
+void op_attention_backward_set(float *dqkv, const float *dout, const float *qkv,
                             const float *probs, int B, int L, int H, int hd) {
     attention_bwd(dqkv, dout, qkv, probs, B, L, H, hd, 0.0f);
 }
 
 /* ------------------------------------------------------------ elementwise */
 
-void transpose_last2(float *out, const float *in, int B, int R, int C) {
+void op_transpose_last2(float *out, const float *in, int B, int R, int C) {
     long work = (long)B * R * C;
     const trm_vec_kernels *v = trm_vec();
     if (v) {
@@ -368,13 +368,13 @@ void transpose_last2(float *out, const float *in, int B, int R, int C) {
     }
 }
 
-void vec_add(float *dst, const float *a, const float *b, size_t n) {
+void op_vec_add(float *dst, const float *a, const float *b, size_t n) {
     long work = (long)n;
     OMP_FOR
     for (size_t i = 0; i < n; i++) dst[i] = a[i] + b[i];
 }
 
-void vec_acc(float *dst, const float *a, size_t n) {
+void op_vec_acc(float *dst, const float *a, size_t n) {
     long work = (long)n;
     OMP_FOR
     for (size_t i = 0; i < n; i++) dst[i] += a[i];
@@ -394,7 +394,7 @@ static inline double stablemax_ds(double v) {
  * gradient s'_j / S - ((1 - eps)[j = l] + eps / V) s'_j / s_j. The eps
  * terms are skipped at eps = 0, which keeps the unsmoothed numbers bit for
  * bit. */
-double stablemax_ce_smooth(const float *logits, int V, int label, double eps,
+double op_stablemax_ce_smooth(const float *logits, int V, int label, double eps,
                            float *dlogits, double scale) {
     double S = 0.0, sum_log_s = 0.0;
     for (int i = 0; i < V; i++) {
@@ -419,7 +419,7 @@ double stablemax_ce_smooth(const float *logits, int V, int label, double eps,
 /* -log p_i = mx + log S - logits_i: the smoothed loss is
  * (1 - eps) nll + eps (mx + log S - mean(logits)), as PyTorch's
  * cross_entropy(label_smoothing = eps); gradient p_j - (1 - eps)[j = l] - eps / V. */
-double softmax_ce_smooth(const float *logits, int V, int label, double eps,
+double op_softmax_ce_smooth(const float *logits, int V, int label, double eps,
                          float *dlogits, double scale) {
     double mx = logits[0];
     for (int i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
@@ -439,7 +439,7 @@ double softmax_ce_smooth(const float *logits, int V, int label, double eps,
     return (1.0 - eps) * nll + eps * (mx + log(S) - sum / V);
 }
 
-double bce_with_logits(double x, double t, double *dx) {
+double op_bce_with_logits(double x, double t, double *dx) {
     if (dx) *dx = 1.0 / (1.0 + exp(-x)) - t;
     return (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));
 }

@@ -3,7 +3,7 @@
  * Conventions (llm.c style):
  *   - Shapes in comments; activations are row-major [rows, features].
  *   - Backward functions ADD into their gradient outputs (callers zero
- *     them), except rope_backward which rotates a gradient in place.
+ *     them), except op_rope_backward which rotates a gradient in place.
  *   - Any gradient output may be NULL when it is not needed.
  * The derivations are in docs/backward.md.
  */
@@ -15,95 +15,95 @@
 #include <stdint.h>
 
 /* Linear layer: out[N,O] = in[N,I] . W[O,I]^T (+ b[O]). */
-void linear_forward(float *out, const float *in, const float *W, const float *b,
+void op_linear_forward(float *out, const float *in, const float *W, const float *b,
                     int N, int I, int O);
 /* The same with W^T pre-packed by trm_pack_b(tb = true, K = I, N = O)
  * under the same bf16 flag (kernels/matmul.h). */
-void linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
+void op_linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
                            int N, int I, int O);
 /* din[N,I] += dout . W;  dW[O,I] += dout^T . in;  db[O] += sum_n dout. */
-void linear_backward(float *din, float *dW, float *db, const float *dout,
+void op_linear_backward(float *din, float *dW, float *db, const float *dout,
                      const float *in, const float *W, int N, int I, int O);
 
 /* The same with din overwritten (no bias). */
-void linear_backward_set(float *din, float *dW, const float *dout, const float *in,
+void op_linear_backward_set(float *din, float *dW, const float *dout, const float *in,
                          const float *W, int N, int I, int O);
 
 /* Embedding gradient: dtable[ids[n],:] += scale * dout[n,:] (the forward
  * lookup is done inside the ACT step). */
-void embedding_backward(float *dtable, const float *dout, const int32_t *ids,
+void op_embedding_backward(float *dtable, const float *dout, const int32_t *ids,
                         int N, int D, float scale);
 
 /* Parameter-free RMSNorm over the last axis of in + res, in[N,C]:
  * out = x / sqrt(mean(x^2) + eps) with x = in + res (res may be NULL; out
  * may alias in or res); inv_rms[N] keeps 1/sqrt(...). */
-void add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
+void op_add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
                          int N, int C, float eps);
 /* din[N,C] += inv_rms * (dout - out * mean(dout * out)). */
-void rmsnorm_backward(float *din, const float *dout, const float *out,
+void op_rmsnorm_backward(float *din, const float *dout, const float *out,
                       const float *inv_rms, int N, int C);
 
 /* The same, overwriting din. */
-void rmsnorm_backward_set(float *din, const float *dout, const float *out,
+void op_rmsnorm_backward_set(float *din, const float *dout, const float *out,
                           const float *inv_rms, int N, int C);
 
 /* SwiGLU activation: m[N,I] = silu(gu[:, :I]) * gu[:, I:], gu [N, 2I]. */
-void swiglu_forward(float *m, const float *gu, int N, int I);
+void op_swiglu_forward(float *m, const float *gu, int N, int I);
 /* dgu[N,2I] += (dm * u * silu'(g), dm * silu(g)). */
-void swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I);
+void op_swiglu_backward(float *dgu, const float *dm, const float *gu, int N, int I);
 
 /* The same, overwriting dgu. */
-void swiglu_backward_set(float *dgu, const float *dm, const float *gu, int N, int I);
+void op_swiglu_backward_set(float *dgu, const float *dm, const float *gu, int N, int I);
 
 /* RoPE tables [L, hd]: angle(p, i) = p * theta^(-2 (i mod hd/2) / hd). */
-void rope_tables(float *cos_t, float *sin_t, int L, int hd, float theta);
+void op_rope_tables(float *cos_t, float *sin_t, int L, int hd, float theta);
 /* Rotates, in place, the first n_heads heads (hd each) of every row of
  * x[rows, row_stride]; row r sits at position r mod L. Half-rotation
  * convention: x' = x cos + [-x2, x1] sin. */
-void rope_forward(float *x, int rows, int L, int n_heads, int hd, int row_stride,
+void op_rope_forward(float *x, int rows, int L, int n_heads, int hd, int row_stride,
                   const float *cos_t, const float *sin_t);
 /* Applies the transposed rotation to a gradient, in place. */
-void rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stride,
+void op_rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_stride,
                    const float *cos_t, const float *sin_t);
 
 /* Non-causal multi-head attention, scale 1/sqrt(hd).
  * qkv [B, L, 3*H*hd] (Q heads, then K heads, then V heads);
  * out [B, L, H*hd]; probs [B, H, L, L] softmax weights kept for backward
  * (may be NULL in inference). */
-void attention_forward(float *out, float *probs, const float *qkv, int B, int L,
+void op_attention_forward(float *out, float *probs, const float *qkv, int B, int L,
                        int H, int hd);
 /* dqkv [B, L, 3*H*hd] += gradient through the attention. probs may be
  * NULL: the weights are then recomputed from qkv (the same numbers). */
-void attention_backward(float *dqkv, const float *dout, const float *qkv,
+void op_attention_backward(float *dqkv, const float *dout, const float *qkv,
                         const float *probs, int B, int L, int H, int hd);
 
 /* The same, overwriting dqkv. */
-void attention_backward_set(float *dqkv, const float *dout, const float *qkv,
+void op_attention_backward_set(float *dqkv, const float *dout, const float *qkv,
                             const float *probs, int B, int L, int H, int hd);
 
 /* out[b, c, r] = in[b, r, c] for in [B, R, C]. */
-void transpose_last2(float *out, const float *in, int B, int R, int C);
+void op_transpose_last2(float *out, const float *in, int B, int R, int C);
 
 /* dst[i] = a[i] + b[i] (dst may alias a or b). */
-void vec_add(float *dst, const float *a, const float *b, size_t n);
+void op_vec_add(float *dst, const float *a, const float *b, size_t n);
 /* dst[i] += a[i]. */
-void vec_acc(float *dst, const float *a, size_t n);
+void op_vec_acc(float *dst, const float *a, size_t n);
 
 /* ---- losses (per token / per row, in double) ---- */
 
 /* Stablemax cross entropy of one token over V logits:
  * s(v) = v + 1 (v >= 0), 1 / (1 - v + 1e-30) (v < 0); loss = -log(s_l / sum s);
- * softmax_ce_smooth: ordinary softmax. Label-smoothed: cross entropy
+ * op_softmax_ce_smooth: ordinary softmax. Label-smoothed: cross entropy
  * against the target (1 - eps) onehot(label) + eps / V, i.e.
  * (1 - eps) (-log p_label) + eps mean_i(-log p_i) with p the stablemax /
  * softmax probabilities (the softmax one is PyTorch's
  * cross_entropy(label_smoothing = eps)); eps = 0 is the plain loss, bit for
  * bit. If dlogits is not NULL, writes scale * dloss/dlogits (overwrites). */
-double stablemax_ce_smooth(const float *logits, int V, int label, double eps,
+double op_stablemax_ce_smooth(const float *logits, int V, int label, double eps,
                            float *dlogits, double scale);
-double softmax_ce_smooth(const float *logits, int V, int label, double eps,
+double op_softmax_ce_smooth(const float *logits, int V, int label, double eps,
                          float *dlogits, double scale);
 /* BCE with logits: max(x,0) - x t + log(1 + exp(-|x|)); *dx = sigmoid(x) - t. */
-double bce_with_logits(double x, double t, double *dx);
+double op_bce_with_logits(double x, double t, double *dx);
 
 #endif

@@ -199,7 +199,7 @@ static void input_embedding_backward(trm_model *m, trm_act *a, const float *dx) 
     float k = sqrtf((float)D) * (c->pos_encodings == TRM_POS_LEARNED ? SQRT_HALF : 1.0f);
     trm_tensor *tok = trm_model_find(m, "embed_tokens.embedding_weight");
     for (int b = 0; b < B; b++)
-        embedding_backward(tok->grad, dx + ((size_t)b * L + P) * D, a->inputs + (size_t)b * S, S, D, k);
+        op_embedding_backward(tok->grad, dx + ((size_t)b * L + P) * D, a->inputs + (size_t)b * S, S, D, k);
     if (m->embed_pos) {
         float *dpos = trm_model_find(m, "embed_pos.embedding_weight")->grad;
         for (int b = 0; b < B; b++)
@@ -259,7 +259,7 @@ static void reasoning_forward(const trm_model *m, trm_act_work *w, int B, float 
     size_t n = (size_t)B * m->L * m->cfg.hidden_size;
     int layers = m->cfg.L_layers;
     if (saved) {
-        PROF(PROF_ELEMWISE, vec_add(saved[0].own_in, h, inj, n));
+        PROF(PROF_ELEMWISE, op_vec_add(saved[0].own_in, h, inj, n));
         for (int l = 0; l < layers; l++) {
             if (l > 0) saved[l].in = saved[l - 1].out;
             block_forward(m, l, w->packed ? &w->packed[l] : NULL, &saved[l], B);
@@ -267,7 +267,7 @@ static void reasoning_forward(const trm_model *m, trm_act_work *w, int B, float 
         PROF(PROF_ELEMWISE, memcpy(h, saved[layers - 1].out, n * sizeof(float)));
         return;
     }
-    PROF(PROF_ELEMWISE, vec_add(w->ping, h, inj, n));
+    PROF(PROF_ELEMWISE, op_vec_add(w->ping, h, inj, n));
     block_acts *s = &w->scratch;
     float *keep_out = s->out;
     for (int l = 0; l < layers; l++) {
@@ -301,9 +301,9 @@ static void heads_forward(const trm_model *m, trm_act *a) {
     int D = c->hidden_size, L = m->L, S = c->seq_len, V = c->vocab_size;
     for (int b = 0; b < a->batch; b++) {
         const float *yb = a->y + (size_t)b * L * D;
-        linear_forward(a->logits + (size_t)b * S * V, yb + (size_t)m->P * D, m->lm_head, NULL, S, D, V);
+        op_linear_forward(a->logits + (size_t)b * S * V, yb + (size_t)m->P * D, m->lm_head, NULL, S, D, V);
         float q[2];
-        linear_forward(q, yb, m->q_head_w, m->q_head_b, 1, D, 2);
+        op_linear_forward(q, yb, m->q_head_w, m->q_head_b, 1, D, 2);
         a->q_halt[b] = q[0];
         a->q_continue[b] = q[1];
     }
@@ -340,7 +340,7 @@ static void recurse(const trm_model *m, trm_act *a, bool keep_last) {
         bool keep = keep_last && cyc == c->H_cycles - 1;
         if (keep) PROF(PROF_ELEMWISE, memcpy(w->y_prev, a->y, n * sizeof(float)));
         for (int i = 0; i < c->L_cycles; i++) {
-            PROF(PROF_ELEMWISE, vec_add(w->inj, a->y, w->x, n));
+            PROF(PROF_ELEMWISE, op_vec_add(w->inj, a->y, w->x, n));
             reasoning_forward(m, w, B, a->z, w->inj, keep ? &w->saved[i * layers] : NULL);
         }
         reasoning_forward(m, w, B, a->y, a->z, keep ? &w->saved[c->L_cycles * layers] : NULL);
@@ -433,13 +433,13 @@ void trm_act_loss_opts(const trm_model *m, trm_act *a, const trm_loss_opts *o, t
                 if (dl) memset(dl, 0, sizeof(float) * (size_t)V);
                 continue;
             }
-            row_loss += o->kind == TRM_LOSS_SOFTMAX ? softmax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor)
-                                                    : stablemax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor);
+            row_loss += o->kind == TRM_LOSS_SOFTMAX ? op_softmax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor)
+                                                    : op_stablemax_ce_smooth(lg, V, lab[t], eps, dl, wt / divisor);
             correct += trm_argmax(lg, V, NULL) == lab[t];
         }
         bool seq_correct = correct == count;
         double dq;
-        double bce = bce_with_logits(a->q_halt[b], seq_correct ? 1.0 : 0.0, &dq);
+        double bce = op_bce_with_logits(a->q_halt[b], seq_correct ? 1.0 : 0.0, &dq);
         out->lm_loss += wt * (row_loss / divisor);
         out->q_halt_loss += wt * bce;
         if (a->mode == TRM_TRAIN) a->work->d_q[b] = (float)(0.5 * dq * wt);
@@ -495,7 +495,7 @@ int trm_act_backward(trm_model *m, trm_act *a, float grad_scale, trm_err *err) {
     for (int i = n - 1; i >= 0; i--) {
         /* z_{i+1} = f(z_i, y_prev + x): the sum's gradient goes to both */
         reasoning_backward(m, w, B, &w->saved[i * layers], w->d_z, w->d_y);
-        PROF(PROF_ELEMWISE, vec_acc(w->d_x, w->d_y, NLD));
+        PROF(PROF_ELEMWISE, op_vec_acc(w->d_x, w->d_y, NLD));
         float *t = w->d_z; w->d_z = w->d_y; w->d_y = t;
     }
     PROF(PROF_DATA, input_embedding_backward(m, a, w->d_x));

@@ -124,23 +124,23 @@ void block_grads_free(block_grads *g) {
 /* out = in W^T, from the packed weight when there is one. */
 #define LINEAR(pkw, out, in, W, N, I, O)                                                   \
     do {                                                                                  \
-        if (pkw) PROF(PROF_MATMUL, linear_forward_packed(out, in, pkw, trm_matmul_bf16(), N, I, O)); \
-        else PROF(PROF_MATMUL, linear_forward(out, in, W, NULL, N, I, O));                \
+        if (pkw) PROF(PROF_MATMUL, op_linear_forward_packed(out, in, pkw, trm_matmul_bf16(), N, I, O)); \
+        else PROF(PROF_MATMUL, op_linear_forward(out, in, W, NULL, N, I, O));                \
     } while (0)
 
 static void token_mix_forward(const trm_model *m, const trm_block_params *p,
                               const block_packed *pk, block_acts *a, int B) {
     int D = m->cfg.hidden_size, L = m->L, It = m->It;
-    PROF(PROF_ELEMWISE, transpose_last2(a->xt, a->in, B, L, D));                                   /* [B, D, L] */
+    PROF(PROF_ELEMWISE, op_transpose_last2(a->xt, a->in, B, L, D));                                   /* [B, D, L] */
     for (int r0 = 0; r0 < B * D; r0 += TOK_CHUNK) {
         int R = chunk_len(B * D, r0, TOK_CHUNK);
         const float *xt = a->xt + (size_t)r0 * L;
         LINEAR(pk ? pk->tok_gu : NULL, a->gut, xt, p->tok_gu_w, R, L, 2 * It);           /* [R, 2It] */
-        PROF(PROF_ELEMWISE, swiglu_forward(a->mt, a->gut, R, It));                                 /* [R, It] */
+        PROF(PROF_ELEMWISE, op_swiglu_forward(a->mt, a->gut, R, It));                                 /* [R, It] */
         LINEAR(pk ? pk->tok_down : NULL, a->h1t + (size_t)r0 * L, a->mt, p->tok_down_w, R, It, L); /* [R, L] */
     }
-    PROF(PROF_NORM, add_rmsnorm_forward(a->h1t, a->rinv1, a->h1t, a->xt, B * D, L, m->cfg.rms_norm_eps)); /* over L */
-    PROF(PROF_ELEMWISE, transpose_last2(a->h1, a->h1t, B, D, L));                                  /* [B, L, D] */
+    PROF(PROF_NORM, op_add_rmsnorm_forward(a->h1t, a->rinv1, a->h1t, a->xt, B * D, L, m->cfg.rms_norm_eps)); /* over L */
+    PROF(PROF_ELEMWISE, op_transpose_last2(a->h1, a->h1t, B, D, L));                                  /* [B, L, D] */
 }
 
 static void attention_sub_forward(const trm_model *m, const trm_block_params *p,
@@ -148,10 +148,10 @@ static void attention_sub_forward(const trm_model *m, const trm_block_params *p,
     const trm_config *c = &m->cfg;
     int D = c->hidden_size, L = m->L, N = B * L, H = c->num_heads, hd = D / H;
     LINEAR(pk ? pk->qkv : NULL, a->qkv, a->in, p->qkv_w, N, D, 3 * D);               /* [N, 3D] */
-    if (m->rope_cos) PROF(PROF_ATTENTION, rope_forward(a->qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
-    PROF(PROF_ATTENTION, attention_forward(a->att, a->probs, a->qkv, B, L, H, hd));                 /* [N, D] */
+    if (m->rope_cos) PROF(PROF_ATTENTION, op_rope_forward(a->qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
+    PROF(PROF_ATTENTION, op_attention_forward(a->att, a->probs, a->qkv, B, L, H, hd));                 /* [N, D] */
     LINEAR(pk ? pk->o : NULL, a->h1, a->att, p->o_w, N, D, D);
-    PROF(PROF_NORM, add_rmsnorm_forward(a->h1, a->rinv1, a->h1, a->in, N, D, c->rms_norm_eps));
+    PROF(PROF_NORM, op_add_rmsnorm_forward(a->h1, a->rinv1, a->h1, a->in, N, D, c->rms_norm_eps));
 }
 
 void block_forward(const trm_model *m, int layer, const block_packed *pk, block_acts *a, int B) {
@@ -163,10 +163,10 @@ void block_forward(const trm_model *m, int layer, const block_packed *pk, block_
         int R = chunk_len(N, r0, MLP_CHUNK);
         float *gu = a->gu + (size_t)r0 * 2 * I;
         LINEAR(pk ? pk->gu : NULL, gu, a->h1 + (size_t)r0 * D, p->gu_w, R, D, 2 * I);   /* [R, 2I] */
-        PROF(PROF_ELEMWISE, swiglu_forward(a->m, gu, R, I));                                       /* [R, I] */
+        PROF(PROF_ELEMWISE, op_swiglu_forward(a->m, gu, R, I));                                       /* [R, I] */
         LINEAR(pk ? pk->down : NULL, a->out + (size_t)r0 * D, a->m, p->down_w, R, I, D);   /* [R, D] */
     }
-    PROF(PROF_NORM, add_rmsnorm_forward(a->out, a->rinv2, a->out, a->h1, N, D, m->cfg.rms_norm_eps));
+    PROF(PROF_NORM, op_add_rmsnorm_forward(a->out, a->rinv2, a->out, a->h1, N, D, m->cfg.rms_norm_eps));
 }
 
 /* ------------------------------------------------------------ backward */
@@ -184,10 +184,10 @@ static void token_mix_backward(const trm_block_params *p, const trm_block_params
     int D = m->cfg.hidden_size, L = m->L, It = m->It;
     size_t NT = (size_t)B * D;
     float *h1t = g->d_att, *xt = g->d_t;   /* d_att is free in the mlp_t variant */
-    PROF(PROF_ELEMWISE, transpose_last2(g->d_t, d_h1, B, L, D));                                   /* [B, D, L] */
-    PROF(PROF_ELEMWISE, transpose_last2(h1t, a->h1, B, L, D));                                     /* [B, D, L] */
-    PROF(PROF_NORM, rmsnorm_backward_set(g->d_t2, g->d_t, h1t, a->rinv1, (int)NT, L));         /* d(xt + ft) */
-    PROF(PROF_ELEMWISE, transpose_last2(xt, a->in, B, L, D));                                      /* [B, D, L] */
+    PROF(PROF_ELEMWISE, op_transpose_last2(g->d_t, d_h1, B, L, D));                                   /* [B, D, L] */
+    PROF(PROF_ELEMWISE, op_transpose_last2(h1t, a->h1, B, L, D));                                     /* [B, D, L] */
+    PROF(PROF_NORM, op_rmsnorm_backward_set(g->d_t2, g->d_t, h1t, a->rinv1, (int)NT, L));         /* d(xt + ft) */
+    PROF(PROF_ELEMWISE, op_transpose_last2(xt, a->in, B, L, D));                                      /* [B, D, L] */
     /* chunk by chunk as in the forward (same calls: the same bits); the
      * weight gradients sum over chunks */
     for (int r0 = 0; r0 < (int)NT; r0 += TOK_CHUNK) {
@@ -195,12 +195,12 @@ static void token_mix_backward(const trm_block_params *p, const trm_block_params
         const float *xc = xt + (size_t)r0 * L;
         float *d_c = g->d_t2 + (size_t)r0 * L;   /* d(xt + ft), then + d xt through the MLP */
         LINEAR(pk ? pk->tok_gu : NULL, g->gut, xc, p->tok_gu_w, R, L, 2 * It);             /* [R, 2It] */
-        PROF(PROF_ELEMWISE, swiglu_forward(g->d_gu, g->gut, R, It));                       /* mt in d_gu */
-        PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp->tok_down_w, d_c, g->d_gu, p->tok_down_w, R, It, L));
-        PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, g->gut, R, It));
-        PROF(PROF_MATMUL, linear_backward(d_c, gp->tok_gu_w, NULL, g->d_gu, xc, p->tok_gu_w, R, L, 2 * It));
+        PROF(PROF_ELEMWISE, op_swiglu_forward(g->d_gu, g->gut, R, It));                       /* mt in d_gu */
+        PROF(PROF_MATMUL, op_linear_backward_set(g->d_m, gp->tok_down_w, d_c, g->d_gu, p->tok_down_w, R, It, L));
+        PROF(PROF_ELEMWISE, op_swiglu_backward_set(g->d_gu, g->d_m, g->gut, R, It));
+        PROF(PROF_MATMUL, op_linear_backward(d_c, gp->tok_gu_w, NULL, g->d_gu, xc, p->tok_gu_w, R, L, 2 * It));
     }
-    PROF(PROF_ELEMWISE, transpose_last2(d_in, g->d_t2, B, D, L));                                  /* [B, L, D] */
+    PROF(PROF_ELEMWISE, op_transpose_last2(d_in, g->d_t2, B, D, L));                                  /* [B, L, D] */
 }
 
 static void attention_sub_backward(const trm_block_params *p, const trm_block_params *gp,
@@ -209,12 +209,12 @@ static void attention_sub_backward(const trm_block_params *p, const trm_block_pa
     const trm_config *c = &m->cfg;
     int D = c->hidden_size, L = m->L, N = B * L, H = c->num_heads, hd = D / H;
     /* d(in + o): the residual's share goes straight to d_in */
-    PROF(PROF_NORM, rmsnorm_backward_set(d_in, d_h1, a->h1, a->rinv1, N, D));
-    PROF(PROF_MATMUL, linear_backward_set(g->d_att, gp->o_w, d_in, a->att, p->o_w, N, D, D));
-    PROF(PROF_ATTENTION, attention_backward_set(g->d_qkv, g->d_att, a->qkv, a->probs, B, L, H, hd));
-    if (m->rope_cos) PROF(PROF_ATTENTION, rope_backward(g->d_qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
+    PROF(PROF_NORM, op_rmsnorm_backward_set(d_in, d_h1, a->h1, a->rinv1, N, D));
+    PROF(PROF_MATMUL, op_linear_backward_set(g->d_att, gp->o_w, d_in, a->att, p->o_w, N, D, D));
+    PROF(PROF_ATTENTION, op_attention_backward_set(g->d_qkv, g->d_att, a->qkv, a->probs, B, L, H, hd));
+    if (m->rope_cos) PROF(PROF_ATTENTION, op_rope_backward(g->d_qkv, N, L, 2 * H, hd, 3 * D, m->rope_cos, m->rope_sin));
     /* qkv_proj saw the un-rotated input, so its weight gradient uses `in` */
-    PROF(PROF_MATMUL, linear_backward(d_in, gp->qkv_w, NULL, g->d_qkv, a->in, p->qkv_w, N, D, 3 * D));
+    PROF(PROF_MATMUL, op_linear_backward(d_in, gp->qkv_w, NULL, g->d_qkv, a->in, p->qkv_w, N, D, 3 * D));
 }
 
 void block_backward(trm_model *m, int layer, const block_packed *pk, const block_acts *a, int B,
@@ -223,13 +223,13 @@ void block_backward(trm_model *m, int layer, const block_packed *pk, const block
     trm_block_params gp = block_grad_ptrs(m, layer);
     int D = m->cfg.hidden_size, N = B * m->L, I = m->I;
     /* channel MLP: out = rms(h1 + down(swiglu(gate_up(h1)))) */
-    PROF(PROF_NORM, rmsnorm_backward_set(g->d_h1, d_out, a->out, a->rinv2, N, D));             /* d(h1 + f) */
+    PROF(PROF_NORM, op_rmsnorm_backward_set(g->d_h1, d_out, a->out, a->rinv2, N, D));             /* d(h1 + f) */
     /* m = swiglu(gu) is not kept (it was the largest saved tensor but one):
      * recompute it in d_gu, which is overwritten right after */
-    PROF(PROF_ELEMWISE, swiglu_forward(g->d_gu, a->gu, N, I));
-    PROF(PROF_MATMUL, linear_backward_set(g->d_m, gp.down_w, g->d_h1, g->d_gu, p->down_w, N, I, D));
-    PROF(PROF_ELEMWISE, swiglu_backward_set(g->d_gu, g->d_m, a->gu, N, I));
-    PROF(PROF_MATMUL, linear_backward(g->d_h1, gp.gu_w, NULL, g->d_gu, a->h1, p->gu_w, N, D, 2 * I));
+    PROF(PROF_ELEMWISE, op_swiglu_forward(g->d_gu, a->gu, N, I));
+    PROF(PROF_MATMUL, op_linear_backward_set(g->d_m, gp.down_w, g->d_h1, g->d_gu, p->down_w, N, I, D));
+    PROF(PROF_ELEMWISE, op_swiglu_backward_set(g->d_gu, g->d_m, a->gu, N, I));
+    PROF(PROF_MATMUL, op_linear_backward(g->d_h1, gp.gu_w, NULL, g->d_gu, a->h1, p->gu_w, N, D, 2 * I));
     if (m->cfg.mlp_t) token_mix_backward(p, &gp, pk, m, a, B, g->d_h1, d_in, g);
     else attention_sub_backward(p, &gp, m, a, B, g->d_h1, d_in, g);
 }

@@ -114,7 +114,7 @@ static int build_rope(trm_model *m) {
     m->rope_cos = calloc((size_t)m->L * hd, sizeof(float));
     m->rope_sin = calloc((size_t)m->L * hd, sizeof(float));
     if (!m->rope_cos || !m->rope_sin) return -1;
-    rope_tables(m->rope_cos, m->rope_sin, m->L, hd, c->rope_theta);
+    op_rope_tables(m->rope_cos, m->rope_sin, m->L, hd, c->rope_theta);
     return 0;
 }
 

@@ -141,8 +141,8 @@ static void fill_result(trm_eval_result *out, const score_sums *s, double loss, 
 /* DDP: the sums of every rank's slices (split evaluation). */
 static int reduce_sums(score_sums *s, double *loss, step_track *tr, int steps, trm_err *err) {
     double v[5] = {s->exact, s->acc, s->q_acc, (double)s->rows, *loss};
-    if (trm_dist_sum_f64(v, 5, err) || (tr->exact && (trm_dist_sum_f64(tr->exact, (size_t)steps, err) ||
-                                                      trm_dist_sum_f64(tr->acc, (size_t)steps, err))))
+    if (dist_sum_f64(v, 5, err) || (tr->exact && (dist_sum_f64(tr->exact, (size_t)steps, err) ||
+                                                      dist_sum_f64(tr->acc, (size_t)steps, err))))
         return -1;
     *s = (score_sums){v[0], v[1], v[2], (int64_t)v[3]};
     *loss = v[4];
@@ -153,7 +153,7 @@ static int reduce_sums(score_sums *s, double *loss, step_track *tr, int steps, t
  * every rank together. */
 static bool stop_now(const trm_eval_opts *o) {
     bool stop = o->stop && *o->stop;
-    return o->split ? trm_dist_any(stop) : stop;
+    return o->split ? dist_any(stop) : stop;
 }
 
 int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts *o,
@@ -170,7 +170,7 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
     if (batch < 1) batch = 1;
     /* DDP: this rank solves rows [lo, lo + lb) of every batch (all of it
      * in one process); a rank with no rows only joins the sums */
-    int P = o->split ? trm_dist_size() : 1, R = o->split ? trm_dist_rank() : 0;
+    int P = o->split ? dist_size() : 1, R = o->split ? dist_rank() : 0;
     if (P > 1 && (o->on_row || o->solve))
         return trm_errf(err, "a split evaluation takes the plain solver and no per-row callback");
     int lo = (int)((int64_t)batch * R / P), lb = (int)((int64_t)batch * (R + 1) / P) - lo;

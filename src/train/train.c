@@ -362,7 +362,7 @@ static int load_state(run *r, trm_err *err) {
 /* ------------------------------------------------------------ logging */
 
 static void append_jsonl(const char *path, const char *line) {
-    if (!trm_dist_root()) return; /* DDP: rank 0 writes the log */
+    if (!dist_root()) return; /* DDP: rank 0 writes the log */
     FILE *f = io_fopen_log(path, false, NULL);
     if (!f) return;
     fprintf(f, "%s\n", line);
@@ -461,10 +461,10 @@ static int save_all(run *r, trm_err *err) {
     /* DDP: rank 0 writes, from the carry gathered from every rank; every
      * rank learns whether the save worked */
     int rc = ddp_carry_gather(r->dp, r->act, err);
-    if (rc == 0 && trm_dist_root())
+    if (rc == 0 && dist_root())
         rc = save_state(r, err) || trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err) ? -1 : 0;
     ddp_carry_release(r->dp);
-    if (trm_dist_agree(rc, err)) return -1;
+    if (dist_agree(rc, err)) return -1;
     r->saved_step = r->step;
     return 0;
 }
@@ -533,7 +533,7 @@ static int train_step(run *r, log_window *w, trm_err *err) {
     trm_act_loss_opts(r->m, r->act, &lo, &mt);
     if (ddp_reduce_metrics(r->dp, &mt, err)) return -1; /* DDP: the whole batch's sums */
     if (check_loss(r, &mt, err)) {
-        trm_dist_same_failure(err); /* DDP: every rank stops here on the same sums */
+        dist_same_failure(err); /* DDP: every rank stops here on the same sums */
         return -1;
     }
     if (r->replay) trm_replay_collect(r->replay, r->m, r->act);
@@ -623,7 +623,7 @@ static int prepare_run_dir(run *r, const trm_train_run_opts *o, trm_err *err) {
     snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
     snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
     snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
-    if (!trm_dist_root()) return 0; /* DDP: rank 0 owns the run folder */
+    if (!dist_root()) return 0; /* DDP: rank 0 owns the run folder */
     if (io_mkdir_p(o->out_dir, NULL, err)) return -1;
     if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode)) return trm_errf(err, "%s: not a directory", o->out_dir);
     if (check_writable(o->out_dir, err) || lock_run_dir(r, o->out_dir, err)) return -1;
@@ -759,7 +759,7 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     double t0 = trm_now_s();
     int64_t stop_at = r->tc.stop_after > 0 ? start + r->tc.stop_after : INT64_MAX;
     bool stopped = false; /* DDP: a stop raised on any rank stops all of them at the same step */
-    while (r->step < r->end_step && r->step < stop_at && !(stopped = trm_dist_any(stop_raised(r)))) {
+    while (r->step < r->end_step && r->step < stop_at && !(stopped = dist_any(stop_raised(r)))) {
         if (train_step(r, &w, err) < 0) return -1;
         bool last = r->step == r->end_step;
         if (r->tc.log_every > 0 && (r->step % r->tc.log_every == 0 || last)) log_train(r, &w, t0, start);
@@ -770,7 +770,7 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     }
     /* a stop during the last step still counts; collective, and every rank
      * gets here with the same stopped */
-    stopped = stopped || trm_dist_any(stop_raised(r));
+    stopped = stopped || dist_any(stop_raised(r));
     if ((stopped || r->step < r->end_step) && save_all(r, err)) return -1;
     report(r, stopped ? TRM_TRAIN_INTERRUPTED : r->step < r->end_step ? TRM_TRAIN_STOPPED : TRM_TRAIN_DONE, start,
            o->resume, o->data_dir);
@@ -842,10 +842,10 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_
     r.cb = &o->cb;
     r.stop = o->stop;
     /* DDP: every rank passes each phase or all stop there, one of them saying why */
-    int rc = trm_dist_agree(prepare_run_dir(&r, o, err), err);
-    if (rc == 0) rc = trm_dist_agree(open_run(&r, arch, o, err), err);
-    if (rc == 0 && o->resume) rc = trm_dist_agree(load_state(&r, err), err);
-    if (rc == 0) rc = trm_dist_agree(trm_dist_root() ? start_metrics(&r, o->resume, err) : 0, err);
+    int rc = dist_agree(prepare_run_dir(&r, o, err), err);
+    if (rc == 0) rc = dist_agree(open_run(&r, arch, o, err), err);
+    if (rc == 0 && o->resume) rc = dist_agree(load_state(&r, err), err);
+    if (rc == 0) rc = dist_agree(dist_root() ? start_metrics(&r, o->resume, err) : 0, err);
     if (rc == 0) {
         report(&r, TRM_TRAIN_STARTED, r.step, o->resume, o->data_dir);
         rc = loop(&r, o, err);

@@ -5,7 +5,7 @@
 
 #include "kernels/ops.h"
 
-void embedding_forward(float *out, const int32_t *ids, const float *table, int N, int D, float scale) {
+void op_embedding_forward(float *out, const int32_t *ids, const float *table, int N, int D, float scale) {
     for (int n = 0; n < N; n++) {
         const float *row = table + (size_t)ids[n] * D;
         float *o = out + (size_t)n * D;
@@ -13,16 +13,16 @@ void embedding_forward(float *out, const int32_t *ids, const float *table, int N
     }
 }
 
-void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C, float eps) {
-    add_rmsnorm_forward(out, inv_rms, in, NULL, N, C, eps);
+void op_rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C, float eps) {
+    op_add_rmsnorm_forward(out, inv_rms, in, NULL, N, C, eps);
 }
 
-double stablemax_ce(const float *logits, int V, int label, float *dlogits, double scale) {
-    return stablemax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
+double op_stablemax_ce(const float *logits, int V, int label, float *dlogits, double scale) {
+    return op_stablemax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
 }
 
-double softmax_ce(const float *logits, int V, int label, float *dlogits, double scale) {
-    return softmax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
+double op_softmax_ce(const float *logits, int V, int label, float *dlogits, double scale) {
+    return op_softmax_ce_smooth(logits, V, label, 0.0, dlogits, scale);
 }
 
 float trm_bf16_to_f32(uint16_t h) {

@@ -8,16 +8,16 @@
 #include <stdint.h>
 
 /* Embedding lookup: out[n,:] = scale * table[ids[n],:], table [V,D]. */
-void embedding_forward(float *out, const int32_t *ids, const float *table, int N, int D, float scale);
+void op_embedding_forward(float *out, const int32_t *ids, const float *table, int N, int D, float scale);
 
-/* Parameter-free RMSNorm over the last axis of in[N,C] (add_rmsnorm_forward
+/* Parameter-free RMSNorm over the last axis of in[N,C] (op_add_rmsnorm_forward
  * without a residual); out may alias in. */
-void rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C, float eps);
+void op_rmsnorm_forward(float *out, float *inv_rms, const float *in, int N, int C, float eps);
 
 /* Unsmoothed cross entropies of one token (the *_ce_smooth of ops.h at
  * eps = 0, bit for bit). */
-double stablemax_ce(const float *logits, int V, int label, float *dlogits, double scale);
-double softmax_ce(const float *logits, int V, int label, float *dlogits, double scale);
+double op_stablemax_ce(const float *logits, int V, int label, float *dlogits, double scale);
+double op_softmax_ce(const float *logits, int V, int label, float *dlogits, double scale);
 
 /* bfloat16 bit pattern -> float (exact). */
 float trm_bf16_to_f32(uint16_t h);
