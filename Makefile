@@ -10,6 +10,8 @@
 #                   the cross tools; ARM64_TESTS="$(ARM64_TESTS_ALL)": all)
 #   make CC=clang   builds as well (clang-14 or newer)
 #   make BLAS=0     build without OpenBLAS (portable matmul only)
+#   make MPI=1|0    with / without MPI data-parallel training (docs/mpi.md);
+#                   default: with it when OpenMPI's mpicc is installed
 #   make fuzz       libFuzzer harnesses (fuzz/, clang + libFuzzer, build-fuzz/),
 #                   FUZZ_SECONDS (default 60) each; make check runs them 10 s each
 
@@ -40,8 +42,16 @@ CFLAGS  += -DTRM_HAVE_BLAS $(BLAS_CFLAGS)
 endif
 CFLAGS  += $(DEP_CFLAGS)
 LDLIBS  += $(BLAS_LIBS) $(DEP_LIBS) -lm
+MPI     ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+# OpenMPI's wrapper knows its flags; other MPIs ship a pkg-config file
+MPI_CFLAGS ?= $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags mpi)
+MPI_LIBS   ?= $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs mpi)
+CFLAGS  += -DTRM_HAVE_MPI $(MPI_CFLAGS)
+LDLIBS  += $(MPI_LIBS)
+endif
 
-LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c src/data/*.c src/tasks/*.c src/train/*.c src/eval/*.c src/search/*.c src/render/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/optim/*.c src/io/*.c src/data/*.c src/tasks/*.c src/train/*.c src/eval/*.c src/search/*.c src/render/*.c src/dist/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 # test-only helpers (tests/support): linked into every test, not into libtrm
@@ -106,7 +116,7 @@ ARM64_TESTS_ALL  := test_neon test_kernels test_ops test_model test_parity test_
 ARM64_TESTS      ?= test_neon test_parity
 
 cross-arm64:
-	$(MAKE) CC=$(CROSS_ARM64)gcc BUILD=$(ARM64_BUILD) BLAS=0 PKG_CONFIG="$(ARM64_PKG_CONFIG)" \
+	$(MAKE) CC=$(CROSS_ARM64)gcc BUILD=$(ARM64_BUILD) BLAS=0 MPI=0 PKG_CONFIG="$(ARM64_PKG_CONFIG)" \
 	        all $(ARM64_TESTS:%=$(ARM64_BUILD)/tests/%)
 
 test-arm64:
@@ -127,7 +137,7 @@ fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 fuzz-build:
-	$(MAKE) CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) BLAS=0 OPT="-O1 -Wno-pass-failed -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	$(MAKE) CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) BLAS=0 MPI=0 OPT="-O1 -Wno-pass-failed -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
 	        LDFLAGS="-fopenmp -fsanitize=fuzzer $(FUZZ_SAN)" fuzz-harnesses
 
 fuzz-harnesses: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
@@ -173,7 +183,8 @@ $(BUILD)/libtrm.so: $(BUILD)/$(SO_FILE)
 
 # make install PREFIX=/usr/local [DESTDIR=staging]: the libraries, trm.h,
 # trm.pc (pkg-config: Libs.private / Requires.private list what a static
-# link needs) and the trm binary; make uninstall removes exactly those.
+# link needs, MPI's library too in an MPI build) and the trm binary; make
+# uninstall removes exactly those.
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
@@ -193,7 +204,7 @@ Version: $(TRM_VERSION_FULL)
 Requires.private: $(PC_REQUIRES)
 Cflags: -I$${includedir}
 Libs: -L$${libdir} -ltrm
-Libs.private: -fopenmp -lm
+Libs.private: -fopenmp -lm$(if $(filter 1,$(MPI)), $(MPI_LIBS))
 endef
 export TRM_PC
 

@@ -13,7 +13,7 @@
  *     one-line message in a caller-provided trm_err.
  *   - Objects come in _new/_free pairs; _free(NULL) is a no-op.
  *   - Names: everything declared here starts with trm_ / TRM_. libtrm's
- *     internal functions (src/<layer>/*.h, not for programs) carry their
+ *     internal functions (headers under src/, not for programs) carry their
  *     module's prefix: op_ (kernels/ops.h), v512_/v2_ (ISA kernels), st_
  *     (safetensors), npy_, io_ (fileio), json_ (jsonout), kv_ (keyval),
  *     rng_, np_ (nprand), sha256_, block_/model_ (model), arc_, sudoku_,
@@ -477,6 +477,14 @@ typedef struct {
      * and their exact accuracy (training reports it through its callbacks) */
     void (*on_progress)(void *ctx, int64_t seen, int64_t total, double exact);
     void *progress_ctx;
+    /* Data-parallel evaluation (docs/mpi.md). In a process that joined a
+     * group of P > 1 ranks (trm train under mpirun), every rank must call
+     * this together: each solves its contiguous slice of every batch and
+     * the sums are added over the ranks, so all get the whole result
+     * (on_progress sees this rank's exact accuracy so far). Takes the plain
+     * solver and no on_row; a stop on any rank stops all. In a single
+     * process it changes nothing. */
+    bool split;
 } trm_eval_opts;
 
 /* trm_evaluate with a per-row callback and a pluggable batch solver. */
@@ -657,6 +665,10 @@ void trm_optim_free(trm_optim *o);
  * tensor moves by its optimizer from its gradient, and the puzzle rows
  * used by a's last training step (a may be NULL) by sign-SGD; returns 0. */
 int trm_optim_step(trm_optim *o, trm_model *m, const trm_act *a);
+/* The same with the puzzle rows given explicitly: ids [rows] and their
+ * gradients [rows, puzzle_emb_ndim] (NULL: none), e.g. a data-parallel
+ * run's rows of every rank (src/dist/ddp.h). */
+int trm_optim_step_rows(trm_optim *o, trm_model *m, const int32_t *ids, const float *puzzle_grad, int rows);
 /* Steps taken so far (the reference's step counter). */
 int64_t trm_optim_steps(const trm_optim *o);
 /* Optimizer state of tensor i of the model, for checkpointing the training
@@ -811,7 +823,14 @@ typedef struct {
  * evaluation) and train.lock (one run per folder). arch's vocab_size,
  * seq_len and num_puzzle_identifiers are taken from the dataset. Returns 0
  * on success (also when stopped by the stop flag or stop_after, after
- * saving). */
+ * saving).
+ * Data-parallel (docs/mpi.md): in a process that joined a group of P > 1
+ * ranks (`trm train` under mpirun) every rank calls this with the same
+ * arguments; each trains on its slice of every batch, rank 0 alone writes
+ * out_dir, all ranks agree on every failure, and a stop flag raised on
+ * any rank stops all of them after the same step. Callbacks run on every
+ * rank, with the whole batch's metrics (timings, and on_eval_progress's
+ * exact accuracy, are the rank's own); a caller shows rank 0's. */
 int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_train_run_opts *opts,
                   trm_err *err);
 

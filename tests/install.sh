@@ -38,6 +38,14 @@ else
     libs=$(pkg-config --static --libs trm)
     { [[ $libs == *-ltrm* && $libs == *-lcjson* && $libs == *-lpng* && $libs == *-fopenmp* && $libs == *-lm* ]]; } \
         && ok "pkg-config --static --libs trm lists cjson, png, -fopenmp, -lm" || bad "static libs: $libs"
+    # an MPI build's libtrm.a calls MPI (src/dist, data-parallel training):
+    # a static link of a program that trains needs MPI's library too
+    if nm "$BUILD/libtrm.a" 2>/dev/null | grep -q ' U MPI_'; then
+        [[ $libs == *-lmpi* ]] && ok "pkg-config --static --libs trm lists MPI's library (MPI build)" \
+            || bad "static libs of an MPI build lack -lmpi: $libs"
+    else
+        skip "MPI in the static libs" "$BUILD/libtrm.a was built without MPI"
+    fi
     # the CLI's answer, from the installed binary
     expect_ok "installed trm solves the puzzle" "$P/bin/trm" solve --checkpoint "$CK" --json "$Q"
     want=$($PY -c 'import json,sys; d=json.load(sys.stdin); print(d["solution"], "%.6f" % d["confidence"], d["steps"])' <"$TMP/out")

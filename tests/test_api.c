@@ -293,8 +293,9 @@ static int keep_row(void *ctx, const trm_eval_row *r, trm_err *err) {
     return 0;
 }
 
-/* Evaluation from trm.h sees exactly trm_solve's answers; the search runs
- * from trm.h too and stays within its budget. */
+/* Evaluation from trm.h sees exactly trm_solve's answers (also with
+ * split, a no-op in one process); the search runs from trm.h too and
+ * stays within its budget. */
 static void test_eval_and_search(void **state) {
     (void)state;
     assert_int_equal(tu_make_dir("/tmp/trm_api_XXXXXX"), 0);
@@ -322,6 +323,20 @@ static void test_eval_and_search(void **state) {
     assert_memory_equal(seen.pred, tok, sizeof tok);
     assert_memory_equal(seen.q, q, sizeof q);
     trm_eval_result_free(&r);
+
+    /* split (data-parallel evaluation) changes nothing in a single
+     * process: the per-row callback still sees every row, same result */
+    seen_rows seen1 = {0};
+    trm_eval_opts o1 = o;
+    o1.row_ctx = &seen1;
+    o1.split = true;
+    trm_eval_result r1;
+    assert_int_equal(trm_evaluate_opts(m, s, &o1, &r1, &e), 0);
+    assert_int_equal(seen1.rows, N_EX);
+    assert_memory_equal(seen1.pred, tok, sizeof tok);
+    assert_int_equal(r1.examples, N_EX);
+    assert_true(r1.exact_accuracy == r.exact_accuracy && r1.accuracy == r.accuracy && r1.lm_loss == r.lm_loss);
+    trm_eval_result_free(&r1);
 
     trm_search_opts sop;
     trm_search_opts_default(&sop, trm_model_config(m));

@@ -2,6 +2,7 @@
  * format, with the paper's hyper-parameters by default. */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "dist/ddp.h"
+#include "dist/dist.h"
 #include "io/safetensors.h"
 #include "render/render.h"
 
@@ -53,7 +56,8 @@ static void usage(FILE *out) {
             "  label_smoothing=0 step_weight=1 graph=carry (or nocarry) nocarry_warmup=auto\n"
             "  cycles_schedule=F0:T,n;F1:T,n;... halt_schedule=F0:N;F1:N;... (fractions of the run;\n"
             "  training-graph recipes, docs/training.md)\n"
-            "Threads: OMP_NUM_THREADS (default: all cores).\n",
+            "Threads: OMP_NUM_THREADS (default: all cores; under mpirun, the cores of a host\n"
+            "shared by its ranks). Data-parallel: mpirun -np P trm train ... (docs/mpi.md).\n",
             trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, o->lr, o->lr_min_ratio,
             (long long)o->lr_warmup_steps, o->beta1, o->beta2, o->weight_decay, o->puzzle_emb_lr,
             o->puzzle_emb_weight_decay, (unsigned long long)t.seed, t.ema ? "true" : "false", t.ema_rate,
@@ -274,7 +278,8 @@ static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 typedef struct {
-    bool quiet;
+    bool quiet;      /* also on every rank but 0 of a data-parallel run */
+    bool root;       /* rank 0 (or a single process): the one that prints and plots */
     const char *out_dir;
     bool handlers;   /* on_signal installed */
     bool eval_open;  /* an evaluation's progress line is open */
@@ -312,6 +317,7 @@ static void refresh_curves(const reporter *c) {
     char metrics[4200], svg[4200];
     struct stat st;
     trm_err e;
+    if (!c->root) return; /* DDP: rank 0 owns the run folder */
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", c->out_dir);
     snprintf(svg, sizeof svg, "%s/curves.svg", c->out_dir);
     if (stat(metrics, &st) || st.st_size == 0) return; /* nothing logged yet */
@@ -331,6 +337,14 @@ static void on_eval(void *ctx, const trm_train_eval *e) {
     refresh_curves(c);
 }
 
+/* DDP: ", 2 ranks x 4 threads" on the start line of a data-parallel run */
+static const char *dist_note(void) {
+    static char buf[96];
+    if (trm_dist_size() == 1) return "";
+    snprintf(buf, sizeof buf, ", %d ranks x %d threads", trm_dist_size(), omp_get_max_threads());
+    return buf;
+}
+
 static void on_event(void *ctx, const trm_train_event *e) {
     reporter *c = ctx;
     switch (e->kind) {
@@ -344,15 +358,16 @@ static void on_event(void *ctx, const trm_train_event *e) {
         c->handlers = true;
         g_stop = 0;
         if (!c->quiet)
-            fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s\n",
+            fprintf(stderr, "trm train: %lld parameters, %lld steps of batch %d (%s%lld done), data %s%s\n",
                     (long long)e->num_params, (long long)e->end_step, e->batch, e->resumed ? "resumed, " : "",
-                    (long long)e->step, e->data_dir);
+                    (long long)e->step, e->data_dir, dist_note());
         break;
     }
     case TRM_TRAIN_INTERRUPTED:
         if (e->step < e->end_step) refresh_curves(c); /* plot the tail */
-        fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n", (long long)e->step,
-                e->state_path);
+        if (c->root)
+            fprintf(stderr, "\ninterrupted: saved state at step %lld to %s (continue with --resume)\n",
+                    (long long)e->step, e->state_path);
         break;
     case TRM_TRAIN_STOPPED:
         refresh_curves(c);
@@ -361,14 +376,17 @@ static void on_event(void *ctx, const trm_train_event *e) {
                     (long long)(e->step - e->start_step), (long long)e->step);
         break;
     case TRM_TRAIN_DONE:
-        if (!c->quiet) fprintf(stderr, "done: %lld steps; model in %s\n", (long long)e->step, e->checkpoint_path);
+        if (!c->quiet)
+            fprintf(stderr, "done: %lld steps; model in %s%s\n", (long long)e->step, e->checkpoint_path,
+                    ddp_comm_note()); /* DDP: the exchange's cost */
         break;
     }
 }
 
 int cli_train_run(const trm_config *arch, const trm_train_config *tc, trm_train_run_opts *ro, bool quiet,
                         trm_err *e) {
-    reporter c = {.quiet = quiet, .out_dir = ro->out_dir};
+    /* DDP: every rank trains and stops on a signal; rank 0 alone reports */
+    reporter c = {.quiet = quiet || !trm_dist_root(), .root = trm_dist_root(), .out_dir = ro->out_dir};
     ro->cb = (trm_train_callbacks){&c, on_event, on_progress, on_eval_progress, on_eval};
     ro->stop = &g_stop;
     int rc = trm_train_run(arch, tc, ro, e);
@@ -380,7 +398,9 @@ int cli_train_run(const trm_config *arch, const trm_train_config *tc, trm_train_
     return rc;
 }
 
-int cmd_train(int argc, char **argv) {
+/* Everything before training: options and configs; prints its errors. */
+static int setup(int argc, char **argv, trm_train_run_opts *ro_out, bool *quiet_out, trm_config *arch_out,
+                 trm_train_config *tc_out, bool *help) {
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
         {"preset", required_argument, 0, 'p'}, {"config", required_argument, 0, 'c'},
@@ -404,7 +424,7 @@ int cmd_train(int argc, char **argv) {
         case 'q': quiet = true; break;
         case 'F': replay = optarg; break;
         case 'I': no_memcheck = true; break;
-        case 'h': usage(stdout); return 0;
+        case 'h': usage(stdout); *help = true; return 0;
         default: return bad_option("train", argc, argv);
         }
     }
@@ -419,6 +439,57 @@ int cmd_train(int argc, char **argv) {
     cJSON_Delete(file);
     if (rc) return die("train", "%s", e.msg);
     if (check_memory(ro.data_dir, &arch, &tc, no_memcheck)) return 1;
-    if (cli_train_run(&arch, &tc, &ro, quiet, &e)) return die("train", "%s", e.msg);
+    *ro_out = ro;
+    *quiet_out = quiet;
+    *arch_out = arch;
+    *tc_out = tc;
     return 0;
+}
+
+/* DDP: the other ranks print the same setup lines as rank 0; they hold
+ * theirs back and show them only when they failed where rank 0 did not
+ * (e.g. a file missing on their host). */
+static FILE *hold_stderr(int *saved) {
+    if (trm_dist_root()) return NULL;
+    FILE *tmp = tmpfile();
+    if (!tmp) return NULL;
+    fflush(stderr);
+    if ((*saved = dup(2)) < 0 || dup2(fileno(tmp), 2) < 0) {
+        fclose(tmp);
+        return NULL;
+    }
+    return tmp;
+}
+
+static void release_stderr(FILE *tmp, int saved, bool show) {
+    if (!tmp) return;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char line[1024];
+    rewind(tmp);
+    while (show && fgets(line, sizeof line, tmp)) fprintf(stderr, "rank %d: %s", trm_dist_rank(), line);
+    fclose(tmp);
+}
+
+/* The job around the run: under mpirun each process joins it, the ranks
+ * agree on the setup, and leave it together (or abort it when this rank
+ * failed alone, since the others may wait for it in a collective). */
+int cmd_train(int argc, char **argv) {
+    trm_err e;
+    /* DDP: under mpirun each process joins the job (docs/mpi.md) */
+    if (trm_dist_init(&e)) return die("train", "%s", e.msg);
+    trm_train_run_opts ro;
+    trm_config arch;
+    trm_train_config tc;
+    bool help = false, quiet = false;
+    int saved = -1;
+    FILE *held = hold_stderr(&saved);
+    int rc = setup(argc, argv, &ro, &quiet, &arch, &tc, &help);
+    snprintf(e.msg, sizeof e.msg, "%s", rc ? "setup failed" : "");
+    rc = trm_dist_agree(rc, &e) ? 1 : 0; /* e keeps a message on the lowest failing rank */
+    release_stderr(held, saved, rc && e.msg[0]);
+    if (rc == 0 && !help && cli_train_run(&arch, &tc, &ro, quiet, &e)) rc = e.msg[0] ? die("train", "%s", e.msg) : 1;
+    trm_dist_exit(rc);
+    return rc;
 }

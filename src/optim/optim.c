@@ -227,16 +227,21 @@ static void dense_step(trm_optim *o, trm_tensor *t, int i, float lr, float muon_
 }
 
 int trm_optim_step(trm_optim *o, trm_model *model, const trm_act *a) {
+    const float *g = a ? trm_act_puzzle_grad(a) : NULL;
+    return trm_optim_step_rows(o, model, g ? a->puzzle_ids : NULL, g, g ? a->batch : 0);
+}
+
+/* DDP (src/dist/ddp.c) passes the rows of every rank here. */
+int trm_optim_step_rows(trm_optim *o, trm_model *model, const int32_t *ids, const float *puzzle_grad, int rows) {
     const trm_optim_config *c = &o->cfg;
     o->t++;
     if (c->total_steps > 0 && o->t > c->total_steps) return 1;
     /* no total: the cosine never starts, the LR stays at base after warm-up */
     int64_t total = c->total_steps > 0 ? c->total_steps : INT64_MAX / 4;
     float lr = trm_lr_at(c->lr, o->t, c->lr_warmup_steps, total, c->lr_min_ratio);
-    if (a && trm_act_puzzle_grad(a)) {
+    if (ids && puzzle_grad) {
         float plr = trm_lr_at(c->puzzle_emb_lr, o->t, c->lr_warmup_steps, total, c->lr_min_ratio);
-        sign_sgd_rows(model, a->puzzle_ids, trm_act_puzzle_grad(a), a->batch, plr,
-                      c->puzzle_emb_weight_decay);
+        sign_sgd_rows(model, ids, puzzle_grad, rows, plr, c->puzzle_emb_weight_decay);
     }
     /* the schedule's shape applies to Muon's rate too */
     float muon_lr = trm_lr_at(c->muon_lr, o->t, c->lr_warmup_steps, total, c->lr_min_ratio);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
+#include "dist/dist.h"
 #include "train/train.h"
 
 void trm_eval_result_free(trm_eval_result *r) {
@@ -137,6 +138,24 @@ static void fill_result(trm_eval_result *out, const score_sums *s, double loss, 
     b->tr.exact = b->tr.acc = NULL;
 }
 
+/* DDP: the sums of every rank's slices (split evaluation). */
+static int reduce_sums(score_sums *s, double *loss, step_track *tr, int steps, trm_err *err) {
+    double v[5] = {s->exact, s->acc, s->q_acc, (double)s->rows, *loss};
+    if (trm_dist_sum_f64(v, 5, err) || (tr->exact && (trm_dist_sum_f64(tr->exact, (size_t)steps, err) ||
+                                                      trm_dist_sum_f64(tr->acc, (size_t)steps, err))))
+        return -1;
+    *s = (score_sums){v[0], v[1], v[2], (int64_t)v[3]};
+    *loss = v[4];
+    return 0;
+}
+
+/* Whether to stop before the next batch; a split evaluation stops on
+ * every rank together. */
+static bool stop_now(const trm_eval_opts *o) {
+    bool stop = o->stop && *o->stop;
+    return o->split ? trm_dist_any(stop) : stop;
+}
+
 int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts *o,
                       trm_eval_result *out, trm_err *err) {
     memset(out, 0, sizeof *out);
@@ -149,9 +168,15 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
     int batch = o->batch;
     if (batch > total && total > 0) batch = (int)total;
     if (batch < 1) batch = 1;
+    /* DDP: this rank solves rows [lo, lo + lb) of every batch (all of it
+     * in one process); a rank with no rows only joins the sums */
+    int P = o->split ? trm_dist_size() : 1, R = o->split ? trm_dist_rank() : 0;
+    if (P > 1 && (o->on_row || o->solve))
+        return trm_errf(err, "a split evaluation takes the plain solver and no per-row callback");
+    int lo = (int)((int64_t)batch * R / P), lb = (int)((int64_t)batch * (R + 1) / P) - lo;
     trm_loader *ld = trm_loader_new(split, batch, false, 0, err);
     if (!ld) return -1;
-    trm_act *a = trm_act_new(m, batch, TRM_EVAL, 0, err);
+    trm_act *a = trm_act_new(m, lb > 0 ? lb : 1, TRM_EVAL, 0, err);
     eval_bufs b = {0};
     int rc = 0;
     if (!a || bufs_alloc(&b, batch, S, steps, per_step)) {
@@ -164,23 +189,26 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
     score_sums sums = {0};
     double loss = 0;
     int n;
-    while (rc == 0 && seen < total && !(o->stop && *o->stop) && (n = trm_loader_next(ld, b.in, b.lab, b.pid)) > 0) {
+    while (rc == 0 && seen < total && !stop_now(o) && (n = trm_loader_next(ld, b.in, b.lab, b.pid)) > 0) {
         if (seen + n > total) n = (int)(total - seen);
-        trm_batch bt = {batch, b.in, b.lab, b.pid};
+        int nl = n - lo < 0 ? 0 : n - lo < lb ? n - lo : lb; /* real rows in this rank's slice */
+        trm_batch bt = {lb, b.in + (size_t)lo * S, b.lab + (size_t)lo * S, b.pid + lo};
+        seen += n;
+        if (lb == 0) continue;
         rc = o->solve ? o->solve(o->solve_ctx, m, a, &bt, steps, b.pred, b.q, err)
-                      : solve_plain(m, a, &bt, steps, n, per_step ? &b.tr : NULL, b.pred, b.q, err);
-        if (rc == 0) rc = call_rows(o, S, seen, n, b.in, b.lab, b.pid, b.pred, b.q, err);
+                      : solve_plain(m, a, &bt, steps, nl, per_step ? &b.tr : NULL, b.pred, b.q, err);
+        if (rc == 0) rc = call_rows(o, S, seen - n, nl, bt.inputs, bt.labels, bt.puzzle_ids, b.pred, b.q, err);
         if (rc) break;
         trm_metrics mt;
         trm_act_loss(m, a, TRM_LOSS_STABLEMAX, &mt);
         loss += mt.lm_loss;
-        score_rows(S, b.pred, b.lab, b.q, n, &sums);
-        seen += n;
+        score_rows(S, b.pred, bt.labels, b.q, nl, &sums);
         double exact = sums.rows ? sums.exact / sums.rows : 0.0;
         if (o->progress) fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen, (long long)total, exact);
         if (o->on_progress) o->on_progress(o->progress_ctx, seen, total, exact);
     }
     if (o->progress) fputc('\n', stderr);
+    if (rc == 0 && P > 1) rc = reduce_sums(&sums, &loss, &b.tr, steps, err);
     if (rc == 0) fill_result(out, &sums, loss, seen, steps, &b, per_step);
     out->stopped = rc == 0 && seen < total;
 done:

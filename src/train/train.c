@@ -6,6 +6,10 @@
  * go to the caller's callbacks: nothing here prints, plots or handles
  * signals (src/cli/cmd_train.c does, for `trm train`).
  *
+ * Data-parallel (docs/mpi.md, src/dist/ddp.h): in a group of P > 1 ranks
+ * each trains on its slice of every batch; rank 0 alone writes the run
+ * folder; every phase's success is agreed by all ranks.
+ *
  * Run directory:
  *   checkpoint.safetensors   model to use (EMA weights when EMA is on)
  *   state.safetensors        everything needed to resume bit for bit
@@ -29,6 +33,8 @@
 #include "core/util.h" /* trm_now_s */
 #include "core/rng.h"
 #include "data/dataset.h"
+#include "dist/ddp.h"   /* DDP: data-parallel call sites are marked "DDP:" */
+#include "dist/dist.h"
 #include "model/model.h"
 #include "io/fileio.h" /* io_fopen_log: metrics.jsonl never through a link */
 #include "io/jsonout.h" /* JSON_NUM: null for a diverged loss, so each line stays JSON */
@@ -203,6 +209,7 @@ typedef struct {
     trm_split *train, *test;
     trm_loader *loader;
     trm_replay *replay;    /* failure replay (replay_failures > 0), else NULL */
+    ddp *dp;               /* DDP: this rank's part of a data-parallel run (NULL: one process) */
     int64_t step;
     int64_t total_steps;   /* S_total: the LR schedule's end, from the epochs */
     int64_t end_step;      /* where this run stops: max_steps, else S_total */
@@ -247,7 +254,7 @@ static int save_state(run *r, trm_err *err) {
         if (r->ema) add_name(w, "ema.", t->name, ST_F32, t->ndim, t->shape, trm_ema_shadow(r->ema, i), &rc, err);
     }
     trm_act_carry a; /* the carry, through its documented view */
-    trm_act_carry_view(r->act, &a);
+    ddp_carry_view(r->dp, r->act, &a); /* DDP: the whole batch's carry, gathered by save_all */
     int64_t B = a.batch, L = a.L, D = a.hidden_size, S = a.seq_len;
     int64_t s_yz[3] = {B, L, D}, s_bs[2] = {B, S}, s_b[1] = {B}, s4[1] = {4}, s1[1] = {1};
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
@@ -316,8 +323,9 @@ static int load_state(run *r, trm_err *err) {
                                trm_optim_moment(r->opt, i, k), err);
         if (rc == 0 && r->ema) rc = state_get(f, "ema.", t->name, ST_F32, t->numel, trm_ema_shadow(r->ema, i), err);
     }
+    if (rc == 0) rc = ddp_carry_alloc(r->dp, err); /* DDP: read the whole batch's carry, keep this rank's slice */
     trm_act_carry a; /* the carry, through its documented view */
-    trm_act_carry_view(r->act, &a);
+    ddp_carry_view(r->dp, r->act, &a);
     int64_t B = a.batch, NLD = B * a.L * a.hidden_size, BS = B * a.seq_len;
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
     trm_loader_state ls;
@@ -343,7 +351,9 @@ static int load_state(run *r, trm_err *err) {
         ls.cursor = counters[2];
         trm_optim_set_steps(r->opt, steps);
         rc = trm_loader_set_state(r->loader, &ls, err);
+        ddp_carry_scatter(r->dp, r->act); /* DDP */
     }
+    ddp_carry_release(r->dp);
     free(halted);
     st_close(f);
     return rc;
@@ -352,6 +362,7 @@ static int load_state(run *r, trm_err *err) {
 /* ------------------------------------------------------------ logging */
 
 static void append_jsonl(const char *path, const char *line) {
+    if (!trm_dist_root()) return; /* DDP: rank 0 writes the log */
     FILE *f = io_fopen_log(path, false, NULL);
     if (!f) return;
     fprintf(f, "%s\n", line);
@@ -433,8 +444,9 @@ static int evaluate_and_log(run *r, trm_err *err) {
         eval_progress(r, 0, max > 0 && max < total ? max : total, 0);
         /* a stop during a long evaluation ends it at the next batch: the
          * run then saves and stops, and a partial evaluation is not logged */
-        trm_eval_opts eo = {.steps = r->tc.eval_steps, .batch = eb, .max_examples = max, .stop = r->stop, .on_progress = eval_progress,
-                            .progress_ctx = r};
+        trm_eval_opts eo = {.steps = r->tc.eval_steps, .batch = eb, .max_examples = max, .stop = r->stop,
+                            .on_progress = eval_progress, .progress_ctx = r,
+                            .split = true}; /* DDP: each rank its slice of every batch, sums reduced */
         if (trm_evaluate_opts(current_eval_model(r), r->test, &eo, &res, err)) return -1;
         ev.evaluated = true;
         ev.stopped = res.stopped;
@@ -446,7 +458,13 @@ static int evaluate_and_log(run *r, trm_err *err) {
 }
 
 static int save_all(run *r, trm_err *err) {
-    if (save_state(r, err) || trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err)) return -1;
+    /* DDP: rank 0 writes, from the carry gathered from every rank; every
+     * rank learns whether the save worked */
+    int rc = ddp_carry_gather(r->dp, r->act, err);
+    if (rc == 0 && trm_dist_root())
+        rc = save_state(r, err) || trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err) ? -1 : 0;
+    ddp_carry_release(r->dp);
+    if (trm_dist_agree(rc, err)) return -1;
     r->saved_step = r->step;
     return 0;
 }
@@ -487,16 +505,17 @@ static void apply_phase(run *r) {
  * warm-up steps, W uniform in [0, W_max] per batch, then one step). */
 static int run_graph(run *r, const trm_batch *bt, trm_err *err) {
     const trm_config *c = &r->m->cfg;
-    double train_flops = trm_step_flops(c, bt->batch, TRM_TRAIN);
+    int gb = r->tc.global_batch_size; /* DDP: bt is this rank's slice; the FLOPs count the whole batch */
+    double train_flops = trm_step_flops(c, gb, TRM_TRAIN);
     if (r->tc.graph == TRM_GRAPH_CARRY) {
-        if (trm_act_step(r->m, r->act, bt, NULL, err)) return -1;
+        if (trm_act_step(r->m, r->act, bt, ddp_draws(r->dp, r->act, c), err)) return -1;
         r->flops += train_flops;
         return 0;
     }
     int wmax = r->tc.nocarry_warmup >= 0 ? r->tc.nocarry_warmup : c->halt_max_steps - 1;
     int W = wmax > 0 ? rng_int(r->warm_rng, 0, wmax) : 0;
     if (trm_act_step_detached(r->m, r->act, bt, W, err)) return -1;
-    r->flops += train_flops + W * trm_step_flops(c, bt->batch, TRM_EVAL);
+    r->flops += train_flops + W * trm_step_flops(c, gb, TRM_EVAL);
     return 0;
 }
 
@@ -506,16 +525,22 @@ static int train_step(run *r, log_window *w, trm_err *err) {
     apply_phase(r);
     trm_loader_next(r->loader, r->in, r->lab, r->pid);
     if (r->replay) trm_replay_mix(r->replay, r->act, r->in, r->lab, r->pid);
-    trm_batch bt = {B, r->in, r->lab, r->pid};
+    trm_batch gbt = {B, r->in, r->lab, r->pid};
+    trm_batch bt = ddp_slice(r->dp, &gbt, r->arch.seq_len); /* DDP: this rank's rows */
     if (run_graph(r, &bt, err)) return -1;
     trm_metrics mt;
     trm_loss_opts lo = {r->tc.loss_type, r->tc.label_smoothing, r->tc.step_weight};
     trm_act_loss_opts(r->m, r->act, &lo, &mt);
-    if (check_loss(r, &mt, err)) return -1;
+    if (ddp_reduce_metrics(r->dp, &mt, err)) return -1; /* DDP: the whole batch's sums */
+    if (check_loss(r, &mt, err)) {
+        trm_dist_same_failure(err); /* DDP: every rank stops here on the same sums */
+        return -1;
+    }
     if (r->replay) trm_replay_collect(r->replay, r->m, r->act);
     trm_model_zero_grad(r->m);
     if (trm_act_backward(r->m, r->act, 1.0f / B, err)) return -1;
-    int skipped = trm_optim_step(r->opt, r->m, r->act);
+    int skipped;
+    if (ddp_optim_step(r->dp, r->opt, r->m, r->act, &skipped, err)) return -1; /* DDP: reduce, gather, step */
     /* no EMA drift on no-op steps (spec 3.4 note) */
     if (!skipped && r->ema) trm_ema_update(r->ema, r->m);
     r->step++;
@@ -595,6 +620,10 @@ static int dir_has_run(const char *dir, char *buf, size_t n) {
 static int prepare_run_dir(run *r, const trm_train_run_opts *o, trm_err *err) {
     char name[256];
     struct stat st;
+    snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
+    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
+    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
+    if (!trm_dist_root()) return 0; /* DDP: rank 0 owns the run folder */
     if (io_mkdir_p(o->out_dir, NULL, err)) return -1;
     if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode)) return trm_errf(err, "%s: not a directory", o->out_dir);
     if (check_writable(o->out_dir, err) || lock_run_dir(r, o->out_dir, err)) return -1;
@@ -602,9 +631,6 @@ static int prepare_run_dir(run *r, const trm_train_run_opts *o, trm_err *err) {
         return trm_errf(err, "%s: run folder is not empty (it holds %s): continue that run with --resume, or "
                         "start over in it with --force (replaces its checkpoint, state and metrics)", o->out_dir, name);
     remove_stale_temps(o->out_dir);
-    snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", o->out_dir);
-    snprintf(r->path_ckpt, sizeof r->path_ckpt, "%s/checkpoint.safetensors", o->out_dir);
-    snprintf(r->path_metrics, sizeof r->path_metrics, "%s/metrics.jsonl", o->out_dir);
     return 0;
 }
 
@@ -671,12 +697,16 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     int B = r->tc.global_batch_size;
     /* the ACT buffers hold the deepest phase's activations */
     r->m->cfg.L_cycles = max_L_cycles(r);
-    r->act = trm_act_new(r->m, B, TRM_TRAIN, r->tc.seed + 1, err);
+    if (ddp_open(&r->dp, r->m, B, err)) return -1; /* DDP: the carry holds this rank's rows */
+    r->act = trm_act_new(r->m, ddp_rows(r->dp, B), TRM_TRAIN, r->tc.seed + 1, err);
     r->m->cfg = r->arch;
     if (!r->act) return -1;
     if (!(r->loader = trm_loader_new(r->train, B, true, r->tc.seed, err))) return -1;
     /* the reference drops the partial batch once per eval_interval epochs */
     trm_loader_set_iteration(r->loader, r->tc.eval_interval >= 1 ? (int64_t)r->tc.eval_interval : 0);
+    if (r->tc.replay_failures > 0 && r->dp)
+        return trm_errf(err, "replay_failures=%g needs a single process: failure replay is not data-parallel yet "
+                        "(run without mpirun, or replay_failures=0)", r->tc.replay_failures);
     if (r->tc.replay_failures > 0) {
         /* fresh augmentations only where puzzle ids do not name augmented versions */
         const trm_task *task = trm_task_detect(arch.vocab_size, arch.seq_len);
@@ -692,6 +722,7 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
 }
 
 static void close_run(run *r) {
+    ddp_free(r->dp);
     trm_loader_free(r->loader);
     trm_replay_free(r->replay);
     trm_split_close(r->train);
@@ -727,7 +758,8 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     log_window w = {.t0 = trm_now_s()};
     double t0 = trm_now_s();
     int64_t stop_at = r->tc.stop_after > 0 ? start + r->tc.stop_after : INT64_MAX;
-    while (r->step < r->end_step && r->step < stop_at && !stop_raised(r)) {
+    bool stopped = false; /* DDP: a stop raised on any rank stops all of them at the same step */
+    while (r->step < r->end_step && r->step < stop_at && !(stopped = trm_dist_any(stop_raised(r)))) {
         if (train_step(r, &w, err) < 0) return -1;
         bool last = r->step == r->end_step;
         if (r->tc.log_every > 0 && (r->step % r->tc.log_every == 0 || last)) log_train(r, &w, t0, start);
@@ -736,7 +768,9 @@ static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
         bool do_save = do_eval || (r->tc.checkpoint_every > 0 && r->step % r->tc.checkpoint_every == 0);
         if (do_save && save_all(r, err)) return -1;
     }
-    bool stopped = stop_raised(r);
+    /* a stop during the last step still counts; collective, and every rank
+     * gets here with the same stopped */
+    stopped = stopped || trm_dist_any(stop_raised(r));
     if ((stopped || r->step < r->end_step) && save_all(r, err)) return -1;
     report(r, stopped ? TRM_TRAIN_INTERRUPTED : r->step < r->end_step ? TRM_TRAIN_STOPPED : TRM_TRAIN_DONE, start,
            o->resume, o->data_dir);
@@ -807,10 +841,11 @@ int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_
     r.lock_fd = -1;
     r.cb = &o->cb;
     r.stop = o->stop;
-    int rc = prepare_run_dir(&r, o, err);
-    if (rc == 0) rc = open_run(&r, arch, o, err);
-    if (rc == 0 && o->resume) rc = load_state(&r, err);
-    if (rc == 0) rc = start_metrics(&r, o->resume, err);
+    /* DDP: every rank passes each phase or all stop there, one of them saying why */
+    int rc = trm_dist_agree(prepare_run_dir(&r, o, err), err);
+    if (rc == 0) rc = trm_dist_agree(open_run(&r, arch, o, err), err);
+    if (rc == 0 && o->resume) rc = trm_dist_agree(load_state(&r, err), err);
+    if (rc == 0) rc = trm_dist_agree(trm_dist_root() ? start_metrics(&r, o->resume, err) : 0, err);
     if (rc == 0) {
         report(&r, TRM_TRAIN_STARTED, r.step, o->resume, o->data_dir);
         rc = loop(&r, o, err);
