@@ -13,7 +13,7 @@
  *     one-line message in a caller-provided trm_err.
  *   - Objects come in _new/_free pairs; _free(NULL) is a no-op.
  *   - Names: everything declared here starts with trm_ / TRM_. libtrm's
- *     internal functions (src/ headers, not for programs) carry their
+ *     internal functions (headers under src/, not for programs) carry their
  *     module's prefix: op_ (kernels/ops.h), v512_/v2_ (ISA kernels), st_
  *     (safetensors), npy_, io_ (fileio), json_ (jsonout), kv_ (keyval),
  *     rng_, np_ (nprand), sha256_, block_/model_ (model), arc_, sudoku_,

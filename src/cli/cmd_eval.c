@@ -15,7 +15,7 @@
 #include "eval/arc_eval.h"
 #include "io/jsonout.h"
 #include "render/render.h"
-#include "search/search_cli.h"
+#include "cli/search_cli.h"
 #include "tasks/task.h"
 
 #define MAX_CKPT 64

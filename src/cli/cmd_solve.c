@@ -20,7 +20,7 @@
 #include "cli/cli.h"
 #include "core/util.h"
 #include "render/render.h"
-#include "search/search_cli.h"
+#include "cli/search_cli.h"
 #include "tasks/task.h"
 #include "io/jsonout.h"
 #include "trm.h"

@@ -1,6 +1,6 @@
 /* search_cli.c - the test-time compute options of `trm solve` and
  * `trm eval`. */
-#include "search/search_cli.h"
+#include "cli/search_cli.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
