@@ -111,6 +111,7 @@ expect_err "graph: carry or nocarry" "training field graph: expected carry or no
 expect_err "label_smoothing < 1" "training field label_smoothing: expected a number in \[0, 1\), got '1'" $X label_smoothing=1
 expect_err "step_weight > 0" "training field step_weight: expected a number > 0, got '0'" $X step_weight=0
 expect_err "nocarry_warmup: integer or auto" "training field nocarry_warmup: expected a non-negative number, got 'many'" $X nocarry_warmup=many
+expect_err "seed of exactly 2^64 written as a float" "training field seed: expected an integer, got '1.8446744073709551616e19'" $X seed=1.8446744073709551616e19
 expect_err "eval_steps >= 0" "training field eval_steps: expected a non-negative number, got '-1'" $X eval_steps=-1
 expect_err "eval_steps <= 1024" "training field eval_steps: expected an integer in \\[0, 1024\\]" $X eval_steps=2000
 expect_err "step_weight with nocarry" "step_weight: weighs the supervision steps of graph=carry" $X graph=nocarry step_weight=0.7

@@ -96,12 +96,15 @@ static int number_nonneg(const kv_table *t, const kv_field *f, const char *v, do
     *d = strtod(v, &end);
     if (end == v || *end || errno || !isfinite(*d) || *d < 0)
         return trm_errf(err, "%s %s: expected a non-negative number, got '%s'", t->what, f->name, v);
-    double cap = f->type == KV_I64 ? 9e18 : f->type == KV_U64 ? 18446744073709551615.0 : 1e9;
+    /* UINT64_MAX is not a double: the cap of a u64 is 2^64, excluded
+     * (a value of exactly 2^64 would overflow the conversion) */
+    double cap = f->type == KV_I64 ? 9e18 : f->type == KV_U64 ? 18446744073709551616.0 : 1e9;
+    bool over = f->type == KV_U64 ? *d >= cap : *d > cap;
     bool digits = strspn(v, "0123456789") == strlen(v);
     errno = 0;
     /* plain digits past UINT64_MAX round to a double within the cap */
     bool wraps = f->type == KV_U64 && digits && (strtoull(v, NULL, 10), errno == ERANGE);
-    if (f->type != KV_FLOAT && f->type != KV_DOUBLE && (*d != floor(*d) || *d > cap || wraps))
+    if (f->type != KV_FLOAT && f->type != KV_DOUBLE && (*d != floor(*d) || over || wraps))
         return trm_errf(err, "%s %s: expected an integer, got '%s'", t->what, f->name, v);
     return 0;
 }
