@@ -99,8 +99,9 @@ static int number_nonneg(const kv_table *t, const kv_field *f, const char *v, do
     /* UINT64_MAX is not a double: the cap of a u64 is 2^64, excluded
      * (a value of exactly 2^64 would overflow the conversion) */
     double cap = f->type == KV_I64 ? 9e18 : f->type == KV_U64 ? 18446744073709551616.0 : 1e9;
-    bool over = f->type == KV_U64 ? *d >= cap : *d > cap;
     bool digits = strspn(v, "0123456789") == strlen(v);
+    /* plain digits are read exactly (strtoull, below); any other form must stay under 2^64 */
+    bool over = f->type == KV_U64 ? !digits && *d >= cap : *d > cap;
     errno = 0;
     /* plain digits past UINT64_MAX round to a double within the cap */
     bool wraps = f->type == KV_U64 && digits && (strtoull(v, NULL, 10), errno == ERANGE);
