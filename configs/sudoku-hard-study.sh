@@ -13,6 +13,8 @@
 #                        curriculum (T,n) = (1,2) -> (2,4) -> (3,6) at 30%/60%
 #             replay     reference + failure replay (a quarter of new rows)
 #             best       muon + nocarry (all of the above but replay)
+#             hints      muon + hints: new rows show part of their answer as
+#                        givens, up to 60% -> 30% -> 0% of the unknown cells
 #   RUN_DIR   default runs/hard-RECIPE; rerun to continue (--resume)
 #   key=value extra training or model keys (e.g. stop_after=200)
 # env: TRM (build/trm), DATA (data/sudoku-hard; built by
@@ -40,13 +42,15 @@ COMMON="global_batch_size=$BATCH epochs=$EPOCHS eval_interval=$(awk -v e="$EPOCH
 # muon_lr 0.005, not the published 0.02: 0.02 collapsed at hidden 128 (docs/sudoku-hard.md)
 MUON="optimizer=muon muon_lr=0.005 label_smoothing=0.2 lr_min_ratio=0"
 NOCARRY="graph=nocarry cycles_schedule=0:1,2;0.3:2,4;0.6:3,6"
+HINTS="hint_schedule=0:60;0.5:30;0.8:0"
 case "$RECIPE" in
     reference) KEYS="" ;;
     muon) KEYS="$MUON" ;;
     nocarry) KEYS="$NOCARRY" ;;
     replay) KEYS="replay_failures=0.25" ;;
     best) KEYS="$MUON $NOCARRY" ;;
-    *) echo "sudoku-hard-study: unknown recipe '$RECIPE' (reference, muon, nocarry, replay, best)" >&2; exit 1 ;;
+    hints) KEYS="$MUON $HINTS" ;;
+    *) echo "sudoku-hard-study: unknown recipe '$RECIPE' (reference, muon, nocarry, replay, best, hints)" >&2; exit 1 ;;
 esac
 
 # The recipe is checked first: a typo must not start the data build.

@@ -735,6 +735,8 @@ typedef struct {
     int nocarry_warmup;            /* nocarry: warm-up steps drawn from [0, this] per batch (-1: halt_max_steps - 1) */
     char cycles_schedule[256];     /* "F0:T,n;F1:T,n;..." (H_cycles, L_cycles by fraction of training; "" = off) */
     char halt_schedule[256];       /* "F0:N;F1:N;..." (halt_max_steps by fraction of training; "" = off) */
+    char hint_schedule[256];       /* "F0:P;F1:P;...": fresh rows show up to P percent of their unknown cells'
+                                    * answers as givens, by fraction of training ("" = off; docs/training.md) */
 } trm_train_config;
 
 /* The reference's cfg_pretrain.yaml, with ema=true. */

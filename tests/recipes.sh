@@ -97,6 +97,28 @@ ev = [(r["step"], r["eval"]["steps"]) for r in map(json.loads, open(sys.argv[1])
 assert ev == [(5, 2), (10, 3)], ev
 PYEOF
 
+# ---- hint_schedule: carry graph, resume exact (the draws are per step, not
+# state), a 0% phase draws nothing, and the hints change what is trained
+HINTS="hint_schedule=0:80;0.5:0"
+expect_ok "train with hint_schedule (carry graph)" "$TRM" train $SMALL $HINTS --out "$TMP/h1" --quiet
+expect_ok "the same run stops after 3 steps" "$TRM" train $SMALL $HINTS --out "$TMP/h2" stop_after=3 --quiet
+expect_ok "and resumes with its saved hint_schedule" "$TRM" train --data "$D" --out "$TMP/h2" --resume stop_after=0 --quiet
+cmp -s "$TMP/h1/checkpoint.safetensors" "$TMP/h2/checkpoint.safetensors" \
+    && ok "hint_schedule: resumed checkpoint is byte-identical" || bad "hint_schedule: resume is not exact"
+expect_ok "train with hint_schedule=0:0" "$TRM" train $SMALL "hint_schedule=0:0" --out "$TMP/h0" --quiet
+expect_ok "train without hints" "$TRM" train $SMALL --out "$TMP/hn" --quiet
+cmp -s "$TMP/h0/checkpoint.safetensors" "$TMP/hn/checkpoint.safetensors" \
+    && ok "hint_schedule=0:0 trains exactly as no hints" || bad "a 0% hint phase changed training"
+cmp -s "$TMP/h1/checkpoint.safetensors" "$TMP/hn/checkpoint.safetensors" \
+    && bad "hint_schedule=0:80 trained exactly as no hints" || ok "hints change the trained model"
+$PY - "$TMP/h1" <<'PYEOF' && ok "hint_schedule is kept in the state's train_config" || bad "hint_schedule not saved"
+import json, sys
+sys.path.insert(0, "tests/reference")
+from safetensors_io import load_file
+_, m = load_file(sys.argv[1] + "/state.safetensors", as_torch=False)
+assert json.loads(m["train_config"])["hint_schedule"] == "0:80;0.5:0"
+PYEOF
+
 # ---- bad recipe values: one line naming the field and what was expected
 X="$TRM train $SMALL --out $TMP/x"
 expect_err "cycles_schedule: must start at 0" "cycles_schedule: the first phase must start at fraction 0, got 0.1" $X "cycles_schedule=0.1:1,2"
@@ -107,6 +129,8 @@ expect_err "cycles_schedule: T,n pairs" "cycles_schedule: phase 2 '0.3:2': expec
 expect_err "cycles_schedule: n >= 1" "cycles_schedule: phase 1: n=0 out of range 1..256" $X "cycles_schedule=0:1,0"
 expect_err "halt_schedule: one value" "halt_schedule: phase 1 '0:2,3': expected FRACTION:N" $X "halt_schedule=0:2,3"
 expect_err "halt_schedule: N >= 1" "halt_schedule: phase 2: N=0 out of range 1..1024" $X "halt_schedule=0:4;0.5:0"
+expect_err "hint_schedule: a percentage" "hint_schedule: phase 2: P=101 out of range 0..100" $X "hint_schedule=0:50;0.5:101"
+expect_err "hint_schedule: form" "hint_schedule: phase 1 '0:0.5': expected FRACTION:PERCENT" $X "hint_schedule=0:0.5"
 expect_err "graph: carry or nocarry" "training field graph: expected carry or nocarry, got 'none'" $X graph=none
 expect_err "label_smoothing < 1" "training field label_smoothing: expected a number in \[0, 1\), got '1'" $X label_smoothing=1
 expect_err "step_weight > 0" "training field step_weight: expected a number > 0, got '0'" $X step_weight=0

@@ -85,7 +85,7 @@ done
 
 # the study's recipes (configs/sudoku-hard-study.sh) each train on the split
 # and resume when rerun (a small model, two steps, then two more)
-for r in reference muon nocarry replay best; do
+for r in reference muon nocarry replay best hints; do
     if TRM=$TRM DATA=$OUT HIDDEN=32 BATCH=4 EPOCHS=1 EVAL_N=4 bash configs/sudoku-hard-study.sh $r "$TMP/study-$r" \
            halt_max_steps=2 H_cycles=1 L_cycles=2 stop_after=2 --quiet >"$TMP/out" 2>"$TMP/err" &&
        TRM=$TRM DATA=$OUT bash configs/sudoku-hard-study.sh $r "$TMP/study-$r" stop_after=2 --quiet >"$TMP/out" 2>>"$TMP/err"; then

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/rng.h"
 #include "data/dataset.h"
 #include "io/npy.h"
 #include "testutil.h"
@@ -1008,6 +1009,44 @@ static void test_reference_reads_ours(void **state) {
     assert_int_not_equal(system(cmd), 0);
 }
 
+/* trm_batch_reveal: only cells whose question differs from a kept answer
+ * change, each to its answer; 0 reveals nothing; the share revealed is
+ * about max_frac / 2 (u uniform in [0, max_frac)); the same stream gives the
+ * same batch. */
+static void test_batch_reveal(void **state) {
+    (void)state;
+    enum { R = 200, S = 81 };
+    static int32_t in[R * S], lab[R * S], orig[R * S], again[R * S];
+    uint64_t rng[4];
+    rng_seed(rng, 7);
+    int64_t unknown = 0;
+    for (int i = 0; i < R * S; i++) {
+        lab[i] = i % 13 == 0 ? -100 : 2 + (int)(rng_next(rng) % 9); /* some ignored labels */
+        orig[i] = rng_next(rng) % 3 == 0 ? lab[i] : 1;               /* a third given */
+        if (orig[i] == -100) orig[i] = 1;
+        unknown += lab[i] >= 0 && orig[i] != lab[i];
+    }
+    memcpy(in, orig, sizeof in);
+    rng_seed(rng, 1);
+    assert_int_equal(trm_batch_reveal(in, lab, R, S, 0.0, rng), 0);
+    assert_memory_equal(in, orig, sizeof in);
+    rng_seed(rng, 1);
+    int64_t n = trm_batch_reveal(in, lab, R, S, 0.8, rng), changed = 0;
+    for (int i = 0; i < R * S; i++) {
+        if (in[i] == orig[i]) continue;
+        changed++;
+        assert_true(lab[i] >= 0);
+        assert_int_equal(in[i], lab[i]);
+    }
+    assert_int_equal(changed, n);
+    double share = (double)n / (double)unknown; /* expectation 0.4 */
+    assert_true(share > 0.33 && share < 0.47);
+    memcpy(again, orig, sizeof again);
+    rng_seed(rng, 1);
+    assert_int_equal(trm_batch_reveal(again, lab, R, S, 0.8, rng), n);
+    assert_memory_equal(again, in, sizeof in);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
@@ -1030,6 +1069,7 @@ int main(void) {
         cmocka_unit_test(test_loader_one_example_puzzles),
         cmocka_unit_test(test_loader_multi_example_puzzles),
         cmocka_unit_test(test_loader_determinism),
+        cmocka_unit_test(test_batch_reveal),
         cmocka_unit_test(test_loader_test_mode),
         cmocka_unit_test(test_loader_resume),
         cmocka_unit_test(test_loader_errors),

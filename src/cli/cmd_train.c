@@ -56,6 +56,7 @@ static void usage(FILE *out) {
             "  label_smoothing=0 step_weight=1 graph=carry (or nocarry) nocarry_warmup=auto\n"
             "  cycles_schedule=F0:T,n;F1:T,n;... halt_schedule=F0:N;F1:N;... (fractions of the run;\n"
             "  training-graph recipes, docs/training.md)\n"
+            "  hint_schedule=F0:P;F1:P;... (new rows show up to P%% of their answer as givens)\n"
             "Threads: OMP_NUM_THREADS (default: all cores; under mpirun, the cores of a host\n"
             "shared by its ranks). Data-parallel: mpirun -np P trm train ... (docs/mpi.md).\n",
             trm_preset_names(), t.global_batch_size, t.epochs, t.eval_interval, o->lr, o->lr_min_ratio,

@@ -1020,6 +1020,22 @@ int trm_loader_next(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *pu
                     : next_test(l, inputs, labels, puzzle_ids);
 }
 
+int64_t trm_batch_reveal(int32_t *inputs, const int32_t *labels, int rows, int seq_len, double max_frac,
+                         uint64_t rng[4]) {
+    int64_t revealed = 0;
+    for (int b = 0; b < rows; b++) {
+        float u = (float)max_frac * rng_uniform(rng);
+        int32_t *in = inputs + (int64_t)b * seq_len;
+        const int32_t *lab = labels + (int64_t)b * seq_len;
+        for (int i = 0; i < seq_len; i++)
+            if (lab[i] >= 0 && in[i] != lab[i] && rng_uniform(rng) < u) {
+                in[i] = lab[i];
+                revealed++;
+            }
+    }
+    return revealed;
+}
+
 double trm_loader_epoch_progress(const trm_loader *l) {
     int64_t n = l->train ? l->s->n_grp : l->s->n_ex;
     return n ? (double)l->cursor / (double)n : 1.0;

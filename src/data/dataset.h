@@ -93,4 +93,13 @@ double trm_loader_epoch_progress(const trm_loader *l);
 void trm_loader_get_state(const trm_loader *l, trm_loader_state *st);
 int trm_loader_set_state(trm_loader *l, const trm_loader_state *st, trm_err *err);
 
+/* Hints (training key hint_schedule, docs/training.md "Hints"): shows part
+ * of each row's answer in its question, so training also sees easier
+ * versions of its puzzles. Each row draws u uniform in [0, max_frac); each
+ * cell whose question token differs from its answer (labels >= 0) then
+ * takes the answer token with probability u. Meaningful where question and
+ * answer align cell by cell (Sudoku, Maze). Returns the cells revealed. */
+int64_t trm_batch_reveal(int32_t *inputs, const int32_t *labels, int rows, int seq_len, double max_frac,
+                         uint64_t rng[4]);
+
 #endif

@@ -70,11 +70,10 @@ typedef struct {
 } schedule;
 
 /* Parses "F0:a[,b];F1:a[,b];..." with nv values per phase, each in
- * [1, hi[k]]; "" is no schedule (n = 0). */
-static int parse_schedule(const char *key, const char *text, int nv, const char *const *names,
-                          const int *hi, schedule *out, trm_err *err) {
+ * [lo[k], hi[k]]; "" is no schedule (n = 0). */
+static int parse_schedule(const char *key, const char *text, int nv, const char *const *names, const int *lo,
+                          const int *hi, const char *form, schedule *out, trm_err *err) {
     memset(out, 0, sizeof *out);
-    const char *form = nv == 2 ? "FRACTION:T,n (e.g. 0:1,2;0.3:2,4;0.6:3,6)" : "FRACTION:N (e.g. 0:2;0.5:8)";
     for (const char *p = text; *p;) {
         const char *end = strchr(p, ';');
         int len = end ? (int)(end - p) : (int)strlen(p), i = out->n;
@@ -88,8 +87,9 @@ static int parse_schedule(const char *key, const char *text, int nv, const char 
             errno = 0;
             long x = strtol(v, &q, 10);
             ok = q > v && !errno && *q == (k == nv - 1 ? *(p + len) : ',');
-            if (ok && (x < 1 || x > hi[k]))
-                return trm_errf(err, "training field %s: phase %d: %s=%ld out of range 1..%d", key, i + 1, names[k], x, hi[k]);
+            if (ok && (x < lo[k] || x > hi[k]))
+                return trm_errf(err, "training field %s: phase %d: %s=%ld out of range %d..%d", key, i + 1, names[k], x,
+                                lo[k], hi[k]);
             out->v[i][k] = (int)x;
         }
         if (!ok || q != p + len)
@@ -107,14 +107,22 @@ static int parse_schedule(const char *key, const char *text, int nv, const char 
 
 static int parse_cycles_schedule(const char *text, schedule *out, trm_err *err) {
     static const char *const names[2] = {"T", "n"};
-    static const int hi[2] = {TRM_LIMIT_CYCLES, TRM_LIMIT_CYCLES}; /* what a checkpoint may ask for */
-    return parse_schedule("cycles_schedule", text, 2, names, hi, out, err);
+    static const int lo[2] = {1, 1}, hi[2] = {TRM_LIMIT_CYCLES, TRM_LIMIT_CYCLES}; /* what a checkpoint may ask for */
+    return parse_schedule("cycles_schedule", text, 2, names, lo, hi, "FRACTION:T,n (e.g. 0:1,2;0.3:2,4;0.6:3,6)", out,
+                          err);
 }
 
 static int parse_halt_schedule(const char *text, schedule *out, trm_err *err) {
     static const char *const names[1] = {"N"};
-    static const int hi[1] = {TRM_LIMIT_HALT_MAX_STEPS}; /* halt_max_steps, likewise */
-    return parse_schedule("halt_schedule", text, 1, names, hi, out, err);
+    static const int lo[1] = {1}, hi[1] = {TRM_LIMIT_HALT_MAX_STEPS}; /* halt_max_steps, likewise */
+    return parse_schedule("halt_schedule", text, 1, names, lo, hi, "FRACTION:N (e.g. 0:2;0.5:8)", out, err);
+}
+
+static int parse_hint_schedule(const char *text, schedule *out, trm_err *err) {
+    static const char *const names[1] = {"P"};
+    static const int lo[1] = {0}, hi[1] = {100}; /* a percentage */
+    return parse_schedule("hint_schedule", text, 1, names, lo, hi, "FRACTION:PERCENT (e.g. 0:60;0.3:30;0.6:0)", out,
+                          err);
 }
 
 /* The phase that holds at `done` of `total` steps. Comparing the quotient
@@ -138,6 +146,11 @@ static int check_cycles(const char *v, trm_err *err) {
 static int check_halt(const char *v, trm_err *err) {
     schedule sc;
     return parse_halt_schedule(v, &sc, err);
+}
+
+static int check_hints(const char *v, trm_err *err) {
+    schedule sc;
+    return parse_hint_schedule(v, &sc, err);
 }
 
 _Static_assert(sizeof(trm_loss_kind) == sizeof(int) && sizeof(trm_optimizer) == sizeof(int), "KV_ENUM stores an int");
@@ -182,7 +195,7 @@ static const kv_field KEYS[] = {
     UNIT("label_smoothing", label_smoothing),
     RANGE("step_weight", step_weight, KV_FLOAT, 0, HUGE_VAL, true, false, "a number > 0"),
     ENUM("graph", graph, GRAPH_NAMES), T(nocarry_warmup, KV_AUTO_INT),
-    SCHED(cycles_schedule, check_cycles), SCHED(halt_schedule, check_halt),
+    SCHED(cycles_schedule, check_cycles), SCHED(halt_schedule, check_halt), SCHED(hint_schedule, check_hints),
 };
 static const kv_table TABLE = {"training field", KEYS, sizeof KEYS / sizeof KEYS[0], KV_NONNEG, true};
 
@@ -217,7 +230,7 @@ typedef struct {
     int lock_fd;           /* RUN/train.lock, flock'ed for the whole run */
     int32_t *in, *lab, *pid;
     trm_config arch;       /* the run's architecture; schedules change m's depth per phase */
-    schedule cycles, halt; /* n = 0: off */
+    schedule cycles, halt, hints; /* n = 0: off */
     uint64_t warm_rng[4];  /* nocarry: warm-up step counts */
     double flops;          /* training FLOPs so far (trm_step_flops of the graphs run) */
     char path_state[4096], path_ckpt[4096], path_metrics[4096];
@@ -519,11 +532,26 @@ static int run_graph(run *r, const trm_batch *bt, trm_err *err) {
     return 0;
 }
 
+/* hint_schedule: part of the fresh rows' answers shown in their questions
+ * (trm_batch_reveal). The draws come from a stream seeded by the run's
+ * seed and the step, so a resumed run (and every rank of a data-parallel
+ * one, which all hold the whole batch here) draws the same without any
+ * state in state.safetensors. */
+static void reveal_hints(run *r) {
+    if (!r->hints.n) return;
+    int percent = r->hints.v[phase_at(&r->hints, r->step, r->total_steps)][0];
+    if (percent == 0) return;
+    uint64_t rng[4];
+    rng_seed(rng, (r->tc.seed + 5) * 0x9E3779B97F4A7C15ull + (uint64_t)r->step);
+    trm_batch_reveal(r->in, r->lab, r->tc.global_batch_size, r->arch.seq_len, percent / 100.0, rng);
+}
+
 /* One training step (spec 3.3); returns 1 past S_total (a no-op step). */
 static int train_step(run *r, log_window *w, trm_err *err) {
     int B = r->tc.global_batch_size;
     apply_phase(r);
     trm_loader_next(r->loader, r->in, r->lab, r->pid);
+    reveal_hints(r);
     if (r->replay) trm_replay_mix(r->replay, r->act, r->in, r->lab, r->pid);
     trm_batch gbt = {B, r->in, r->lab, r->pid};
     trm_batch bt = ddp_slice(r->dp, &gbt, r->arch.seq_len); /* DDP: this rank's rows */
@@ -646,7 +674,7 @@ static int check_given(const char *key, int given, int data, const char *dir, tr
  * seeds the warm-up RNG. */
 static int open_recipes(run *r, trm_err *err) {
     if (parse_cycles_schedule(r->tc.cycles_schedule, &r->cycles, err) ||
-        parse_halt_schedule(r->tc.halt_schedule, &r->halt, err))
+        parse_halt_schedule(r->tc.halt_schedule, &r->halt, err) || parse_hint_schedule(r->tc.hint_schedule, &r->hints, err))
         return -1;
     if (r->tc.graph == TRM_GRAPH_NOCARRY && r->tc.step_weight != 1.0f)
         return trm_errf(err, "training field step_weight: weighs the supervision steps of graph=carry; "
