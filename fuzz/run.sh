@@ -53,10 +53,19 @@ for name in $names; do
     mkdir -p "$corpus" "$FB/artifacts/$name"
     # seeds too big to commit: the state and checkpoint of fuzz_resume's own run
     : >"$work/empty"
+    # (without them fuzz_resume reaches a quarter of its code, fuzz_safetensors
+    # half: a seed that was not written fails the stage instead of passing quietly)
+    seed=
     if [ "$name" = resume ]; then
-        FUZZ_RESUME_SEED="$corpus/fresh_state" "$bin" -runs=1 "$work/empty" >/dev/null 2>&1
+        seed=$corpus/fresh_state
+        FUZZ_RESUME_SEED="$seed" "$bin" -runs=1 "$work/empty" >"$work/seed.log" 2>&1
     elif [ "$name" = safetensors ] && [ -x "$FB/fuzz/fuzz_resume" ]; then
-        FUZZ_CHECKPOINT_SEED="$corpus/checkpoint" "$FB/fuzz/fuzz_resume" -runs=1 "$work/empty" >/dev/null 2>&1
+        seed=$corpus/checkpoint
+        FUZZ_CHECKPOINT_SEED="$seed" "$FB/fuzz/fuzz_resume" -runs=1 "$work/empty" >"$work/seed.log" 2>&1
+    fi
+    if [ -n "$seed" ] && [ ! -s "$seed" ]; then
+        grep -E '^fuzz_|ERROR' "$work/seed.log" | head -2
+        bad "fuzz_$name: seed ${seed##*/} not written by fuzz_resume"; status=1
     fi
     nice "$bin" -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$FB/artifacts/$name/" "$corpus" $(ls -d "fuzz/corpus/$name" 2>/dev/null) >"$work/log" 2>&1
