@@ -1,9 +1,8 @@
 /* vec_neon.c - ARM64 (AdvSIMD) versions of the element-wise ops, the
  * counterparts of vec_avx512.c / vec_avx2.c: the NEON table of trm_vec()
  * (kernels/cpu.h; semantics in vec_avx512.h). The portable loops of ops.c
- * stay the reference. AdamATan2, atan2 and the transposes have no NEON
- * version yet: their table entries are the portable loops (optim.c's,
- * ops.c's), so the NEON path computes them exactly as the portable one.
+ * stay the reference. Every entry has a NEON version (AdamATan2 with its
+ * atan2, and the transposes since the issue 14 leftovers).
  *
  * The arithmetic is vec_avx512.c's, step for step, 4 lanes at a time:
  * exp in double (n ln2 + r reduction, degree-9 Taylor polynomial, 2^n
@@ -182,30 +181,86 @@ static void vneon_softmax_bwd_row(float *d, const float *p, int C, float scale) 
         st(d + c, vmulq_f32(vmulq_n_f32(pv, scale), vsubq_f32(ld(d + c, k, 0.0f), dot)), k);
     }
 }
-/* ---- no NEON version yet: the portable loops (optim.c's AdamATan2,
- * ops.c's transpose), so these give the portable path's numbers */
+/* atan2(y, x) for x >= 0 (vec_avx512.c's atan2_nonneg_x16, the same IEEE
+ * operations in the same order, so the same bits as the x86 paths): with
+ * a = |y|, t = min(a, x) / max(a, x), Cephes' reduction (t > tan(pi/8):
+ * pi/4 + atan((t-1)/(t+1))) and degree-4 odd polynomial, pi/2 - atan(t)
+ * when a > x, the sign of y; atan2(0, 0) = 0, atan2(inf, inf) = pi/4, NaN
+ * in, NaN out (NEON's min/max keep NaNs, the blend below settles it as on
+ * x86). About 2 ulp (tests/test_neon.c: against double atan2). */
+static inline float32x4_t atan2_nonneg_x4(float32x4_t y, float32x4_t x) {
+    float32x4_t zero = vdupq_n_f32(0.0f), one = vdupq_n_f32(1.0f);
+    float32x4_t a = vabsq_f32(y);
+    float32x4_t num = vminq_f32(a, x), den = vmaxq_f32(a, x);
+    float32x4_t t = vdivq_f32(num, den);
+    t = vbslq_f32(vceqq_f32(den, zero), zero, t);
+    t = vbslq_f32(vceqq_f32(num, vdupq_n_f32(INFINITY)), one, t);
+    uint32x4_t big = vcgtq_f32(t, vdupq_n_f32(0.4142135623730950f));
+    t = vbslq_f32(big, vdivq_f32(vsubq_f32(t, one), vaddq_f32(t, one)), t);
+    float32x4_t base = vbslq_f32(big, vdupq_n_f32(0.78539816339744830962f), zero);
+    float32x4_t z = vmulq_f32(t, t);
+    float32x4_t q = vfmaq_f32(vdupq_n_f32(-1.38776856032e-1f), vdupq_n_f32(8.05374449538e-2f), z);
+    q = vfmaq_f32(vdupq_n_f32(1.99777106478e-1f), q, z);
+    q = vfmaq_f32(vdupq_n_f32(-3.33329491539e-1f), q, z);
+    float32x4_t r = vaddq_f32(base, vfmaq_f32(t, vmulq_f32(q, z), t));
+    r = vbslq_f32(vcgtq_f32(a, x), vsubq_f32(vdupq_n_f32(1.57079632679489661923f), r), r);
+    uint32x4_t ordered = vandq_u32(vceqq_f32(y, y), vceqq_f32(x, x));
+    r = vbslq_f32(ordered, r, vdupq_n_f32(NAN));
+    uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(y), vdupq_n_u32(0x80000000u));
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(r), sign));
+}
 
-static void port_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
-                            float c2, float step, float sqrt_bc2) {
-    for (long i = 0; i < n; i++) {
-        p[i] *= decay;
-        m[i] += c1 * (g[i] - m[i]);
-        v[i] += c2 * (g[i] * g[i] - v[i]);
-        p[i] -= step * atan2f(m[i], sqrtf(v[i]) / sqrt_bc2);
+static void vneon_atan2_nonneg_x(float *r, const float *y, const float *x, int n) {
+    for (int i = 0; i < n; i += 4) st(r + i, atan2_nonneg_x4(ld(y + i, n - i, 0.0f), ld(x + i, n - i, 0.0f)), n - i);
+}
+
+/* AdamATan2 (optim.c's loop, same order of operations; semantics in
+ * vec_avx512.h), with the vector atan2 above. */
+static void vneon_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
+                             float c2, float step, float sqrt_bc2) {
+    float32x4_t vdecay = vdupq_n_f32(decay), vc1 = vdupq_n_f32(c1), vc2 = vdupq_n_f32(c2);
+    float32x4_t vstep = vdupq_n_f32(step), vbc = vdupq_n_f32(sqrt_bc2);
+    for (long i = 0; i < n; i += 4) {
+        int k = n - i < 4 ? (int)(n - i) : 4;
+        float32x4_t gi = ld(g + i, k, 0.0f), pi = ld(p + i, k, 0.0f);
+        float32x4_t mi = ld(m + i, k, 0.0f), vi = ld(v + i, k, 0.0f);
+        pi = vmulq_f32(pi, vdecay);
+        mi = vaddq_f32(mi, vmulq_f32(vc1, vsubq_f32(gi, mi)));
+        vi = vaddq_f32(vi, vmulq_f32(vc2, vsubq_f32(vmulq_f32(gi, gi), vi)));
+        float32x4_t den = vdivq_f32(vsqrtq_f32(vi), vbc);
+        pi = vsubq_f32(pi, vmulq_f32(vstep, atan2_nonneg_x4(mi, den)));
+        st(p + i, pi, k);
+        st(m + i, mi, k);
+        st(v + i, vi, k);
     }
 }
 
-static void port_atan2_nonneg_x(float *r, const float *y, const float *x, int n) {
-    for (int i = 0; i < n; i++) r[i] = atan2f(y[i], x[i]);
-}
-
-static void port_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) out[(size_t)c * ldo + r] = in[(size_t)r * ldi + c];
+/* out[c * ldo + r] = in[r * ldi + c] for r < R, c < C, in 4x4 register
+ * tiles (trn1/trn2 on 32-bit, then on 64-bit lanes); rows past R of a
+ * tile are zeros, lanes past C or R are neither read nor written. */
+static void vneon_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
+    for (int r0 = 0; r0 < R; r0 += 4) {
+        int nr = R - r0 < 4 ? R - r0 : 4;
+        for (int c0 = 0; c0 < C; c0 += 4) {
+            int nc = C - c0;
+            float32x4_t v[4];
+            for (int i = 0; i < 4; i++)
+                v[i] = i < nr ? ld(in + (size_t)(r0 + i) * ldi + c0, nc, 0.0f) : vdupq_n_f32(0.0f);
+            float32x4_t t0 = vtrn1q_f32(v[0], v[1]), t1 = vtrn2q_f32(v[0], v[1]);
+            float32x4_t t2 = vtrn1q_f32(v[2], v[3]), t3 = vtrn2q_f32(v[2], v[3]);
+            float64x2_t d0 = vreinterpretq_f64_f32(t0), d1 = vreinterpretq_f64_f32(t1);
+            float64x2_t d2 = vreinterpretq_f64_f32(t2), d3 = vreinterpretq_f64_f32(t3);
+            float32x4_t o[4] = {
+                vreinterpretq_f32_f64(vtrn1q_f64(d0, d2)), vreinterpretq_f32_f64(vtrn1q_f64(d1, d3)),
+                vreinterpretq_f32_f64(vtrn2q_f64(d0, d2)), vreinterpretq_f32_f64(vtrn2q_f64(d1, d3)),
+            };
+            for (int j = 0; j < 4 && j < nc; j++) st(out + (size_t)(c0 + j) * ldo + r0, o[j], nr);
+        }
+    }
 }
 
 const trm_vec_kernels trm_vec_neon = {
     vneon_exp,         vneon_swiglu_row,      vneon_swiglu_bwd_row, vneon_add_rmsnorm_row, vneon_rmsnorm_bwd_row,
-    vneon_softmax_row, vneon_softmax_bwd_row, port_adam_atan2,      port_atan2_nonneg_x,   port_transpose,
+    vneon_softmax_row, vneon_softmax_bwd_row, vneon_adam_atan2,     vneon_atan2_nonneg_x,  vneon_transpose,
 };
 #endif
