@@ -14,7 +14,18 @@ unchanged to both), and prints one table:
   RSS               peak resident memory of each process, and the ratio
 
   isa               the kernels' instruction set trm ran on (TRM_CPU, one
-                    trm run per --isa; PyTorch runs once per case)
+                    trm run per --isa)
+
+Under --isa avx2 PyTorch is held to AVX2 as well, so an AVX-512 machine
+measures both sides as an AVX2 machine would run them: this script sets
+ATEN_CPU_CAPABILITY=avx2 (ATen's kernels), DNNL_MAX_CPU_ISA=AVX2 (oneDNN)
+and OPENBLAS_CORETYPE=Haswell (OpenBLAS's AVX2 kernels) in the environment
+of both the PyTorch and the trm process of those rows, overriding values
+the caller set (trm's own kernels follow TRM_CPU=avx2). PyTorch runs once
+per case and environment; each PyTorch run prints the instruction sets its
+libraries report (ATen, OpenBLAS core, oneDNN: bench/torch_bench.py), so
+the hold is checked, not assumed. Other --isa values leave the environment
+as it is. bench/avx2.sh runs the one-core AVX2 comparison of issue 14.
 
   bench/compare.py                                  # the issue's table, native and avx2
   bench/compare.py --isa native                     # this CPU's best ISA only
@@ -36,6 +47,10 @@ ROOT = os.path.dirname(HERE)
 DEFAULT_CASES = ["sudoku-att:train:32", "sudoku-mlp:train:32", "maze-att:train:4",
                  "sudoku-mlp:solve:1", "sudoku-att:solve:1", "maze-att:solve:1",
                  "sudoku-att:solve:64:4"]
+
+
+# The environment of both sides under one TRM_CPU value: only avx2 is held.
+HOLD = {"avx2": {"ATEN_CPU_CAPABILITY": "avx2", "DNNL_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}}
 
 
 def run_json(cmd, env):
@@ -107,9 +122,10 @@ def main():
         parts = case.split(":")
         preset, mode, batch = parts[0], parts[1], int(parts[2])
         sup = int(parts[3]) if len(parts) > 3 else 0
-        torch_row = None
+        torch_rows = {}  # held environment -> PyTorch's result (PyTorch ignores TRM_CPU)
         for isa in a.isa.split(","):
-            ienv = dict(env, TRM_CPU=isa)
+            hold = HOLD.get(isa, {})
+            ienv = dict(env, TRM_CPU=isa, **hold)
             t = trm_case(a, preset, mode, batch, a.precision, isa not in peaks, ienv, sup)
             if t is None:
                 continue
@@ -129,8 +145,16 @@ def main():
                     row["other_s"] = b[mode]["seconds"]
                     row["other_rss"] = b[mode]["peak_rss_mb"]
             elif not a.no_torch:
-                if torch_row is None:  # PyTorch does not depend on TRM_CPU: once per case
-                    torch_row = torch_case(a, preset, mode, batch, env, sup) or {}
+                key = tuple(sorted(hold.items()))
+                if key not in torch_rows:
+                    torch_rows[key] = torch_case(a, preset, mode, batch, dict(env, **hold), sup) or {}
+                    if torch_rows[key]:
+                        t_ = torch_rows[key]
+                        print("torch%s: ATen %s, OpenBLAS core %s, oneDNN %s" % (
+                            " (held: %s)" % " ".join("%s=%s" % kv for kv in key) if key else "",
+                            t_.get("aten_isa", "?"), t_.get("openblas_core", "?"), t_.get("dnnl_isa", "?")),
+                            flush=True)
+                torch_row = torch_rows[key]
                 if torch_row:
                     row["other_s"] = torch_row["seconds"]
                     row["other_rss"] = torch_row["peak_rss_mb"]

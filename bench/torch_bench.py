@@ -7,12 +7,18 @@ on the configuration `trm bench` uses, so the two can be compared in one run
          + EMA (tests/reference/optim_ref.py's Trainer), on a random batch.
   solve: halt_max_steps evaluation ACT calls from a fresh carry, no grad.
 
-Prints one JSON object: seconds (median), examples_per_s, peak_rss_mb.
+Prints one JSON object: seconds (median), examples_per_s, peak_rss_mb, and
+the instruction sets PyTorch's libraries ran on (read back from them, so a
+run held to AVX2 by bench/compare.py --isa avx2 shows that it was):
+aten_isa (ATen's kernels: torch.__config__.show()), openblas_core (the
+core OpenBLAS chose, openblas_get_corename) and dnnl_isa (oneDNN's
+dnnl_get_effective_cpu_isa), "-" where a library is not loaded.
 With TRM_BENCH_CPUTIME=1 (as `trm bench`) steps are timed by the process's
 CPU time instead of the wall clock (meaningful with OMP_NUM_THREADS=1 on a
 machine shared with other jobs).
 """
 import argparse
+import ctypes
 import json
 import os
 import resource
@@ -39,6 +45,37 @@ def make_cfg(preset, sets):
         k, v = kv.split("=", 1)
         d[k] = v
     return trm_ref.TRMConfig.from_dict(d)
+
+
+# dnnl_cpu_isa_t values of oneDNN 2.x (dnnl_types.h)
+DNNL_ISA = {0x0: "all", 0x1: "sse41", 0x3: "avx", 0x7: "avx2", 0x407: "avx2_vnni", 0x27: "avx512_core",
+            0x67: "avx512_core_vnni", 0xE7: "avx512_core_bf16", 0x3E7: "avx512_core_amx"}
+
+
+def backend_isas():
+    """ATen's CPU capability, OpenBLAS's core and oneDNN's ISA in this process."""
+    info = {"aten_isa": "-", "openblas_core": "-", "dnnl_isa": "-"}
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            info["aten_isa"] = line.split(":", 1)[1].strip()
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if path.startswith("/") and (".so" in path) and ("openblas" in path or "dnnl" in path):
+                libs.add(path)
+    for path in sorted(libs):
+        try:
+            lib = ctypes.CDLL(path)
+            if "openblas" in path and hasattr(lib, "openblas_get_corename"):
+                lib.openblas_get_corename.restype = ctypes.c_char_p
+                info["openblas_core"] = lib.openblas_get_corename().decode()
+            if "dnnl" in path and hasattr(lib, "dnnl_get_effective_cpu_isa"):
+                v = lib.dnnl_get_effective_cpu_isa()
+                info["dnnl_isa"] = DNNL_ISA.get(v, hex(v))
+        except OSError:
+            pass
+    return info
 
 
 def random_batch(cfg, B, gen):
@@ -95,7 +132,8 @@ def main():
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": threads,
                       "preset": a.preset, "mode": a.mode, "batch": B, "seconds": sec,
                       "examples_per_s": B / sec,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                      **backend_isas()}))
 
 
 if __name__ == "__main__":

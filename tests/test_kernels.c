@@ -22,6 +22,7 @@
 #include "kernels/ops.h"
 #include "kernels/cpu.h"
 #include "support/ops_ref.h"
+#include "support/vec_ref.h"
 #include "kernels/vec_avx512.h"
 #include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "trm.h"
@@ -299,39 +300,17 @@ static double rms_S(void *p) {
 
 /* op_add_rmsnorm_forward = op_vec_add + op_rmsnorm_forward; its gradient with
  * respect to both inputs is op_rmsnorm_backward's (finite differences). */
-/* AdamATan2's vector atan2 (x >= 0) against libm's double atan2: error in
- * ulps of the float result over magnitudes 1e-30..1e30 and the edge
- * cases (zeros of both signs, infinities, NaN). */
+/* AdamATan2's vector atan2 (x >= 0) against libm's double atan2 (3 ulp)
+ * and bit for bit against its scalar replica, over magnitudes 1e-30..1e30
+ * and the edge cases (tests/support/vec_ref.c, shared with test_neon.c). */
 static void test_atan2(void **state) {
     (void)state;
     enum { N = 200000 };
-    float *y = malloc(sizeof(float) * N), *x = malloc(sizeof(float) * N), *r = malloc(sizeof(float) * N);
-    gc_rng g;
-    gc_seed(&g, 5);
-    for (int i = 0; i < N; i++) {
-        float u[3];
-        gc_fill_random(&g, u, 3, -1, 1);
-        y[i] = copysignf(powf(10.0f, 30.0f * u[0]), u[2]);
-        x[i] = i % 7 == 0 ? fabsf(y[i]) * (1.0f + 0.01f * u[1]) : powf(10.0f, 30.0f * u[1]);
-    }
-    const float ey[] = {0.0f, -0.0f, 1.0f, -1.0f, INFINITY, -INFINITY, 0.0f, INFINITY, NAN, 1.0f, 1e-45f};
-    const float ex[] = {0.0f, 0.0f, 0.0f, 0.0f, INFINITY, INFINITY, 5.0f, 3.0f, 1.0f, NAN, 1e-45f};
-    int ne = (int)(sizeof ey / sizeof ey[0]);
-    for (int i = 0; i < ne; i++) { y[i] = ey[i]; x[i] = ex[i]; }
-    trm_vec()->atan2_nonneg_x(r, y, x, N);
-    double worst = 0.0;
-    for (int i = 0; i < N; i++) {
-        float want = atan2f(y[i], x[i]);
-        if (isnan(want)) { if (!isnan(r[i])) fail_msg("atan2(%g, %g) = %g, want NaN", y[i], x[i], r[i]); continue; }
-        if (signbit(want) != signbit(r[i]))
-            fail_msg("atan2(%g, %g) = %g: sign differs from %g", y[i], x[i], r[i], want);
-        double ulp = fmax(nextafterf(fabsf(want), INFINITY) - fabsf(want), 1e-45);
-        double e = fabs((double)r[i] - atan2((double)y[i], (double)x[i])) / ulp;
-        if (!(e <= 3.0)) fail_msg("atan2(%.9g, %.9g) = %.9g, want %.9g (%.1f ulp)", y[i], x[i], r[i], want, e);
-        worst = fmax(worst, e);
-    }
-    printf("    %s atan2 (x >= 0): %d values, worst %.2f ulp (tol 3)\n", trm_cpu_isa_active(), N, worst);
-    free(y); free(x); free(r);
+    double worst;
+    char msg[256];
+    if (vref_check_atan2(trm_vec()->atan2_nonneg_x, N, &worst, msg, sizeof msg)) fail_msg("%s", msg);
+    printf("    %s atan2 (x >= 0): %d values, worst %.2f ulp (tol 3), bit-equal to the scalar replica\n",
+           trm_cpu_isa_active(), N, worst);
 }
 
 static void test_add_rmsnorm(void **state) {

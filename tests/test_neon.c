@@ -5,7 +5,9 @@
  * parallel region; the row kernels against ops.c's portable loops
  * (written out here) on row lengths around the vector width; exp bit for
  * bit against a scalar replica of its own arithmetic and within 1 ulp of
- * expf. Tolerances are stated per test (the summation orders differ from
+ * expf; atan2 within 3 ulp of double atan2 and bit for bit its scalar
+ * replica (the x86 kernels' bits), AdamATan2 bit for bit optim.c's update
+ * with that atan2, transposes bit for bit the plain loop. Tolerances are stated per test (the summation orders differ from
  * the portable loops', so those comparisons cannot be bit-equal).
  * Off ARM64 every test is a named skip; `make test-arm64` runs them under
  * qemu-aarch64. */
@@ -22,6 +24,7 @@
 
 #include "gradcheck.h"
 #include "kernels/matmul.h"
+#include "support/vec_ref.h"
 #include "trm.h"
 
 #define NEED_NEON()                                                         \
@@ -326,45 +329,95 @@ static void test_softmax(void **state) {
     }
 }
 
-/* The table entries with no NEON version (AdamATan2, atan2, transpose) are
- * the portable loops: bit for bit optim.c's update and a plain transpose. */
-static void test_portable_entries(void **state) {
+/* atan2 (x >= 0): within 3 ulp of double atan2 and bit for bit its scalar
+ * replica, i.e. the same bits as the AVX-512 / AVX2 kernels, over
+ * magnitudes 1e-30..1e30 and the edge cases (tests/support/vec_ref.c, the
+ * check test_kernels.c runs on the x86 paths). */
+static void test_atan2(void **state) {
+    (void)state;
+    NEED_NEON();
+    double worst;
+    char msg[256];
+    if (vref_check_atan2(trm_vec()->atan2_nonneg_x, 100003, &worst, msg, sizeof msg)) fail_msg("%s", msg);
+    printf("    neon atan2 (x >= 0): 100003 values, worst %.2f ulp (tol 3), bit-equal to the scalar replica\n",
+           worst);
+}
+
+/* AdamATan2 on lengths around the 4-lane width: bit for bit optim.c's
+ * update with the NEON atan2 in place of atan2f (same operations in the
+ * same order), and within 1e-6 of the portable update (atan2f; the step
+ * is 1e-3, so 3 ulp of atan2 are ~1e-10). Nothing past n is written. */
+static void test_adam_atan2(void **state) {
     (void)state;
     NEED_NEON();
     const trm_vec_kernels *v = trm_vec();
-    enum { N = 37, R = 5, C = 7 };
     gc_rng r;
     gc_seed(&r, 17);
-    float p[N], m[N], w[N], g[N], pr[N], mr[N], wr[N], a[N];
-    gc_fill_random(&r, p, N, -1, 1);
-    gc_fill_random(&r, m, N, -1, 1);
-    gc_fill_random(&r, w, N, 0, 1);
-    gc_fill_random(&r, g, N, -1, 1);
-    memcpy(pr, p, sizeof p); memcpy(mr, m, sizeof m); memcpy(wr, w, sizeof w);
-    for (int i = 0; i < N; i++) {
-        pr[i] *= 0.999f;
-        mr[i] += 0.1f * (g[i] - mr[i]);
-        wr[i] += 0.05f * (g[i] * g[i] - wr[i]);
-        pr[i] -= 1e-3f * atan2f(mr[i], sqrtf(wr[i]) / 0.3f);
+    for (size_t l = 0; l < N_LENS; l++) {
+        int n = LENS[l], np = n + 3;
+        float *p = gc_alloc(np), *m = gc_alloc(np), *w = gc_alloc(np), *g = gc_alloc(np);
+        float *pr = gc_alloc(np), *mr = gc_alloc(np), *wr = gc_alloc(np), *pp = gc_alloc(np);
+        gc_fill_random(&r, p, np, -1, 1);
+        gc_fill_random(&r, m, np, -1, 1);
+        gc_fill_random(&r, w, np, 0, 1);
+        gc_fill_random(&r, g, np, -1, 1);
+        if (n > 4) { g[1] = 0.0f; m[1] = 0.0f; w[1] = 0.0f; } /* atan2(0, 0) */
+        memcpy(pr, p, sizeof(float) * np); memcpy(mr, m, sizeof(float) * np); memcpy(wr, w, sizeof(float) * np);
+        for (int i = 0; i < n; i++) {
+            pr[i] *= 0.999f;
+            mr[i] += 0.1f * (g[i] - mr[i]);
+            wr[i] += 0.05f * (g[i] * g[i] - wr[i]);
+            float den = sqrtf(wr[i]) / 0.3f, a;
+            v->atan2_nonneg_x(&a, &mr[i], &den, 1);
+            pp[i] = pr[i] - 1e-3f * atan2f(mr[i], den);
+            pr[i] -= 1e-3f * a;
+        }
+        for (int i = n; i < np; i++) pp[i] = pr[i];
+        v->adam_atan2(p, m, w, g, n, 0.999f, 0.1f, 0.05f, 1e-3f, 0.3f);
+        assert_memory_equal(p, pr, sizeof(float) * np);
+        assert_memory_equal(m, mr, sizeof(float) * np);
+        assert_memory_equal(w, wr, sizeof(float) * np);
+        CHECK_REL_FLOOR("adam_atan2 against atan2f", np, p, pp, 1e-6, 1.0);
+        free(p); free(m); free(w); free(g); free(pr); free(mr); free(wr); free(pp);
     }
-    v->adam_atan2(p, m, w, g, N, 0.999f, 0.1f, 0.05f, 1e-3f, 0.3f);
-    assert_memory_equal(p, pr, sizeof p);
-    assert_memory_equal(m, mr, sizeof m);
-    assert_memory_equal(w, wr, sizeof w);
-    v->atan2_nonneg_x(a, g, wr, N);
-    for (int i = 0; i < N; i++) assert_true(a[i] == atan2f(g[i], wr[i]));
-    float in[R * (C + 1)], out[C * (R + 2)];
-    gc_fill_random(&r, in, R * (C + 1), -1, 1);
-    v->transpose(out, R + 2, in, C + 1, R, C);
-    for (int i = 0; i < R; i++)
-        for (int j = 0; j < C; j++) assert_true(out[j * (R + 2) + i] == in[i * (C + 1) + j]);
+}
+
+/* Transposes of R x C for R, C around the 4-lane tile (and the model's 97,
+ * 512) with padded strides: bit for bit the plain loop, and nothing
+ * outside the R x C block of out written. */
+static void test_transpose(void **state) {
+    (void)state;
+    NEED_NEON();
+    static const int D[] = {1, 2, 3, 4, 5, 7, 8, 9, 97};
+    enum { ND = sizeof D / sizeof D[0] };
+    gc_rng r;
+    gc_seed(&r, 19);
+    int cases = 0;
+    for (int a = 0; a < ND + 1; a++)
+        for (int b = 0; b < ND + 1; b++) {
+            int R = a < ND ? D[a] : 512, C = b < ND ? D[b] : 512;
+            if (R * C > 512 * 97) continue;
+            int ldi = C + 3, ldo = R + 2;
+            size_t ni = (size_t)R * ldi, no = (size_t)C * ldo;
+            float *in = gc_alloc(ni), *out = gc_alloc(no), *want = gc_alloc(no);
+            gc_fill_random(&r, in, ni, -1, 1);
+            gc_fill_random(&r, out, no, -1, 1);
+            memcpy(want, out, sizeof(float) * no);
+            for (int i = 0; i < R; i++)
+                for (int j = 0; j < C; j++) want[(size_t)j * ldo + i] = in[(size_t)i * ldi + j];
+            trm_vec()->transpose(out, ldo, in, ldi, R, C);
+            if (memcmp(out, want, sizeof(float) * no)) fail_msg("neon transpose %d x %d differs", R, C);
+            free(in); free(out); free(want);
+            cases++;
+        }
+    printf("    neon transpose: %d shapes bit-equal to the plain loop\n", cases);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm),    cmocka_unit_test(test_dispatch), cmocka_unit_test(test_exp),
         cmocka_unit_test(test_swiglu),  cmocka_unit_test(test_rmsnorm),  cmocka_unit_test(test_softmax),
-        cmocka_unit_test(test_portable_entries),
+        cmocka_unit_test(test_atan2),   cmocka_unit_test(test_adam_atan2), cmocka_unit_test(test_transpose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

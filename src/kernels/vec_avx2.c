@@ -4,8 +4,10 @@
  * function-level target attributes, so the binary runs on any x86-64 and
  * only trm_vec() (kernels/cpu.h) decides to call them.
  *
- * Every op gives the same bits as the AVX-512 one: the element-wise
- * arithmetic is the same sequence of IEEE operations (2^n by exponent
+ * SwiGLU, AdamATan2 with its atan2 and the exp polynomials are
+ * vec_simd.h's (the code the AVX-512 and NEON paths run too), instantiated
+ * here for 8 lanes. Every op gives the same bits as the AVX-512 one: the
+ * element-wise arithmetic is the same sequence of IEEE operations (2^n by exponent
  * arithmetic where AVX-512 has vscalef, the result being exact or rounded
  * once either way), and the reductions (softmax sums, the norms' double
  * sums) keep AVX-512's 16 partial sums as two 8-lane vectors and combine
@@ -33,85 +35,64 @@ TGT static inline __m256d pow2d(__m256d n) {
     return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(ni, _mm256_set1_epi64x(1023)), 52));
 }
 
-/* vec_avx512.c's exp8d on 4 doubles: p * 2^n is exact here, as scalef's. */
-TGT static inline __m256d exp4d(__m256d x) {
-    __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)),
-                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(0.6931471805599453), x);
-    __m256d p = _mm256_set1_pd(1.0 / 362880);
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    return _mm256_mul_pd(p, pow2d(n));
-}
-
-TGT static inline __m256 exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
-    __m256d lo = exp4d(_mm256_cvtps_pd(_mm256_castps256_ps128(x)));
-    __m256d hi = exp4d(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)));
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
-}
-
-TGT static void v256_exp(float *y, const float *x, int n) {
-    for (int i = 0; i < n; i += 8) store8(y + i, exp8(load8(x + i, n - i)), n - i);
-}
-
 /* 2^k as float for integral k in [-126, 127]. */
 TGT static inline __m256 pow2f(__m256i k) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23));
 }
 
-/* vec_avx512.c's exp16f. vscalef's p 2^n, n in [-150, 128], is p 2^(n/2)
- * 2^(n - n/2) here: the first product is exact, the second rounds once
- * (to a subnormal, or overflows), as vscalef does. */
-TGT static inline __m256 exp8f(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(88.8f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+/* AVX-512's vscalef p 2^n, n in [-150, 128], as p 2^(n/2) 2^(n - n/2):
+ * the first product is exact, the second rounds once (to a subnormal, or
+ * overflows), as vscalef does. */
+TGT static inline __m256 scale2n(__m256 p, __m256 n) {
     __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1);
     return _mm256_mul_ps(_mm256_mul_ps(p, pow2f(n1)), pow2f(_mm256_sub_epi32(ni, n1)));
 }
 
-TGT static inline __m256 sigmoid8(__m256 g) {
-    __m256 one = _mm256_set1_ps(1.0f);
-    return _mm256_div_ps(one, _mm256_add_ps(one, exp8f(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+/* vec_simd.h's vectors: 8 floats, 4 doubles, masks as all-ones lanes.
+ * p 2^n in double is exact here, as vscalefpd's. */
+#define VF __m256
+#define VW 8
+#define VM __m256
+#define VFN TGT static inline
+#define VF_SET1(s) _mm256_set1_ps(s)
+#define VF_ZERO() _mm256_setzero_ps()
+#define VF_ADD _mm256_add_ps
+#define VF_SUB _mm256_sub_ps
+#define VF_MUL _mm256_mul_ps
+#define VF_DIV _mm256_div_ps
+#define VF_MIN _mm256_min_ps
+#define VF_MAX _mm256_max_ps
+#define VF_SQRT _mm256_sqrt_ps
+#define VF_ABS(a) _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)))
+#define VF_ROUND(a) _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define VF_FMA _mm256_fmadd_ps
+#define VF_FNMA _mm256_fnmadd_ps
+#define VF_LOAD load8
+#define VF_STORE store8
+#define VF_SCALE2N scale2n
+#define VF_OR_SIGN(a, b) _mm256_or_ps(a, _mm256_and_ps(b, _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u))))
+#define VM_EQ(a, b) _mm256_cmp_ps(a, b, _CMP_EQ_OQ)
+#define VM_GT(a, b) _mm256_cmp_ps(a, b, _CMP_GT_OQ)
+#define VM_UNORD(a, b) _mm256_cmp_ps(a, b, _CMP_UNORD_Q)
+#define VF_SEL(m, a, b) _mm256_blendv_ps(b, a, m)
+#define VD __m256d
+#define VD_SET1(s) _mm256_set1_pd(s)
+#define VD_MUL _mm256_mul_pd
+#define VD_FMA _mm256_fmadd_pd
+#define VD_FNMA _mm256_fnmadd_pd
+#define VD_ROUND(a) _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define VD_SCALE2N(p, n) _mm256_mul_pd(p, pow2d(n))
+#include "kernels/vec_simd.h"
+
+TGT static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
+    __m256d lo = vs_expd(_mm256_cvtps_pd(_mm256_castps256_ps128(x)));
+    __m256d hi = vs_expd(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)));
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
 }
 
-TGT static void v256_swiglu_row(float *m, const float *g, const float *u, int I) {
-    for (int i = 0; i < I; i += 8) {
-        __m256 gv = load8(g + i, I - i), uv = load8(u + i, I - i);
-        store8(m + i, _mm256_mul_ps(_mm256_mul_ps(gv, sigmoid8(gv)), uv), I - i);
-    }
-}
-
-TGT static void v256_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u,
-                                    int I, bool add) {
-    __m256 one = _mm256_set1_ps(1.0f);
-    for (int i = 0; i < I; i += 8) {
-        int k = I - i;
-        __m256 gv = load8(g + i, k), uv = load8(u + i, k), dv = load8(d + i, k), s = sigmoid8(gv);
-        __m256 silu = _mm256_mul_ps(gv, s);
-        __m256 dsilu = _mm256_mul_ps(s, _mm256_fmadd_ps(gv, _mm256_sub_ps(one, s), one));
-        __m256 a0 = add ? load8(dg + i, k) : _mm256_setzero_ps();
-        __m256 b0 = add ? load8(du + i, k) : _mm256_setzero_ps();
-        store8(dg + i, _mm256_fmadd_ps(_mm256_mul_ps(dv, uv), dsilu, a0), k);
-        store8(du + i, _mm256_fmadd_ps(dv, silu, b0), k);
-    }
+TGT static void v256_exp(float *y, const float *x, int n) {
+    for (int i = 0; i < n; i += 8) store8(y + i, exp8(load8(x + i, n - i)), n - i);
 }
 
 /* ---- reductions in AVX-512's order: lane l of a 16-lane accumulator is
@@ -224,54 +205,6 @@ TGT static void v256_softmax_bwd_row(float *d, const float *p, int C, float scal
     }
 }
 
-/* vec_avx512.c's atan2_nonneg_x16 with blends for the masks. */
-TGT static inline __m256 atan2_nonneg_x8(__m256 y, __m256 x) {
-    __m256 a = _mm256_and_ps(y, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
-    __m256 num = _mm256_min_ps(a, x), den = _mm256_max_ps(a, x);
-    __m256 t = _mm256_div_ps(num, den);
-    __m256 zero = _mm256_cmp_ps(den, _mm256_setzero_ps(), _CMP_EQ_OQ);
-    __m256 both_inf = _mm256_cmp_ps(num, _mm256_set1_ps(INFINITY), _CMP_EQ_OQ);
-    __m256 nan = _mm256_cmp_ps(y, x, _CMP_UNORD_Q);
-    t = _mm256_blendv_ps(t, _mm256_setzero_ps(), zero);
-    t = _mm256_blendv_ps(t, _mm256_set1_ps(1.0f), both_inf);
-    __m256 big = _mm256_cmp_ps(t, _mm256_set1_ps(0.4142135623730950f), _CMP_GT_OQ);
-    __m256 tr = _mm256_div_ps(_mm256_sub_ps(t, _mm256_set1_ps(1.0f)), _mm256_add_ps(t, _mm256_set1_ps(1.0f)));
-    t = _mm256_blendv_ps(t, tr, big);
-    __m256 base = _mm256_and_ps(big, _mm256_set1_ps(0.78539816339744830962f));
-    __m256 z = _mm256_mul_ps(t, t);
-    __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(8.05374449538e-2f), z, _mm256_set1_ps(-1.38776856032e-1f));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(1.99777106478e-1f));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(-3.33329491539e-1f));
-    __m256 r = _mm256_add_ps(base, _mm256_fmadd_ps(_mm256_mul_ps(q, z), t, t));
-    __m256 swap = _mm256_cmp_ps(a, x, _CMP_GT_OQ);
-    r = _mm256_blendv_ps(r, _mm256_sub_ps(_mm256_set1_ps(1.57079632679489661923f), r), swap);
-    r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN), nan);   /* min/max drop NaNs */
-    __m256 sign = _mm256_and_ps(y, _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u)));
-    return _mm256_or_ps(r, sign);
-}
-
-TGT static void v256_atan2_nonneg_x(float *r, const float *y, const float *x, int n) {
-    for (int i = 0; i < n; i += 8) store8(r + i, atan2_nonneg_x8(load8(y + i, n - i), load8(x + i, n - i)), n - i);
-}
-
-TGT static void v256_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
-                                float c2, float step, float sqrt_bc2) {
-    __m256 vdecay = _mm256_set1_ps(decay), vc1 = _mm256_set1_ps(c1), vc2 = _mm256_set1_ps(c2);
-    __m256 vstep = _mm256_set1_ps(step), vbc = _mm256_set1_ps(sqrt_bc2);
-    for (long i = 0; i < n; i += 8) {
-        int k = n - i < 8 ? (int)(n - i) : 8;
-        __m256 gi = load8(g + i, k), pi = load8(p + i, k), mi = load8(m + i, k), vi = load8(v + i, k);
-        pi = _mm256_mul_ps(pi, vdecay);
-        mi = _mm256_add_ps(mi, _mm256_mul_ps(vc1, _mm256_sub_ps(gi, mi)));
-        vi = _mm256_add_ps(vi, _mm256_mul_ps(vc2, _mm256_sub_ps(_mm256_mul_ps(gi, gi), vi)));
-        __m256 den = _mm256_div_ps(_mm256_sqrt_ps(vi), vbc);
-        pi = _mm256_sub_ps(pi, _mm256_mul_ps(vstep, atan2_nonneg_x8(mi, den)));
-        store8(p + i, pi, k);
-        store8(m + i, mi, k);
-        store8(v + i, vi, k);
-    }
-}
-
 /* ---- transposes */
 
 TGT static void v256_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
@@ -287,7 +220,7 @@ TGT static void v256_transpose(float *out, int ldo, const float *in, int ldi, in
 }
 
 const trm_vec_kernels trm_vec_avx2 = {
-    v256_exp,         v256_swiglu_row,      v256_swiglu_bwd_row, v256_add_rmsnorm_row, v256_rmsnorm_bwd_row,
-    v256_softmax_row, v256_softmax_bwd_row, v256_adam_atan2,     v256_atan2_nonneg_x,  v256_transpose,
+    v256_exp,         vs_swiglu_row,        vs_swiglu_bwd_row, v256_add_rmsnorm_row, v256_rmsnorm_bwd_row,
+    v256_softmax_row, v256_softmax_bwd_row, vs_adam_atan2,     vs_atan2_nonneg_x,    v256_transpose,
 };
 #endif

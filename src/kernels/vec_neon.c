@@ -1,9 +1,10 @@
 /* vec_neon.c - ARM64 (AdvSIMD) versions of the element-wise ops, the
  * counterparts of vec_avx512.c / vec_avx2.c: the NEON table of trm_vec()
  * (kernels/cpu.h; semantics in vec_avx512.h). The portable loops of ops.c
- * stay the reference. AdamATan2, atan2 and the transposes have no NEON
- * version yet: their table entries are the portable loops (optim.c's,
- * ops.c's), so the NEON path computes them exactly as the portable one.
+ * stay the reference. SwiGLU, AdamATan2 with its atan2 and the exp
+ * polynomials are vec_simd.h's, the code of the x86 paths, instantiated
+ * here for 4 lanes (so atan2 gives the x86 kernels' bits); the rest is
+ * this file's, with 4x4 register transposes.
  *
  * The arithmetic is vec_avx512.c's, step for step, 4 lanes at a time:
  * exp in double (n ln2 + r reduction, degree-9 Taylor polynomial, 2^n
@@ -44,27 +45,9 @@ static inline float32x4_t first(float32x4_t v, int n) {
     return vbslq_f32(keep, v, vdupq_n_f32(0.0f));
 }
 
-/* e^x for 2 doubles, |x| <= 104 (vec_avx512.c's exp8d). */
-static inline float64x2_t exp2d(float64x2_t x) {
-    float64x2_t n = vrndnq_f64(vmulq_n_f64(x, 1.4426950408889634));
-    float64x2_t r = vfmsq_f64(x, n, vdupq_n_f64(0.6931471805599453));
-    static const double c[9] = {1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24,
-                                1.0 / 6,     0.5,        1.0,       1.0};
-    float64x2_t p = vdupq_n_f64(1.0 / 362880);
-    for (int i = 0; i < 9; i++) p = vfmaq_f64(vdupq_n_f64(c[i]), p, r);
-    /* 2^n, n in [-151, 129]: a normal double, so one exact product */
-    int64x2_t e = vshlq_n_s64(vaddq_s64(vcvtq_s64_f64(n), vdupq_n_s64(1023)), 52);
-    return vmulq_f64(p, vreinterpretq_f64_s64(e));
-}
-
-static inline float32x4_t exp4(float32x4_t x) {
-    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-104.0f)), vdupq_n_f32(89.0f));
-    float64x2_t lo = exp2d(vcvt_f64_f32(vget_low_f32(x))), hi = exp2d(vcvt_high_f64_f32(x));
-    return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
-}
-
-static void vneon_exp(float *y, const float *x, int n) {
-    for (int i = 0; i < n; i += 4) st(y + i, exp4(ld(x + i, n - i, 0.0f)), n - i);
+/* 2^n for integral doubles n in [-151, 129], as exponent bits. */
+static inline float64x2_t pow2d(float64x2_t n) {
+    return vreinterpretq_f64_s64(vshlq_n_s64(vaddq_s64(vcvtq_s64_f64(n), vdupq_n_s64(1023)), 52));
 }
 
 /* 2^n (n integral, in [-150, 128]) times p, in two factors so that each
@@ -77,46 +60,50 @@ static inline float32x4_t scale2n(float32x4_t p, float32x4_t n) {
     return vmulq_f32(vmulq_f32(p, s1), s2);
 }
 
-/* e^x in float, about 1 ulp (vec_avx512.c's exp16f). */
-static inline float32x4_t exp4f(float32x4_t x) {
-    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-104.0f)), vdupq_n_f32(88.8f));
-    float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 1.44269504088896341f));
-    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
-    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
-    static const float c[5] = {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
-                               1.6666665459e-1f, 5.0000001201e-1f};
-    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
-    for (int i = 0; i < 5; i++) p = vfmaq_f32(vdupq_n_f32(c[i]), p, r);
-    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
-    return scale2n(p, n);
+/* vec_simd.h's vectors: 4 floats, 2 doubles, masks as all-ones lanes. */
+#define VF float32x4_t
+#define VW 4
+#define VM uint32x4_t
+#define VFN static inline
+#define VF_SET1 vdupq_n_f32
+#define VF_ZERO() vdupq_n_f32(0.0f)
+#define VF_ADD vaddq_f32
+#define VF_SUB vsubq_f32
+#define VF_MUL vmulq_f32
+#define VF_DIV vdivq_f32
+#define VF_MIN vminq_f32
+#define VF_MAX vmaxq_f32
+#define VF_SQRT vsqrtq_f32
+#define VF_ABS vabsq_f32
+#define VF_ROUND vrndnq_f32
+#define VF_FMA(a, b, c) vfmaq_f32(c, a, b)
+#define VF_FNMA(a, b, c) vfmsq_f32(c, a, b)
+#define VF_LOAD(p, n) ld(p, n, 0.0f)
+#define VF_STORE st
+#define VF_SCALE2N scale2n
+#define VF_OR_SIGN(a, b) vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a), \
+    vandq_u32(vreinterpretq_u32_f32(b), vdupq_n_u32(0x80000000u))))
+#define VM_EQ vceqq_f32
+#define VM_GT vcgtq_f32
+#define VM_UNORD(a, b) vmvnq_u32(vandq_u32(vceqq_f32(a, a), vceqq_f32(b, b)))
+#define VF_SEL vbslq_f32
+#define VD float64x2_t
+#define VD_SET1 vdupq_n_f64
+#define VD_MUL vmulq_f64
+#define VD_FMA(a, b, c) vfmaq_f64(c, a, b)
+#define VD_FNMA(a, b, c) vfmsq_f64(c, a, b)
+#define VD_ROUND vrndnq_f64
+#define VD_SCALE2N(p, n) vmulq_f64(p, pow2d(n))
+#include "kernels/vec_simd.h"
+
+static inline float32x4_t exp4(float32x4_t x) {
+    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-104.0f)), vdupq_n_f32(89.0f));
+    float64x2_t lo = vs_expd(vcvt_f64_f32(vget_low_f32(x))), hi = vs_expd(vcvt_high_f64_f32(x));
+    return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
 }
 
-static inline float32x4_t sigmoid4(float32x4_t g) {
-    float32x4_t one = vdupq_n_f32(1.0f);
-    return vdivq_f32(one, vaddq_f32(one, exp4f(vnegq_f32(g))));
-}
-
-static void vneon_swiglu_row(float *m, const float *g, const float *u, int I) {
-    for (int i = 0; i < I; i += 4) {
-        int k = I - i;
-        float32x4_t gv = ld(g + i, k, 0.0f), uv = ld(u + i, k, 0.0f);
-        st(m + i, vmulq_f32(vmulq_f32(gv, sigmoid4(gv)), uv), k);
-    }
-}
-
-/* dg (+)= d u s (1 + g (1 - s)); du (+)= d silu(g). */
-static void vneon_swiglu_bwd_row(float *dg, float *du, const float *d, const float *g, const float *u,
-                          int I, bool add) {
-    float32x4_t one = vdupq_n_f32(1.0f), zero = vdupq_n_f32(0.0f);
-    for (int i = 0; i < I; i += 4) {
-        int k = I - i;
-        float32x4_t gv = ld(g + i, k, 0.0f), uv = ld(u + i, k, 0.0f), dv = ld(d + i, k, 0.0f);
-        float32x4_t s = sigmoid4(gv), silu = vmulq_f32(gv, s);
-        float32x4_t dsilu = vmulq_f32(s, vfmaq_f32(one, gv, vsubq_f32(one, s)));
-        float32x4_t a0 = add ? ld(dg + i, k, 0.0f) : zero, b0 = add ? ld(du + i, k, 0.0f) : zero;
-        st(dg + i, vfmaq_f32(a0, vmulq_f32(dv, uv), dsilu), k);
-        st(du + i, vfmaq_f32(b0, dv, silu), k);
-    }
+static void vneon_exp(float *y, const float *x, int n) {
+    for (int i = 0; i < n; i += 4) st(y + i, exp4(ld(x + i, n - i, 0.0f)), n - i);
 }
 
 /* sum of a b over one row in double (two accumulators of 2 lanes). */
@@ -182,30 +169,32 @@ static void vneon_softmax_bwd_row(float *d, const float *p, int C, float scale) 
         st(d + c, vmulq_f32(vmulq_n_f32(pv, scale), vsubq_f32(ld(d + c, k, 0.0f), dot)), k);
     }
 }
-/* ---- no NEON version yet: the portable loops (optim.c's AdamATan2,
- * ops.c's transpose), so these give the portable path's numbers */
-
-static void port_adam_atan2(float *p, float *m, float *v, const float *g, long n, float decay, float c1,
-                            float c2, float step, float sqrt_bc2) {
-    for (long i = 0; i < n; i++) {
-        p[i] *= decay;
-        m[i] += c1 * (g[i] - m[i]);
-        v[i] += c2 * (g[i] * g[i] - v[i]);
-        p[i] -= step * atan2f(m[i], sqrtf(v[i]) / sqrt_bc2);
+/* out[c * ldo + r] = in[r * ldi + c] for r < R, c < C, in 4x4 register
+ * tiles (trn1/trn2 on 32-bit, then on 64-bit lanes); rows past R of a
+ * tile are zeros, lanes past C or R are neither read nor written. */
+static void vneon_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
+    for (int r0 = 0; r0 < R; r0 += 4) {
+        int nr = R - r0 < 4 ? R - r0 : 4;
+        for (int c0 = 0; c0 < C; c0 += 4) {
+            int nc = C - c0;
+            float32x4_t v[4];
+            for (int i = 0; i < 4; i++)
+                v[i] = i < nr ? ld(in + (size_t)(r0 + i) * ldi + c0, nc, 0.0f) : vdupq_n_f32(0.0f);
+            float32x4_t t0 = vtrn1q_f32(v[0], v[1]), t1 = vtrn2q_f32(v[0], v[1]);
+            float32x4_t t2 = vtrn1q_f32(v[2], v[3]), t3 = vtrn2q_f32(v[2], v[3]);
+            float64x2_t d0 = vreinterpretq_f64_f32(t0), d1 = vreinterpretq_f64_f32(t1);
+            float64x2_t d2 = vreinterpretq_f64_f32(t2), d3 = vreinterpretq_f64_f32(t3);
+            float32x4_t o[4] = {
+                vreinterpretq_f32_f64(vtrn1q_f64(d0, d2)), vreinterpretq_f32_f64(vtrn1q_f64(d1, d3)),
+                vreinterpretq_f32_f64(vtrn2q_f64(d0, d2)), vreinterpretq_f32_f64(vtrn2q_f64(d1, d3)),
+            };
+            for (int j = 0; j < 4 && j < nc; j++) st(out + (size_t)(c0 + j) * ldo + r0, o[j], nr);
+        }
     }
 }
 
-static void port_atan2_nonneg_x(float *r, const float *y, const float *x, int n) {
-    for (int i = 0; i < n; i++) r[i] = atan2f(y[i], x[i]);
-}
-
-static void port_transpose(float *out, int ldo, const float *in, int ldi, int R, int C) {
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) out[(size_t)c * ldo + r] = in[(size_t)r * ldi + c];
-}
-
 const trm_vec_kernels trm_vec_neon = {
-    vneon_exp,         vneon_swiglu_row,      vneon_swiglu_bwd_row, vneon_add_rmsnorm_row, vneon_rmsnorm_bwd_row,
-    vneon_softmax_row, vneon_softmax_bwd_row, port_adam_atan2,      port_atan2_nonneg_x,   port_transpose,
+    vneon_exp,         vs_swiglu_row,         vs_swiglu_bwd_row, vneon_add_rmsnorm_row, vneon_rmsnorm_bwd_row,
+    vneon_softmax_row, vneon_softmax_bwd_row, vs_adam_atan2,     vs_atan2_nonneg_x,     vneon_transpose,
 };
 #endif
