@@ -436,8 +436,7 @@ typedef struct {
 /* Evaluates m on a split (spec 3.5 test loader, fresh carry per batch,
  * `steps` supervision steps, default halt_max_steps when 0). */
 int trm_evaluate(trm_model *m, const trm_split *split, int steps, int batch,
-                 int64_t max_examples, bool per_step, bool progress, trm_eval_result *out,
-                 trm_err *err);
+                 int64_t max_examples, bool per_step, trm_eval_result *out, trm_err *err);
 void trm_eval_result_free(trm_eval_result *r);
 
 /* One evaluated example, as seen after the last supervision step. The
@@ -466,7 +465,6 @@ typedef struct {
     int batch;
     int64_t max_examples;    /* 0 = all */
     bool per_step;           /* only with the default solver */
-    bool progress;
     trm_eval_row_fn on_row;  /* may be NULL */
     void *row_ctx;
     trm_eval_solve_fn solve; /* NULL = plain recursion */
@@ -474,7 +472,8 @@ typedef struct {
     const volatile sig_atomic_t *stop; /* may be NULL; when it turns non-zero the
                                           evaluation ends after the batch at hand */
     /* may be NULL: called after each batch with the examples done so far
-     * and their exact accuracy (training reports it through its callbacks) */
+     * and their exact accuracy (trm eval prints it; training reports it
+     * through its callbacks). The library prints nothing itself. */
     void (*on_progress)(void *ctx, int64_t seen, int64_t total, double exact);
     void *progress_ctx;
     /* Data-parallel evaluation (docs/mpi.md). In a process that joined a
@@ -845,9 +844,21 @@ int trm_checkpoint_save(const trm_model *m, const char *path, trm_err *err);
  * (prefixes _orig_mod., model., inner. accepted; F32 and BF16). The
  * config in its metadata must match its tensors' names and shapes
  * (checked before the model is allocated) and keep within
- * trm_config_check_limits. Non-finite weights load, with one warning line
- * on stderr naming the file and a tensor that holds them. */
+ * trm_config_check_limits. Non-finite weights load (inspecting a diverged
+ * run's checkpoint is legitimate) and nothing is printed: ask
+ * trm_model_nonfinite, as trm's commands do to print their warning. */
 trm_model *trm_checkpoint_load(const char *path, trm_err *err);
+
+/* Tensors of m holding NaN or infinite values. */
+typedef struct {
+    int tensors;            /* how many tensors hold some; 0 = all finite */
+    const char *first;      /* the first of them (valid while m lives), or NULL */
+    int64_t first_count;    /* its non-finite values */
+    int64_t first_numel;    /* and all its values */
+} trm_nonfinite;
+/* Scans m's weights and returns out->tensors. A file-mapped puzzle table
+ * over 64 MiB is not scanned (reading it would undo the lazy mapping). */
+int trm_model_nonfinite(const trm_model *m, trm_nonfinite *out);
 
 /* ---------------------------------------------------------------- matmul */
 

@@ -417,7 +417,7 @@ static void test_eval_row_callback(void **state) {
     for (int i = 0; i < NEX; i++) { assert_int_equal(seen.index[i], i); assert_int_equal(seen.pid[i], i + 1); }
     assert_true(fabs(r.exact_accuracy - (double)seen.exact / NEX) < 1e-12);
     /* the old entry point gives the same numbers */
-    assert_int_equal(trm_evaluate(m, sp, 2, 2, 0, true, false, &plain, &e), 0);
+    assert_int_equal(trm_evaluate(m, sp, 2, 2, 0, true, &plain, &e), 0);
     assert_true(plain.exact_accuracy == r.exact_accuracy && plain.accuracy == r.accuracy &&
                 plain.lm_loss == r.lm_loss && plain.examples == NEX);
     assert_non_null(plain.exact_by_step);

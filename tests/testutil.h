@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/fileio.h" /* io_remove_tree */
 #include "trm.h"
@@ -32,6 +33,35 @@ static inline int tu_make_dir(const char *template_path) {
 
 static inline int tu_remove_dir(void) {
     return io_remove_tree(tu_dir);
+}
+
+/* ---- what a call prints on stderr: tu_stderr_begin sends stderr to a
+ * temporary file, tu_stderr_end restores it and returns the text (a
+ * static buffer, first 4 KiB) */
+
+static int tu_saved_stderr = -1;
+static FILE *tu_stderr_file;
+
+static inline void tu_stderr_begin(void) {
+    fflush(stderr);
+    tu_stderr_file = tmpfile();
+    tu_saved_stderr = dup(2);
+    if (tu_stderr_file) dup2(fileno(tu_stderr_file), 2);
+}
+
+static inline const char *tu_stderr_end(void) {
+    static char buf[4096];
+    fflush(stderr);
+    dup2(tu_saved_stderr, 2);
+    close(tu_saved_stderr);
+    buf[0] = 0;
+    if (!tu_stderr_file) return "(tmpfile failed)";
+    rewind(tu_stderr_file);
+    size_t n = fread(buf, 1, sizeof buf - 1, tu_stderr_file);
+    buf[n] = 0;
+    fclose(tu_stderr_file);
+    tu_stderr_file = NULL;
+    return buf;
 }
 
 /* ---- error messages (include after <cmocka.h>) */

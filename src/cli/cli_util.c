@@ -52,3 +52,14 @@ int cli_memory_check(const char *cmd, double need, const char *what, bool ignore
     if (ignore || trm_mem_check(need, what, &e) == 0) return 0;
     return die(cmd, "%s", e.msg);
 }
+
+trm_model *cli_checkpoint_load(const char *path, trm_err *err) {
+    trm_model *m = trm_checkpoint_load(path, err);
+    trm_nonfinite nf;
+    if (!m || !trm_model_nonfinite(m, &nf)) return m;
+    fprintf(stderr, "warning: %s: tensor %s has %lld NaN or infinite values of %lld", path, nf.first,
+            (long long)nf.first_count, (long long)nf.first_numel);
+    if (nf.tensors > 1) fprintf(stderr, " (%d tensors have some)", nf.tensors);
+    fprintf(stderr, "; the model's outputs will not be finite\n");
+    return m;
+}

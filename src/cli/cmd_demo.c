@@ -84,7 +84,7 @@ static void print_boards(const int32_t *in, const int32_t *lab, const int32_t *p
 /* Solves the first `shown` test puzzles and prints them. */
 static int show_solutions(const char *ckpt, const char *data, int shown) {
     trm_err e;
-    trm_model *m = trm_checkpoint_load(ckpt, &e);
+    trm_model *m = cli_checkpoint_load(ckpt, &e);
     trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
     int32_t in[200 * 16], lab[200 * 16], pred[200 * 16];
     double conf[200];
@@ -133,10 +133,10 @@ static int run_demo(const demo_opts *o, const char *dir) {
     tc.seed = o->seed;
     trm_train_run_opts ro = {.data_dir = data, .out_dir = run};
     if (cli_train_run(&arch, &tc, &ro, false, &e)) return die("demo", "%s", e.msg);
-    trm_model *m = trm_checkpoint_load(ckpt, &e);
+    trm_model *m = cli_checkpoint_load(ckpt, &e);
     trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
     trm_eval_result r;
-    int rc = s ? trm_evaluate(m, s, 0, 200, 0, false, false, &r, &e) : -1;
+    int rc = s ? trm_evaluate(m, s, 0, 200, 0, false, &r, &e) : -1;
     trm_split_close(s);
     trm_model_free(m);
     if (rc) return die("demo", "%s", e.msg);

@@ -265,12 +265,18 @@ static void print_arc(const arc_eval *e, int n_ck, const char *submission) {
 
 /* ------------------------------------------------------------ main */
 
+/* The progress line (on stderr, rewritten after each batch). */
+static void print_progress(void *ctx, int64_t seen, int64_t total, double exact) {
+    (void)ctx;
+    fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen, (long long)total, exact);
+}
+
 /* Evaluates one checkpoint; its metrics go to *r (and ARC votes to
  * ctx->arc). */
 static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_ctx *ctx,
                    trm_eval_result *r) {
     trm_err e;
-    trm_model *m = trm_checkpoint_load(ck, &e);
+    trm_model *m = cli_checkpoint_load(ck, &e);
     if (!m) return die("eval", "%s", e.msg);
     int rc = check_fit(ck, a, trm_split_meta(s), trm_model_config(m));
     if (rc == 0 && trm_search_cli_apply_cycles(&a->search, m, &e)) rc = die("eval", "%s", e.msg);
@@ -283,7 +289,8 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
     if (rc == 0 && a->render_wrong && !ctx->task) rc = die("eval", "--render-wrong: no task for this checkpoint (give --task)");
     ctx->seq_len = trm_model_config(m)->seq_len;
     trm_eval_opts o = {.steps = (int)a->steps, .batch = (int)a->batch, .max_examples = a->max_ex,
-                       .per_step = a->per_step, .progress = !a->quiet, .on_row = on_row, .row_ctx = ctx};
+                       .per_step = a->per_step, .on_row = on_row, .row_ctx = ctx,
+                       .on_progress = a->quiet ? NULL : print_progress};
     /* the one place a batch solver is chosen: o.solve (plain recursion when NULL) */
     if (rc == 0 && a->search.on) { /* test-time search (src/search) */
         trm_search_cli sc = a->search;
@@ -293,7 +300,11 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
         o.solve = trm_search_eval_solve;
         o.solve_ctx = &ctx->cur->search;
     }
-    if (rc == 0 && trm_evaluate_opts(m, s, &o, r, &e)) rc = die("eval", "%s", e.msg);
+    if (rc == 0) {
+        int erc = trm_evaluate_opts(m, s, &o, r, &e);
+        if (!a->quiet) fputc('\n', stderr); /* ends the progress line */
+        if (erc) rc = die("eval", "%s", e.msg);
+    }
     trm_model_free(m);
     return rc;
 }

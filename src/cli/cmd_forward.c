@@ -87,7 +87,7 @@ int cmd_forward(int argc, char **argv) {
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc - 1; /* help: 0, bad value: 1, bad usage: 2 */
     trm_err e;
-    trm_model *m = trm_checkpoint_load(o.ckpt, &e);
+    trm_model *m = cli_checkpoint_load(o.ckpt, &e);
     if (!m) return die("forward", "%s", e.msg);
     const trm_config *c = trm_model_config(m);
     npy_shape xs, ps;

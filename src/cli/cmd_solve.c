@@ -547,7 +547,7 @@ int cmd_solve(int argc, char **argv) {
     int rc = parse_opts(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     trm_err e;
-    trm_model *m = trm_checkpoint_load(o.ck, &e);
+    trm_model *m = cli_checkpoint_load(o.ck, &e);
     if (!m) return die("solve", "%s", e.msg);
     const trm_task *t = NULL;
     rc = pick_task(&o, m, &t);
