@@ -849,6 +849,12 @@ int trm_checkpoint_save(const trm_model *m, const char *path, trm_err *err);
  * trm_model_nonfinite, as trm's commands do to print their warning. */
 trm_model *trm_checkpoint_load(const char *path, trm_err *err);
 
+/* The __metadata__ value `key` of a checkpoint or training state (JSON
+ * text: "config", and a state's "train_config"): *out is a malloc'd copy
+ * (free it with trm_free), or NULL when the file has no such key; -1 with
+ * an error naming the file when it cannot be read. */
+int trm_checkpoint_metadata(const char *path, const char *key, char **out, trm_err *err);
+
 /* Tensors of m holding NaN or infinite values. */
 typedef struct {
     int tensors;            /* how many tensors hold some; 0 = all finite */

@@ -403,6 +403,18 @@ static void test_checkpoint_solve(void **state) {
     assert_int_equal(trm_solve(m, NULL, &bt, NULL, &o1, &e), 0);
     assert_int_equal(trm_solve(m2, NULL, &bt, NULL, &o2, &e), 0);
     assert_memory_equal(t1, t2, sizeof t1);
+    /* its config, read back from the metadata without loading */
+    char *cfg = NULL, *none = (char *)"x";
+    assert_int_equal(trm_checkpoint_metadata(tpath("m.safetensors"), "config", &cfg, &e), 0);
+    assert_non_null(cfg);
+    trm_config back;
+    assert_int_equal(trm_config_from_json(&back, cfg, &e), 0);
+    assert_true(cfg_equal(&back, trm_model_config(m)));
+    trm_free(cfg);
+    assert_int_equal(trm_checkpoint_metadata(tpath("m.safetensors"), "train_config", &none, &e), 0);
+    assert_null(none); /* a checkpoint has no training config */
+    assert_int_equal(trm_checkpoint_metadata(tpath("absent.safetensors"), "config", &cfg, &e), -1);
+    assert_contains(e.msg, "absent.safetensors");
     trm_model_free(m);
     trm_model_free(m2);
     tu_remove_dir();

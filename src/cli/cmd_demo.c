@@ -11,8 +11,6 @@
 
 #include "cli/cli.h"
 #include "io/fileio.h" /* io_remove_tree */
-#include "tasks/sudoku4.h"
-#include "train/train.h"
 
 typedef struct {
     const char *out;
@@ -117,7 +115,12 @@ static int run_demo(const demo_opts *o, const char *dir) {
     trm_err e;
     fprintf(stderr, "trm demo: %ld random 4x4 Sudoku puzzles with %d blanks (+200 held out) in %s\n",
             o->train_size, o->blanks, dir);
-    if (sudoku4_build(data, o->train_size, 200, o->blanks, o->seed, &e)) return die("demo", "%s", e.msg);
+    trm_build_opts bo;
+    trm_build_opts_init(&bo, "sudoku4");
+    bo.out = data, bo.train_size = o->train_size, bo.test_size = 200, bo.sudoku4.blanks = o->blanks, bo.seed = o->seed;
+    trm_build_result br;
+    if (trm_build_dataset("sudoku4", &bo, &br, &e)) return die("demo", "%s", e.msg);
+    trm_build_result_free(&br);
     trm_config arch;
     trm_config_preset(&arch, "tiny", &e);
     arch.H_cycles = 2, arch.L_cycles = 2, arch.halt_max_steps = 4;

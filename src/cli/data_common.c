@@ -10,7 +10,6 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
-#include "tasks/build.h"
 #include "trm.h"
 
 /* Quiet forms of core/util.h's strict parsers: the builders word their
@@ -93,7 +92,7 @@ static void note_line(void *ctx, const char *line) { fprintf(stderr, "%s%s\n", (
 static void progress_line(void *ctx, const char *line, long done, long total) {
     static double last;
     if (!isatty(2)) return;
-    double t = build_now_s();
+    double t = trm_now_s();
     if (done != total && t - last < 0.25) return;
     last = t;
     fprintf(stderr, "\r%s%s   ", (const char *)ctx, line);

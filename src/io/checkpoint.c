@@ -214,3 +214,14 @@ trm_model *trm_checkpoint_load(const char *path, trm_err *err) {
     st_close(f);
     return m;
 }
+
+int trm_checkpoint_metadata(const char *path, const char *key, char **out, trm_err *err) {
+    *out = NULL;
+    st_file *f = st_open(path, err);
+    if (!f) return -1;
+    const char *v = st_metadata(f, key);
+    int rc = 0;
+    if (v && !(*out = strdup(v))) rc = trm_errf(err, "out of memory");
+    st_close(f);
+    return rc;
+}
