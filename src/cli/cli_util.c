@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "io/fileio.h"
 
 int opt_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
     trm_err e;
@@ -62,4 +63,10 @@ trm_model *cli_checkpoint_load(const char *path, trm_err *err) {
     if (nf.tensors > 1) fprintf(stderr, " (%d tensors have some)", nf.tensors);
     fprintf(stderr, "; the model's outputs will not be finite\n");
     return m;
+}
+
+int cli_make_dir(const char *cmd, const char *opt, const char *dir) {
+    trm_err e;
+    if (io_mkdir_p(dir, NULL, &e) == 0) return 0;
+    return opt ? die(cmd, "%s %s", opt, e.msg) : die(cmd, "%s", e.msg);
 }

@@ -3,12 +3,10 @@
  * task's own checker (valid Sudoku solutions, valid shortest maze paths);
  * pictures of wrong predictions; and on ARC datasets the voting evaluator
  * of spec 5.2 with pass@K and a Kaggle submission. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "io/jsonout.h"
@@ -197,13 +195,6 @@ static int pick_task(const eval_args *a, const trm_config *cfg, const trm_task *
     return 0;
 }
 
-static int make_dir(const char *dir) {
-    if (mkdir(dir, 0777) && errno != EEXIST) return die("eval", "--png-dir %s: %s", dir, strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return die("eval", "--png-dir %s: not a directory", dir);
-    return 0;
-}
-
 static int check_fit(const char *ck, const eval_args *a, const trm_dataset_meta *meta, const trm_config *c) {
     if (meta->seq_len == c->seq_len && meta->vocab_size == c->vocab_size &&
         meta->num_puzzle_identifiers <= c->num_puzzle_identifiers)
@@ -313,7 +304,7 @@ static int open_all(const eval_args *a, trm_split **s, row_ctx *ctx) {
     if (a->submission && !(st && st->scorer->write_submission)) return no_submission(a);
     if (st && !(ctx->scorer = st->scorer->open(a->data, &e))) return die("eval", "%s", e.msg);
     if (st) ctx->task = st;
-    if (a->png_dir && make_dir(a->png_dir)) return 1;
+    if (a->png_dir && cli_make_dir("eval", "--png-dir", a->png_dir)) return 1;
     ctx->render_left = a->render_wrong;
     ctx->png_dir = a->png_dir;
     return 0;
