@@ -32,15 +32,7 @@
 
 /* ---------------------------------------------------------------- fixtures */
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_ckpt_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_ckpt_XXXXXX")
 
 static bool exists(const char *path) {
     struct stat st;
