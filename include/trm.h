@@ -12,6 +12,11 @@
  *   - Functions that can fail return 0 on success and -1 on failure, with a
  *     one-line message in a caller-provided trm_err.
  *   - Objects come in _new/_free pairs; _free(NULL) is a no-op.
+ *   - The library prints nothing: progress comes through callbacks,
+ *     findings such as non-finite weights through queries
+ *     (trm_model_nonfinite); printing is the caller's (src/cli does it).
+ *   - Every function declared here is marked TRM_API: libtrm.so exports
+ *     exactly those.
  *   - Names: everything declared here starts with trm_ / TRM_. libtrm's
  *     internal functions (headers under src/, not for programs) carry their
  *     module's prefix: op_ (kernels/ops.h), v512_/v2_ (ISA kernels), st_
