@@ -161,6 +161,9 @@ clean:
 # built from its own -fPIC objects ($(BUILD)/pic/), so that the static
 # library and the trm binary keep their position-dependent code; its
 # soname carries the major version (libtrm.so.0 -> libtrm.so.0.1.0).
+# Those objects are compiled with -fvisibility=hidden: libtrm.so exports
+# only the functions trm.h marks TRM_API (libtrm.a keeps every symbol,
+# for the trm binary and the tests).
 TRM_VERSION_FULL := $(shell sed -n 's/^\#define TRM_VERSION "\(.*\)"/\1/p' include/trm.h)
 TRM_SOMAJOR      := $(firstword $(subst ., ,$(TRM_VERSION_FULL)))
 SO_NAME          := libtrm.so.$(TRM_SOMAJOR)
@@ -173,7 +176,7 @@ shared: $(BUILD)/libtrm.so
 
 $(BUILD)/pic/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(BUILD)/$(SO_FILE): $(PIC_OBJ)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SO_NAME) $^ -o $@ $(LDLIBS)

@@ -12,6 +12,11 @@
  *   - Functions that can fail return 0 on success and -1 on failure, with a
  *     one-line message in a caller-provided trm_err.
  *   - Objects come in _new/_free pairs; _free(NULL) is a no-op.
+ *   - The library prints nothing: progress comes through callbacks,
+ *     findings such as non-finite weights through queries
+ *     (trm_model_nonfinite); printing is the caller's (src/cli does it).
+ *   - Every function declared here is marked TRM_API: libtrm.so exports
+ *     exactly those.
  *   - Names: everything declared here starts with trm_ / TRM_. libtrm's
  *     internal functions (headers under src/, not for programs) carry their
  *     module's prefix: op_ (kernels/ops.h), v512_/v2_ (ISA kernels), st_
@@ -32,6 +37,15 @@
 extern "C" {
 #endif
 
+/* TRM_API marks every public function: libtrm.so is built with
+ * -fvisibility=hidden and exports exactly these (tests/install.sh checks
+ * that every symbol it exports is declared here). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TRM_API __attribute__((visibility("default")))
+#else
+#define TRM_API
+#endif
+
 #define TRM_VERSION "0.1.0"
 #define TRM_IGNORE_LABEL (-100)
 
@@ -42,7 +56,7 @@ typedef struct {
 } trm_err;
 
 /* Formats msg into err (if err is not NULL) and returns -1. */
-int trm_errf(trm_err *err, const char *fmt, ...)
+TRM_API int trm_errf(trm_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---------------------------------------------------------------- config */
@@ -76,15 +90,15 @@ typedef struct {
 } trm_config;
 
 /* The reference defaults (config/arch/trm.yaml); vocab/seq_len unset (0). */
-void trm_config_default(trm_config *cfg);
+TRM_API void trm_config_default(trm_config *cfg);
 /* Fills cfg with a named preset: sudoku-mlp, sudoku-att, maze-att,
  * arc1-att, arc2-att (the paper's configurations), or tiny (a small
  * CPU-friendly Sudoku config for demos and tests). */
-int trm_config_preset(trm_config *cfg, const char *name, trm_err *err);
+TRM_API int trm_config_preset(trm_config *cfg, const char *name, trm_err *err);
 /* Comma-separated list of preset names, for help texts. */
-const char *trm_preset_names(void);
+TRM_API const char *trm_preset_names(void);
 /* Checks every field for consistency. */
-int trm_config_validate(const trm_config *cfg, trm_err *err);
+TRM_API int trm_config_validate(const trm_config *cfg, trm_err *err);
 /* Limits on what a config read from a file (a checkpoint's metadata, a
  * run's saved config) may ask for, so that a small corrupt or hostile file
  * cannot make trm allocate or loop without bound; trm_checkpoint_load
@@ -94,24 +108,24 @@ int trm_config_validate(const trm_config *cfg, trm_err *err);
 #define TRM_LIMIT_LAYERS 64
 #define TRM_LIMIT_CYCLES 256          /* H_cycles and L_cycles each */
 #define TRM_LIMIT_HALT_MAX_STEPS 1024
-int trm_config_check_limits(const trm_config *cfg, trm_err *err);
+TRM_API int trm_config_check_limits(const trm_config *cfg, trm_err *err);
 /* Sets one field by its reference name from a string ("hidden_size=64"
  * style overrides). */
-int trm_config_set(trm_config *cfg, const char *key, const char *value, trm_err *err);
+TRM_API int trm_config_set(trm_config *cfg, const char *key, const char *value, trm_err *err);
 /* Serialises to a JSON object with the reference's arch field names.
  * Returns a malloc'd string. */
-char *trm_config_to_json(const trm_config *cfg);
+TRM_API char *trm_config_to_json(const trm_config *cfg);
 /* Parses such a JSON object; missing fields keep their current values
  * (call trm_config_default first to get the reference defaults). */
-int trm_config_from_json(trm_config *cfg, const char *json, trm_err *err);
+TRM_API int trm_config_from_json(trm_config *cfg, const char *json, trm_err *err);
 
 /* Derived sizes. */
-int trm_config_prefix_len(const trm_config *cfg);   /* puzzle positions */
-int trm_config_total_len(const trm_config *cfg);    /* L = prefix + seq_len */
-int trm_swiglu_width(int h_in, float expansion);    /* reference rounding */
+TRM_API int trm_config_prefix_len(const trm_config *cfg);   /* puzzle positions */
+TRM_API int trm_config_total_len(const trm_config *cfg);    /* L = prefix + seq_len */
+TRM_API int trm_swiglu_width(int h_in, float expansion);    /* reference rounding */
 /* Trainable parameters of a model with this config, without building it. */
-int64_t trm_config_num_params(const trm_config *cfg);
-const char *trm_pos_encoding_name(trm_pos_encoding p);
+TRM_API int64_t trm_config_num_params(const trm_config *cfg);
+TRM_API const char *trm_pos_encoding_name(trm_pos_encoding p);
 
 /* ---------------------------------------------------------------- model */
 
@@ -142,29 +156,29 @@ typedef struct {
 typedef struct trm_model trm_model;
 
 /* A model with every tensor zero, for loaders to fill. */
-trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err);
+TRM_API trm_model *trm_model_alloc(const trm_config *cfg, trm_err *err);
 /* Allocates a model with the reference's initialisation (spec 1.7) drawn
  * from our own RNG seeded with seed. */
-trm_model *trm_model_new(const trm_config *cfg, uint64_t seed, trm_err *err);
-void trm_model_free(trm_model *m);
+TRM_API trm_model *trm_model_new(const trm_config *cfg, uint64_t seed, trm_err *err);
+TRM_API void trm_model_free(trm_model *m);
 /* Makes dst's tensor `name` read and write src's data instead of its own
  * (src must outlive dst). For the EMA evaluation copy, which shares the
  * puzzle table with the live model: EMA never averages it (spec 3.4), and
  * for ARC-1 a second copy would cost 1.8 GB. Returns -1 if either model
  * lacks the tensor or the shapes differ. */
-int trm_model_share_tensor(trm_model *dst, const trm_model *src, const char *name, trm_err *err);
+TRM_API int trm_model_share_tensor(trm_model *dst, const trm_model *src, const char *name, trm_err *err);
 /* Number of trainable parameters (the reference's num_params). */
-int64_t trm_model_num_params(const trm_model *m);
-trm_tensor *trm_model_find(trm_model *m, const char *name);
-void trm_model_zero_grad(trm_model *m);
+TRM_API int64_t trm_model_num_params(const trm_model *m);
+TRM_API trm_tensor *trm_model_find(trm_model *m, const char *name);
+TRM_API void trm_model_zero_grad(trm_model *m);
 /* The model's config: its architecture and the loop counts now in effect
  * (trm_model_set_cycles). Valid while m lives; read-only: a solve's step
  * count is an option of trm_solve, not an edit of the config. */
-const trm_config *trm_model_config(const trm_model *m);
+TRM_API const trm_config *trm_model_config(const trm_model *m);
 /* The named tensors, in checkpoint order: how many, and tensor i
  * (NULL when i is outside [0, n)). By name: trm_model_find. */
-int trm_model_num_tensors(const trm_model *m);
-trm_tensor *trm_model_tensor(trm_model *m, int i);
+TRM_API int trm_model_num_tensors(const trm_model *m);
+TRM_API trm_tensor *trm_model_tensor(trm_model *m, int i);
 
 /* ---------------------------------------------------------------- ACT */
 
@@ -197,22 +211,22 @@ typedef struct {
  * (opaque; read it through the accessors below). */
 typedef struct trm_act trm_act;
 
-trm_act *trm_act_new(const trm_model *m, int batch, trm_mode mode,
+TRM_API trm_act *trm_act_new(const trm_model *m, int batch, trm_mode mode,
                      uint64_t seed, trm_err *err);
-void trm_act_free(trm_act *a);
+TRM_API void trm_act_free(trm_act *a);
 /* Marks every row halted, so the next step loads fresh data. */
-void trm_act_reset(trm_act *a);
+TRM_API void trm_act_reset(trm_act *a);
 /* One supervision step (spec 1.6): reset halted rows with the batch's rows,
  * run the inner step (T cycles), update steps/halted. In TRM_TRAIN mode the
  * activations of the last cycle are kept for trm_act_backward. draws may
  * be NULL (then drawn from a->rng). The model's H_cycles, halt_max_steps
  * and (up to the value it had at trm_act_new) L_cycles may change between
  * steps (depth schedules); a larger L_cycles is refused in TRM_TRAIN mode. */
-int trm_act_step(trm_model *m, trm_act *a, const trm_batch *batch,
+TRM_API int trm_act_step(trm_model *m, trm_act *a, const trm_batch *batch,
                  const trm_explore *draws, trm_err *err);
 /* Loss and metrics of the last step (spec 2.3-2.4); in TRM_TRAIN mode also
  * stores d(total)/d(logits, q_halt) for the backward pass. */
-void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind,
+TRM_API void trm_act_loss(const trm_model *m, trm_act *a, trm_loss_kind kind,
                   trm_metrics *out);
 /* The loss with training options: label_smoothing eps (0: off) takes the
  * cross entropy against (1 - eps) onehot + eps / V (metrics other than the
@@ -225,32 +239,32 @@ typedef struct {
     float label_smoothing;
     float step_weight;
 } trm_loss_opts;
-void trm_act_loss_opts(const trm_model *m, trm_act *a, const trm_loss_opts *o, trm_metrics *out);
+TRM_API void trm_act_loss_opts(const trm_model *m, trm_act *a, const trm_loss_opts *o, trm_metrics *out);
 /* Training without a carry across steps: every row loads the batch and
  * starts from (y_init, z_init), runs `warmup` supervision steps forward
  * only (nothing kept: no gradient reaches them, and no halting or
  * exploration), then one supervision step that keeps its last cycle for
  * trm_act_backward. Afterwards every row has steps = warmup + 1 and is
  * halted (the next call loads fresh data). Training mode only. */
-int trm_act_step_detached(trm_model *m, trm_act *a, const trm_batch *batch, int warmup,
+TRM_API int trm_act_step_detached(trm_model *m, trm_act *a, const trm_batch *batch, int warmup,
                           trm_err *err);
 /* Back-propagates grad_scale * total loss of the last step into the
  * model's gradients (accumulating). Puzzle-embedding gradients go to
  * trm_act_puzzle_grad (one row per batch row, as the reference). */
-int trm_act_backward(trm_model *m, trm_act *a, float grad_scale, trm_err *err);
+TRM_API int trm_act_backward(trm_model *m, trm_act *a, float grad_scale, trm_err *err);
 /* [B, puzzle_emb_ndim] gradient of the puzzle rows used by the last
  * training step, or NULL. */
-const float *trm_act_puzzle_grad(const trm_act *a);
+TRM_API const float *trm_act_puzzle_grad(const trm_act *a);
 
 /* Bytes trm_act_new allocates for this config and batch: the carry, the
  * outputs and, in TRM_TRAIN mode, the activations kept for backward and
  * the backward's scratch (linear in batch; excludes the model and the
  * optimizer state). */
-size_t trm_act_memory_bytes(const trm_config *cfg, int batch, trm_mode mode);
+TRM_API size_t trm_act_memory_bytes(const trm_config *cfg, int batch, trm_mode mode);
 /* Matrix-product FLOPs (2 per multiply-add, attention included) of one
  * supervision step for `batch` examples: forward only (TRM_EVAL) or
  * forward + backward of the last cycle (TRM_TRAIN). */
-double trm_step_flops(const trm_config *cfg, int batch, trm_mode mode);
+TRM_API double trm_step_flops(const trm_config *cfg, int batch, trm_mode mode);
 /* Test-time depth (docs/search.md): T (H_cycles) and n (L_cycles) are loop
  * counts, not weights, so a trained model can run with other values, e.g.
  * deeper than it was trained with. Sets m->cfg.H_cycles and L_cycles after
@@ -258,40 +272,40 @@ double trm_step_flops(const trm_config *cfg, int batch, trm_mode mode);
  * before creating ACT states of m in TRM_TRAIN mode: those size their
  * saved activations by n (trm_act_step refuses a state made for another n). */
 #define TRM_MAX_CYCLES 64
-int trm_model_set_cycles(trm_model *m, int H_cycles, int L_cycles, trm_err *err);
+TRM_API int trm_model_set_cycles(trm_model *m, int H_cycles, int L_cycles, trm_err *err);
 /* Adds Gaussian noise N(0, sigma^2) to every element of row b's latent z
  * (never y), drawn from rng (xoshiro256** state, advanced); sigma == 0
  * changes nothing and draws nothing. For stochastic rollouts: call it
  * before trm_act_step on rows that continue (docs/search.md). */
-void trm_act_perturb_z(trm_act *a, int b, float sigma, uint64_t rng[4]);
+TRM_API void trm_act_perturb_z(trm_act *a, int b, float sigma, uint64_t rng[4]);
 /* Per-row carry access, for test-time search (which keeps earlier states
  * of a row and resumes from them). trm_act_row_floats is L * D, the size of
  * one row of y or of z. get copies row b's (y, z) out; set puts (y, z)
  * (NULL: y_init / z_init) and the row's inputs and puzzle id in, with its
  * step counter, and marks the row running so the next trm_act_step
  * continues from that state instead of loading batch data. */
-size_t trm_act_row_floats(const trm_act *a);
-void trm_act_get_row(const trm_act *a, int b, float *y, float *z);
-void trm_act_set_row(trm_act *a, int b, const float *y, const float *z, const int32_t *inputs,
+TRM_API size_t trm_act_row_floats(const trm_act *a);
+TRM_API void trm_act_get_row(const trm_act *a, int b, float *y, float *z);
+TRM_API void trm_act_set_row(trm_act *a, int b, const float *y, const float *z, const int32_t *inputs,
                      int32_t puzzle_id, int32_t steps);
 
 /* Reading an ACT state (trm_act is opaque). The arrays are a's own, valid
  * until its next step or trm_act_free; row b of logits starts at
  * b * seq_len * vocab_size. */
-int trm_act_batch(const trm_act *a);
-trm_mode trm_act_mode(const trm_act *a);
-const float *trm_act_logits(const trm_act *a);      /* [B, seq_len, V] of the last step */
-const float *trm_act_q_halt(const trm_act *a);      /* [B] halting logits of the last step */
-const float *trm_act_q_continue(const trm_act *a);  /* [B] */
-const int32_t *trm_act_steps(const trm_act *a);     /* [B] steps of each row's episode */
-const bool *trm_act_halted(const trm_act *a);       /* [B] */
+TRM_API int trm_act_batch(const trm_act *a);
+TRM_API trm_mode trm_act_mode(const trm_act *a);
+TRM_API const float *trm_act_logits(const trm_act *a);      /* [B, seq_len, V] of the last step */
+TRM_API const float *trm_act_q_halt(const trm_act *a);      /* [B] halting logits of the last step */
+TRM_API const float *trm_act_q_continue(const trm_act *a);  /* [B] */
+TRM_API const int32_t *trm_act_steps(const trm_act *a);     /* [B] steps of each row's episode */
+TRM_API const bool *trm_act_halted(const trm_act *a);       /* [B] */
 /* The step cap of a's halting rule: with cap > 0 a row halts after cap
  * supervision steps instead of the model's halt_max_steps (the config is
  * not touched; in TRM_TRAIN mode q_halt and exploration still apply). cap
  * 0 restores halt_max_steps. trm_solve and the search set it and put the
  * previous value back. */
-void trm_act_set_step_cap(trm_act *a, int cap);
-int trm_act_step_cap(const trm_act *a);
+TRM_API void trm_act_set_step_cap(trm_act *a, int cap);
+TRM_API int trm_act_step_cap(const trm_act *a);
 /* The whole carry, for saving and restoring a training state: pointers
  * into a (write through them to restore) and the sizes of its arrays. */
 typedef struct {
@@ -303,7 +317,7 @@ typedef struct {
     int32_t *puzzle_ids;                 /* [batch] */
     uint64_t *rng;                       /* [4] exploration RNG state */
 } trm_act_carry;
-void trm_act_carry_view(trm_act *a, trm_act_carry *c);
+TRM_API void trm_act_carry_view(trm_act *a, trm_act_carry *c);
 
 /* ---------------------------------------------------------------- solving */
 
@@ -312,34 +326,34 @@ void trm_act_carry_view(trm_act *a, trm_act_carry *c);
  * takes the place of the best so far.
  * second (may be NULL) gets the runner-up (-1 when n == 1), for callers
  * that weigh the margin (test-time search). */
-int trm_argmax(const float *logits, int n, int *second);
+TRM_API int trm_argmax(const float *logits, int n, int *second);
 /* trm_argmax of each of `rows` positions of V logits -> tokens[rows]. */
-void trm_argmax_rows(const float *logits, size_t rows, int V, int32_t *tokens);
+TRM_API void trm_argmax_rows(const float *logits, size_t rows, int V, int32_t *tokens);
 /* The model's confidence in an answer: sigmoid(q_halt), in double. */
-double trm_confidence(float q_halt);
+TRM_API double trm_confidence(float q_halt);
 
 typedef struct trm_task trm_task;  /* a puzzle family: see trm_task_by_name */
 /* A task by name (sudoku, sudoku4, maze, arc), or NULL. */
-const trm_task *trm_task_by_name(const char *name);
+TRM_API const trm_task *trm_task_by_name(const char *name);
 /* The task whose vocabulary and board fit a model of this vocab and
  * seq_len, or NULL. */
-const trm_task *trm_task_detect(int vocab_size, int seq_len);
+TRM_API const trm_task *trm_task_detect(int vocab_size, int seq_len);
 /* Its name ("sudoku", ...). */
-const char *trm_task_name(const trm_task *t);
+TRM_API const char *trm_task_name(const trm_task *t);
 /* A task checker (trm_check_fn) with ctx a const trm_task *: the task's
  * rule violations of answer for the puzzle input (0 = accepted), or -1
  * when the task has no checker (ARC). */
-int trm_task_check(void *task, const int32_t *input, const int32_t *answer, int seq_len);
+TRM_API int trm_task_check(void *task, const int32_t *input, const int32_t *answer, int seq_len);
 /* One puzzle as text (what `trm solve` reads: Sudoku 81 characters, '.'
  * or '0' blank, optionally ",answer"; Maze n*n characters of "# SGo")
  * -> input tokens [seq_len] and, when the text carries one, the answer
  * (label may be NULL; *has_label, may be NULL, says whether it was given).
  * -1 with what was expected, or when t has no one-line form (ARC). */
-int trm_task_parse(const trm_task *t, const char *text, int seq_len, int32_t *input, int32_t *label,
+TRM_API int trm_task_parse(const trm_task *t, const char *text, int seq_len, int32_t *input, int32_t *label,
                    bool *has_label, trm_err *err);
 /* Tokens [seq_len] -> that text form, NUL-terminated in out[n]; -1 when it
  * does not fit (2 * seq_len + 2 bytes always do). */
-int trm_task_format(const trm_task *t, const int32_t *tokens, int seq_len, char *out, size_t n,
+TRM_API int trm_task_format(const trm_task *t, const int32_t *tokens, int seq_len, char *out, size_t n,
                     trm_err *err);
 
 /* A checker of answers: 0 accepts, > 0 counts violations, < 0 = cannot
@@ -380,7 +394,7 @@ typedef struct {
  * without changing m's config. a is a TRM_EVAL state of m with
  * batch->batch rows, or NULL (then one is made and freed here); afterwards
  * it holds the outputs of the last step run. batch->labels may be NULL. */
-int trm_solve(trm_model *m, trm_act *a, const trm_batch *batch, const trm_solve_opts *o,
+TRM_API int trm_solve(trm_model *m, trm_act *a, const trm_batch *batch, const trm_solve_opts *o,
               trm_solve_out *out, trm_err *err);
 
 /* ---------------------------------------------------------------- datasets */
@@ -409,18 +423,18 @@ typedef struct trm_split trm_split;
  * maps inputs/labels (not copied), loads the index arrays, validates
  * dtypes, shapes, index monotonicity and bounds, token ids < vocab_size,
  * puzzle ids < num_puzzle_identifiers. Errors name the file and field. */
-trm_split *trm_split_open(const char *dir, const char *split, trm_err *err);
-void trm_split_close(trm_split *s);
-const trm_dataset_meta *trm_split_meta(const trm_split *s);
-int64_t trm_split_num_examples(const trm_split *s);
-int64_t trm_split_num_puzzles(const trm_split *s);
-int64_t trm_split_num_groups(const trm_split *s);
+TRM_API trm_split *trm_split_open(const char *dir, const char *split, trm_err *err);
+TRM_API void trm_split_close(trm_split *s);
+TRM_API const trm_dataset_meta *trm_split_meta(const trm_split *s);
+TRM_API int64_t trm_split_num_examples(const trm_split *s);
+TRM_API int64_t trm_split_num_puzzles(const trm_split *s);
+TRM_API int64_t trm_split_num_groups(const trm_split *s);
 /* Example i as int32 tokens; labels equal to ignore_label_id become -100. */
-void trm_split_example(const trm_split *s, int64_t i, int32_t *inputs, int32_t *labels);
-int32_t trm_split_puzzle_id(const trm_split *s, int64_t puzzle);
+TRM_API void trm_split_example(const trm_split *s, int64_t i, int32_t *inputs, int32_t *labels);
+TRM_API int32_t trm_split_puzzle_id(const trm_split *s, int64_t puzzle);
 /* [first, end) examples of a puzzle / puzzles of a group. */
-void trm_split_puzzle_range(const trm_split *s, int64_t puzzle, int64_t *first, int64_t *end);
-void trm_split_group_range(const trm_split *s, int64_t group, int64_t *first, int64_t *end);
+TRM_API void trm_split_puzzle_range(const trm_split *s, int64_t puzzle, int64_t *first, int64_t *end);
+TRM_API void trm_split_group_range(const trm_split *s, int64_t group, int64_t *first, int64_t *end);
 
 /* ---------------------------------------------------------------- evaluation */
 
@@ -435,10 +449,9 @@ typedef struct {
 
 /* Evaluates m on a split (spec 3.5 test loader, fresh carry per batch,
  * `steps` supervision steps, default halt_max_steps when 0). */
-int trm_evaluate(trm_model *m, const trm_split *split, int steps, int batch,
-                 int64_t max_examples, bool per_step, bool progress, trm_eval_result *out,
-                 trm_err *err);
-void trm_eval_result_free(trm_eval_result *r);
+TRM_API int trm_evaluate(trm_model *m, const trm_split *split, int steps, int batch,
+                 int64_t max_examples, bool per_step, trm_eval_result *out, trm_err *err);
+TRM_API void trm_eval_result_free(trm_eval_result *r);
 
 /* One evaluated example, as seen after the last supervision step. The
  * pointers are valid only during the callback. */
@@ -466,7 +479,6 @@ typedef struct {
     int batch;
     int64_t max_examples;    /* 0 = all */
     bool per_step;           /* only with the default solver */
-    bool progress;
     trm_eval_row_fn on_row;  /* may be NULL */
     void *row_ctx;
     trm_eval_solve_fn solve; /* NULL = plain recursion */
@@ -474,7 +486,8 @@ typedef struct {
     const volatile sig_atomic_t *stop; /* may be NULL; when it turns non-zero the
                                           evaluation ends after the batch at hand */
     /* may be NULL: called after each batch with the examples done so far
-     * and their exact accuracy (training reports it through its callbacks) */
+     * and their exact accuracy (trm eval prints it; training reports it
+     * through its callbacks). The library prints nothing itself. */
     void (*on_progress)(void *ctx, int64_t seen, int64_t total, double exact);
     void *progress_ctx;
     /* Data-parallel evaluation (docs/mpi.md). In a process that joined a
@@ -488,7 +501,7 @@ typedef struct {
 } trm_eval_opts;
 
 /* trm_evaluate with a per-row callback and a pluggable batch solver. */
-int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts *o,
+TRM_API int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts *o,
                       trm_eval_result *out, trm_err *err);
 
 /* ---------------------------------------------------------------- search */
@@ -528,7 +541,7 @@ typedef enum {
     TRM_BRANCH_KINDS = 6,
 } trm_branch_kind;
 
-const char *trm_branch_name(trm_branch_kind k);
+TRM_API const char *trm_branch_name(trm_branch_kind k);
 
 #define TRM_SEARCH_MAX_POLICY 8
 #define TRM_SEARCH_MAX_ROLLOUTS 1024
@@ -561,13 +574,13 @@ typedef struct {
 /* Defaults: budget 4 x halt_max_steps, patience 2, policy "fix,aug",
  * commits resume the best state, reseed_std 0.5, fix_fraction 0.5, lanes
  * shared, no rollouts (noise 0), seed 0. */
-void trm_search_opts_default(trm_search_opts *o, const trm_config *cfg);
+TRM_API void trm_search_opts_default(trm_search_opts *o, const trm_config *cfg);
 /* "aug,commit,reseed" style list -> o->policy. */
-int trm_search_set_policy(trm_search_opts *o, const char *list, trm_err *err);
+TRM_API int trm_search_set_policy(trm_search_opts *o, const char *list, trm_err *err);
 /* Checks every field (budget >= 1, patience >= 0, rollouts 0..
  * TRM_SEARCH_MAX_ROLLOUTS with budget >= rollouts, noise 0..
  * TRM_SEARCH_MAX_NOISE, ...). */
-int trm_search_opts_check(const trm_search_opts *o, trm_err *err);
+TRM_API int trm_search_opts_check(const trm_search_opts *o, trm_err *err);
 
 /* What the search did for one puzzle. */
 typedef struct {
@@ -597,7 +610,7 @@ typedef struct {
  * NULL). task must fit the model (vocab, seq_len). first_index numbers the
  * puzzles for their random streams, so results do not depend on how a
  * caller splits a set into calls. */
-int trm_search_run(trm_model *m, trm_act *a, const trm_task *task, const int32_t *inputs,
+TRM_API int trm_search_run(trm_model *m, trm_act *a, const trm_task *task, const int32_t *inputs,
                    const int32_t *puzzle_ids, int n, int64_t first_index,
                    const trm_search_opts *o, int32_t *answers, trm_search_result *res,
                    trm_search_stats *stats, trm_err *err);
@@ -616,7 +629,7 @@ typedef struct {
 
 /* A trm_eval_solve_fn: searches the batch's real rows (rows whose labels
  * are all ignored are the loader's padding and are skipped). */
-int trm_search_eval_solve(void *ctx, trm_model *m, trm_act *a, const trm_batch *bt, int steps,
+TRM_API int trm_search_eval_solve(void *ctx, trm_model *m, trm_act *a, const trm_batch *bt, int steps,
                           int32_t *pred, float *q_halt, trm_err *err);
 
 /* ---------------------------------------------------------------- optim */
@@ -648,29 +661,29 @@ typedef struct trm_optim trm_optim;
 
 /* The reference's defaults (cfg_pretrain.yaml); Muon's fields get the
  * commonly published ones (lr 0.02, momentum 0.95, Nesterov, 5 steps). */
-void trm_optim_config_default(trm_optim_config *c);
+TRM_API void trm_optim_config_default(trm_optim_config *c);
 /* "adam_atan2", "adamw", "muon" <-> the enum; parse returns -1 on an
  * unknown name. */
-const char *trm_optimizer_name(trm_optimizer k);
-int trm_optimizer_parse(const char *name, trm_optimizer *out);
+TRM_API const char *trm_optimizer_name(trm_optimizer k);
+TRM_API int trm_optimizer_parse(const char *name, trm_optimizer *out);
 /* Whether Muon updates t: a trainable 2-D weight inside the blocks
  * (L_level.layers.*: attention qkv/out, SwiGLU, token-mixing MLP). */
-bool trm_optim_muon_tensor(const trm_tensor *t);
+TRM_API bool trm_optim_muon_tensor(const trm_tensor *t);
 /* Fails (-1) on a config it cannot run (unknown optimizer, muon_adam not
  * an Adam, ns_steps < 1). */
-trm_optim *trm_optim_new(const trm_model *m, const trm_optim_config *c, trm_err *err);
-void trm_optim_free(trm_optim *o);
+TRM_API trm_optim *trm_optim_new(const trm_model *m, const trm_optim_config *c, trm_err *err);
+TRM_API void trm_optim_free(trm_optim *o);
 /* One update (spec 3.3): the step counter advances; past total_steps
  * (when > 0) nothing changes and 1 is returned. Otherwise every trainable
  * tensor moves by its optimizer from its gradient, and the puzzle rows
  * used by a's last training step (a may be NULL) by sign-SGD; returns 0. */
-int trm_optim_step(trm_optim *o, trm_model *m, const trm_act *a);
+TRM_API int trm_optim_step(trm_optim *o, trm_model *m, const trm_act *a);
 /* The same with the puzzle rows given explicitly: ids [rows] and their
  * gradients [rows, puzzle_emb_ndim] (NULL: none), e.g. a data-parallel
  * run's rows of every rank (src/dist/ddp.h). */
-int trm_optim_step_rows(trm_optim *o, trm_model *m, const int32_t *ids, const float *puzzle_grad, int rows);
+TRM_API int trm_optim_step_rows(trm_optim *o, trm_model *m, const int32_t *ids, const float *puzzle_grad, int rows);
 /* Steps taken so far (the reference's step counter). */
-int64_t trm_optim_steps(const trm_optim *o);
+TRM_API int64_t trm_optim_steps(const trm_optim *o);
 /* Optimizer state of tensor i of the model, for checkpointing the training
  * state: Adam's moments m (which 0) and v (which 1), or for a Muon tensor
  * its momentum buffer (which 0; which 1 is NULL). NULL for non-trainable
@@ -678,25 +691,25 @@ int64_t trm_optim_steps(const trm_optim *o);
  * ("adam_m.", "adam_v.", "muon_m."), NULL where moment is NULL, so a state
  * saved by one optimizer does not load silently into another.
  * set_steps restores the counter. */
-float *trm_optim_moment(trm_optim *o, int tensor, int which /* 0 = m, 1 = v */);
-const char *trm_optim_moment_name(const trm_optim *o, int tensor, int which);
-void trm_optim_set_steps(trm_optim *o, int64_t steps);
+TRM_API float *trm_optim_moment(trm_optim *o, int tensor, int which /* 0 = m, 1 = v */);
+TRM_API const char *trm_optim_moment_name(const trm_optim *o, int tensor, int which);
+TRM_API void trm_optim_set_steps(trm_optim *o, int64_t steps);
 
 /* EMA of the trainable (Adam) parameters (spec 3.4): shadow starts as a
  * copy; update: shadow = rate * shadow + (1 - rate) * param. The puzzle
  * table and y_init/z_init are not averaged. */
 typedef struct trm_ema trm_ema;
-trm_ema *trm_ema_new(const trm_model *m, float rate, trm_err *err);
-void trm_ema_free(trm_ema *e);
-void trm_ema_update(trm_ema *e, const trm_model *m);
+TRM_API trm_ema *trm_ema_new(const trm_model *m, float rate, trm_err *err);
+TRM_API void trm_ema_free(trm_ema *e);
+TRM_API void trm_ema_update(trm_ema *e, const trm_model *m);
 /* Copies the shadow into dst's trainable tensors and the live model's
  * buffers (puzzle table, y_init, z_init) into dst: the model the reference
  * evaluates and saves. dst must have m's config. */
-void trm_ema_apply(const trm_ema *e, const trm_model *m, trm_model *dst);
+TRM_API void trm_ema_apply(const trm_ema *e, const trm_model *m, trm_model *dst);
 /* Shadow of tensor i (NULL for non-trainable), for checkpoints. */
-float *trm_ema_shadow(trm_ema *e, int tensor);
+TRM_API float *trm_ema_shadow(trm_ema *e, int tensor);
 /* Learning rate at step (1-based) under warm-up + cosine (spec 3.2). */
-float trm_lr_at(float base, int64_t step, int64_t warmup, int64_t total, float min_ratio);
+TRM_API float trm_lr_at(float base, int64_t step, int64_t warmup, int64_t total, float min_ratio);
 
 /* ---------------------------------------------------------------- training */
 
@@ -740,13 +753,13 @@ typedef struct {
 } trm_train_config;
 
 /* The reference's cfg_pretrain.yaml, with ema=true. */
-void trm_train_config_default(trm_train_config *c);
+TRM_API void trm_train_config_default(trm_train_config *c);
 /* Sets a training field by name from text; returns 1 if key is not a
  * training field (so callers can try trm_config_set), 0 on success, -1
  * with "training field KEY: expected ..., got 'VALUE'" on a bad value. */
-int trm_train_config_set(trm_train_config *c, const char *key, const char *value, trm_err *err);
+TRM_API int trm_train_config_set(trm_train_config *c, const char *key, const char *value, trm_err *err);
 /* Every training field as a JSON object (malloc'd string). */
-char *trm_train_config_to_json(const trm_train_config *c);
+TRM_API char *trm_train_config_to_json(const trm_train_config *c);
 
 /* What a training run reports through its callbacks. Nothing of libtrm's
  * training prints, plots or handles signals: the caller does, from these. */
@@ -833,21 +846,39 @@ typedef struct {
  * any rank stops all of them after the same step. Callbacks run on every
  * rank, with the whole batch's metrics (timings, and on_eval_progress's
  * exact accuracy, are the rank's own); a caller shows rank 0's. */
-int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_train_run_opts *opts,
+TRM_API int trm_train_run(const trm_config *arch, const trm_train_config *tc, const trm_train_run_opts *opts,
                   trm_err *err);
 
 /* ---------------------------------------------------------------- checkpoints */
 
 /* Saves weights (names "model.inner.<name>") and the config in the
  * safetensors __metadata__ under "config"; temporary file + rename. */
-int trm_checkpoint_save(const trm_model *m, const char *path, trm_err *err);
+TRM_API int trm_checkpoint_save(const trm_model *m, const char *path, trm_err *err);
 /* Loads a checkpoint written by trm or converted from the reference
  * (prefixes _orig_mod., model., inner. accepted; F32 and BF16). The
  * config in its metadata must match its tensors' names and shapes
  * (checked before the model is allocated) and keep within
- * trm_config_check_limits. Non-finite weights load, with one warning line
- * on stderr naming the file and a tensor that holds them. */
-trm_model *trm_checkpoint_load(const char *path, trm_err *err);
+ * trm_config_check_limits. Non-finite weights load (inspecting a diverged
+ * run's checkpoint is legitimate) and nothing is printed: ask
+ * trm_model_nonfinite, as trm's commands do to print their warning. */
+TRM_API trm_model *trm_checkpoint_load(const char *path, trm_err *err);
+
+/* The __metadata__ value `key` of a checkpoint or training state (JSON
+ * text: "config", and a state's "train_config"): *out is a malloc'd copy
+ * (free it with trm_free), or NULL when the file has no such key; -1 with
+ * an error naming the file when it cannot be read. */
+TRM_API int trm_checkpoint_metadata(const char *path, const char *key, char **out, trm_err *err);
+
+/* Tensors of m holding NaN or infinite values. */
+typedef struct {
+    int tensors;            /* how many tensors hold some; 0 = all finite */
+    const char *first;      /* the first of them (valid while m lives), or NULL */
+    int64_t first_count;    /* its non-finite values */
+    int64_t first_numel;    /* and all its values */
+} trm_nonfinite;
+/* Scans m's weights and returns out->tensors. A file-mapped puzzle table
+ * over 64 MiB is not scanned (reading it would undo the lazy mapping). */
+TRM_API int trm_model_nonfinite(const trm_model *m, trm_nonfinite *out);
 
 /* ---------------------------------------------------------------- matmul */
 
@@ -879,13 +910,13 @@ typedef enum {
  * so). A backend this build, machine or ISA lacks is refused (avx512,
  * avx2 and neon each need that ISA to be the active one). Returns the backend in
  * effect. */
-trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
-trm_matmul_backend trm_matmul_get_backend(void);
-const char *trm_matmul_backend_name(trm_matmul_backend b);
+TRM_API trm_matmul_backend trm_matmul_set_backend(trm_matmul_backend b);
+TRM_API trm_matmul_backend trm_matmul_get_backend(void);
+TRM_API const char *trm_matmul_backend_name(trm_matmul_backend b);
 /* The backend a name means: "onednn", "avx512", "avx2", "neon", "openblas" (or "blas"),
  * "portable", as TRM_MATMUL and `trm bench --matmul` take them. 0, or -1
  * (*out untouched) for any other name. */
-int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
+TRM_API int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
 
 /* Precision of every matrix product: fp32, or bf16 operands (weights and
  * activations rounded to bf16 as they are packed) with fp32 accumulation,
@@ -896,8 +927,8 @@ int trm_matmul_backend_parse(const char *name, trm_matmul_backend *out);
  * backend; returns the precision in effect. Default fp32, or bf16 when
  * the environment has TRM_PRECISION=bf16. */
 typedef enum { TRM_PRECISION_FP32 = 0, TRM_PRECISION_BF16 = 1 } trm_precision;
-trm_precision trm_matmul_set_precision(trm_precision p);
-trm_precision trm_matmul_get_precision(void);
+TRM_API trm_precision trm_matmul_set_precision(trm_precision p);
+TRM_API trm_precision trm_matmul_get_precision(void);
 
 /* ---------------------------------------------------------------- datasets */
 
@@ -959,11 +990,11 @@ typedef struct {
 /* The defaults of task's builder (the CLI's): e.g. sudoku min_nodes 1,
  * sudoku4 2000/200 puzzles with 8 blanks, arc subsets
  * training,evaluation,concept, test set evaluation, 1000 versions, seed 42. */
-void trm_build_opts_init(trm_build_opts *o, const char *task);
+TRM_API void trm_build_opts_init(trm_build_opts *o, const char *task);
 /* Builds task's dataset ("sudoku", "sudoku4", "maze", "arc"); 0, or -1
  * with a one-line message (naming the file and line of a bad input). */
-int trm_build_dataset(const char *task, const trm_build_opts *o, trm_build_result *res, trm_err *err);
-void trm_build_result_free(trm_build_result *res);
+TRM_API int trm_build_dataset(const char *task, const trm_build_opts *o, trm_build_result *res, trm_err *err);
+TRM_API void trm_build_result_free(trm_build_result *res);
 
 /* Generating new puzzles as question,answer CSV (the builders' input):
  * the work behind `trm data sudoku-gen|maze-gen`. Puzzle k draws from its
@@ -997,15 +1028,15 @@ typedef struct {
 } trm_gen_result;
 
 /* task's generator defaults (the CLI's). */
-void trm_gen_opts_init(trm_gen_opts *o, const char *task);
+TRM_API void trm_gen_opts_init(trm_gen_opts *o, const char *task);
 /* Generates o->count puzzles of task ("sudoku", "maze") into o->out; 0, or
  * -1 with a one-line message (a puzzle whose target was not reached). */
-int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
+TRM_API int trm_generate_puzzles(const char *task, const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
 /* 0 when TRM_CPU is unset, "native" or an ISA this CPU runs; else -1 with
  * one line in err ("TRM_CPU=avx512: this CPU lacks AVX-512F ..."). */
-int trm_cpu_check_env(trm_err *err);
+TRM_API int trm_cpu_check_env(trm_err *err);
 /* The kernels' instruction set in effect: "avx512", "avx2", "neon" or "portable". */
-const char *trm_cpu_isa_active(void);
+TRM_API const char *trm_cpu_isa_active(void);
 
 /* ---------------------------------------------------------------- bindings */
 
@@ -1014,13 +1045,13 @@ const char *trm_cpu_isa_active(void);
  * layouts, and JSON text in place of report structs. */
 
 /* Frees memory libtrm returned (trm_config_to_json, ...). */
-void trm_free(void *p);
+TRM_API void trm_free(void *p);
 /* A heap config: preset `preset` (trm_config_preset), or the reference
  * defaults when preset is NULL or "". Free with trm_free. */
-trm_config *trm_config_new(const char *preset, trm_err *err);
+TRM_API trm_config *trm_config_new(const char *preset, trm_err *err);
 /* A heap training config with trm_train_config_default's values; set
  * fields with trm_train_config_set. Free with trm_free. */
-trm_train_config *trm_train_config_new(void);
+TRM_API trm_train_config *trm_train_config_new(void);
 
 /* trm_train_run with the callbacks as one function receiving each report
  * as a one-line JSON object: {"type":"event","kind":"started"|
@@ -1030,7 +1061,7 @@ trm_train_config *trm_train_config_new(void);
  * A non-zero return from fn stops the run as trm_train_run_opts.stop
  * does (state saved, 0 returned). fn may be NULL. */
 typedef int (*trm_train_json_fn)(void *ctx, const char *record);
-int trm_train_run_json(const trm_config *arch, const trm_train_config *tc, const char *data_dir,
+TRM_API int trm_train_run_json(const trm_config *arch, const trm_train_config *tc, const char *data_dir,
                        const char *out_dir, bool resume, bool force, trm_train_json_fn fn, void *ctx,
                        trm_err *err);
 
@@ -1042,10 +1073,10 @@ int trm_train_run_json(const trm_config *arch, const trm_train_config *tc, const
  * test_set, test_set2, num_aug, skip_bad (booleans: true/false/1/0).
  * set fails with "build option KEY: ..." naming what was expected. */
 typedef struct trm_build_args trm_build_args;
-trm_build_args *trm_build_args_new(const char *task, trm_err *err);
-int trm_build_args_set(trm_build_args *b, const char *key, const char *value, trm_err *err);
-int trm_build_args_run(trm_build_args *b, trm_build_result *res, trm_err *err);
-void trm_build_args_free(trm_build_args *b);
+TRM_API trm_build_args *trm_build_args_new(const char *task, trm_err *err);
+TRM_API int trm_build_args_set(trm_build_args *b, const char *key, const char *value, trm_err *err);
+TRM_API int trm_build_args_run(trm_build_args *b, trm_build_result *res, trm_err *err);
+TRM_API void trm_build_args_free(trm_build_args *b);
 
 #ifdef __cplusplus
 }

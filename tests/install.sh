@@ -30,6 +30,26 @@ done
     && ok "libtrm.so and libtrm.so.0 link to libtrm.so.$VERSION" || bad "libtrm.so symlinks"
 readelf -d "$P/lib/libtrm.so.$VERSION" | grep -q 'SONAME.*\[libtrm\.so\.0\]' && ok "soname libtrm.so.0" || bad "soname"
 
+# symbol visibility: libtrm.so is built with -fvisibility=hidden and
+# exports exactly the functions the installed trm.h marks TRM_API (every
+# exported symbol declared there, every declared one exported), and trm.h
+# declares no function at file scope without TRM_API
+H=$P/include/trm.h
+tr '\n' ' ' <"$H" | grep -oE 'TRM_API [^(;{]*\(' | grep -oE '[A-Za-z_][A-Za-z0-9_]*\($' | tr -d '(' \
+    | grep -v '^__attribute__$' | sort -u >"$TMP/declared"
+nm -D --defined-only "$P/lib/libtrm.so.$VERSION" | awk '{print $NF}' | sort -u >"$TMP/exported"
+undeclared=$(comm -13 "$TMP/declared" "$TMP/exported" | tr '\n' ' ')
+unexported=$(comm -23 "$TMP/declared" "$TMP/exported" | tr '\n' ' ')
+[ -s "$TMP/exported" ] && [ -z "$undeclared" ] \
+    && ok "libtrm.so exports only trm.h's TRM_API functions ($(wc -l <"$TMP/exported") symbols)" \
+    || bad "libtrm.so exports symbols trm.h does not declare: $undeclared"
+[ -s "$TMP/declared" ] && [ -z "$unexported" ] && ok "every TRM_API function of trm.h is exported" \
+    || bad "declared TRM_API but not exported by libtrm.so: $unexported"
+bare=$(grep -nE '^[A-Za-z_][A-Za-z0-9_ ]*[ *]trm_[A-Za-z0-9_]+\(' "$H" | grep -v ':typedef ' | grep -v ':TRM_API ')
+[ -z "$bare" ] && ok "every function declared in trm.h is marked TRM_API" || bad "trm.h declarations without TRM_API: $bare"
+nm "$P/lib/libtrm.a" | grep -q ' T build_generate_all$' && ok "libtrm.a keeps the internal symbols (the tests link them)" \
+    || bad "libtrm.a lacks internal symbols"
+
 if ! command -v pkg-config >/dev/null; then
     skip "example against the installed library" "pkg-config not installed"
 else

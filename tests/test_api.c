@@ -293,6 +293,17 @@ static int keep_row(void *ctx, const trm_eval_row *r, trm_err *err) {
     return 0;
 }
 
+typedef struct {
+    int calls;
+    int64_t seen, total;
+    double exact;
+} progress_rec;
+
+static void count_progress(void *ctx, int64_t seen, int64_t total, double exact) {
+    progress_rec *p = ctx;
+    p->calls++, p->seen = seen, p->total = total, p->exact = exact;
+}
+
 /* Evaluation from trm.h sees exactly trm_solve's answers (also with
  * split, a no-op in one process); the search runs from trm.h too and
  * stays within its budget. */
@@ -322,7 +333,22 @@ static void test_eval_and_search(void **state) {
     assert_int_equal(trm_solve(m, NULL, &bt, &so, &out, &e), 0);
     assert_memory_equal(seen.pred, tok, sizeof tok);
     assert_memory_equal(seen.q, q, sizeof q);
-    trm_eval_result_free(&r);
+
+    /* progress comes through on_progress after every batch, and the
+     * library prints nothing itself */
+    progress_rec pr = {0};
+    trm_eval_opts op = {.steps = 3, .batch = 2, .on_progress = count_progress, .progress_ctx = &pr};
+    trm_eval_result rp;
+    tu_stderr_begin();
+    int prc = trm_evaluate_opts(m, s, &op, &rp, &e);
+    const char *printed = tu_stderr_end();
+    assert_int_equal(prc, 0);
+    assert_string_equal(printed, "");
+    assert_int_equal(pr.calls, (N_EX + 1) / 2);
+    assert_int_equal(pr.seen, N_EX);
+    assert_int_equal(pr.total, N_EX);
+    assert_true(pr.exact == rp.exact_accuracy);
+    trm_eval_result_free(&rp);
 
     /* split (data-parallel evaluation) changes nothing in a single
      * process: the per-row callback still sees every row, same result */
@@ -337,6 +363,7 @@ static void test_eval_and_search(void **state) {
     assert_int_equal(r1.examples, N_EX);
     assert_true(r1.exact_accuracy == r.exact_accuracy && r1.accuracy == r.accuracy && r1.lm_loss == r.lm_loss);
     trm_eval_result_free(&r1);
+    trm_eval_result_free(&r);
 
     trm_search_opts sop;
     trm_search_opts_default(&sop, trm_model_config(m));
@@ -376,6 +403,18 @@ static void test_checkpoint_solve(void **state) {
     assert_int_equal(trm_solve(m, NULL, &bt, NULL, &o1, &e), 0);
     assert_int_equal(trm_solve(m2, NULL, &bt, NULL, &o2, &e), 0);
     assert_memory_equal(t1, t2, sizeof t1);
+    /* its config, read back from the metadata without loading */
+    char *cfg = NULL, *none = (char *)"x";
+    assert_int_equal(trm_checkpoint_metadata(tpath("m.safetensors"), "config", &cfg, &e), 0);
+    assert_non_null(cfg);
+    trm_config back;
+    assert_int_equal(trm_config_from_json(&back, cfg, &e), 0);
+    assert_true(cfg_equal(&back, trm_model_config(m)));
+    trm_free(cfg);
+    assert_int_equal(trm_checkpoint_metadata(tpath("m.safetensors"), "train_config", &none, &e), 0);
+    assert_null(none); /* a checkpoint has no training config */
+    assert_int_equal(trm_checkpoint_metadata(tpath("absent.safetensors"), "config", &cfg, &e), -1);
+    assert_contains(e.msg, "absent.safetensors");
     trm_model_free(m);
     trm_model_free(m2);
     tu_remove_dir();

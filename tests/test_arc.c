@@ -31,22 +31,7 @@
 
 static char g_trm[PATH_MAX]; /* the trm binary: ../trm from this test */
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_arc_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_arc_XXXXXX")
 
 static void random_grid(arc_grid *g, uint64_t rng[4]) {
     g->rows = rng_int(rng, 1, ARC_MAX);
@@ -295,8 +280,8 @@ static void test_load_good(void **state) {
     (void)state;
     mkdir(tpath("good"), 0777);
     mkdir(tpath("good/sub"), 0777);
-    write_file(tpath("good/b1.json"), GOOD);
-    write_file(tpath("good/sub/a2.json"), "{\"train\": [{\"input\": [[0]], \"output\": [[0, 0]]}], "
+    tu_write_text(tpath("good/b1.json"), GOOD);
+    tu_write_text(tpath("good/sub/a2.json"), "{\"train\": [{\"input\": [[0]], \"output\": [[0, 0]]}], "
                                            "\"test\": [{\"input\": [[5]]}]}");
     arc_set s = {0};
     trm_err e;
@@ -320,7 +305,7 @@ static void test_load_good(void **state) {
 static void expect_bad(const char *json, const char *needle) {
     const char *path = tpath("bad/t9.json");
     mkdir(tpath("bad"), 0777);
-    write_file(path, json);
+    tu_write_text(path, json);
     arc_set s = {0};
     trm_err e;
     if (arc_load_dir(tpath("bad"), false, &s, &e) != -1) fail_msg("accepted %s", json);
@@ -374,9 +359,9 @@ static void test_load_errors(void **state) {
 static void test_skip_bad(void **state) {
     (void)state;
     mkdir(tpath("mixed"), 0777);
-    write_file(tpath("mixed/ok.json"), GOOD);
-    write_file(tpath("mixed/x1.json"), "{\"train\": 3, \"test\": []}");
-    write_file(tpath("mixed/x2.json"), "{ nope");
+    tu_write_text(tpath("mixed/ok.json"), GOOD);
+    tu_write_text(tpath("mixed/x1.json"), "{\"train\": 3, \"test\": []}");
+    tu_write_text(tpath("mixed/x2.json"), "{ nope");
     arc_set s = {0};
     trm_err e;
     assert_int_equal(arc_load_dir(tpath("mixed"), false, &s, &e), -1);
@@ -393,12 +378,12 @@ static void test_skip_bad(void **state) {
 
 static void test_kaggle_errors(void **state) {
     (void)state;
-    write_file(tpath("k_challenges.json"), "{\"aa\": {\"train\": [{\"input\": [[1]], \"output\": [[2]]}], "
+    tu_write_text(tpath("k_challenges.json"), "{\"aa\": {\"train\": [{\"input\": [[1]], \"output\": [[2]]}], "
                                            "\"test\": [{\"input\": [[3]]}, {\"input\": [[4]]}]}}");
-    write_file(tpath("k_sol_ok.json"), "{\"aa\": [[[5]], [[6, 7]]]}");
-    write_file(tpath("k_sol_short.json"), "{\"aa\": [[[5]]]}");
-    write_file(tpath("k_sol_none.json"), "{\"bb\": []}");
-    write_file(tpath("k_sol_bad.json"), "{\"aa\": [[[5]], [[6, 17]]]}");
+    tu_write_text(tpath("k_sol_ok.json"), "{\"aa\": [[[5]], [[6, 7]]]}");
+    tu_write_text(tpath("k_sol_short.json"), "{\"aa\": [[[5]]]}");
+    tu_write_text(tpath("k_sol_none.json"), "{\"bb\": []}");
+    tu_write_text(tpath("k_sol_bad.json"), "{\"aa\": [[[5]], [[6, 17]]]}");
     arc_set s = {0};
     trm_err e;
     assert_int_equal(arc_load_kaggle(tpath("k_challenges.json"), tpath("k_sol_ok.json"), false, &s, &e), 0);
@@ -661,8 +646,8 @@ static void test_build_deterministic(void **state) {
 static void test_build_bad_input(void **state) {
     (void)state;
     mkdir(tpath("badin"), 0777);
-    write_file(tpath("badin/ok.json"), GOOD);
-    write_file(tpath("badin/zz.json"), "{\"train\": [{\"input\": [[1, 2], [3]], \"output\": [[1]]}], \"test\": []}");
+    tu_write_text(tpath("badin/ok.json"), GOOD);
+    tu_write_text(tpath("badin/zz.json"), "{\"train\": [{\"input\": [[1, 2], [3]], \"output\": [[1]]}], \"test\": []}");
     char args[4096];
     snprintf(args, sizeof args, "--subsets evaluation=%s --out %s", tpath("badin"), tpath("never"));
     assert_int_equal(run(args), 1);

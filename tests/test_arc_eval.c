@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "eval/arc_eval.h"
 #include "tasks/arc.h"
+#include "tasks/task.h"
 #include "model/model.h" /* white-box: reads the model and ACT state directly */
 #include "testutil.h"
 #include "train/train.h"
@@ -417,7 +418,7 @@ static void test_eval_row_callback(void **state) {
     for (int i = 0; i < NEX; i++) { assert_int_equal(seen.index[i], i); assert_int_equal(seen.pid[i], i + 1); }
     assert_true(fabs(r.exact_accuracy - (double)seen.exact / NEX) < 1e-12);
     /* the old entry point gives the same numbers */
-    assert_int_equal(trm_evaluate(m, sp, 2, 2, 0, true, false, &plain, &e), 0);
+    assert_int_equal(trm_evaluate(m, sp, 2, 2, 0, true, &plain, &e), 0);
     assert_true(plain.exact_accuracy == r.exact_accuracy && plain.accuracy == r.accuracy &&
                 plain.lm_loss == r.lm_loss && plain.examples == NEX);
     assert_non_null(plain.exact_by_step);
@@ -474,6 +475,17 @@ static int label_oracle(void *ctx, trm_model *m, trm_act *a, const trm_batch *bt
     return 0;
 }
 
+/* trm_eval_opts.on_row over a task's scorer. */
+typedef struct {
+    const trm_task *t;
+    trm_task_scorer *s;
+} scorer_rows;
+
+static int scorer_row(void *ctx, const trm_eval_row *row, trm_err *err) {
+    scorer_rows *c = ctx;
+    return c->t->scorer->add(c->s, row, err);
+}
+
 static void test_eval_loop_feeds_arc_votes(void **state) {
     (void)state;
     assert_int_equal(tu_make_dir("/tmp/trm_arceval_XXXXXX"), 0);
@@ -517,9 +529,52 @@ static void test_eval_loop_feeds_arc_votes(void **state) {
     assert_int_equal(arc_eval_ranked(ev, 0, 0, top, 1), 1);   /* every version inverts to one grid */
     assert_int_equal(top[0].votes, NV);
     assert_true(fabs(top[0].conf - 0.5) < 1e-12);
+    arc_eval_free(ev);
+
+    /* the same through the task table's scorer (what trm eval uses) */
+    FILE *f = fopen(tpath("identifiers.json"), "w");
+    for (int v = 0; v <= NV; v++) fprintf(f, "%s\"%s\"", v ? ", " : "[", list[v]);
+    fputs("]", f);
+    fclose(f);
+    f = fopen(tpath("test_puzzles.json"), "w");
+    fputs("{\"t0\": {\"train\": [{\"input\": [[1]], \"output\": [[2]]}], \"test\": [{\"input\": [[1, 2, 0], [0, 3, 4]], "
+          "\"output\": [[5, 6], [0, 7], [8, 9]]}]}}", f);
+    fclose(f);
+    const trm_task *t = trm_task_detect(ARC_VOCAB, ARC_SEQ_LEN);
+    assert_non_null(t);
+    assert_non_null(t->scorer);
+    assert_true(t->scorer->accepts(tu_dir, trm_split_meta(sp)));
+    trm_dataset_meta other = *trm_split_meta(sp);
+    other.vocab_size = 11;
+    assert_false(t->scorer->accepts(tu_dir, &other));
+    for (const trm_task *const *o2 = trm_task_list(); *o2; o2++) /* only ARC scores datasets */
+        if (*o2 != t) assert_null((*o2)->scorer);
+    scorer_rows sr = {t, t->scorer->open(tu_dir, &e)};
+    if (!sr.s) fail_msg("%s", e.msg);
+    o.on_row = scorer_row, o.row_ctx = &sr;
+    assert_int_equal(trm_evaluate_opts(m, sp, &o, &r, &e), 0);
+    char *json = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&json, &len);
+    fputs("{\"x\":1", mem);
+    t->scorer->print_json(sr.s, mem, 1, NULL);
+    fputs("}", mem);
+    fclose(mem);
+    cJSON *j = cJSON_Parse(json);
+    if (!j) fail_msg("not JSON: %s", json);
+    cJSON *arc = cJSON_GetObjectItem(j, "arc");
+    assert_non_null(arc);
+    assert_true(cJSON_GetObjectItem(arc, "pass@1")->valuedouble == 1.0);
+    assert_int_equal(cJSON_GetObjectItem(arc, "rows")->valueint, NV);
+    assert_int_equal(cJSON_GetObjectItem(arc, "checkpoints_pooled")->valueint, 1);
+    cJSON_Delete(j);
+    free(json);
+    assert_int_equal(t->scorer->write_submission(sr.s, tpath("sub.json"), &e), 0);
+    struct stat st;
+    assert_int_equal(stat(tpath("sub.json"), &st), 0);
+    t->scorer->free(sr.s);
     trm_model_free(m);
     trm_split_close(sp);
-    arc_eval_free(ev);
     tu_remove_dir();
 }
 

@@ -20,15 +20,7 @@
 static const char *Q9 = "........8..3...4...9..2..6.....79.......612...6.5.2.7...8...5...1.....2.4.5.....3";
 static const char *A9 = "621943758783615492594728361142879635357461289869532174238197546916354827475286913";
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_bind_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_bind_XXXXXX")
 
 /* ---------------------------------------------------------------- text forms */
 

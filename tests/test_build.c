@@ -26,22 +26,7 @@
 static const char *Q = ".................1.....2.3......3.2...1.4......5....6..3......4.7..8...962...7...";
 static const char *A = "953168742862734951417952836746893125281645397395271468138529674574386219629417583";
 
-static int setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_build_XXXXXX");
-}
-
-static int teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
+TU_TMP_DIR_GROUP(setup, teardown, "/tmp/trm_build_XXXXXX")
 
 static bool exists(const char *path) { return access(path, F_OK) == 0; }
 
@@ -91,7 +76,7 @@ static void sudoku_csv(const char *path, const int *rows, int n, bool relabelled
         size_t len = strlen(text);
         snprintf(text + len, sizeof text - len, "%s,%s\n", q, a);
     }
-    write_file(path, text);
+    tu_write_text(path, text);
 }
 
 static void tokens_of(const char *s, int32_t *tok) {
@@ -170,7 +155,7 @@ static void test_sudoku_errors(void **state) {
     trm_build_opts o;
     trm_build_result r;
     trm_err e;
-    write_file(tpath("bad.csv"), "question,answer\n12345,1\n");
+    tu_write_text(tpath("bad.csv"), "question,answer\n12345,1\n");
     opts(&o, "sudoku", tpath("bad"));
     o.input = tpath("bad.csv");
     assert_int_equal(trm_build_dataset("sudoku", &o, &r, &e), -1);
@@ -181,7 +166,7 @@ static void test_sudoku_errors(void **state) {
     memcpy(q, Q, 82);
     q[77] = '.';
     snprintf(text, sizeof text, "%s\n", q);
-    write_file(tpath("two.txt"), text);
+    tu_write_text(tpath("two.txt"), text);
     o.input = tpath("two.txt");
     assert_int_equal(trm_build_dataset("sudoku", &o, &r, &e), -1);
     assert_contains(e.msg, "two.txt:1:");
@@ -242,7 +227,7 @@ static const char *MAZES =
 
 static void test_maze_csv(void **state) {
     (void)state;
-    write_file(tpath("m.csv"), MAZES);
+    tu_write_text(tpath("m.csv"), MAZES);
     trm_build_opts o;
     opts(&o, "maze", tpath("mz"));
     o.input = tpath("m.csv");
@@ -283,15 +268,15 @@ static void test_maze_errors(void **state) {
     trm_build_opts o;
     trm_build_result r;
     trm_err e;
-    write_file(tpath("bad.csv"), "question,answer\nS  G############,SooG############\nSS G############,SooG############\n");
+    tu_write_text(tpath("bad.csv"), "question,answer\nS  G############,SooG############\nSS G############,SooG############\n");
     opts(&o, "maze", tpath("mbad"));
     o.input = tpath("bad.csv");
     assert_int_equal(trm_build_dataset("maze", &o, &r, &e), -1);
     assert_contains(e.msg, "bad.csv:3: question: 2 'S' cells; expected exactly one");
     assert_false(exists(tpath("mbad")));
     /* a test input of another size */
-    write_file(tpath("m.csv"), MAZES);
-    write_file(tpath("big.csv"), "question,answer\nS  G#####################,SooG#####################\n");
+    tu_write_text(tpath("m.csv"), MAZES);
+    tu_write_text(tpath("big.csv"), "question,answer\nS  G#####################,SooG#####################\n");
     o.input = tpath("m.csv");
     o.test_input = tpath("big.csv");
     assert_int_equal(trm_build_dataset("maze", &o, &r, &e), -1);
@@ -311,7 +296,7 @@ static void arc_task_file(const char *path, int seed) {
              "{\"train\": [{\"input\": [[%d, 1], [2, 3]], \"output\": [[3, 2], [1, %d]]}], "
              "\"test\": [{\"input\": [[0, %d], [4, 0]], \"output\": [[%d, 0], [0, 4]]}]}",
              seed, seed, seed, seed);
-    write_file(path, text);
+    tu_write_text(path, text);
 }
 
 static void arc_folders(void) {
@@ -375,7 +360,7 @@ static void test_arc_errors(void **state) {
     assert_int_equal(trm_build_dataset("arc", &o, &r, &e), -1);
     assert_string_equal(e.msg, "subset 'training': give --input-prefix for Kaggle files, or NAME=DIR for a folder");
     /* a malformed task file: named in the message, or left out with skip_bad */
-    write_file(tpath("ev/bad.json"), "{\"train\": [{\"input\": [[1]]}]}");
+    tu_write_text(tpath("ev/bad.json"), "{\"train\": [{\"input\": [[1]]}]}");
     snprintf(subsets, sizeof subsets, "training=%s,evaluation=%s", tpath("tr"), tpath("ev"));
     o.arc.subsets = subsets;
     o.arc.num_aug = 0;

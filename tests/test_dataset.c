@@ -30,15 +30,7 @@
 
 /* ---------------------------------------------------------------- fixtures */
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_dataset_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_dataset_XXXXXX")
 
 static int enc_input(int64_t ex, int k) { return (int)((ex >> (4 * k)) & 15) + 1; }
 static int enc_label(int64_t ex, int k) { return (int)((ex + k) % VOCAB); } /* 0 = ignored */

@@ -32,15 +32,7 @@
 
 #define VICTIM_TEXT "precious contents\n"
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_fileio_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_fileio_XXXXXX")
 
 /* A hang is a failure: SIGALRM ends the test binary with an error. */
 static int arm(void **state) {

@@ -25,15 +25,7 @@
 
 /* ---------------------------------------------------------------- fixtures */
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_formats_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_formats_XXXXXX")
 
 static void write_file(const char *path, const void *buf, size_t len) {
     FILE *fp = fopen(path, "wb");

@@ -45,15 +45,7 @@ static const char *DETOUR = "S...."
 
 /* ---------------------------------------------------------------- helpers */
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_maze_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_maze_XXXXXX")
 
 /* '.' -> ' ' (test strings are easier to read with dots). */
 static const char *spaced(const char *s) {
@@ -71,13 +63,6 @@ static void toks(const char *s, int32_t *t) {
     trm_err e;
     int n = (int)strlen(s);
     if (maze_parse_cells(spaced(s), n, t, "board", &e)) fail_msg("%s", e.msg);
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_true(fputs(text, fp) >= 0);
-    assert_int_equal(fclose(fp), 0);
 }
 
 static int count_tok(const int32_t *t, int n, int32_t v) {
@@ -499,11 +484,11 @@ static void test_load_csv(void **state) {
     trm_err e;
     snprintf(text, sizeof text, "question,answer\n%s\n%s", csv_pair(MQ, MA), csv_pair("S...G....", "SoooG...."));
     /* a size change is an error; here the second is 3x3 */
-    write_text(tpath("mixed.csv"), text);
+    tu_write_text(tpath("mixed.csv"), text);
     assert_int_equal(maze_load(tpath("mixed.csv"), &s, &e), -1);
     assert_contains(e.msg, "mixed.csv:4: question has 9 cells; expected 25 like the first maze (line 2)");
     snprintf(text, sizeof text, "question,answer\r\n%s%s", csv_pair(MQ, MA), csv_pair(MQ, MA));
-    write_text(tpath("ok.csv"), text);
+    tu_write_text(tpath("ok.csv"), text);
     if (maze_load(tpath("ok.csv"), &s, &e)) fail_msg("%s", e.msg);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.seq_len, 25);
@@ -513,12 +498,12 @@ static void test_load_csv(void **state) {
     for (int i = 0; i < 25; i++) assert_int_equal(s.a[25 + i], want[i]);
     maze_set_free(&s);
     /* no header; sapientinc's four columns */
-    write_text(tpath("bare.csv"), csv_pair(MQ, MA));
+    tu_write_text(tpath("bare.csv"), csv_pair(MQ, MA));
     if (maze_load(tpath("bare.csv"), &s, &e)) fail_msg("%s", e.msg);
     assert_int_equal(s.n, 1);
     maze_set_free(&s);
     snprintf(text, sizeof text, "source,question,answer,rating\nlehnert,%s,%s,0\n", spaced(MQ), spaced(MA));
-    write_text(tpath("four.csv"), text);
+    tu_write_text(tpath("four.csv"), text);
     if (maze_load(tpath("four.csv"), &s, &e)) fail_msg("%s", e.msg);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.q[0], MAZE_START);
@@ -528,7 +513,7 @@ static void test_load_csv(void **state) {
 static void expect_load_error(const char *name, const char *text, const char *msg) {
     maze_set s;
     trm_err e;
-    write_text(tpath(name), text);
+    tu_write_text(tpath(name), text);
     assert_int_equal(maze_load(tpath(name), &s, &e), -1);
     assert_contains(e.msg, name);
     assert_contains(e.msg, msg);
@@ -605,41 +590,19 @@ static void test_load_npy(void **state) {
 
 /* ---------------------------------------------------------------- shared data */
 
-static const char *shared_file(const char *rel) {
-    static char path[PATH_MAX];
-    const char *roots[3] = {getenv("TRM_SHARED"), "../shared", NULL};
-    char exe[PATH_MAX], alt[PATH_MAX + 16];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) { /* BUILD/tests/test_maze -> repo root -> ../shared */
-        exe[n] = 0;
-        for (int up = 0; up < 3; up++) {
-            char *s = strrchr(exe, '/');
-            if (s) *s = 0;
-        }
-        snprintf(alt, sizeof alt, "%s/../shared", exe);
-        roots[2] = alt;
-    }
-    for (int k = 0; k < 3; k++) {
-        if (!roots[k]) continue;
-        snprintf(path, sizeof path, "%s/%s", roots[k], rel);
-        if (access(path, R_OK) == 0) return path;
-    }
-    return NULL;
-}
-
 /* PROVENANCE.md: 1000 mazes per split, 30x30, shortest paths train
  * 109-146 moves (mean 114.1), test 109-153 (mean 113.5); the CSV and the
  * npy split hold the same mazes. */
 static void check_shared_split(const char *split, int lo, int hi, double mean) {
     char rel[128];
     snprintf(rel, sizeof rel, "data/maze-30x30-hard-1k/%s.csv", split);
-    const char *p = shared_file(rel);
+    const char *p = tu_shared_file(rel);
     if (!p) fail_msg("../shared/data/maze-30x30-hard-1k not found (set TRM_SHARED to the shared folder)");
     maze_set c, n;
     trm_err e;
     if (maze_load(p, &c, &e)) fail_msg("%s", e.msg); /* checks every maze and answer */
     snprintf(rel, sizeof rel, "data/maze-30x30-hard-1k/%s", split);
-    p = shared_file(rel);
+    p = tu_shared_file(rel);
     assert_non_null(p);
     if (maze_load(p, &n, &e)) fail_msg("%s", e.msg);
     assert_int_equal(c.n, 1000);

@@ -24,22 +24,7 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_render_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_true(fputs(text, fp) >= 0);
-    assert_int_equal(fclose(fp), 0);
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_render_XXXXXX")
 
 /* The whole file as a NUL-terminated string; caller frees. */
 static char *slurp(const char *path) {
@@ -358,7 +343,7 @@ static const char *SERIES[] = {"train lm_loss", "train q_halt_loss", "eval lm_lo
 static void test_plot_svg(void **state) {
     (void)state;
     const char *in = tpath("m.jsonl"), *out = tpath("curves.svg");
-    write_text(in, METRICS);
+    tu_write_text(in, METRICS);
     trm_err e;
     assert_int_equal(trm_plot_metrics(in, out, &e), 0);
     char *s = slurp(out);
@@ -383,7 +368,7 @@ static void test_plot_svg(void **state) {
 static void test_plot_png(void **state) {
     (void)state;
     const char *in = tpath("m2.jsonl"), *out = tpath("curves.png");
-    write_text(in, METRICS);
+    tu_write_text(in, METRICS);
     trm_err e;
     assert_int_equal(trm_plot_metrics(in, out, &e), 0);
     image im = read_png(out);
@@ -398,7 +383,7 @@ static void test_plot_png(void **state) {
 static void test_plot_nonfinite(void **state) {
     (void)state;
     const char *in = tpath("nan.jsonl"), *out = tpath("nan.svg");
-    write_text(in, "{\"step\":1,\"lm_loss\":nan,\"q_halt_loss\":-nan,\"accuracy\":0.5,\"exact_accuracy\":inf}\n"
+    tu_write_text(in, "{\"step\":1,\"lm_loss\":nan,\"q_halt_loss\":-nan,\"accuracy\":0.5,\"exact_accuracy\":inf}\n"
                    "{\"step\":2,\"lm_loss\":1.5,\"q_halt_loss\":0.5,\"accuracy\":0.6,\"exact_accuracy\":0,\"note\":\"nan\"}\n");
     trm_err e;
     if (trm_plot_metrics(in, out, &e)) fail_msg("%s", e.msg);
@@ -433,7 +418,7 @@ static int polyline_xs(const char *svg, const char *series, double *xs, int max)
 static void test_plot_resumed_log(void **state) {
     (void)state;
     const char *in = tpath("resumed.jsonl"), *out = tpath("resumed.svg");
-    write_text(in, "{\"step\":10,\"lm_loss\":3}\n{\"step\":20,\"lm_loss\":2}\n{\"step\":30,\"lm_loss\":1.5}\n"
+    tu_write_text(in, "{\"step\":10,\"lm_loss\":3}\n{\"step\":20,\"lm_loss\":2}\n{\"step\":30,\"lm_loss\":1.5}\n"
                    "{\"step\":20,\"lm_loss\":2.1}\n{\"step\":30,\"lm_loss\":1.4}\n{\"step\":40,\"lm_loss\":1}\n");
     trm_err e;
     if (trm_plot_metrics(in, out, &e)) fail_msg("%s", e.msg);
@@ -448,7 +433,7 @@ static void test_plot_resumed_log(void **state) {
 
 static void expect_error(const char *name, const char *text, const char *want) {
     const char *in = tpath(name), *out = tpath("bad.svg");
-    write_text(in, text);
+    tu_write_text(in, text);
     trm_err e;
     assert_int_equal(trm_plot_metrics(in, out, &e), -1);
     char where[256];
@@ -469,7 +454,7 @@ static void test_plot_errors(void **state) {
     trm_err e;
     assert_int_equal(trm_plot_metrics(tpath("absent.jsonl"), tpath("x.svg"), &e), -1);
     assert_contains(e.msg, "absent.jsonl: cannot open");
-    write_text(tpath("ok.jsonl"), METRICS);
+    tu_write_text(tpath("ok.jsonl"), METRICS);
     assert_int_equal(trm_plot_metrics(tpath("ok.jsonl"), tpath("x.jpg"), &e), -1);
     assert_contains(e.msg, "x.jpg: unknown picture format");
 }
@@ -495,7 +480,7 @@ static void write_run(const char *run, const char *text, char *path, size_t n) {
     snprintf(dir, sizeof dir, "%s", tpath(run));
     assert_true(mkdir(dir, 0755) == 0 || access(dir, F_OK) == 0);
     snprintf(path, n, "%s/metrics.jsonl", dir);
-    write_text(path, text);
+    tu_write_text(path, text);
 }
 
 static char run_paths[3][PATH_MAX];

@@ -28,22 +28,7 @@ static const char *A2 = "9531687428627349514179528367468931252816453973952714681
 
 /* ---------------------------------------------------------------- helpers */
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_sudoku_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fputs(text, fp) >= 0, 1);
-    assert_int_equal(fclose(fp), 0);
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_sudoku_XXXXXX")
 
 static void grid_of(const char *s, int8_t g[81]) {
     for (int i = 0; i < 81; i++) g[i] = (int8_t)(s[i] >= '1' && s[i] <= '9' ? s[i] - '0' : 0);
@@ -150,7 +135,7 @@ static void test_load_txt(void **state) {
     /* comments, blank lines, CRLF, trailing spaces; answers get solved */
     char text[1024];
     snprintf(text, sizeof text, "# a comment\r\n\r\n%s  \r\n#\r\n%s\r\n", Q1, Q2);
-    write_text(tpath("p.txt"), text);
+    tu_write_text(tpath("p.txt"), text);
     assert_loads(tpath("p.txt"), 2, Q1, A1);
 }
 
@@ -158,10 +143,10 @@ static void test_load_csv(void **state) {
     (void)state;
     char text[1024];
     snprintf(text, sizeof text, "question,answer\n%s,%s\n%s,%s\n", Q1, A1, Q2, A2);
-    write_text(tpath("h.csv"), text);
+    tu_write_text(tpath("h.csv"), text);
     assert_loads(tpath("h.csv"), 2, Q1, A1);
     snprintf(text, sizeof text, "%s,%s\n%s,%s\n", Q2, A2, Q1, A1); /* no header */
-    write_text(tpath("n.csv"), text);
+    tu_write_text(tpath("n.csv"), text);
     assert_loads(tpath("n.csv"), 2, Q2, A2);
 }
 
@@ -171,13 +156,13 @@ static void test_load_sapientinc(void **state) {
     char text[1024];
     snprintf(text, sizeof text, "source,question,answer,rating\r\npuzzles0_kaggle,%s,%s,0\r\n"
              "puzzles6_forum_hardest_1106,%s,%s,58\r\n", Q2, A2, Q1, A1);
-    write_text(tpath("s.csv"), text);
+    tu_write_text(tpath("s.csv"), text);
     assert_loads(tpath("s.csv"), 2, Q2, A2);
 }
 
 /* Loads text and expects an error containing each of the needles. */
 static void assert_load_fails(const char *text, const char *n1, const char *n2) {
-    write_text(tpath("bad.csv"), text);
+    tu_write_text(tpath("bad.csv"), text);
     sudoku_set s;
     trm_err e;
     assert_int_equal(sudoku_load(tpath("bad.csv"), &s, &e), -1);
@@ -485,32 +470,9 @@ static void test_print(void **state) {
 
 /* ---------------------------------------------------------------- shared data */
 
-/* ../shared relative to the repository root (CI) or the working dir. */
-static const char *shared_file(const char *rel) {
-    static char path[PATH_MAX];
-    const char *roots[3] = {getenv("TRM_SHARED"), "../shared", NULL};
-    char exe[PATH_MAX], alt[PATH_MAX + 16];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) { /* BUILD/tests/test_sudoku -> repo root -> ../shared */
-        exe[n] = 0;
-        for (int up = 0; up < 3; up++) {
-            char *s = strrchr(exe, '/');
-            if (s) *s = 0;
-        }
-        snprintf(alt, sizeof alt, "%s/../shared", exe);
-        roots[2] = alt;
-    }
-    for (int k = 0; k < 3; k++) {
-        if (!roots[k]) continue;
-        snprintf(path, sizeof path, "%s/%s", roots[k], rel);
-        if (access(path, R_OK) == 0) return path;
-    }
-    return NULL;
-}
-
 static void test_shared_hardest(void **state) {
     (void)state;
-    const char *csv = shared_file("data/sudoku/tdoku-forum-hardest-1106/puzzles6_forum_hardest_1106.csv");
+    const char *csv = tu_shared_file("data/sudoku/tdoku-forum-hardest-1106/puzzles6_forum_hardest_1106.csv");
     /* the shared data sits beside every checkout (CI too): its absence is a
      * failure, not a silent pass */
     if (!csv) fail_msg("../shared/data/sudoku not found (set TRM_SHARED to the shared folder)");

@@ -16,15 +16,7 @@
 #include "core/util.h"
 #include "testutil.h"
 
-static int group_setup(void **state) {
-    (void)state;
-    return tu_make_dir("/tmp/trm_util_XXXXXX");
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    return tu_remove_dir();
-}
+TU_TMP_DIR_GROUP(group_setup, group_teardown, "/tmp/trm_util_XXXXXX")
 
 /* The issue's cases: 4294967297 wrapped to 1, "1abc" read as 1,
  * 99999999999 truncated to 1215752191. */

@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/fileio.h" /* io_remove_tree */
 #include "trm.h"
@@ -34,12 +36,86 @@ static inline int tu_remove_dir(void) {
     return io_remove_tree(tu_dir);
 }
 
-/* ---- error messages (include after <cmocka.h>) */
+/* ---- what a call prints on stderr: tu_stderr_begin sends stderr to a
+ * temporary file, tu_stderr_end restores it and returns the text (a
+ * static buffer, first 4 KiB) */
+
+static int tu_saved_stderr = -1;
+static FILE *tu_stderr_file;
+
+static inline void tu_stderr_begin(void) {
+    fflush(stderr);
+    tu_stderr_file = tmpfile();
+    tu_saved_stderr = dup(2);
+    if (tu_stderr_file) dup2(fileno(tu_stderr_file), 2);
+}
+
+static inline const char *tu_stderr_end(void) {
+    static char buf[4096];
+    fflush(stderr);
+    dup2(tu_saved_stderr, 2);
+    close(tu_saved_stderr);
+    buf[0] = 0;
+    if (!tu_stderr_file) return "(tmpfile failed)";
+    rewind(tu_stderr_file);
+    size_t n = fread(buf, 1, sizeof buf - 1, tu_stderr_file);
+    buf[n] = 0;
+    fclose(tu_stderr_file);
+    tu_stderr_file = NULL;
+    return buf;
+}
+
+/* cmocka group setup and teardown that make the temp dir from template
+ * and remove it. */
+#define TU_TMP_DIR_GROUP(setup, teardown, template) \
+    static int setup(void **state) {                \
+        (void)state;                                \
+        return tu_make_dir(template);               \
+    }                                               \
+    static int teardown(void **state) {             \
+        (void)state;                                \
+        return tu_remove_dir();                     \
+    }
+
+/* rel under the shared data folder: $TRM_SHARED, ../shared from the
+ * working directory, or ../shared next to the repository this test binary
+ * was built in (BUILD/tests/test_x); NULL when none has it (the caller
+ * skips). */
+static inline const char *tu_shared_file(const char *rel) {
+    static char path[PATH_MAX];
+    const char *roots[3] = {getenv("TRM_SHARED"), "../shared", NULL};
+    char exe[PATH_MAX], alt[PATH_MAX + 16];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) { /* BUILD/tests/test_x -> repo root -> ../shared */
+        exe[n] = 0;
+        for (int up = 0; up < 3; up++) {
+            char *sl = strrchr(exe, '/');
+            if (sl) *sl = 0;
+        }
+        snprintf(alt, sizeof alt, "%s/../shared", exe);
+        roots[2] = alt;
+    }
+    for (int k = 0; k < 3; k++) {
+        if (!roots[k]) continue;
+        snprintf(path, sizeof path, "%s/%s", roots[k], rel);
+        if (access(path, R_OK) == 0) return path;
+    }
+    return NULL;
+}
+
+/* ---- error messages and files (include after <cmocka.h>) */
 
 #ifdef fail_msg
-#include <string.h>
 static inline void assert_contains(const char *hay, const char *needle) {
     if (!strstr(hay, needle)) fail_msg("message \"%s\" lacks \"%s\"", hay, needle);
+}
+
+/* Writes text to path (fails the test when it cannot). */
+static inline void tu_write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
 }
 #endif
 

@@ -59,6 +59,16 @@ int cli_memory_check(const char *cmd, double need, const char *what, bool ignore
 int cli_train_run(const trm_config *arch, const trm_train_config *tc, trm_train_run_opts *ro, bool quiet,
                   trm_err *err);
 
+/* trm_checkpoint_load, plus one warning line on stderr when the weights
+ * hold NaN or infinite values (trm_model_nonfinite): "warning: PATH:
+ * tensor NAME has N NaN or infinite values of M[ (K tensors have some)];
+ * the model's outputs will not be finite". */
+trm_model *cli_checkpoint_load(const char *path, trm_err *err);
+
+/* mkdir -p dir (io_mkdir_p); 0, or 1 after "trm CMD: [OPT ]DIR: exists and
+ * is not a directory" or "...: cannot create directory: REASON". */
+int cli_make_dir(const char *cmd, const char *opt, const char *dir);
+
 /* The help line of --ignore-memory-check, for the commands' usage. */
 #define CLI_MEMCHECK_HELP \
     "  --ignore-memory-check  run even when the estimated memory (trm info) exceeds the\n" \

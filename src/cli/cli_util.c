@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "io/fileio.h"
 
 int opt_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
     trm_err e;
@@ -51,4 +52,21 @@ int cli_memory_check(const char *cmd, double need, const char *what, bool ignore
     trm_err e;
     if (ignore || trm_mem_check(need, what, &e) == 0) return 0;
     return die(cmd, "%s", e.msg);
+}
+
+trm_model *cli_checkpoint_load(const char *path, trm_err *err) {
+    trm_model *m = trm_checkpoint_load(path, err);
+    trm_nonfinite nf;
+    if (!m || !trm_model_nonfinite(m, &nf)) return m;
+    fprintf(stderr, "warning: %s: tensor %s has %lld NaN or infinite values of %lld", path, nf.first,
+            (long long)nf.first_count, (long long)nf.first_numel);
+    if (nf.tensors > 1) fprintf(stderr, " (%d tensors have some)", nf.tensors);
+    fprintf(stderr, "; the model's outputs will not be finite\n");
+    return m;
+}
+
+int cli_make_dir(const char *cmd, const char *opt, const char *dir) {
+    trm_err e;
+    if (io_mkdir_p(dir, NULL, &e) == 0) return 0;
+    return opt ? die(cmd, "%s %s", opt, e.msg) : die(cmd, "%s", e.msg);
 }

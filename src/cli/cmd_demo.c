@@ -11,8 +11,6 @@
 
 #include "cli/cli.h"
 #include "io/fileio.h" /* io_remove_tree */
-#include "tasks/sudoku4.h"
-#include "train/train.h"
 
 typedef struct {
     const char *out;
@@ -84,7 +82,7 @@ static void print_boards(const int32_t *in, const int32_t *lab, const int32_t *p
 /* Solves the first `shown` test puzzles and prints them. */
 static int show_solutions(const char *ckpt, const char *data, int shown) {
     trm_err e;
-    trm_model *m = trm_checkpoint_load(ckpt, &e);
+    trm_model *m = cli_checkpoint_load(ckpt, &e);
     trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
     int32_t in[200 * 16], lab[200 * 16], pred[200 * 16];
     double conf[200];
@@ -117,7 +115,12 @@ static int run_demo(const demo_opts *o, const char *dir) {
     trm_err e;
     fprintf(stderr, "trm demo: %ld random 4x4 Sudoku puzzles with %d blanks (+200 held out) in %s\n",
             o->train_size, o->blanks, dir);
-    if (sudoku4_build(data, o->train_size, 200, o->blanks, o->seed, &e)) return die("demo", "%s", e.msg);
+    trm_build_opts bo;
+    trm_build_opts_init(&bo, "sudoku4");
+    bo.out = data, bo.train_size = o->train_size, bo.test_size = 200, bo.sudoku4.blanks = o->blanks, bo.seed = o->seed;
+    trm_build_result br;
+    if (trm_build_dataset("sudoku4", &bo, &br, &e)) return die("demo", "%s", e.msg);
+    trm_build_result_free(&br);
     trm_config arch;
     trm_config_preset(&arch, "tiny", &e);
     arch.H_cycles = 2, arch.L_cycles = 2, arch.halt_max_steps = 4;
@@ -133,10 +136,10 @@ static int run_demo(const demo_opts *o, const char *dir) {
     tc.seed = o->seed;
     trm_train_run_opts ro = {.data_dir = data, .out_dir = run};
     if (cli_train_run(&arch, &tc, &ro, false, &e)) return die("demo", "%s", e.msg);
-    trm_model *m = trm_checkpoint_load(ckpt, &e);
+    trm_model *m = cli_checkpoint_load(ckpt, &e);
     trm_split *s = m ? trm_split_open(data, "test", &e) : NULL;
     trm_eval_result r;
-    int rc = s ? trm_evaluate(m, s, 0, 200, 0, false, false, &r, &e) : -1;
+    int rc = s ? trm_evaluate(m, s, 0, 200, 0, false, &r, &e) : -1;
     trm_split_close(s);
     trm_model_free(m);
     if (rc) return die("demo", "%s", e.msg);

@@ -3,16 +3,12 @@
  * task's own checker (valid Sudoku solutions, valid shortest maze paths);
  * pictures of wrong predictions; and on ARC datasets the voting evaluator
  * of spec 5.2 with pass@K and a Kaggle submission. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
-#include "eval/arc_eval.h"
 #include "io/jsonout.h"
 #include "render/render.h"
 #include "cli/search_cli.h"
@@ -125,7 +121,7 @@ typedef struct {
     int seq_len;
     long long render_left;
     const char *png_dir;
-    arc_eval *arc;
+    trm_task_scorer *scorer;     /* the task's dataset scoring (ARC's votes), or NULL */
     run_stats *cur;
 } row_ctx;
 
@@ -152,7 +148,7 @@ static int render_row(row_ctx *c, const trm_eval_row *r, trm_err *err) {
 
 static int on_row(void *ctx, const trm_eval_row *r, trm_err *err) {
     row_ctx *c = ctx;
-    if (c->arc && arc_eval_add(c->arc, r->puzzle_id, r->input, r->pred, r->q_halt, err)) return -1;
+    if (c->scorer && c->task->scorer->add(c->scorer, r, err)) return -1;
     if (c->task && c->task->verify) {
         int v = c->task->verify(r->input, r->pred, c->seq_len);
         if (v >= 0) { c->cur->checked++; c->cur->verified += v == 0; }
@@ -166,16 +162,24 @@ static int on_row(void *ctx, const trm_eval_row *r, trm_err *err) {
 
 /* ------------------------------------------------------------ setup */
 
-static bool file_exists(const char *dir, const char *name) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return access(path, R_OK) == 0;
+/* The task whose dataset scoring takes this dataset (ARC's voting), of
+ * --task when given; NULL if none. */
+static const trm_task *scoring_task(const eval_args *a, const trm_dataset_meta *meta) {
+    for (const trm_task *const *t = trm_task_list(); *t; t++)
+        if ((*t)->scorer && (!a->task_name || !strcmp(a->task_name, (*t)->name)) &&
+            (*t)->scorer->accepts(a->data, meta))
+            return *t;
+    return NULL;
 }
 
-static bool is_arc_data(const eval_args *a, const trm_dataset_meta *meta) {
-    if (a->task_name && strcmp(a->task_name, "arc")) return false;
-    return meta->vocab_size == ARC_VOCAB && meta->seq_len == ARC_SEQ_LEN &&
-           file_exists(a->data, "identifiers.json") && file_exists(a->data, "test_puzzles.json");
+/* "--submission: DIR is not A or B" over the tasks that write one. */
+static int no_submission(const eval_args *a) {
+    char what[1024] = "";
+    size_t n = 0;
+    for (const trm_task *const *t = trm_task_list(); *t && n < sizeof what; t++)
+        if ((*t)->scorer && (*t)->scorer->write_submission)
+            n += (size_t)snprintf(what + n, sizeof what - n, "%s%s", n ? " or " : "", (*t)->scorer->what);
+    return die("eval", "--submission: %s is not %s", a->data, n ? what : "a dataset any task writes one for");
 }
 
 static int pick_task(const eval_args *a, const trm_config *cfg, const trm_task **t) {
@@ -188,13 +192,6 @@ static int pick_task(const eval_args *a, const trm_config *cfg, const trm_task *
         return 0;
     }
     *t = trm_task_detect(cfg->vocab_size, cfg->seq_len);
-    return 0;
-}
-
-static int make_dir(const char *dir) {
-    if (mkdir(dir, 0777) && errno != EEXIST) return die("eval", "--png-dir %s: %s", dir, strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return die("eval", "--png-dir %s: not a directory", dir);
     return 0;
 }
 
@@ -247,30 +244,20 @@ static void print_source(const char *ck, const eval_args *a) {
     printf(",");
 }
 
-static void print_arc(const arc_eval *e, int n_ck, const char *submission) {
-    arc_eval_result s;
-    arc_eval_score(e, &s);
-    printf(",\"arc\":{");
-    for (int k = 0; k < ARC_EVAL_NK; k++) printf("\"pass@%d\":%s,", arc_eval_ks[k], JSON_NUM(s.pass[k]));
-    printf("\"tasks\":%d,\"test_inputs\":%d,\"inputs_predicted\":%d,\"rows\":%lld,\"unmatched_rows\":%lld,"
-           "\"voting\":\"%s\",\"checkpoints_pooled\":%d",
-           s.tasks, s.test_inputs, s.inputs_predicted, (long long)s.rows, (long long)s.unmatched,
-           n_ck > 1 ? "pooled over checkpoints" : "this run only", n_ck);
-    if (submission) {
-        printf(",\"submission\":");
-        json_put_string(stdout, submission);
-    }
-    printf("}");
-}
-
 /* ------------------------------------------------------------ main */
 
-/* Evaluates one checkpoint; its metrics go to *r (and ARC votes to
- * ctx->arc). */
+/* The progress line (on stderr, rewritten after each batch). */
+static void print_progress(void *ctx, int64_t seen, int64_t total, double exact) {
+    (void)ctx;
+    fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen, (long long)total, exact);
+}
+
+/* Evaluates one checkpoint; its metrics go to *r (and its rows to the
+ * task's scorer, ctx->scorer). */
 static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_ctx *ctx,
                    trm_eval_result *r) {
     trm_err e;
-    trm_model *m = trm_checkpoint_load(ck, &e);
+    trm_model *m = cli_checkpoint_load(ck, &e);
     if (!m) return die("eval", "%s", e.msg);
     int rc = check_fit(ck, a, trm_split_meta(s), trm_model_config(m));
     if (rc == 0 && trm_search_cli_apply_cycles(&a->search, m, &e)) rc = die("eval", "%s", e.msg);
@@ -279,11 +266,12 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
     char what[64]; /* the weights are loaded: what is left to allocate is a batch's activations */
     snprintf(what, sizeof what, "evaluating at batch %lld", a->batch);
     if (rc == 0) rc = cli_memory_check("eval", (double)trm_act_memory_bytes(trm_model_config(m), (int)a->batch, TRM_EVAL), what, a->no_memcheck);
-    if (rc == 0 && !ctx->task && !ctx->arc) rc = pick_task(a, trm_model_config(m), &ctx->task);
+    if (rc == 0 && !ctx->task) rc = pick_task(a, trm_model_config(m), &ctx->task);
     if (rc == 0 && a->render_wrong && !ctx->task) rc = die("eval", "--render-wrong: no task for this checkpoint (give --task)");
     ctx->seq_len = trm_model_config(m)->seq_len;
     trm_eval_opts o = {.steps = (int)a->steps, .batch = (int)a->batch, .max_examples = a->max_ex,
-                       .per_step = a->per_step, .progress = !a->quiet, .on_row = on_row, .row_ctx = ctx};
+                       .per_step = a->per_step, .on_row = on_row, .row_ctx = ctx,
+                       .on_progress = a->quiet ? NULL : print_progress};
     /* the one place a batch solver is chosen: o.solve (plain recursion when NULL) */
     if (rc == 0 && a->search.on) { /* test-time search (src/search) */
         trm_search_cli sc = a->search;
@@ -293,26 +281,30 @@ static int run_one(const char *ck, const eval_args *a, const trm_split *s, row_c
         o.solve = trm_search_eval_solve;
         o.solve_ctx = &ctx->cur->search;
     }
-    if (rc == 0 && trm_evaluate_opts(m, s, &o, r, &e)) rc = die("eval", "%s", e.msg);
+    if (rc == 0) {
+        int erc = trm_evaluate_opts(m, s, &o, r, &e);
+        if (!a->quiet) fputc('\n', stderr); /* ends the progress line */
+        if (erc) rc = die("eval", "%s", e.msg);
+    }
     trm_model_free(m);
     return rc;
 }
 
-static int finish_arc(const eval_args *a, arc_eval *arc) {
+static int finish_scoring(const eval_args *a, const row_ctx *ctx) {
     trm_err e;
-    if (a->submission && arc_eval_write_submission(arc, a->submission, &e)) return die("eval", "%s", e.msg);
+    if (a->submission && ctx->task->scorer->write_submission(ctx->scorer, a->submission, &e))
+        return die("eval", "%s", e.msg);
     return 0;
 }
 
 static int open_all(const eval_args *a, trm_split **s, row_ctx *ctx) {
     trm_err e;
     if (!(*s = trm_split_open(a->data, a->split, &e))) return die("eval", "%s", e.msg);
-    bool arc = is_arc_data(a, trm_split_meta(*s));
-    if (a->submission && !arc)
-        return die("eval", "--submission: %s is not an ARC dataset (vocab 12, seq_len 900, identifiers.json, test_puzzles.json)", a->data);
-    if (arc && !(ctx->arc = arc_eval_open(a->data, &e))) return die("eval", "%s", e.msg);
-    if (arc) ctx->task = trm_task_by_name("arc");
-    if (a->png_dir && make_dir(a->png_dir)) return 1;
+    const trm_task *st = scoring_task(a, trm_split_meta(*s));
+    if (a->submission && !(st && st->scorer->write_submission)) return no_submission(a);
+    if (st && !(ctx->scorer = st->scorer->open(a->data, &e))) return die("eval", "%s", e.msg);
+    if (st) ctx->task = st;
+    if (a->png_dir && cli_make_dir("eval", "--png-dir", a->png_dir)) return 1;
     ctx->render_left = a->render_wrong;
     ctx->png_dir = a->png_dir;
     return 0;
@@ -331,7 +323,7 @@ int cmd_eval(int argc, char **argv) {
         ctx.cur = &st[i];
         rc = run_one(a.cks[i], &a, s, &ctx, &res[i]);
     }
-    if (rc == 0 && ctx.arc) rc = finish_arc(&a, ctx.arc);
+    if (rc == 0 && ctx.scorer) rc = finish_scoring(&a, &ctx);
     if (rc == 0) {
         if (a.n_ck == 1) {
             print_source(a.cks[0], &a);
@@ -348,13 +340,13 @@ int cmd_eval(int argc, char **argv) {
             }
             printf("]");
         }
-        if (ctx.arc) print_arc(ctx.arc, a.n_ck, a.submission);
+        if (ctx.scorer) ctx.task->scorer->print_json(ctx.scorer, stdout, a.n_ck, a.submission);
         printf("}\n");
     }
     for (int i = 0; res && i < a.n_ck; i++) trm_eval_result_free(&res[i]);
     free(res);
     free(st);
-    arc_eval_free(ctx.arc);
+    if (ctx.scorer) ctx.task->scorer->free(ctx.scorer);
     trm_split_close(s);
     return rc;
 }

@@ -1,12 +1,10 @@
 /* cmd_forward.c - `trm forward`: K evaluation supervision steps from a
  * fresh carry on token rows, writing the last step's logits and q_halt.
  * This is how anyone checks trm against their own PyTorch model. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "io/npy.h"
@@ -87,7 +85,7 @@ int cmd_forward(int argc, char **argv) {
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc - 1; /* help: 0, bad value: 1, bad usage: 2 */
     trm_err e;
-    trm_model *m = trm_checkpoint_load(o.ckpt, &e);
+    trm_model *m = cli_checkpoint_load(o.ckpt, &e);
     if (!m) return die("forward", "%s", e.msg);
     const trm_config *c = trm_model_config(m);
     npy_shape xs, ps;
@@ -120,7 +118,7 @@ int cmd_forward(int argc, char **argv) {
         fprintf(stderr, "\rtrm forward: %d/%d rows", r0 + n, B);
     }
     fputc('\n', stderr);
-    if (mkdir(o.out, 0777) && errno != EEXIST) { die("forward", "%s: %s", o.out, strerror(errno)); goto done; }
+    if (cli_make_dir("forward", NULL, o.out)) goto done;
     char path[4096];
     int64_t lshape[3] = {B, c->seq_len, c->vocab_size}, qshape[1] = {B};
     snprintf(path, sizeof path, "%s/logits.npy", o.out);

@@ -83,7 +83,7 @@ int cmd_info(int argc, char **argv) {
     trm_err e;
     if (ckpt) {
         if (n_sets) return die("info", "--set applies to presets only");
-        trm_model *m = trm_checkpoint_load(ckpt, &e);
+        trm_model *m = cli_checkpoint_load(ckpt, &e);
         if (!m) return die("info", "%s", e.msg);
         print_info(trm_model_config(m), "checkpoint", ckpt, trm_model_num_params(m), batch);
         trm_model_free(m);

@@ -1,12 +1,10 @@
 /* cmd_render.c - `trm render`: examples of a dataset drawn as boards
  * (input and label), in the terminal or as PNG - a look at what a
  * builder wrote before training on it. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -99,8 +97,7 @@ static int run(const render_opts *o, const trm_split *s) {
                        m->vocab_size, m->seq_len);
     int64_t n = trm_split_num_examples(s);
     if (o->index >= n) return die("render", "--index %lld: the %s split has %lld examples", o->index, o->split, (long long)n);
-    if (o->png_dir && mkdir(o->png_dir, 0777) && errno != EEXIST)
-        return die("render", "--png-dir %s: %s", o->png_dir, strerror(errno));
+    if (o->png_dir && cli_make_dir("render", "--png-dir", o->png_dir)) return 1;
     int32_t *in = malloc(sizeof(int32_t) * m->seq_len), *lab = malloc(sizeof(int32_t) * m->seq_len);
     int rc = in && lab ? 0 : die("render", "out of memory");
     for (int64_t i = o->index; rc == 0 && i < n && i < o->index + o->count; i++) rc = draw_example(o, t, s, i, in, lab);

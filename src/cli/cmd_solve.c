@@ -7,7 +7,6 @@
  * they lay out are solved here, and the task votes and words the answers
  * (ARC: every augmented version of the task, inverted and voted on as the
  * ARC evaluator does, spec 5.2). */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -522,10 +521,7 @@ static int pick_task(const solve_opts *o, const trm_model *m, const trm_task **t
 
 static int check_png_dir(const char *dir) {
     if (!dir) return 0;
-    if (mkdir(dir, 0777) && errno != EEXIST) return die("solve", "--png-dir %s: %s", dir, strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return die("solve", "--png-dir %s: not a directory", dir);
-    return 0;
+    return cli_make_dir("solve", "--png-dir", dir);
 }
 
 /* --png FILE: its folder must exist, checked before the work rather than
@@ -547,7 +543,7 @@ int cmd_solve(int argc, char **argv) {
     int rc = parse_opts(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     trm_err e;
-    trm_model *m = trm_checkpoint_load(o.ck, &e);
+    trm_model *m = cli_checkpoint_load(o.ck, &e);
     if (!m) return die("solve", "%s", e.msg);
     const trm_task *t = NULL;
     rc = pick_task(&o, m, &t);

@@ -13,7 +13,6 @@
 #include "cli/cli.h"
 #include "dist/ddp.h"
 #include "dist/dist.h"
-#include "io/safetensors.h"
 #include "render/render.h"
 
 static void usage(FILE *out) {
@@ -115,14 +114,13 @@ static char *slurp(const char *path, trm_err *e) {
 static int load_saved_configs(const char *run_dir, trm_config *arch, trm_train_config *tc, trm_err *e) {
     char path[4096];
     snprintf(path, sizeof path, "%s/state.safetensors", run_dir);
-    st_file *f = st_open(path, e);
-    if (!f) return -1;
-    const char *a = st_metadata(f, "config"), *t = st_metadata(f, "train_config");
-    int rc = 0;
-    if (!a || !t) rc = trm_errf(e, "%s: missing config metadata (not a trm training state)", path);
+    char *a = NULL, *t = NULL;
+    int rc = trm_checkpoint_metadata(path, "config", &a, e) || trm_checkpoint_metadata(path, "train_config", &t, e) ? -1 : 0;
+    if (rc == 0 && (!a || !t)) rc = trm_errf(e, "%s: missing config metadata (not a trm training state)", path);
     if (rc == 0 && trm_config_from_json(arch, a, e)) rc = -1;
     if (rc == 0) rc = apply_json_object(arch, tc, path, t, e);
-    st_close(f);
+    free(a);
+    free(t);
     return rc;
 }
 

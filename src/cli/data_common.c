@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
-#include "tasks/build.h"
+#include "io/jsonout.h"
 #include "trm.h"
 
 /* Quiet forms of core/util.h's strict parsers: the builders word their
@@ -24,19 +24,6 @@ int data_parse_long(const char *s, long lo, long hi, long *out) {
 
 int data_parse_u64(const char *s, uint64_t *out) { return trm_parse_u64("", s, out, NULL); }
 
-/* s as a JSON string literal (quotes and backslashes escaped, control
- * characters as \u escapes). */
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 void data_print_summary(long train_groups, long train_examples, long test_examples, const char *out) {
     data_print_summary_extra(train_groups, train_examples, test_examples, out, NULL);
 }
@@ -45,7 +32,7 @@ void data_print_summary_extra(long train_groups, long train_examples, long test_
                               const char *extra) {
     printf("{\"train_groups\":%ld,\"train_examples\":%ld,\"test_examples\":%ld,\"out\":", train_groups,
            train_examples, test_examples);
-    json_string(stdout, out);
+    json_put_string(stdout, out);
     printf(extra ? ",%s}\n" : "}\n", extra);
 }
 
@@ -93,7 +80,7 @@ static void note_line(void *ctx, const char *line) { fprintf(stderr, "%s%s\n", (
 static void progress_line(void *ctx, const char *line, long done, long total) {
     static double last;
     if (!isatty(2)) return;
-    double t = build_now_s();
+    double t = trm_now_s();
     if (done != total && t - last < 0.25) return;
     last = t;
     fprintf(stderr, "\r%s%s   ", (const char *)ctx, line);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "search/search.h"
+#include "trm.h"
 
 /* getopt_long entries; the codes are outside the ASCII short options. */
 #define TRM_SEARCH_OPT_BASE 0x5300

@@ -2,13 +2,13 @@
  * heap objects and key=value setters instead of struct layouts, JSON
  * records instead of report structs (trm.h, "bindings"). Each one is a
  * thin wrapper over the public API; nothing here has logic of its own. */
-#include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "io/jsonout.h"
 #include "trm.h"
 
@@ -151,13 +151,12 @@ void trm_build_args_free(trm_build_args *b) {
     free(b);
 }
 
+/* core/util.h's strict parsers, in the builders' wording ([lo, hi]). */
 static int set_long(const char *key, const char *v, long lo, long hi, long *out, trm_err *err) {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi)
+    long long x;
+    if (trm_parse_ll(key, v, lo, hi, &x, NULL))
         return trm_errf(err, "build option %s: expected an integer in [%ld, %ld], got '%s'", key, lo, hi, v);
-    *out = x;
+    *out = (long)x;
     return 0;
 }
 
@@ -181,7 +180,7 @@ static int set_str(trm_build_args *b, const char *key, const char *v, const char
 /* The family's own keys; 1 when key is none of them. */
 static int set_family(trm_build_args *b, const char *k, const char *v, trm_err *err) {
     trm_build_opts *o = &b->o;
-    long x;
+    long x = 0;
     if (!strcmp(b->task, "sudoku")) {
         if (!strcmp(k, "aug")) return set_long(k, v, 0, 1000000, &o->sudoku.aug, err);
         if (!strcmp(k, "min_nodes")) return set_long(k, v, 1, 1L << 40, &o->sudoku.min_nodes, err);
@@ -221,15 +220,10 @@ int trm_build_args_set(trm_build_args *b, const char *key, const char *value, tr
         o->test_size_set = true;
         return 0;
     }
-    if (!strcmp(key, "seed")) {
-        char *end;
-        errno = 0;
-        unsigned long long s = strtoull(value, &end, 10);
-        if (!*value || *value == '-' || *end || errno)
-            return trm_errf(err, "build option seed: expected a non-negative integer, got '%s'", value);
-        o->seed = s;
-        return 0;
-    }
+    if (!strcmp(key, "seed"))
+        return trm_parse_u64(key, value, &o->seed, NULL)
+                   ? trm_errf(err, "build option seed: expected a non-negative integer, got '%s'", value)
+                   : 0;
     int r = set_family(b, key, value, err);
     return r <= 0 ? r : trm_errf(err, "build option %s: not an option of the %s builder", key, b->task);
 }

@@ -608,6 +608,28 @@ static int write_split_files(const trm_split_writer *w, const char *dir, int num
     return 0;
 }
 
+/* DIR/SPLIT.<what>.<pid>: where a split is written ("tmp") or the
+ * split it replaces waits ("old"). */
+static int side_path(char *out, size_t cap, const char *dir, const char *split, const char *what, trm_err *err) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s.%ld", split, what, (long)getpid());
+    return join_path(out, cap, dir, name, err);
+}
+
+/* A fresh, empty DIR/SPLIT.tmp.<pid> in tmp (the litter of an earlier
+ * crashed run with our pid removed); tmp is "" on failure. */
+static int make_tmp_dir(char *tmp, size_t cap, const char *dir, const char *split, trm_err *err) {
+    if (side_path(tmp, cap, dir, split, "tmp", err)) {
+        tmp[0] = 0;
+        return -1;
+    }
+    io_remove_tree(tmp);
+    if (mkdir(tmp, 0777) == 0) return 0;
+    trm_errf(err, "%s: cannot create directory: %s", tmp, strerror(errno));
+    tmp[0] = 0;
+    return -1;
+}
+
 static void sync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
@@ -684,18 +706,10 @@ trm_split_writer *trm_split_writer_open(const char *dir, const char *split, int 
         trm_split_writer_free(w);
         return NULL;
     }
-    char name[64], path[PATH_MAX];
-    snprintf(name, sizeof name, "%s.tmp.%ld", split, (long)getpid());
+    char path[PATH_MAX];
     snprintf(w->split, sizeof w->split, "%s", split);
     if (snprintf(w->dir, sizeof w->dir, "%s", dir) >= (int)sizeof w->dir || io_mkdir_p(dir, NULL, err) ||
-        join_path(w->tmp, sizeof w->tmp, dir, name, err)) {
-        trm_split_writer_free(w);
-        return NULL;
-    }
-    io_remove_tree(w->tmp); /* litter of an earlier crashed run with our pid */
-    if (mkdir(w->tmp, 0777) != 0) {
-        trm_errf(err, "%s: cannot create directory: %s", w->tmp, strerror(errno));
-        w->tmp[0] = 0;
+        make_tmp_dir(w->tmp, sizeof w->tmp, dir, split, err)) {
         trm_split_writer_free(w);
         return NULL;
     }
@@ -757,9 +771,8 @@ static int stream_finish(trm_split_writer *w, const char *dir, const char *split
     if (strcmp(dir, w->dir) || strcmp(split, w->split))
         return trm_errf(err, "dataset writer: opened for %s/%s, finished as %s/%s", w->dir,
                         w->split, dir, split);
-    char final[PATH_MAX], old[PATH_MAX], name[64];
-    snprintf(name, sizeof name, "%s.old.%ld", split, (long)getpid());
-    if (join_path(final, sizeof final, dir, split, err) || join_path(old, sizeof old, dir, name, err))
+    char final[PATH_MAX], old[PATH_MAX];
+    if (join_path(final, sizeof final, dir, split, err) || side_path(old, sizeof old, dir, split, "old", err))
         return -1;
     int rc = close_stream(w, 0, err);
     rc = close_stream(w, 1, rc ? NULL : err) || rc;
@@ -781,17 +794,10 @@ int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *sp
                         "largest puzzle id %d", dir, split, num_puzzle_identifiers, w->max_id);
     if (w->stream[0])
         return stream_finish(w, dir, split, num_puzzle_identifiers, err);
-    char final[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX], name[64];
-    snprintf(name, sizeof name, "%s.tmp.%ld", split, (long)getpid());
+    char final[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX];
     if (io_mkdir_p(dir, NULL, err) || join_path(final, sizeof final, dir, split, err) ||
-        join_path(tmp, sizeof tmp, dir, name, err))
+        side_path(old, sizeof old, dir, split, "old", err) || make_tmp_dir(tmp, sizeof tmp, dir, split, err))
         return -1;
-    snprintf(name, sizeof name, "%s.old.%ld", split, (long)getpid());
-    if (join_path(old, sizeof old, dir, name, err))
-        return -1;
-    io_remove_tree(tmp); /* litter of an earlier crashed run with our pid */
-    if (mkdir(tmp, 0777) != 0)
-        return trm_errf(err, "%s: cannot create directory: %s", tmp, strerror(errno));
     if (write_split_files(w, tmp, num_puzzle_identifiers, err) ||
         swap_in(tmp, final, old, err)) {
         io_remove_tree(tmp);

@@ -171,26 +171,17 @@ static int64_t count_nonfinite(const trm_tensor *t) {
     return n;
 }
 
-/* NaN or Inf weights (a diverged run's checkpoint) load, since inspecting
- * such a file is legitimate, but never silently: one line names the file
- * and the first tensor that holds them. */
-static void warn_nonfinite(const char *path, const trm_model *m) {
-    const trm_tensor *first = NULL;
-    int64_t first_n = 0;
-    int tensors = 0;
+int trm_model_nonfinite(const trm_model *m, trm_nonfinite *out) {
+    *out = (trm_nonfinite){0};
     for (int i = 0; i < m->n_tensors; i++) {
         const trm_tensor *t = &m->tensors[i];
         if (t->storage == TRM_TENSOR_MAPPED && (int64_t)sizeof(float) * t->numel > SCAN_MAPPED_MAX)
             continue;
         int64_t n = count_nonfinite(t);
         if (!n) continue;
-        if (!tensors++) first = t, first_n = n;
+        if (!out->tensors++) out->first = t->name, out->first_count = n, out->first_numel = t->numel;
     }
-    if (!tensors) return;
-    fprintf(stderr, "warning: %s: tensor %s has %lld NaN or infinite values of %lld", path, first->name,
-            (long long)first_n, (long long)first->numel);
-    if (tensors > 1) fprintf(stderr, " (%d tensors have some)", tensors);
-    fprintf(stderr, "; the model's outputs will not be finite\n");
+    return out->tensors;
 }
 
 /* Config and tensors agree, checked on a layout before any allocation. */
@@ -218,9 +209,19 @@ trm_model *trm_checkpoint_load(const char *path, trm_err *err) {
             int rc = load_tensors(f, m, true, err);
             if (m->mapping) keep_table_pages(f, m); /* the model owns them now */
             if (rc) { trm_model_free(m); m = NULL; }
-            else warn_nonfinite(path, m);
         }
     }
     st_close(f);
     return m;
+}
+
+int trm_checkpoint_metadata(const char *path, const char *key, char **out, trm_err *err) {
+    *out = NULL;
+    st_file *f = st_open(path, err);
+    if (!f) return -1;
+    const char *v = st_metadata(f, key);
+    int rc = 0;
+    if (v && !(*out = strdup(v))) rc = trm_errf(err, "out of memory");
+    st_close(f);
+    return rc;
 }

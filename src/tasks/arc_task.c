@@ -111,7 +111,8 @@ static void crop(const int32_t *tok, int seq_len, int *rows, int *cols) {
     arc_crop_size(tok, rows, cols);
 }
 
-extern const trm_task_file_ops arc_file_ops; /* arc_solve.c */
+extern const trm_task_file_ops arc_file_ops;     /* arc_solve.c */
+extern const trm_task_scorer_ops arc_scorer_ops; /* arc_score.c */
 
 const trm_task trm_task_arc = {
     .name = "arc",
@@ -122,6 +123,7 @@ const trm_task trm_task_arc = {
     .invalid_word = "breaks the rules",
     .cells_word = "cells to fill",
     .file = &arc_file_ops,
+    .scorer = &arc_scorer_ops,
     .parse = NULL,
     .format = format,
     .draw_aug = draw_aug,

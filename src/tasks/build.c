@@ -4,6 +4,7 @@
 #include "tasks/build.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,40 @@ void build_item_rng(uint64_t rng[4], uint64_t seed, long k) {
 }
 
 double build_now_s(void) { return trm_now_s(); }
+
+long build_generate_all(const trm_gen_opts *o, build_item_fn make, void *ctx, size_t scratch_bytes,
+                        build_gen_stats *st) {
+    long failed = -1, done = 0;
+    double t0 = build_now_s();
+    *st = (build_gen_stats){0, LONG_MAX, LONG_MIN};
+#pragma omp parallel
+    {
+        void *scratch = scratch_bytes ? malloc(scratch_bytes) : NULL;
+#pragma omp for schedule(dynamic, 1)
+        for (long k = 0; k < o->count; k++) {
+            long f, v = 0;
+#pragma omp atomic read
+            f = failed;
+            if (f >= 0) continue; /* give up early */
+            uint64_t rng[4];
+            build_item_rng(rng, o->seed, k);
+            int rc = scratch_bytes && !scratch ? -1 : make(ctx, k, rng, scratch, &v);
+#pragma omp critical /* unnamed: a named one is a global symbol of libtrm.so */
+            {
+                if (rc && (failed < 0 || k < failed)) failed = k;
+                done++;
+                if (rc == 0) {
+                    st->sum += v;
+                    if (v < st->min) st->min = v;
+                    if (v > st->max) st->max = v;
+                }
+                if (o->progress) o->progress(o->ctx, done, o->count, build_now_s() - t0);
+            }
+        }
+        free(scratch);
+    }
+    return failed;
+}
 
 int build_each_file(const char *list, int (*each)(const char *file, void *ctx, trm_err *err), void *ctx,
                     trm_err *err) {

@@ -29,6 +29,25 @@ uint64_t build_fnv1a(const void *bytes, size_t n);
  * the same output whatever the threads. */
 void build_item_rng(uint64_t rng[4], uint64_t seed, long k);
 
+/* Makes generated item k (0, or -1 when its target was not reached) from
+ * its own RNG stream, with the calling thread's scratch (NULL when none
+ * was asked); *stat is a number gathered over the items (maze: the path
+ * length). */
+typedef int (*build_item_fn)(void *ctx, long k, uint64_t rng[4], void *scratch, long *stat);
+
+/* Sum, min and max of the items' stats. */
+typedef struct {
+    long sum, min, max;
+} build_gen_stats;
+
+/* The generators' parallel loop: makes items 0..o->count-1 on OpenMP
+ * threads (dynamic schedule), item k from build_item_rng(o->seed, k) so
+ * the output does not depend on the threads; o->progress after each item;
+ * once an item fails the rest are skipped. Returns the lowest failed
+ * index seen, or -1. */
+long build_generate_all(const trm_gen_opts *o, build_item_fn make, void *ctx, size_t scratch_bytes,
+                        build_gen_stats *st);
+
 /* Monotonic seconds, for rates and durations. */
 double build_now_s(void);
 

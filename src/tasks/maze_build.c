@@ -222,45 +222,21 @@ void maze_gen_opts_defaults(trm_gen_opts *o) {
     o->maze.unique = d.unique, o->maze.max_tries = d.max_tries;
 }
 
-/* Path lengths of the mazes made, for the result. */
+/* The mazes' rows and the generator's options (build_generate_all). */
 typedef struct {
-    long sum;
-    int min, max;
-} path_stats;
+    const maze_gen_opts *g;
+    uint8_t *q, *a;
+} maze_job;
 
-/* Generates all mazes in parallel; returns the index of one that failed or -1. */
-static long generate_all(const trm_gen_opts *o, const maze_gen_opts *g, uint8_t *q, uint8_t *a, path_stats *ps) {
-    long failed = -1, done = 0;
-    int L = g->side * g->side;
-    double t0 = build_now_s();
-    *ps = (path_stats){0, 1 << 30, 0};
-#pragma omp parallel
-    {
-        int32_t *bq = malloc(sizeof(int32_t) * 2 * L), *ba = bq ? bq + L : NULL;
-#pragma omp for schedule(dynamic, 1)
-        for (long k = 0; k < o->count; k++) {
-            long f;
-#pragma omp atomic read
-            f = failed;
-            if (f >= 0) continue; /* give up early */
-            uint64_t rng[4];
-            int d = 0, rc = -1;
-            build_item_rng(rng, o->seed, k);
-            if (bq) rc = maze_generate(g, rng, bq, ba, &d);
-            for (int i = 0; rc == 0 && i < L; i++) q[k * L + i] = (uint8_t)bq[i], a[k * L + i] = (uint8_t)ba[i];
-#pragma omp critical(maze_progress)
-            {
-                if (rc && (failed < 0 || k < failed)) failed = k;
-                done++;
-                ps->sum += d;
-                if (rc == 0 && d < ps->min) ps->min = d;
-                if (d > ps->max) ps->max = d;
-                if (o->progress) o->progress(o->ctx, done, o->count, build_now_s() - t0);
-            }
-        }
-        free(bq);
-    }
-    return failed;
+/* Maze k into its rows; *len its shortest path. scratch: 2 * L tokens. */
+static int make_maze(void *ctx, long k, uint64_t rng[4], void *scratch, long *len) {
+    const maze_job *j = ctx;
+    int L = j->g->side * j->g->side, d = 0;
+    int32_t *bq = scratch, *ba = bq + L;
+    int rc = maze_generate(j->g, rng, bq, ba, &d);
+    for (int i = 0; rc == 0 && i < L; i++) j->q[k * L + i] = (uint8_t)bq[i], j->a[k * L + i] = (uint8_t)ba[i];
+    *len = d;
+    return rc;
 }
 
 static int write_gen_csv(FILE *f, long count, int L, const uint8_t *q, const uint8_t *a) {
@@ -296,8 +272,9 @@ int maze_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err) 
     if (!f) return -1;
     uint8_t *q = malloc((size_t)o->count * L), *a = malloc((size_t)o->count * L);
     double t0 = build_now_s();
-    path_stats ps = {0, 0, 0};
-    long bad = q && a ? generate_all(o, &g, q, a, &ps) : -1;
+    build_gen_stats ps = {0, 0, 0};
+    maze_job job = {&g, q, a};
+    long bad = q && a ? build_generate_all(o, make_maze, &job, sizeof(int32_t) * 2 * (size_t)L, &ps) : -1;
     if (!q || !a) trm_errf(err, "out of memory for %ld mazes", o->count);
     else if (bad >= 0)
         trm_errf(err, "maze %ld: none of %ld random boards had a path of >= %d moves (lower --min-path, widen "
@@ -307,7 +284,7 @@ int maze_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err) 
         fclose(f);
         remove(tmp);
     }
-    *res = (trm_gen_result){build_now_s() - t0, ps.min, ps.max, (double)ps.sum / (double)o->count};
+    *res = (trm_gen_result){build_now_s() - t0, (int)ps.min, (int)ps.max, (double)ps.sum / (double)o->count};
     free(q);
     free(a);
     return rc;

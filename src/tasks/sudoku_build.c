@@ -615,29 +615,19 @@ void sudoku_gen_defaults(trm_gen_opts *o) {
     o->sudoku.min_nodes = 1, o->sudoku.min_blanks = 0, o->sudoku.max_tries = GEN_MAX_TRIES;
 }
 
-/* Generates all puzzles in parallel; returns the index of one that failed
- * (its target was not reached in max_tries grids) or -1. */
-static long generate_all(const trm_gen_opts *o, int8_t *q, int8_t *a) {
-    long failed = -1, done = 0;
-    double t0 = build_now_s();
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long k = 0; k < o->count; k++) {
-        long f;
-#pragma omp atomic read
-        f = failed;
-        if (f >= 0) continue; /* give up early */
-        uint64_t rng[4];
-        build_item_rng(rng, o->seed, k);
-        int rc = sudoku_generate(q + k * 81, a + k * 81, o->sudoku.min_nodes, (int)o->sudoku.min_blanks,
-                                 (int)o->sudoku.max_tries, rng);
-#pragma omp critical(sudoku_gen_progress)
-        {
-            if (rc && failed < 0) failed = k;
-            done++;
-            if (o->progress) o->progress(o->ctx, done, o->count, build_now_s() - t0);
-        }
-    }
-    return failed;
+/* The puzzles' rows and the options (build_generate_all). */
+typedef struct {
+    const trm_gen_opts *o;
+    int8_t *q, *a;
+} sudoku_job;
+
+/* Puzzle k into its rows: -1 when its target was not reached in
+ * max_tries grids. */
+static int make_puzzle(void *ctx, long k, uint64_t rng[4], void *scratch, long *stat) {
+    (void)scratch, (void)stat;
+    const sudoku_job *j = ctx;
+    return sudoku_generate(j->q + k * 81, j->a + k * 81, j->o->sudoku.min_nodes, (int)j->o->sudoku.min_blanks,
+                           (int)j->o->sudoku.max_tries, rng);
 }
 
 static int write_gen_csv(FILE *f, long count, const int8_t *q, const int8_t *a) {
@@ -668,7 +658,9 @@ int sudoku_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err
     int8_t *q = malloc((size_t)o->count * 81), *a = malloc((size_t)o->count * 81);
     int rc = -1;
     double t0 = build_now_s();
-    long bad = q && a ? generate_all(o, q, a) : -1;
+    sudoku_job job = {o, q, a};
+    build_gen_stats st;
+    long bad = q && a ? build_generate_all(o, make_puzzle, &job, 0, &st) : -1;
     if (!q || !a) trm_errf(err, "out of memory for %ld puzzles", o->count);
     else if (bad >= 0)
         trm_errf(err, "puzzle %ld: no grid of %ld tried reached --min-nodes %ld and --min-blanks %ld (lower them or "

@@ -79,6 +79,30 @@ typedef struct {
     void (*free)(trm_task_file *f);
 } trm_task_file_ops;
 
+/* Families whose datasets are scored beyond the per-row checker (ARC:
+ * the predictions of every augmented version are inverted and voted on,
+ * pass@K, a Kaggle submission). trm eval feeds every evaluated row of
+ * every checkpoint to one handle, then asks for its report. */
+typedef struct trm_task_scorer trm_task_scorer;
+typedef struct {
+    /* What such a dataset is, for the caller's message ("an ARC dataset
+     * (vocab 12, ...)"). */
+    const char *what;
+    /* Whether the dataset folder dir, of metadata meta, is one. */
+    bool (*accepts)(const char *dir, const trm_dataset_meta *meta);
+    /* Reads what scoring needs from dir; NULL with an error naming it. */
+    trm_task_scorer *(*open)(const char *dir, trm_err *err);
+    /* One evaluated row (trm_eval_row_fn's contract). */
+    int (*add)(trm_task_scorer *s, const trm_eval_row *row, trm_err *err);
+    /* Writes the submission file of the answers so far. */
+    int (*write_submission)(const trm_task_scorer *s, const char *path, trm_err *err);
+    /* Appends the report to a JSON object being written to out, as
+     * ",\"<key>\":{...}"; pooled = the rows of n_ck checkpoints, and
+     * submission the file written (or NULL). */
+    void (*print_json)(const trm_task_scorer *s, FILE *out, int n_ck, const char *submission);
+    void (*free)(trm_task_scorer *s);
+} trm_task_scorer_ops;
+
 typedef struct trm_task trm_task;
 struct trm_task {
     const char *name;          /* "sudoku", "sudoku4", "maze", "arc" */
@@ -138,6 +162,8 @@ struct trm_task {
                   bool color);
     /* Puzzle files (ARC); NULL: one-line puzzles only. */
     const trm_task_file_ops *file;
+    /* Dataset scoring beyond verify (ARC's voting, trm eval); NULL: none. */
+    const trm_task_scorer_ops *scorer;
 
     /* Builds a dataset of this family from o (trm_build_dataset, trm.h);
      * NULL when the family has no builder. */

@@ -5,7 +5,6 @@
  * One loop serves every consumer: the plain metrics here, and through the
  * per-row callback the task checkers and the ARC voting evaluator of
  * `trm eval`, so they all see the same predictions. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,10 +203,8 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
         loss += mt.lm_loss;
         score_rows(S, b.pred, bt.labels, b.q, nl, &sums);
         double exact = sums.rows ? sums.exact / sums.rows : 0.0;
-        if (o->progress) fprintf(stderr, "\reval: %lld/%lld examples, exact %.4f", (long long)seen, (long long)total, exact);
         if (o->on_progress) o->on_progress(o->progress_ctx, seen, total, exact);
     }
-    if (o->progress) fputc('\n', stderr);
     if (rc == 0 && P > 1) rc = reduce_sums(&sums, &loss, &b.tr, steps, err);
     if (rc == 0) fill_result(out, &sums, loss, seen, steps, &b, per_step);
     out->stopped = rc == 0 && seen < total;
@@ -219,8 +216,7 @@ done:
 }
 
 int trm_evaluate(trm_model *m, const trm_split *split, int steps, int batch, int64_t max_examples,
-                 bool per_step, bool progress, trm_eval_result *out, trm_err *err) {
-    trm_eval_opts o = {.steps = steps, .batch = batch, .max_examples = max_examples,
-                       .per_step = per_step, .progress = progress};
+                 bool per_step, trm_eval_result *out, trm_err *err) {
+    trm_eval_opts o = {.steps = steps, .batch = batch, .max_examples = max_examples, .per_step = per_step};
     return trm_evaluate_opts(m, split, &o, out, err);
 }
