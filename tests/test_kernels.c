@@ -38,6 +38,45 @@ static const int SHAPES[][3] = {
 
 static float bf16r(float x) { return trm_bf16_to_f32(trm_f32_to_bf16(x)); }
 
+/* References of the backend test (fn 2), kept for the whole run: every
+ * backend, in every ISA group, sees the same seeded products, and their
+ * double-precision references (O(MNK), the slow part under the sanitizers)
+ * are computed once. The inputs come from the key's seed, so the key
+ * identifies the reference. */
+typedef struct {
+    uint64_t seed;
+    int M, N, K;
+    bool ta, tb;
+    float alpha, beta;
+    bool rounded;
+} ref_key;
+typedef struct ref_entry { ref_key key; double *ref; struct ref_entry *next; } ref_entry;
+static ref_entry *ref_cache;
+
+static const double *ref_cached(const ref_key *k) {
+    for (ref_entry *e = ref_cache; e; e = e->next)
+        if (!memcmp(&e->key, k, sizeof *k)) return e->ref;
+    return NULL;
+}
+
+static void ref_keep(const ref_key *k, double *ref) {
+    ref_entry *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    e->key = *k;
+    e->ref = ref;
+    e->next = ref_cache;
+    ref_cache = e;
+}
+
+static void ref_cache_free(void) {
+    while (ref_cache) {
+        ref_entry *e = ref_cache;
+        ref_cache = e->next;
+        free(e->ref);
+        free(e);
+    }
+}
+
 /* Runs one product through `fn` (0 trm_gemm_simd on the active ISA, 1 packed, 2 trm_gemm
  * on the selected backend) and returns
  * max |C - ref| / max |ref| with ref in double from (optionally
@@ -58,20 +97,27 @@ static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alp
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
     float *C0 = gc_dup(C, (size_t)M * ldc);
     double maxref = 0.0, maxe = 0.0;
-    double *ref = gc_alloc_d((size_t)M * N);
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < N; j++) {
-            double s = 0.0;
-            for (int k = 0; k < K; k++) {
-                float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
-                float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
-                if (ref_rounded) { a = bf16r(a); b = bf16r(b); }
-                s += (double)a * b;
+    ref_key key = {seed, M, N, K, ta, tb, alpha, beta, ref_rounded};
+    const double *ref = fn == 2 ? ref_cached(&key) : NULL;
+    double *own = NULL;
+    if (!ref) {
+        own = gc_alloc_d((size_t)M * N);
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double s = 0.0;
+                for (int k = 0; k < K; k++) {
+                    float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                    float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                    if (ref_rounded) { a = bf16r(a); b = bf16r(b); }
+                    s += (double)a * b;
+                }
+                double c0 = beta == 0.0f ? 0.0 : C0[(size_t)i * ldc + j];
+                own[(size_t)i * N + j] = alpha * s + beta * c0;
             }
-            double c0 = beta == 0.0f ? 0.0 : C0[(size_t)i * ldc + j];
-            ref[(size_t)i * N + j] = alpha * s + beta * c0;
-            maxref = fmax(maxref, fabs(ref[(size_t)i * N + j]));
-        }
+        ref = own;
+        if (fn == 2) ref_keep(&key, own), own = NULL;
+    }
+    for (size_t i = 0; i < (size_t)M * N; i++) maxref = fmax(maxref, fabs(ref[i]));
     void *Bp = NULL;
     if (fn == 1) {
         Bp = aligned_alloc(64, (trm_packed_b_bytes(K, N, bf16) + 63) & ~(size_t)63);
@@ -98,7 +144,7 @@ static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alp
         if (memcmp(C + (size_t)i * ldc + N, C0 + (size_t)i * ldc + N, (size_t)(ldc - N) * sizeof(float)))
             fail_msg("gemm wrote past column N (M %d N %d K %d)", M, N, K);
     }
-    free(A); free(B); free(C); free(C0); free(ref); free(Bp);
+    free(A); free(B); free(C); free(C0); free(own); free(Bp);
     return maxe / fmax(maxref, 1e-3);
 }
 
@@ -845,5 +891,6 @@ int main(void) {
         else rc |= cmocka_run_group_tests_name(group, simd, setup_isa, NULL);
     }
     rc |= cmocka_run_group_tests_name("kernels: bf16, memory, avx2 = avx512", other, setup_native, NULL);
+    ref_cache_free();
     return rc;
 }
