@@ -114,6 +114,17 @@ static void crop(const int32_t *tok, int seq_len, int *rows, int *cols) {
 extern const trm_task_file_ops arc_file_ops;     /* arc_solve.c */
 extern const trm_task_scorer_ops arc_scorer_ops; /* arc_score.c */
 
+/* The builder's own keys (trm_build_args_set). */
+static const build_key arc_keys[] = {
+    {"input_prefix", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, arc.input_prefix)},
+    {"subsets", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, arc.subsets)},
+    {"test_set", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, arc.test_set)},
+    {"test_set2", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, arc.test_set2)},
+    {"num_aug", BUILD_KEY_LONG, 0, 100000, offsetof(trm_build_opts, arc.num_aug)},
+    {"skip_bad", BUILD_KEY_BOOL, 0, 0, offsetof(trm_build_opts, arc.skip_bad)},
+    {NULL, 0, 0, 0, 0},
+};
+
 const trm_task trm_task_arc = {
     .name = "arc",
     .description = "ARC-AGI grids on a 30x30 canvas (spec 4.4): PAD 0, EOS 1, colours 2..11; vocab 12, seq_len 900",
@@ -134,4 +145,5 @@ const trm_task trm_task_arc = {
     .crop = crop,
     .build = arc_build_dataset,
     .build_defaults = arc_build_defaults,
+    .build_keys = arc_keys,
 };

@@ -85,6 +85,12 @@ static const char *impossible(const int32_t *in, const int32_t *lab, bool has, i
     return maze_solve(in, S, NULL, NULL) < 0 ? "G cannot be reached from S" : NULL;
 }
 
+/* The builder's own keys (trm_build_args_set). */
+static const build_key maze_keys[] = {
+    {"aug", BUILD_KEY_BOOL, 0, 0, offsetof(trm_build_opts, maze.aug)},
+    {NULL, 0, 0, 0, 0},
+};
+
 const trm_task trm_task_maze = {
     .name = "maze",
     .description = "n x n mazes (spec 4.3): '#' 1, ' ' 2, 'S' 3, 'G' 4, path 'o' 5; vocab 6, seq_len n*n",
@@ -103,6 +109,7 @@ const trm_task trm_task_maze = {
     .style = style,
     .crop = NULL,
     .build = maze_build_dataset,
+    .build_keys = maze_keys,
     .generate = maze_generate_csv,
     .gen_defaults = maze_gen_opts_defaults,
 };

@@ -214,6 +214,23 @@ static void print9(FILE *f, const int32_t *in, const int32_t *pred, const int32_
     sudoku_print(f, grid, q, has ? ans : NULL, color);
 }
 
+/* The builders' own keys (trm_build_args_set). */
+static const build_key sudoku_keys[] = {
+    {"aug", BUILD_KEY_LONG, 0, 1000000, offsetof(trm_build_opts, sudoku.aug)},
+    {"min_nodes", BUILD_KEY_LONG, 1, 1L << 40, offsetof(trm_build_opts, sudoku.min_nodes)},
+    {"blanks", BUILD_KEY_LONG, 0, 64, offsetof(trm_build_opts, sudoku.blanks)},
+    {"blanks_max", BUILD_KEY_LONG, 0, 64, offsetof(trm_build_opts, sudoku.blanks_max)},
+    {"holdout", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, sudoku.holdout)},
+    {"ratings", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, sudoku.ratings)},
+    {"test_only", BUILD_KEY_BOOL, 0, 0, offsetof(trm_build_opts, sudoku.test_only)},
+    {NULL, 0, 0, 0, 0},
+};
+
+static const build_key sudoku4_keys[] = {
+    {"blanks", BUILD_KEY_INT, 1, 12, offsetof(trm_build_opts, sudoku4.blanks)},
+    {NULL, 0, 0, 0, 0},
+};
+
 const trm_task trm_task_sudoku = {
     .name = "sudoku",
     .description = "9x9 Sudoku (spec 4.2): tokens blank 1, digits 2..10; vocab 11, seq_len 81",
@@ -227,6 +244,7 @@ const trm_task trm_task_sudoku = {
     .print = print9,
     .build = sudoku_build_dataset,
     .build_defaults = sudoku_build_defaults,
+    .build_keys = sudoku_keys,
     .generate = sudoku_generate_csv,
     .gen_defaults = sudoku_gen_defaults,
     .parse = parse_any,
@@ -250,6 +268,7 @@ const trm_task trm_task_sudoku4 = {
     .impossible = impossible,
     .build = sudoku4_build_dataset,
     .build_defaults = sudoku4_build_defaults,
+    .build_keys = sudoku4_keys,
     .parse = parse_any,
     .format = format_any,
     .draw_aug = draw_aug,

@@ -103,6 +103,23 @@ typedef struct {
     void (*free)(trm_task_scorer *s);
 } trm_task_scorer_ops;
 
+/* One of a builder's own options, set by key (trm_build_args_set, trm.h):
+ * the field of trm_build_opts at byte offset off. A task lists its keys
+ * in build_keys, so the by-key setter names no task. */
+typedef enum {
+    BUILD_KEY_LONG, /* long in [lo, hi] */
+    BUILD_KEY_INT,  /* int in [lo, hi] */
+    BUILD_KEY_BOOL, /* bool: true, false, 1 or 0 */
+    BUILD_KEY_STR,  /* const char *: a copy that lives as long as the setter's handle */
+} build_key_kind;
+
+typedef struct {
+    const char *key;
+    build_key_kind kind;
+    long lo, hi;
+    size_t off;
+} build_key;
+
 typedef struct trm_task trm_task;
 struct trm_task {
     const char *name;          /* "sudoku", "sudoku4", "maze", "arc" */
@@ -170,6 +187,9 @@ struct trm_task {
     int (*build)(const trm_build_opts *o, trm_build_result *res, trm_err *err);
     /* The builder's defaults over trm_build_opts_init's (NULL: none). */
     void (*build_defaults)(trm_build_opts *o);
+    /* The builder's own option keys beyond the shared ones (out, input,
+     * seed, ...), ended by a {NULL} entry; NULL: none. */
+    const build_key *build_keys;
     /* Generates new puzzles as question,answer CSV (trm_generate_puzzles)
      * and its defaults; NULL when the family has no generator. */
     int (*generate)(const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
