@@ -596,14 +596,12 @@ static void test_load_npy(void **state) {
 static void check_shared_split(const char *split, int lo, int hi, double mean) {
     char rel[128];
     snprintf(rel, sizeof rel, "data/maze-30x30-hard-1k/%s.csv", split);
-    const char *p = tu_shared_file(rel);
-    if (!p) fail_msg("../shared/data/maze-30x30-hard-1k not found (set TRM_SHARED to the shared folder)");
+    const char *p = tu_shared_need(rel); /* a named skip without the shared data */
     maze_set c, n;
     trm_err e;
     if (maze_load(p, &c, &e)) fail_msg("%s", e.msg); /* checks every maze and answer */
     snprintf(rel, sizeof rel, "data/maze-30x30-hard-1k/%s", split);
-    p = tu_shared_file(rel);
-    assert_non_null(p);
+    p = tu_shared_need(rel);
     if (maze_load(p, &n, &e)) fail_msg("%s", e.msg);
     assert_int_equal(c.n, 1000);
     assert_int_equal(c.seq_len, 900);
