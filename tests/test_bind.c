@@ -135,7 +135,7 @@ static void test_build_args_other_family(void **state) {
  * tables that are not its own are refused. */
 static void test_build_keys_tables(void **state) {
     (void)state;
-    const trm_task *const *ts = trm_task_list();
+    const trm_task *const *ts = task_list();
     int n_keys = 0;
     for (int i = 0; ts[i]; i++) {
         trm_err e = {{0}};

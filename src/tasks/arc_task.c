@@ -37,7 +37,7 @@ static void format(const int32_t *tok, int seq_len, char *out) {
  * stay, token c + 2 -> perm[c] + 2. */
 static void draw_aug(int seq_len, trm_aug *aug, uint64_t rng[4]) {
     (void)seq_len;
-    trm_aug_identity(aug);
+    task_aug_identity(aug);
     aug->dihedral = rng_int(rng, 0, 7);
     int colours[10];
     for (int c = 0; c < 10; c++) colours[c] = c;
@@ -125,7 +125,7 @@ static const build_key arc_keys[] = {
     {NULL, 0, 0, 0, 0},
 };
 
-const trm_task trm_task_arc = {
+const trm_task task_arc = {
     .name = "arc",
     .description = "ARC-AGI grids on a 30x30 canvas (spec 4.4): PAD 0, EOS 1, colours 2..11; vocab 12, seq_len 900",
     .vocab_size = ARC_VOCAB,

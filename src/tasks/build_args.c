@@ -23,7 +23,7 @@ struct trm_build_args {
 static void *unknown_task(const char *name, trm_err *err) {
     char list[256] = "";
     size_t len = 0;
-    const trm_task *const *ts = trm_task_list();
+    const trm_task *const *ts = task_list();
     int n = 0, k = 0;
     for (int i = 0; ts[i]; i++) n += ts[i]->build != NULL;
     for (int i = 0; ts[i] && len < sizeof list; i++) {
@@ -55,7 +55,7 @@ void trm_build_args_free(trm_build_args *b) {
 /* core/util.h's strict parsers, in the builders' wording ([lo, hi]). */
 static int set_long(const char *key, const char *v, long lo, long hi, long *out, trm_err *err) {
     long long x;
-    if (trm_parse_ll(key, v, lo, hi, &x, NULL))
+    if (util_parse_ll(key, v, lo, hi, &x, NULL))
         return trm_errf(err, "build option %s: expected an integer in [%ld, %ld], got '%s'", key, lo, hi, v);
     *out = (long)x;
     return 0;
@@ -111,7 +111,7 @@ int trm_build_args_set(trm_build_args *b, const char *key, const char *value, tr
         return 0;
     }
     if (!strcmp(key, "seed"))
-        return trm_parse_u64(key, value, &o->seed, NULL)
+        return util_parse_u64(key, value, &o->seed, NULL)
                    ? trm_errf(err, "build option seed: expected a non-negative integer, got '%s'", value)
                    : 0;
     int r = set_family(b, key, value, err);

@@ -93,7 +93,7 @@ static void line_perm(int *perm, int side, int box, uint64_t rng[4]) {
 
 static void draw_aug(int seq_len, trm_aug *aug, uint64_t rng[4]) {
     int side = isqrt_small(seq_len), box = side == 4 ? 2 : 3;
-    trm_aug_identity(aug);
+    task_aug_identity(aug);
     int digits[10];
     for (int d = 0; d <= side; d++) digits[d] = d;
     shuffle_range(digits, 1, side + 1, rng);
@@ -231,7 +231,7 @@ static const build_key sudoku4_keys[] = {
     {NULL, 0, 0, 0, 0},
 };
 
-const trm_task trm_task_sudoku = {
+const trm_task task_sudoku = {
     .name = "sudoku",
     .description = "9x9 Sudoku (spec 4.2): tokens blank 1, digits 2..10; vocab 11, seq_len 81",
     .vocab_size = SUDOKU_VOCAB,
@@ -257,7 +257,7 @@ const trm_task trm_task_sudoku = {
     .crop = NULL,
 };
 
-const trm_task trm_task_sudoku4 = {
+const trm_task task_sudoku4 = {
     .name = "sudoku4",
     .description = "4x4 Sudoku with 2x2 boxes: tokens blank 1, digits 2..5; vocab 6, seq_len 16",
     .vocab_size = SUDOKU4_VOCAB,

@@ -203,15 +203,15 @@ const trm_task *trm_task_by_name(const char *name);
  * none. */
 const trm_task *trm_task_detect(int vocab_size, int seq_len);
 /* All tasks, NULL-terminated. */
-const trm_task *const *trm_task_list(void);
+const trm_task *const *task_list(void);
 
 /* Shared helpers for tasks on square or rectangular boards. */
 /* Dihedral transform id 0..7 (spec 4.5) of a rows x cols board of tokens;
  * out gets the transformed board, whose shape is (*out_rows, *out_cols). */
-void trm_dihedral(int id, const int32_t *in, int rows, int cols, int32_t *out, int *out_rows,
+void task_dihedral(int id, const int32_t *in, int rows, int cols, int32_t *out, int *out_rows,
                   int *out_cols);
 /* The inverse id: [0, 3, 2, 1, 4, 5, 6, 7][id]. */
-int trm_dihedral_inverse(int id);
-void trm_aug_identity(trm_aug *aug);
+int task_dihedral_inverse(int id);
+void task_aug_identity(trm_aug *aug);
 
 #endif
