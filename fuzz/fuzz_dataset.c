@@ -27,9 +27,9 @@ static void read_all(const trm_split *s) {
     for (int64_t i = 0; i < trm_split_num_examples(s) && i < 64; i++) trm_split_example(s, i, in, lab);
     trm_err err;
     for (int train = 0; train < 2; train++) {
-        trm_loader *l = trm_loader_new(s, 4, train, 1, &err);
-        for (int k = 0; l && k < 8 && trm_loader_next(l, in, lab, pid) > 0; k++) {}
-        trm_loader_free(l);
+        trm_loader *l = loader_new(s, 4, train, 1, &err);
+        for (int k = 0; l && k < 8 && loader_next(l, in, lab, pid) > 0; k++) {}
+        loader_free(l);
     }
     free(in); free(lab);
 }

@@ -28,14 +28,14 @@ static void make_dataset(void) {
     snprintf(g_data, sizeof g_data, "%s/data", fz_dir());
     mkdir(g_data, 0700);
     for (int sp = 0; sp < 2; sp++) {
-        trm_split_writer *w = trm_split_writer_new(4, 4);
+        trm_split_writer *w = split_writer_new(4, 4);
         for (int g = 0; g < 4; g++) {
             int32_t in[4] = {1, 2, 3, g % 4}, lab[4] = {2, 3, 1, (g + 1) % 4};
-            must(trm_split_writer_group(w, &err) || trm_split_writer_puzzle(w, g + 1, &err) ||
-                 trm_split_writer_example(w, in, lab, &err), &err);
+            must(split_writer_group(w, &err) || split_writer_puzzle(w, g + 1, &err) ||
+                 split_writer_example(w, in, lab, &err), &err);
         }
-        must(trm_split_writer_finish(w, g_data, sp ? "test" : "train", 5, &err), &err);
-        trm_split_writer_free(w);
+        must(split_writer_finish(w, g_data, sp ? "test" : "train", 5, &err), &err);
+        split_writer_free(w);
     }
 }
 

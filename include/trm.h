@@ -17,13 +17,19 @@
  *     (trm_model_nonfinite); printing is the caller's (src/cli does it).
  *   - Every function declared here is marked TRM_API: libtrm.so exports
  *     exactly those.
- *   - Names: everything declared here starts with trm_ / TRM_. libtrm's
- *     internal functions (headers under src/, not for programs) carry their
- *     module's prefix: op_ (kernels/ops.h), v512_/v2_ (ISA kernels), st_
- *     (safetensors), npy_, io_ (fileio), json_ (jsonout), kv_ (keyval),
- *     rng_, np_ (nprand), sha256_, block_/model_ (model), arc_, sudoku_,
- *     sudoku4_, maze_, build_ (tasks), plot_, canvas_, board_, font_,
- *     metrics_ (render), ddp_/dist_ (dist); everything else is static.
+ *   - Names: every function and object declared here starts with trm_
+ *     (macros TRM_), and no other symbol of libtrm does (tests/install.sh
+ *     checks libtrm.a). libtrm's internal functions and objects (headers
+ *     under src/, not for programs) carry their module's prefix: util_
+ *     (core/util.h), rng_, np_ (nprand), sha256_, kv_ (keyval), cpu_,
+ *     gemm_/matmul_ (kernels/matmul.h), vec_ (ISA tables), op_
+ *     (kernels/ops.h), v512_/v2_ (ISA kernels), prof_, st_ (safetensors),
+ *     npy_, io_ (fileio), json_ (jsonout), dataset_/loader_/split_writer_
+ *     (data), block_/model_ (model), muon_ (optim), replay_/train_
+ *     (train), task_, arc_, sudoku_, sudoku4_, maze_, build_ (tasks),
+ *     render_, plot_, canvas_, board_, font_, metrics_ (render), ddp_/dist_
+ *     (dist); everything else is static. Internal types (not symbols) may
+ *     keep trm_ names (trm_loader, trm_aug, ...).
  */
 #ifndef TRM_H
 #define TRM_H

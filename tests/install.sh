@@ -49,6 +49,13 @@ bare=$(grep -nE '^[A-Za-z_][A-Za-z0-9_ ]*[ *]trm_[A-Za-z0-9_]+\(' "$H" | grep -v
 [ -z "$bare" ] && ok "every function declared in trm.h is marked TRM_API" || bad "trm.h declarations without TRM_API: $bare"
 nm "$P/lib/libtrm.a" | grep -q ' T build_generate_all$' && ok "libtrm.a keeps the internal symbols (the tests link them)" \
     || bad "libtrm.a lacks internal symbols"
+# naming (trm.h conventions): trm_ is the public prefix, so the trm_
+# symbols of libtrm.a are exactly trm.h's; internal ones carry their
+# module's prefix (util_parse_ll, task_list, loader_new, ...)
+nm -g --defined-only "$P/lib/libtrm.a" | awk 'NF == 3 {print $3}' | grep '^trm_' | sort -u >"$TMP/trm_syms"
+internal=$(comm -23 "$TMP/trm_syms" "$TMP/declared" | tr '\n' ' ')
+[ -s "$TMP/trm_syms" ] && [ -z "$internal" ] && ok "every trm_ symbol of libtrm.a is declared in trm.h" \
+    || bad "libtrm.a symbols named trm_ that trm.h does not declare: $internal"
 
 if ! command -v pkg-config >/dev/null; then
     skip "example against the installed library" "pkg-config not installed"

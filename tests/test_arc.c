@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -174,7 +175,7 @@ static void test_aug_round_trips(void **state) {
         int32_t in[ARC_SEQ_LEN], out[ARC_SEQ_LEN];
         int R, C;
         for (int i = 0; i < g.rows * g.cols; i++) in[i] = perm[g.cell[i]];
-        trm_dihedral(t, in, g.rows, g.cols, out, &R, &C);
+        task_dihedral(t, in, g.rows, g.cols, out, &R, &C);
         assert_int_equal(R, a.rows);
         assert_int_equal(C, a.cols);
         for (int i = 0; i < R * C; i++) assert_int_equal(out[i], a.cell[i]);
@@ -466,24 +467,24 @@ static void test_stream_writer(void **state) {
     (void)state;
     trm_err e;
     const char *dir = tpath("stream");
-    trm_split_writer *w = trm_split_writer_open(dir, "train", 900, 12, &e);
+    trm_split_writer *w = split_writer_open(dir, "train", 900, 12, &e);
     assert_non_null(w);
-    trm_split_writer_count_puzzles(w, true);
+    split_writer_count_puzzles(w, true);
     int32_t in[900], lab[900];
     for (int g = 0; g < 3; g++) {
-        assert_int_equal(trm_split_writer_group(w, &e), 0);
+        assert_int_equal(split_writer_group(w, &e), 0);
         for (int p = 0; p < 2; p++) {
-            assert_int_equal(trm_split_writer_puzzle(w, 1 + g * 2 + p, &e), 0);
+            assert_int_equal(split_writer_puzzle(w, 1 + g * 2 + p, &e), 0);
             for (int x = 0; x < 1 + p; x++) {
                 for (int i = 0; i < 900; i++) in[i] = (i + g + x) % 12, lab[i] = (i * 7 + p) % 12;
-                assert_int_equal(trm_split_writer_example(w, in, lab, &e), 0);
+                assert_int_equal(split_writer_example(w, in, lab, &e), 0);
             }
         }
     }
     in[5] = 12; /* out of the vocabulary */
-    assert_int_equal(trm_split_writer_example(w, in, lab, &e), -1);
-    assert_int_equal(trm_split_writer_finish(w, dir, "train", 7, &e), 0);
-    trm_split_writer_free(w);
+    assert_int_equal(split_writer_example(w, in, lab, &e), -1);
+    assert_int_equal(split_writer_finish(w, dir, "train", 7, &e), 0);
+    split_writer_free(w);
     trm_split *s = trm_split_open(dir, "train", &e);
     if (!s) fail_msg("%s", e.msg);
     assert_int_equal(trm_split_num_examples(s), 9);
@@ -503,12 +504,12 @@ static void test_stream_writer(void **state) {
     for (size_t i = 10 + strlen(dict); i < 127; i++) assert_int_equal(head[i], ' ');
     assert_int_equal(head[127], '\n');
     /* an unfinished stream leaves nothing behind */
-    w = trm_split_writer_open(dir, "test", 900, 12, &e);
+    w = split_writer_open(dir, "test", 900, 12, &e);
     assert_non_null(w);
-    trm_split_writer_group(w, &e);
-    trm_split_writer_puzzle(w, 1, &e);
-    trm_split_writer_example(w, lab, lab, &e);
-    trm_split_writer_free(w);
+    split_writer_group(w, &e);
+    split_writer_puzzle(w, 1, &e);
+    split_writer_example(w, lab, lab, &e);
+    split_writer_free(w);
     char tmp[64];
     snprintf(tmp, sizeof tmp, "stream/test.tmp.%ld", (long)getpid());
     struct stat st;
@@ -518,17 +519,15 @@ static void test_stream_writer(void **state) {
 
 /* ---------------------------------------------------------------- shared files */
 
+/* The shared data folder, absolute (symlinks use it): a named skip without
+ * one, a failure when it lacks the ARC files (tu_shared_need). */
 static const char *shared_root(void) {
     static char root[PATH_MAX];
-    const char *cands[3] = {getenv("TRM_SHARED"), "../shared", NULL};
-    for (int i = 0; i < 3; i++) {
-        if (!cands[i]) continue;
-        snprintf(root, sizeof root, "%s/data/arc-kaggle-combined", cands[i]);
-        char data[PATH_MAX];
-        snprintf(data, sizeof data, "%s/data", cands[i]);
-        if (access(root, R_OK) == 0 && realpath(data, root)) return root; /* absolute: symlinks use it */
-    }
-    return NULL;
+    char data[PATH_MAX];
+    snprintf(data, sizeof data, "%s", tu_shared_need("data/arc-kaggle-combined"));
+    *strrchr(data, '/') = 0; /* .../data */
+    if (!realpath(data, root)) fail_msg("%s: %s", data, strerror(errno));
+    return root;
 }
 
 static void count(const arc_set *s, int *train, int *test) {
@@ -540,7 +539,6 @@ static void count(const arc_set *s, int *train, int *test) {
 static void test_shared_files(void **state) {
     (void)state;
     const char *root = shared_root();
-    if (!root) fail_msg("../shared/data/arc-kaggle-combined not found (set TRM_SHARED to the shared folder)");
     static const struct {
         const char *what;
         int tasks, train, test;
@@ -599,7 +597,6 @@ static void test_build_deterministic(void **state) {
     (void)state;
     if (access(g_trm, X_OK)) fail_msg("%s: no trm binary next to the tests", g_trm);
     const char *root = shared_root();
-    if (!root) fail_msg("shared data not found");
     char args[4096];
     /* ConceptARC's first concept folder and three ARC-1 evaluation tasks */
     mkdir(tpath("ev"), 0777);

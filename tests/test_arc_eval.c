@@ -350,16 +350,16 @@ static trm_model *tiny_model(int n_ids) {
 
 static void write_split(const char *dir) {
     trm_err e;
-    trm_split_writer *w = trm_split_writer_new(S, V);
+    trm_split_writer *w = split_writer_new(S, V);
     for (int i = 0; i < NEX; i++) {
         int32_t in[S], lab[S];
         for (int t = 0; t < S; t++) { in[t] = 1 + (i + t) % 5; lab[t] = 1 + (i * t) % 5; }
-        assert_int_equal(trm_split_writer_group(w, &e), 0);
-        assert_int_equal(trm_split_writer_puzzle(w, i + 1, &e), 0);
-        assert_int_equal(trm_split_writer_example(w, in, lab, &e), 0);
+        assert_int_equal(split_writer_group(w, &e), 0);
+        assert_int_equal(split_writer_puzzle(w, i + 1, &e), 0);
+        assert_int_equal(split_writer_example(w, in, lab, &e), 0);
     }
-    assert_int_equal(trm_split_writer_finish(w, dir, "test", NEX + 1, &e), 0);
-    trm_split_writer_free(w);
+    assert_int_equal(split_writer_finish(w, dir, "test", NEX + 1, &e), 0);
+    split_writer_free(w);
 }
 
 typedef struct {
@@ -450,8 +450,8 @@ static void test_eval_row_callback(void **state) {
 static void write_arc_split(const char *dir, const arc_grid *in, const arc_grid *out, int n_ver,
                             const int *ts, const uint8_t perms[][10]) {
     trm_err e;
-    trm_split_writer *w = trm_split_writer_new(ARC_SEQ_LEN, ARC_VOCAB);
-    assert_int_equal(trm_split_writer_group(w, &e), 0);
+    trm_split_writer *w = split_writer_new(ARC_SEQ_LEN, ARC_VOCAB);
+    assert_int_equal(split_writer_group(w, &e), 0);
     for (int v = 0; v < n_ver; v++) {
         arc_grid ai, ao;
         arc_aug_apply(in, ts[v], perms[v], &ai);
@@ -459,11 +459,11 @@ static void write_arc_split(const char *dir, const arc_grid *in, const arc_grid 
         int32_t ti[ARC_SEQ_LEN], tl[ARC_SEQ_LEN];
         arc_encode(&ai, 0, 0, ti);
         arc_encode(&ao, 0, 0, tl);
-        assert_int_equal(trm_split_writer_puzzle(w, v + 1, &e), 0);
-        assert_int_equal(trm_split_writer_example(w, ti, tl, &e), 0);
+        assert_int_equal(split_writer_puzzle(w, v + 1, &e), 0);
+        assert_int_equal(split_writer_example(w, ti, tl, &e), 0);
     }
-    assert_int_equal(trm_split_writer_finish(w, dir, "test", n_ver + 1, &e), 0);
-    trm_split_writer_free(w);
+    assert_int_equal(split_writer_finish(w, dir, "test", n_ver + 1, &e), 0);
+    split_writer_free(w);
 }
 
 /* Answers with the labels (ignored cells -> PAD), confidence from q. */
@@ -547,7 +547,7 @@ static void test_eval_loop_feeds_arc_votes(void **state) {
     trm_dataset_meta other = *trm_split_meta(sp);
     other.vocab_size = 11;
     assert_false(t->scorer->accepts(tu_dir, &other));
-    for (const trm_task *const *o2 = trm_task_list(); *o2; o2++) /* only ARC scores datasets */
+    for (const trm_task *const *o2 = task_list(); *o2; o2++) /* only ARC scores datasets */
         if (*o2 != t) assert_null((*o2)->scorer);
     scorer_rows sr = {t, t->scorer->open(tu_dir, &e)};
     if (!sr.s) fail_msg("%s", e.msg);

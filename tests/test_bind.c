@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tasks/task.h" /* the builders' key tables */
 #include "testutil.h"
 #include "trm.h"
 
@@ -107,6 +108,65 @@ static void test_build_args_errors(void **state) {
     trm_build_args_free(NULL);
 }
 
+/* A family's own option given to another family's builder is refused,
+ * naming the key and the builder. */
+static void test_build_args_other_family(void **state) {
+    (void)state;
+    const char *cases[][3] = {
+        {"arc", "aug", "build option aug: not an option of the arc builder"},
+        {"maze", "blanks", "build option blanks: not an option of the maze builder"},
+        {"maze", "num_aug", "build option num_aug: not an option of the maze builder"},
+        {"sudoku", "input_prefix", "build option input_prefix: not an option of the sudoku builder"},
+        {"sudoku4", "min_nodes", "build option min_nodes: not an option of the sudoku4 builder"},
+        {"sudoku4", "aug", "build option aug: not an option of the sudoku4 builder"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        trm_err e = {{0}};
+        trm_build_args *b = trm_build_args_new(cases[i][0], &e);
+        assert_non_null(b);
+        assert_int_equal(trm_build_args_set(b, cases[i][1], "1", &e), -1);
+        assert_string_equal(e.msg, cases[i][2]);
+        trm_build_args_free(b);
+    }
+}
+
+/* Every key of every builder's table (task.h build_keys) is taken by its
+ * own builder, its integers' range is enforced, and the keys of the other
+ * tables that are not its own are refused. */
+static void test_build_keys_tables(void **state) {
+    (void)state;
+    const trm_task *const *ts = task_list();
+    int n_keys = 0;
+    for (int i = 0; ts[i]; i++) {
+        trm_err e = {{0}};
+        trm_build_args *b = trm_build_args_new(ts[i]->name, &e);
+        assert_non_null(b);
+        for (const build_key *k = ts[i]->build_keys; k && k->key; k++, n_keys++) {
+            char lo[32], over[32];
+            snprintf(lo, sizeof lo, "%ld", k->lo);
+            snprintf(over, sizeof over, "%ld", k->hi + 1);
+            const char *v = k->kind == BUILD_KEY_BOOL ? "true" : k->kind == BUILD_KEY_STR ? "x" : lo;
+            if (trm_build_args_set(b, k->key, v, &e)) fail_msg("%s %s=%s: %s", ts[i]->name, k->key, v, e.msg);
+            if (k->kind == BUILD_KEY_LONG || k->kind == BUILD_KEY_INT) {
+                assert_int_equal(trm_build_args_set(b, k->key, over, &e), -1);
+                assert_non_null(strstr(e.msg, "expected an integer in ["));
+            }
+        }
+        for (int j = 0; ts[j]; j++)
+            for (const build_key *k = ts[j]->build_keys; k && k->key; k++) {
+                bool own = false;
+                for (const build_key *m = ts[i]->build_keys; m && m->key; m++) own |= !strcmp(m->key, k->key);
+                if (own) continue;
+                char want[128];
+                snprintf(want, sizeof want, "build option %s: not an option of the %s builder", k->key, ts[i]->name);
+                assert_int_equal(trm_build_args_set(b, k->key, "1", &e), -1);
+                assert_string_equal(e.msg, want);
+            }
+        trm_build_args_free(b);
+    }
+    assert_int_equal(n_keys, 7 + 1 + 1 + 6); /* sudoku, sudoku4, maze, arc */
+}
+
 /* Builds a small 4x4 Sudoku dataset at tpath("data"); the training test
  * below reads it. */
 static void test_build_args_sudoku4(void **state) {
@@ -198,6 +258,8 @@ int main(void) {
         cmocka_unit_test(test_parse_format_errors),
         cmocka_unit_test(test_config_new),
         cmocka_unit_test(test_build_args_errors),
+        cmocka_unit_test(test_build_args_other_family),
+        cmocka_unit_test(test_build_keys_tables),
         cmocka_unit_test(test_build_args_sudoku4),
         cmocka_unit_test(test_train_run_json),
     };

@@ -57,26 +57,26 @@ static const layout std_layout = {3, std_groups, std_puzzles};
 /* Writes DIR/<split> with the layout; returns the number of puzzles. */
 static int write_layout(const char *dir, const char *split, const layout *ly) {
     trm_err err = {{0}};
-    trm_split_writer *w = trm_split_writer_new(SEQ, VOCAB);
+    trm_split_writer *w = split_writer_new(SEQ, VOCAB);
     assert_non_null(w);
     int p = 0;
     int64_t ex = 0;
     for (int g = 0; g < ly->n_groups; g++) {
-        assert_int_equal(trm_split_writer_group(w, &err), 0);
+        assert_int_equal(split_writer_group(w, &err), 0);
         for (int j = 0; j < ly->group_sizes[g]; j++, p++) {
-            assert_int_equal(trm_split_writer_puzzle(w, p + 1, &err), 0);
+            assert_int_equal(split_writer_puzzle(w, p + 1, &err), 0);
             for (int e = 0; e < ly->puzzle_sizes[p]; e++, ex++) {
                 int32_t in[SEQ], lab[SEQ];
                 for (int k = 0; k < SEQ; k++)
                     in[k] = enc_input(ex, k), lab[k] = enc_label(ex, k);
-                if (trm_split_writer_example(w, in, lab, &err))
+                if (split_writer_example(w, in, lab, &err))
                     fail_msg("%s", err.msg);
             }
         }
     }
-    if (trm_split_writer_finish(w, dir, split, p + 1, &err))
+    if (split_writer_finish(w, dir, split, p + 1, &err))
         fail_msg("%s", err.msg);
-    trm_split_writer_free(w);
+    split_writer_free(w);
     return p;
 }
 
@@ -164,7 +164,7 @@ static void test_roundtrip(void **state) {
     const char *dir = fresh("rt");
     const char *names[] = {"<blank>", "a", "b", "c", "d", "e", "f \"quoted\""};
     trm_err err = {{0}};
-    assert_int_equal(trm_write_identifiers(dir, names, 7, &err), 0);
+    assert_int_equal(dataset_write_identifiers(dir, names, 7, &err), 0);
     assert_string_equal(read_all(tpath("rt/identifiers.json")),
                         "[\"<blank>\",\"a\",\"b\",\"c\",\"d\",\"e\",\"f \\\"quoted\\\"\"]");
 
@@ -251,10 +251,10 @@ static void test_writer_replaces(void **state) {
     assert_false(dir_has(dir, ".old."));
     assert_false(dir_has(fpath(dir, ""), ".tmp."));
     /* an empty split (no groups) is a valid format */
-    trm_split_writer *w = trm_split_writer_new(SEQ, VOCAB);
+    trm_split_writer *w = split_writer_new(SEQ, VOCAB);
     trm_err err = {{0}};
-    assert_int_equal(trm_split_writer_finish(w, dir, "test", 1, &err), 0);
-    trm_split_writer_free(w);
+    assert_int_equal(split_writer_finish(w, dir, "test", 1, &err), 0);
+    split_writer_free(w);
     s = open_ok(dir, "test");
     assert_int_equal(trm_split_num_examples(s), 0);
     assert_int_equal(trm_split_num_groups(s), 0);
@@ -264,36 +264,36 @@ static void test_writer_replaces(void **state) {
 
 static void test_writer_errors(void **state) {
     (void)state;
-    assert_null(trm_split_writer_new(0, VOCAB));
-    assert_null(trm_split_writer_new(SEQ, 0));
-    assert_null(trm_split_writer_new(SEQ, 257));
+    assert_null(split_writer_new(0, VOCAB));
+    assert_null(split_writer_new(SEQ, 0));
+    assert_null(split_writer_new(SEQ, 257));
     trm_err err = {{0}};
-    trm_split_writer *w = trm_split_writer_new(SEQ, VOCAB);
+    trm_split_writer *w = split_writer_new(SEQ, VOCAB);
     int32_t in[SEQ] = {1, 2, 3, 4}, lab[SEQ] = {0, 0, 16, 1};
-    assert_int_equal(trm_split_writer_puzzle(w, 1, &err), -1);
+    assert_int_equal(split_writer_puzzle(w, 1, &err), -1);
     assert_contains(err.msg, "before any group");
-    assert_int_equal(trm_split_writer_group(w, &err), 0);
-    assert_int_equal(trm_split_writer_example(w, in, lab, &err), -1);
+    assert_int_equal(split_writer_group(w, &err), 0);
+    assert_int_equal(split_writer_example(w, in, lab, &err), -1);
     assert_contains(err.msg, "before any puzzle");
-    assert_int_equal(trm_split_writer_puzzle(w, -2, &err), -1);
+    assert_int_equal(split_writer_puzzle(w, -2, &err), -1);
     assert_contains(err.msg, "negative id -2");
-    assert_int_equal(trm_split_writer_puzzle(w, 5, &err), 0);
+    assert_int_equal(split_writer_puzzle(w, 5, &err), 0);
     in[2] = VOCAB;
-    assert_int_equal(trm_split_writer_example(w, in, lab, &err), -1);
+    assert_int_equal(split_writer_example(w, in, lab, &err), -1);
     assert_contains(err.msg, "example 0 position 2: input token 17 not in [0, vocab_size 17)");
     in[2] = 3, lab[0] = -100;
-    assert_int_equal(trm_split_writer_example(w, in, lab, &err), -1);
+    assert_int_equal(split_writer_example(w, in, lab, &err), -1);
     assert_contains(err.msg, "label token -100");
     lab[0] = 0;
-    assert_int_equal(trm_split_writer_example(w, in, lab, &err), 0);
-    assert_int_equal(trm_split_writer_finish(w, tpath("werr"), "train", 5, &err), -1);
+    assert_int_equal(split_writer_example(w, in, lab, &err), 0);
+    assert_int_equal(split_writer_finish(w, tpath("werr"), "train", 5, &err), -1);
     assert_contains(err.msg, "largest puzzle id 5");
-    assert_int_equal(trm_split_writer_finish(w, tpath("werr"), "a/b", 6, &err), -1);
+    assert_int_equal(split_writer_finish(w, tpath("werr"), "a/b", 6, &err), -1);
     assert_contains(err.msg, "bad split name");
-    assert_int_equal(trm_split_writer_finish(w, tpath("werr"), "train", 6, &err), 0);
-    trm_split_writer_free(w);
+    assert_int_equal(split_writer_finish(w, tpath("werr"), "train", 6, &err), 0);
+    split_writer_free(w);
     const char *bad[] = {"<blank>", NULL};
-    assert_int_equal(trm_write_identifiers(tpath("werr"), bad, 2, &err), -1);
+    assert_int_equal(dataset_write_identifiers(tpath("werr"), bad, 2, &err), -1);
     assert_contains(err.msg, "identifier 1: NULL name");
 }
 
@@ -410,15 +410,15 @@ static void test_bad_token_far(void **state) {
     (void)state;
     enum { N = (1 << 20) / SEQ + 10 };
     trm_err err = {{0}};
-    trm_split_writer *w = trm_split_writer_new(SEQ, VOCAB);
+    trm_split_writer *w = split_writer_new(SEQ, VOCAB);
     assert_non_null(w);
-    assert_int_equal(trm_split_writer_group(w, &err), 0);
-    assert_int_equal(trm_split_writer_puzzle(w, 1, &err), 0);
+    assert_int_equal(split_writer_group(w, &err), 0);
+    assert_int_equal(split_writer_puzzle(w, 1, &err), 0);
     int32_t in[SEQ] = {1, 2, 3, 4}, lab[SEQ] = {0, 1, 2, 3};
-    for (int i = 0; i < N; i++) assert_int_equal(trm_split_writer_example(w, in, lab, &err), 0);
+    for (int i = 0; i < N; i++) assert_int_equal(split_writer_example(w, in, lab, &err), 0);
     const char *dir = tpath("v_far");
-    assert_int_equal(trm_split_writer_finish(w, dir, "train", 2, &err), 0);
-    trm_split_writer_free(w);
+    assert_int_equal(split_writer_finish(w, dir, "train", 2, &err), 0);
+    split_writer_free(w);
     trm_split *ok = trm_split_open(dir, "train", &err);
     assert_non_null(ok);
     trm_split_close(ok);
@@ -605,9 +605,9 @@ typedef struct {
 
 static trm_loader *loader_ok(const trm_split *s, int batch, bool train, uint64_t seed) {
     trm_err err = {{0}};
-    trm_loader *l = trm_loader_new(s, batch, train, seed, &err);
+    trm_loader *l = loader_new(s, batch, train, seed, &err);
     if (!l)
-        fail_msg("trm_loader_new: %s", err.msg);
+        fail_msg("loader_new: %s", err.msg);
     return l;
 }
 
@@ -683,11 +683,11 @@ static void test_loader_one_example_puzzles(void **state) {
     for (int e = 0; e < 6; e++) {
         bool seen[10] = {false};
         for (int i = 0; i < 2; i++) {
-            assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 5);
+            assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 5);
             trm_loader_state st;
-            trm_loader_get_state(l, &st);
+            loader_get_state(l, &st);
             assert_int_equal(st.epoch, e);
-            assert_true(trm_loader_epoch_progress(l) == (i + 1) * 0.5);
+            assert_true(loader_epoch_progress(l) == (i + 1) * 0.5);
             check_train_batch(s, &bb, 5, seen, puzzle_hits);
             for (int r = 0; r < 5; r++)
                 order[i * 5 + r] = group_of_puzzle(s, bb.ids[r] - 1);
@@ -700,7 +700,7 @@ static void test_loader_one_example_puzzles(void **state) {
             some_epoch_differs |= memcmp(first_order, order, sizeof order) != 0;
     }
     assert_true(some_epoch_differs);
-    trm_loader_free(l);
+    loader_free(l);
 
     /* B = 4: batches run on across epoch boundaries (nothing dropped), so
      * every 5 batches (20 rows) cover exactly two epochs: each group twice */
@@ -708,29 +708,29 @@ static void test_loader_one_example_puzzles(void **state) {
     for (int w = 0; w < 16; w++) {
         int count[10] = {0};
         for (int i = 0; i < 5; i++) {
-            assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 4);
+            assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 4);
             check_train_batch(s, &bb, 4, NULL, puzzle_hits);
             for (int r = 0; r < 4; r++) count[group_of_puzzle(s, bb.ids[r] - 1)]++;
         }
         for (int g = 0; g < 10; g++)
             assert_int_equal(count[g], 2);
         trm_loader_state st;
-        trm_loader_get_state(l, &st);
+        loader_get_state(l, &st);
         assert_int_equal(st.epoch, 2 * w + 1); /* the epoch advances lazily */
     }
-    trm_loader_free(l);
+    loader_free(l);
 
     /* iterations of one epoch: the reference's drop-last, 2 of 10 groups
      * per epoch never reach a batch */
     l = loader_ok(s, 4, true, 7);
-    trm_loader_set_iteration(l, 1);
+    loader_set_iteration(l, 1);
     for (int e = 0; e < 20; e++) {
         bool seen[10] = {false};
         int used = 0;
         for (int i = 0; i < 2; i++) {
-            assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 4);
+            assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 4);
             trm_loader_state st;
-            trm_loader_get_state(l, &st);
+            loader_get_state(l, &st);
             assert_int_equal(st.epoch, e);
             check_train_batch(s, &bb, 4, seen, puzzle_hits);
         }
@@ -739,7 +739,7 @@ static void test_loader_one_example_puzzles(void **state) {
     }
     for (int p = 0; p < 30; p++) /* the puzzle choice reaches every version */
         assert_true(puzzle_hits[p] > 0);
-    trm_loader_free(l);
+    loader_free(l);
     trm_split_close(s);
 }
 
@@ -753,9 +753,9 @@ static void test_loader_multi_example_puzzles(void **state) {
     int64_t epoch = 0;
     int64_t first_of_p4[5], orders_differ = 0, have_p4 = 0;
     for (int i = 0; i < 300; i++) {
-        assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 4);
+        assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 4);
         trm_loader_state st;
-        trm_loader_get_state(l, &st);
+        loader_get_state(l, &st);
         epoch = st.epoch;
         check_train_batch(s, &bb, 4, NULL, puzzle_hits);
         /* puzzle 4 (5 examples, truncated to at most 4): its order varies */
@@ -771,23 +771,23 @@ static void test_loader_multi_example_puzzles(void **state) {
     for (int p = 0; p < 12; p++)
         assert_true(puzzle_hits[p] > 0);
     assert_true(orders_differ > 0);
-    trm_loader_free(l);
+    loader_free(l);
 
     /* a batch larger than any puzzle: runs of several puzzles per batch */
     l = loader_ok(s, 9, true, 3);
     for (int i = 0; i < 50; i++) {
-        assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 9);
+        assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 9);
         check_train_batch(s, &bb, 9, NULL, puzzle_hits);
     }
-    trm_loader_free(l);
+    loader_free(l);
     trm_split_close(s);
 }
 
 static bool same_batches(trm_loader *a, trm_loader *b, int B, int n) {
     batch_buf x, y;
     for (int i = 0; i < n; i++) {
-        int na = trm_loader_next(a, x.in, x.lab, x.ids);
-        int nb = trm_loader_next(b, y.in, y.lab, y.ids);
+        int na = loader_next(a, x.in, x.lab, x.ids);
+        int nb = loader_next(b, y.in, y.lab, y.ids);
         if (na != nb || memcmp(x.in, y.in, sizeof(int32_t) * B * SEQ) ||
             memcmp(x.lab, y.lab, sizeof(int32_t) * B * SEQ) ||
             memcmp(x.ids, y.ids, sizeof(int32_t) * B))
@@ -803,16 +803,16 @@ static void test_loader_determinism(void **state) {
     trm_loader *a = loader_ok(s, 4, true, 11), *b = loader_ok(s, 4, true, 11);
     trm_loader *c = loader_ok(s, 4, true, 12);
     assert_true(same_batches(a, b, 4, 40));
-    trm_loader_rewind(a);
-    trm_loader_rewind(b);
+    loader_rewind(a);
+    loader_rewind(b);
     assert_false(same_batches(a, c, 4, 40));
-    trm_loader_rewind(a);
+    loader_rewind(a);
     trm_loader *d = loader_ok(s, 4, true, 11);
     assert_true(same_batches(a, d, 4, 40)); /* rewind = a new loader */
-    trm_loader_free(a);
-    trm_loader_free(b);
-    trm_loader_free(c);
-    trm_loader_free(d);
+    loader_free(a);
+    loader_free(b);
+    loader_free(c);
+    loader_free(d);
     trm_split_close(s);
 }
 
@@ -829,7 +829,7 @@ static void test_loader_test_mode(void **state) {
     for (int pass = 0; pass < 2; pass++) {
         int64_t next_ex = 0;
         for (int i = 0; i < 2; i++) {
-            int n = trm_loader_next(l, bb.in, bb.lab, bb.ids);
+            int n = loader_next(l, bb.in, bb.lab, bb.ids);
             assert_int_equal(n, i == 0 ? 3 : 2);
             for (int r = 0; r < n; r++, next_ex++) {
                 assert_int_equal(decode_example(bb.in + r * SEQ), next_ex);
@@ -843,16 +843,16 @@ static void test_loader_test_mode(void **state) {
                 }
             }
         }
-        assert_true(trm_loader_epoch_progress(l) == 1.0);
-        assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 0);
-        assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 0);
-        trm_loader_rewind(l);
+        assert_true(loader_epoch_progress(l) == 1.0);
+        assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 0);
+        assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 0);
+        loader_rewind(l);
     }
-    trm_loader_free(l);
+    loader_free(l);
     /* test mode takes any batch size, even beyond the split */
     l = loader_ok(s, 64, false, 0);
-    assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 5);
-    trm_loader_free(l);
+    assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 5);
+    loader_free(l);
     trm_split_close(s);
 }
 
@@ -862,15 +862,15 @@ static void check_resume(const trm_split *s, int B, bool train, int k, int m) {
     trm_loader *a = loader_ok(s, B, train, 5), *b = loader_ok(s, B, train, 5);
     batch_buf bb;
     for (int i = 0; i < k; i++)
-        trm_loader_next(a, bb.in, bb.lab, bb.ids);
+        loader_next(a, bb.in, bb.lab, bb.ids);
     trm_loader_state st;
-    trm_loader_get_state(a, &st);
+    loader_get_state(a, &st);
     trm_err err = {{0}};
-    assert_int_equal(trm_loader_set_state(b, &st, &err), 0);
+    assert_int_equal(loader_set_state(b, &st, &err), 0);
     if (!same_batches(a, b, B, m))
         fail_msg("resume after %d batches (B=%d, train=%d) diverged", k, B, train);
-    trm_loader_free(a);
-    trm_loader_free(b);
+    loader_free(a);
+    loader_free(b);
 }
 
 static void test_loader_resume(void **state) {
@@ -890,14 +890,14 @@ static void test_loader_resume(void **state) {
     trm_loader *a = loader_ok(s, 4, true, 5), *b = loader_ok(s, 4, true, 5);
     batch_buf bb;
     trm_loader_state st;
-    trm_loader_get_state(b, &st);
+    loader_get_state(b, &st);
     for (int i = 0; i < 7; i++)
-        trm_loader_next(b, bb.in, bb.lab, bb.ids);
+        loader_next(b, bb.in, bb.lab, bb.ids);
     trm_err err = {{0}};
-    assert_int_equal(trm_loader_set_state(b, &st, &err), 0);
+    assert_int_equal(loader_set_state(b, &st, &err), 0);
     assert_true(same_batches(a, b, 4, 10));
-    trm_loader_free(a);
-    trm_loader_free(b);
+    loader_free(a);
+    loader_free(b);
     trm_split_close(s);
     trm_split_close(s2);
 }
@@ -907,32 +907,32 @@ static void test_loader_errors(void **state) {
     const char *dir = fresh("l_err");
     trm_split *s = open_ok(dir, "train");
     trm_err err = {{0}};
-    assert_null(trm_loader_new(s, 0, false, 1, &err));
+    assert_null(loader_new(s, 0, false, 1, &err));
     assert_contains(err.msg, "batch size 0");
     /* an epoch yields at most 2 + 3 + 2 = 7 examples */
-    assert_null(trm_loader_new(s, 8, true, 1, &err));
+    assert_null(loader_new(s, 8, true, 1, &err));
     assert_contains(err.msg, "at most 7 examples");
     trm_loader *l = loader_ok(s, 7, true, 1);
     trm_loader_state st = {0, 1, {0, 0, 0, 0}};
-    assert_int_equal(trm_loader_set_state(l, &st, &err), -1);
+    assert_int_equal(loader_set_state(l, &st, &err), -1);
     assert_contains(err.msg, "all-zero RNG");
     st.rng[2] = 9, st.cursor = 4;
-    assert_int_equal(trm_loader_set_state(l, &st, &err), -1);
+    assert_int_equal(loader_set_state(l, &st, &err), -1);
     assert_contains(err.msg, "cursor 4 out of range");
     st.cursor = 3, st.epoch = -1;
-    assert_int_equal(trm_loader_set_state(l, &st, &err), -1);
+    assert_int_equal(loader_set_state(l, &st, &err), -1);
     st.epoch = 2;
-    assert_int_equal(trm_loader_set_state(l, &st, &err), 0);
-    trm_loader_free(l);
+    assert_int_equal(loader_set_state(l, &st, &err), 0);
+    loader_free(l);
     /* at the end of epoch 2: the next batch comes from epoch 3 (B = 3 is
      * filled by any puzzle choice, the smallest epoch having 5 examples) */
     l = loader_ok(s, 3, true, 1);
-    assert_int_equal(trm_loader_set_state(l, &st, &err), 0);
+    assert_int_equal(loader_set_state(l, &st, &err), 0);
     batch_buf bb;
-    assert_int_equal(trm_loader_next(l, bb.in, bb.lab, bb.ids), 3);
-    trm_loader_get_state(l, &st);
+    assert_int_equal(loader_next(l, bb.in, bb.lab, bb.ids), 3);
+    loader_get_state(l, &st);
     assert_int_equal(st.epoch, 3);
-    trm_loader_free(l);
+    loader_free(l);
     trm_split_close(s);
 }
 
@@ -971,11 +971,11 @@ static void test_reads_reference_built(void **state) {
         }
     }
     trm_err err = {{0}};
-    trm_loader *l = trm_loader_new(s, 4, true, 1, &err);
+    trm_loader *l = loader_new(s, 4, true, 1, &err);
     assert_non_null(l);
     int32_t in[4 * 81], lab[4 * 81], ids[4];
-    assert_int_equal(trm_loader_next(l, in, lab, ids), 4);
-    trm_loader_free(l);
+    assert_int_equal(loader_next(l, in, lab, ids), 4);
+    loader_free(l);
     trm_split_close(s);
     s = open_ok(tpath("ref"), "test");
     assert_int_equal(trm_split_num_examples(s), 5);
@@ -990,7 +990,7 @@ static void test_reference_reads_ours(void **state) {
     write_layout(dir, "test", &arc_layout);
     const char *names[] = {"<blank>", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
     trm_err err = {{0}};
-    assert_int_equal(trm_write_identifiers(dir, names, 13, &err), 0);
+    assert_int_equal(dataset_write_identifiers(dir, names, 13, &err), 0);
     char cmd[PATH_MAX + 128];
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s", interop_py, dir);
     assert_int_equal(system(cmd), 0);
@@ -1001,7 +1001,7 @@ static void test_reference_reads_ours(void **state) {
     assert_int_not_equal(system(cmd), 0);
 }
 
-/* trm_batch_reveal: only cells whose question differs from a kept answer
+/* dataset_batch_reveal: only cells whose question differs from a kept answer
  * change, each to its answer; 0 reveals nothing; the share revealed is
  * about max_frac / 2 (u uniform in [0, max_frac)); the same stream gives the
  * same batch. */
@@ -1020,10 +1020,10 @@ static void test_batch_reveal(void **state) {
     }
     memcpy(in, orig, sizeof in);
     rng_seed(rng, 1);
-    assert_int_equal(trm_batch_reveal(in, lab, R, S, 0.0, rng), 0);
+    assert_int_equal(dataset_batch_reveal(in, lab, R, S, 0.0, rng), 0);
     assert_memory_equal(in, orig, sizeof in);
     rng_seed(rng, 1);
-    int64_t n = trm_batch_reveal(in, lab, R, S, 0.8, rng), changed = 0;
+    int64_t n = dataset_batch_reveal(in, lab, R, S, 0.8, rng), changed = 0;
     for (int i = 0; i < R * S; i++) {
         if (in[i] == orig[i]) continue;
         changed++;
@@ -1035,7 +1035,7 @@ static void test_batch_reveal(void **state) {
     assert_true(share > 0.33 && share < 0.47);
     memcpy(again, orig, sizeof again);
     rng_seed(rng, 1);
-    assert_int_equal(trm_batch_reveal(again, lab, R, S, 0.8, rng), n);
+    assert_int_equal(dataset_batch_reveal(again, lab, R, S, 0.8, rng), n);
     assert_memory_equal(again, in, sizeof in);
 }
 

@@ -127,7 +127,7 @@ static void test_png_ignores_planted_link(void **state) {
     int32_t q[16] = {0};
     trm_board_view b[1] = {{q, "q"}};
     trm_err e = {{0}};
-    assert_int_equal(trm_render_png(out, t, 16, NULL, NULL, b, 1, &e), 0);
+    assert_int_equal(render_board_png(out, t, 16, NULL, NULL, b, 1, &e), 0);
     assert_victim_intact(victim);
     assert_false(tmp_left(out));
 }
@@ -199,20 +199,20 @@ static void test_fifo_checkpoint_and_arrays(void **state) {
     npy_view v = {0};
     assert_int_equal(npy_map(p, &v, &e), -1);
     assert_fifo_refused(e.msg, p);
-    assert_null(trm_fopen_regular(tu_dir, &e));
+    assert_null(util_fopen_regular(tu_dir, &e));
     assert_contains(e.msg, "is a directory (expected a regular file)");
 }
 
 /* A small valid dataset in DIR (split "test"), for replacing one file. */
 static void write_dataset(const char *dir) {
     trm_err e = {{0}};
-    trm_split_writer *w = trm_split_writer_new(4, 3);
+    trm_split_writer *w = split_writer_new(4, 3);
     int32_t in[4] = {1, 2, 1, 2}, lab[4] = {2, 1, 2, 1};
-    assert_int_equal(trm_split_writer_group(w, &e), 0);
-    assert_int_equal(trm_split_writer_puzzle(w, 0, &e), 0);
-    assert_int_equal(trm_split_writer_example(w, in, lab, &e), 0);
-    assert_int_equal(trm_split_writer_finish(w, dir, "test", 1, &e), 0);
-    trm_split_writer_free(w);
+    assert_int_equal(split_writer_group(w, &e), 0);
+    assert_int_equal(split_writer_puzzle(w, 0, &e), 0);
+    assert_int_equal(split_writer_example(w, in, lab, &e), 0);
+    assert_int_equal(split_writer_finish(w, dir, "test", 1, &e), 0);
+    split_writer_free(w);
 }
 
 static void test_fifo_dataset_files(void **state) {

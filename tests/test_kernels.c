@@ -36,7 +36,7 @@ static const int SHAPES[][3] = {
 };
 #define N_SHAPES (sizeof SHAPES / sizeof SHAPES[0])
 
-static float bf16r(float x) { return trm_bf16_to_f32(trm_f32_to_bf16(x)); }
+static float bf16r(float x) { return trm_bf16_to_f32(matmul_f32_to_bf16(x)); }
 
 /* References of the backend test (fn 2), kept for the whole run: every
  * backend, in every ISA group, sees the same seeded products, and their
@@ -53,9 +53,14 @@ typedef struct {
 typedef struct ref_entry { ref_key key; double *ref; struct ref_entry *next; } ref_entry;
 static ref_entry *ref_cache;
 
+static bool ref_key_eq(const ref_key *a, const ref_key *b) {
+    return a->seed == b->seed && a->M == b->M && a->N == b->N && a->K == b->K && a->ta == b->ta &&
+           a->tb == b->tb && a->alpha == b->alpha && a->beta == b->beta && a->rounded == b->rounded;
+}
+
 static const double *ref_cached(const ref_key *k) {
     for (ref_entry *e = ref_cache; e; e = e->next)
-        if (!memcmp(&e->key, k, sizeof *k)) return e->ref;
+        if (ref_key_eq(&e->key, k)) return e->ref;
     return NULL;
 }
 
@@ -77,7 +82,7 @@ static void ref_cache_free(void) {
     }
 }
 
-/* Runs one product through `fn` (0 trm_gemm_simd on the active ISA, 1 packed, 2 trm_gemm
+/* Runs one product through `fn` (0 gemm_simd on the active ISA, 1 packed, 2 gemm_f32
  * on the selected backend) and returns
  * max |C - ref| / max |ref| with ref in double from (optionally
  * bf16-rounded) operands. */
@@ -97,7 +102,7 @@ static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alp
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
     float *C0 = gc_dup(C, (size_t)M * ldc);
     double maxref = 0.0, maxe = 0.0;
-    ref_key key = {seed, M, N, K, ta, tb, alpha, beta, ref_rounded};
+    const ref_key key = {seed, M, N, K, ta, tb, alpha, beta, ref_rounded};
     const double *ref = fn == 2 ? ref_cached(&key) : NULL;
     double *own = NULL;
     if (!ref) {
@@ -115,26 +120,26 @@ static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alp
                 own[(size_t)i * N + j] = alpha * s + beta * c0;
             }
         ref = own;
-        if (fn == 2) ref_keep(&key, own), own = NULL;
+        if (fn == 2) { ref_keep(&key, own); own = NULL; }
     }
     for (size_t i = 0; i < (size_t)M * N; i++) maxref = fmax(maxref, fabs(ref[i]));
     void *Bp = NULL;
     if (fn == 1) {
-        Bp = aligned_alloc(64, (trm_packed_b_bytes(K, N, bf16) + 63) & ~(size_t)63);
-        trm_pack_b(Bp, tb, K, N, B, ldb, bf16);
+        Bp = aligned_alloc(64, (matmul_packed_b_bytes(K, N, bf16) + 63) & ~(size_t)63);
+        matmul_pack_b(Bp, tb, K, N, B, ldb, bf16);
     }
     if (inside_parallel) {
         #pragma omp parallel num_threads(2)
         {
             #pragma omp single
-            trm_gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
+            gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
         }
     } else if (fn == 1) {
-        trm_gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, bf16);
+        gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, bf16);
     } else if (fn == 2) {
-        trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
-        trm_gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
+        gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
     }
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < N; j++) {
@@ -150,7 +155,7 @@ static double check_one(int fn, bool ta, bool tb, int M, int N, int K, float alp
 
 /* The bf16 tests run on the AVX-512 path (the only one with bf16
  * products) whatever the group's ISA; 1 (a named skip) without it. */
-static int need_avx512(void) { return trm_cpu_set_isa(TRM_ISA_AVX512) == TRM_ISA_AVX512 ? 0 : 1; }
+static int need_avx512(void) { return cpu_set_isa(TRM_ISA_AVX512) == TRM_ISA_AVX512 ? 0 : 1; }
 
 static void test_gemm_fp32(void **state) {
     (void)state;
@@ -181,12 +186,12 @@ static void test_gemm_fp32(void **state) {
     }
     /* K = 0 and alpha = 0: C = beta C */
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
-    trm_gemm_simd(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, false);
+    gemm_simd(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, false);
     for (int i = 0; i < 6; i++) assert_true(C[i] == 0.5f * (i + 1));
     printf("    %s fp32 gemm: %d cases, worst rel %.2e (tol 1e-5)\n", trm_cpu_isa_active(), cases, worst);
 }
 
-/* trm_gemm on every backend this machine has, on the shapes above and on
+/* gemm_f32 on every backend this machine has, on the shapes above and on
  * ones large enough for oneDNN to take them (smaller ones fall back to our
  * kernels inside the onednn backend); results deterministic call to call. */
 static void test_gemm_backends(void **state) {
@@ -226,8 +231,8 @@ static void test_gemm_backends(void **state) {
         gc_seed(&r, 7);
         gc_fill_random(&r, A, (size_t)M * K, -1, 1);
         gc_fill_random(&r, B, (size_t)N * K, -1, 1);
-        trm_gemm(false, true, M, N, K, 1.0f, A, K, B, K, 0.0f, C1, N);
-        trm_gemm(false, true, M, N, K, 1.0f, A, K, B, K, 0.0f, C2, N);
+        gemm_f32(false, true, M, N, K, 1.0f, A, K, B, K, 0.0f, C1, N);
+        gemm_f32(false, true, M, N, K, 1.0f, A, K, B, K, 0.0f, C2, N);
         assert_memory_equal(C1, C2, sizeof(float) * (size_t)M * N);
         free(A); free(B); free(C1); free(C2);
         printf("    backend %s: %d cases, worst rel %.2e (tol 1e-5), deterministic\n",
@@ -265,26 +270,26 @@ static void test_gemm_bf16(void **state) {
             }
         }
     printf("    bf16 gemm (%s): worst rel %.2e vs rounded operands (tol 1e-5), %.2e vs fp32 (tol 2e-2)\n",
-           trm_cpu_has_avx512bf16() ? "vdpbf16ps" : "emulated", worst_r, worst_u);
+           cpu_has_avx512bf16() ? "vdpbf16ps" : "emulated", worst_r, worst_u);
 }
 
 static void test_bf16_rounding(void **state) {
     (void)state;
     /* round to nearest, ties to even; NaN stays NaN; inf stays inf */
-    assert_int_equal(trm_f32_to_bf16(1.0f), 0x3f80);
+    assert_int_equal(matmul_f32_to_bf16(1.0f), 0x3f80);
     float x;
     uint32_t u = 0x3f808000u; /* exactly halfway between 0x3f80 and 0x3f81: even is 0x3f80 */
     memcpy(&x, &u, 4);
-    assert_int_equal(trm_f32_to_bf16(x), 0x3f80);
+    assert_int_equal(matmul_f32_to_bf16(x), 0x3f80);
     u = 0x3f818000u; /* halfway, odd below: rounds up to 0x3f82 */
     memcpy(&x, &u, 4);
-    assert_int_equal(trm_f32_to_bf16(x), 0x3f82);
+    assert_int_equal(matmul_f32_to_bf16(x), 0x3f82);
     u = 0x3f808001u;
     memcpy(&x, &u, 4);
-    assert_int_equal(trm_f32_to_bf16(x), 0x3f81);
-    assert_true(isnan(trm_bf16_to_f32(trm_f32_to_bf16(NAN))));
-    assert_true(isinf(trm_bf16_to_f32(trm_f32_to_bf16(INFINITY))));
-    assert_true(trm_bf16_to_f32(trm_f32_to_bf16(-2.5f)) == -2.5f);
+    assert_int_equal(matmul_f32_to_bf16(x), 0x3f81);
+    assert_true(isnan(trm_bf16_to_f32(matmul_f32_to_bf16(NAN))));
+    assert_true(isinf(trm_bf16_to_f32(matmul_f32_to_bf16(INFINITY))));
+    assert_true(trm_bf16_to_f32(matmul_f32_to_bf16(-2.5f)) == -2.5f);
 }
 
 /* ================================================================ element-wise */
@@ -304,7 +309,7 @@ static void test_exp(void **state) {
     float *x = gc_alloc(N), *y = gc_alloc(N);
     for (int i = 0; i < N; i++) x[i] = -103.0f + 191.0f * (float)i / (N - 1);
     x[0] = -150.0f; x[1] = 0.0f; x[2] = -0.0f; x[3] = 1e-30f; x[4] = 88.7f;
-    trm_vec()->exp(y, x, N);
+    vec_kernels()->exp(y, x, N);
     int worst = 0, differ = 0;
     for (int i = 0; i < N; i++) {
         float want = expf(x[i]);
@@ -354,7 +359,7 @@ static void test_atan2(void **state) {
     enum { N = 200000 };
     double worst;
     char msg[256];
-    if (vref_check_atan2(trm_vec()->atan2_nonneg_x, N, &worst, msg, sizeof msg)) fail_msg("%s", msg);
+    if (vref_check_atan2(vec_kernels()->atan2_nonneg_x, N, &worst, msg, sizeof msg)) fail_msg("%s", msg);
     printf("    %s atan2 (x >= 0): %d values, worst %.2f ulp (tol 3), bit-equal to the scalar replica\n",
            trm_cpu_isa_active(), N, worst);
 }
@@ -392,7 +397,7 @@ static void test_add_rmsnorm(void **state) {
 /* The ISA's rows against the portable formulas, in double. */
 static void test_vec_rows(void **state) {
     (void)state;
-    const trm_vec_kernels *v = trm_vec();
+    const trm_vec_kernels *v = vec_kernels();
     const int widths[] = {1, 15, 16, 17, 97, 1536};
     for (size_t t = 0; t < sizeof widths / sizeof widths[0]; t++) {
         int I = widths[t];
@@ -644,25 +649,25 @@ static void test_set_variants(void **state) {
 /* Both SIMD paths on this CPU (an AVX-512 one runs the AVX2 path too);
  * else a named skip. */
 static void need_both(void) {
-    if (!trm_cpu_isa_supported(TRM_ISA_AVX512) || !trm_cpu_isa_supported(TRM_ISA_AVX2)) {
+    if (!cpu_isa_supported(TRM_ISA_AVX512) || !cpu_isa_supported(TRM_ISA_AVX2)) {
         printf("    skipped: needs a CPU with both AVX2 and AVX-512 (this one runs: %s)\n",
-               trm_cpu_isa_supported(TRM_ISA_AVX2) ? "avx2" : "portable");
+               cpu_isa_supported(TRM_ISA_AVX2) ? "avx2" : "portable");
         skip();
     }
 }
 
-/* C of one product (plain or through trm_pack_b) on `isa`. */
+/* C of one product (plain or through matmul_pack_b) on `isa`. */
 static float *gemm_on(trm_isa isa, bool packed, bool ta, bool tb, int M, int N, int K, const float *A, int lda,
                       const float *B, int ldb, float beta, const float *C0, int ldc) {
-    assert_int_equal(trm_cpu_set_isa(isa), isa);
+    assert_int_equal(cpu_set_isa(isa), isa);
     float *C = gc_dup(C0, (size_t)M * ldc);
     if (packed) {
-        void *Bp = aligned_alloc(64, (trm_packed_b_bytes(K, N, false) + 63) & ~(size_t)63);
-        trm_pack_b(Bp, tb, K, N, B, ldb, false);
-        trm_gemm_simd_packed(ta, M, N, K, 0.7f, A, lda, Bp, beta, C, ldc, false);
+        void *Bp = aligned_alloc(64, (matmul_packed_b_bytes(K, N, false) + 63) & ~(size_t)63);
+        matmul_pack_b(Bp, tb, K, N, B, ldb, false);
+        gemm_simd_packed(ta, M, N, K, 0.7f, A, lda, Bp, beta, C, ldc, false);
         free(Bp);
     } else {
-        trm_gemm_simd(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C, ldc, false);
+        gemm_simd(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C, ldc, false);
     }
     return C;
 }
@@ -703,10 +708,10 @@ static void test_vec_isa_bits(void **state) {
     (void)state;
     need_both();
     const trm_vec_kernels *k[2];
-    assert_int_equal(trm_cpu_set_isa(TRM_ISA_AVX512), TRM_ISA_AVX512);
-    k[0] = trm_vec();
-    assert_int_equal(trm_cpu_set_isa(TRM_ISA_AVX2), TRM_ISA_AVX2);
-    k[1] = trm_vec();
+    assert_int_equal(cpu_set_isa(TRM_ISA_AVX512), TRM_ISA_AVX512);
+    k[0] = vec_kernels();
+    assert_int_equal(cpu_set_isa(TRM_ISA_AVX2), TRM_ISA_AVX2);
+    k[1] = vec_kernels();
     assert_true(k[0] && k[1] && k[0] != k[1]);
     const int widths[] = {1, 7, 8, 9, 15, 16, 17, 31, 97, 512, 1537};
     for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
@@ -773,10 +778,10 @@ static void test_model_isa_bits(void **state) {
     const char *presets[] = {"sudoku-att", "sudoku-mlp"};
     for (int p = 0; p < 2; p++) {
         model_run a, b;
-        assert_int_equal(trm_cpu_set_isa(TRM_ISA_AVX512), TRM_ISA_AVX512);
+        assert_int_equal(cpu_set_isa(TRM_ISA_AVX512), TRM_ISA_AVX512);
         assert_int_equal(trm_matmul_set_backend(TRM_MATMUL_AVX512), TRM_MATMUL_AVX512);
         run_model(presets[p], false, &a);
-        assert_int_equal(trm_cpu_set_isa(TRM_ISA_AVX2), TRM_ISA_AVX2);
+        assert_int_equal(cpu_set_isa(TRM_ISA_AVX2), TRM_ISA_AVX2);
         assert_int_equal(trm_matmul_set_backend(TRM_MATMUL_AVX2), TRM_MATMUL_AVX2);
         run_model(presets[p], false, &b);
         assert_memory_equal(a.logits, b.logits, a.nlog * sizeof(float));
@@ -792,12 +797,12 @@ static void test_model_isa_bits(void **state) {
 }
 
 /* TRM_CPU: names and refusals (the CLI prints these lines and exits 1);
- * a smaller CPU is simulated with trm_cpu_limit. */
+ * a smaller CPU is simulated with cpu_limit. */
 static void test_cpu_env(void **state) {
     (void)state;
     const char *prev = getenv("TRM_CPU");
     char *saved = prev ? strdup(prev) : NULL;
-    trm_isa isa0 = trm_cpu_isa();
+    trm_isa isa0 = cpu_isa();
     trm_err e;
     setenv("TRM_CPU", "sse9", 1);
     assert_int_equal(trm_cpu_check_env(&e), -1);
@@ -807,24 +812,24 @@ static void test_cpu_env(void **state) {
         setenv("TRM_CPU", ok[i], 1);
         assert_int_equal(trm_cpu_check_env(&e), 0);
     }
-    if (trm_cpu_isa_supported(TRM_ISA_AVX2)) {
-        trm_cpu_limit(TRM_ISA_AVX2);
+    if (cpu_isa_supported(TRM_ISA_AVX2)) {
+        cpu_limit(TRM_ISA_AVX2);
         setenv("TRM_CPU", "avx512", 1);
         assert_int_equal(trm_cpu_check_env(&e), -1);
         assert_string_equal(e.msg, "TRM_CPU=avx512: this CPU lacks AVX-512F (the best it runs is avx2)");
-        assert_true(trm_cpu_isa() != TRM_ISA_AVX512 && trm_cpu_set_isa(TRM_ISA_AVX512) != TRM_ISA_AVX512);
+        assert_true(cpu_isa() != TRM_ISA_AVX512 && cpu_set_isa(TRM_ISA_AVX512) != TRM_ISA_AVX512);
         setenv("TRM_CPU", "avx2", 1);
         assert_int_equal(trm_cpu_check_env(&e), 0);
     }
-    trm_cpu_limit(TRM_ISA_PORTABLE);
+    cpu_limit(TRM_ISA_PORTABLE);
     setenv("TRM_CPU", "avx2", 1);
     assert_int_equal(trm_cpu_check_env(&e), -1);
     assert_string_equal(e.msg, "TRM_CPU=avx2: this CPU lacks AVX2 + FMA (the best it runs is portable)");
-    assert_int_equal(trm_cpu_isa(), TRM_ISA_PORTABLE);
-    assert_null(trm_vec());
-    assert_null(trm_gemm_isa());
-    trm_cpu_limit(TRM_ISA_COUNT - 1);
-    assert_int_equal(trm_cpu_set_isa(isa0), isa0);
+    assert_int_equal(cpu_isa(), TRM_ISA_PORTABLE);
+    assert_null(vec_kernels());
+    assert_null(gemm_isa());
+    cpu_limit(TRM_ISA_COUNT - 1);
+    assert_int_equal(cpu_set_isa(isa0), isa0);
     if (saved) setenv("TRM_CPU", saved, 1);
     else unsetenv("TRM_CPU");
     free(saved);
@@ -836,19 +841,19 @@ static trm_isa g_group_isa;
 
 static int setup_isa(void **state) {
     (void)state;
-    return trm_cpu_set_isa(g_group_isa) == g_group_isa ? 0 : -1;
+    return cpu_set_isa(g_group_isa) == g_group_isa ? 0 : -1;
 }
 
 /* The whole-CPU tests start from the process's own choice (TRM_CPU). */
 static trm_isa g_start_isa;
 static int setup_native(void **state) {
     (void)state;
-    trm_cpu_set_isa(g_start_isa);
+    cpu_set_isa(g_start_isa);
     return 0;
 }
 
 int main(void) {
-    g_start_isa = trm_cpu_isa();
+    g_start_isa = cpu_isa();
     /* once per SIMD path: its kernels against the references */
     const struct CMUnitTest simd[] = {
         cmocka_unit_test(test_gemm_fp32),
@@ -879,8 +884,8 @@ int main(void) {
     };
     int rc = 0;
     for (int i = 0; i < TRM_ISA_COUNT; i++) {
-        const char *name = trm_cpu_isa_name((trm_isa)i);
-        if (!trm_cpu_isa_supported((trm_isa)i)) {
+        const char *name = cpu_isa_name((trm_isa)i);
+        if (!cpu_isa_supported((trm_isa)i)) {
             printf("ok - kernels on %s # SKIP this CPU lacks %s\n", name, name);
             continue;
         }

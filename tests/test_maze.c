@@ -22,7 +22,7 @@
 #include "tasks/task.h"
 #include "testutil.h"
 
-extern const trm_task trm_task_maze;
+extern const trm_task task_maze;
 
 /* A 5x5 maze ('.' = open, for readability) whose only shortest path (8
  * moves) runs along the top row and down the right column; the other way
@@ -104,7 +104,7 @@ static void test_dihedral_table(void **state) {
     for (int id = 0; id < 8; id++) {
         int32_t out[6];
         int r, c;
-        trm_dihedral(id, a, 2, 3, out, &r, &c);
+        task_dihedral(id, a, 2, 3, out, &r, &c);
         assert_memory_equal(out, want[id], sizeof out);
         bool swap = id == 1 || id == 3 || id == 6 || id == 7;
         assert_int_equal(r, swap ? 3 : 2);
@@ -124,8 +124,8 @@ static void test_dihedral_round_trip(void **state) {
             for (int id = 0; id < 8; id++) {
                 for (int i = 0; i < R * C; i++) a[i] = rng_int(rng, 0, 1000);
                 int r1, c1, r2, c2;
-                trm_dihedral(id, a, R, C, b, &r1, &c1);
-                trm_dihedral(trm_dihedral_inverse(id), b, r1, c1, c, &r2, &c2);
+                task_dihedral(id, a, R, C, b, &r1, &c1);
+                task_dihedral(task_dihedral_inverse(id), b, r1, c1, c, &r2, &c2);
                 assert_int_equal(r2, R);
                 assert_int_equal(c2, C);
                 assert_memory_equal(a, c, sizeof(int32_t) * R * C);
@@ -134,17 +134,17 @@ static void test_dihedral_round_trip(void **state) {
                     assert_true(moved);
                 }
             }
-    assert_int_equal(trm_dihedral_inverse(1), 3);
-    assert_int_equal(trm_dihedral_inverse(3), 1);
+    assert_int_equal(task_dihedral_inverse(1), 3);
+    assert_int_equal(task_dihedral_inverse(3), 1);
     for (int id = 0; id < 8; id++)
-        if (id != 1 && id != 3) assert_int_equal(trm_dihedral_inverse(id), id);
+        if (id != 1 && id != 3) assert_int_equal(task_dihedral_inverse(id), id);
 }
 
 /* The task's augmentation: all 8 transforms drawn, each keeps a maze and
  * its answer a valid pair, and invert undoes apply. */
 static void test_task_augmentation(void **state) {
     (void)state;
-    const trm_task *t = &trm_task_maze;
+    const trm_task *t = &task_maze;
     maze_gen_opts o;
     maze_gen_defaults(&o);
     o.side = 10, o.min_path = 12;
@@ -224,7 +224,7 @@ static void test_verify_valid(void **state) {
     int32_t p[25];
     toks(MA, p);
     assert_int_equal(maze_violations(NULL, p, 25), 0); /* question from pred */
-    assert_int_equal(trm_task_maze.verify(NULL, p, 25), 0);
+    assert_int_equal(task_maze.verify(NULL, p, 25), 0);
 }
 
 static void test_verify_invalid(void **state) {
@@ -385,7 +385,7 @@ static void test_generate_deterministic_and_failing(void **state) {
 
 static void test_task_parse(void **state) {
     (void)state;
-    const trm_task *t = &trm_task_maze;
+    const trm_task *t = &task_maze;
     int32_t in[25], lab[25], wq[25], wa[25];
     bool has = true;
     trm_err e;
@@ -409,7 +409,7 @@ static void test_task_parse(void **state) {
 
 static void test_task_parse_errors(void **state) {
     (void)state;
-    const trm_task *t = &trm_task_maze;
+    const trm_task *t = &task_maze;
     int32_t in[25], lab[25];
     bool has;
     trm_err e;
@@ -439,7 +439,7 @@ static void test_task_parse_errors(void **state) {
 
 static void test_task_style_and_registry(void **state) {
     (void)state;
-    const trm_task *t = &trm_task_maze;
+    const trm_task *t = &task_maze;
     trm_cell_style w = t->style(MAZE_WALL, true), o = t->style(MAZE_OPEN, true);
     trm_cell_style s = t->style(MAZE_START, true), g = t->style(MAZE_GOAL, true), p = t->style(MAZE_PATH, false);
     assert_true(w.rgb[0] + w.rgb[1] + w.rgb[2] < 200);          /* walls dark */
@@ -596,14 +596,12 @@ static void test_load_npy(void **state) {
 static void check_shared_split(const char *split, int lo, int hi, double mean) {
     char rel[128];
     snprintf(rel, sizeof rel, "data/maze-30x30-hard-1k/%s.csv", split);
-    const char *p = tu_shared_file(rel);
-    if (!p) fail_msg("../shared/data/maze-30x30-hard-1k not found (set TRM_SHARED to the shared folder)");
+    const char *p = tu_shared_need(rel); /* a named skip without the shared data */
     maze_set c, n;
     trm_err e;
     if (maze_load(p, &c, &e)) fail_msg("%s", e.msg); /* checks every maze and answer */
     snprintf(rel, sizeof rel, "data/maze-30x30-hard-1k/%s", split);
-    p = tu_shared_file(rel);
-    assert_non_null(p);
+    p = tu_shared_need(rel);
     if (maze_load(p, &n, &e)) fail_msg("%s", e.msg);
     assert_int_equal(c.n, 1000);
     assert_int_equal(c.seq_len, 900);
@@ -616,7 +614,7 @@ static void check_shared_split(const char *split, int lo, int hi, double mean) {
     for (int k = 0; k < c.n; k++) {
         for (int i = 0; i < 900; i++) q[i] = c.q[k * 900 + i], a[i] = c.a[k * 900 + i];
         int d = maze_solve(q, 900, NULL, NULL);
-        assert_int_equal(trm_task_maze.verify(q, a, 900), 0);
+        assert_int_equal(task_maze.verify(q, a, 900), 0);
         mn = d < mn ? d : mn, mx = d > mx ? d : mx, sum += d;
     }
     assert_int_equal(mn, lo);

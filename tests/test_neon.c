@@ -29,7 +29,7 @@
 
 #define NEED_NEON()                                                         \
     do {                                                                    \
-        if (trm_cpu_set_isa(TRM_ISA_NEON) != TRM_ISA_NEON) {                \
+        if (cpu_set_isa(TRM_ISA_NEON) != TRM_ISA_NEON) {                \
             printf("    skipped: not an ARM64 build (NEON kernels off)\n"); \
             skip();                                                         \
         }                                                                   \
@@ -61,21 +61,21 @@ static double gemm_case(bool ta, bool tb, int M, int N, int K, float alpha, floa
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
     float *P = gc_dup(C, nc);
     assert_int_equal(trm_matmul_set_backend(TRM_MATMUL_PORTABLE), TRM_MATMUL_PORTABLE);
-    trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, P, ldc);
-    if (packed) { /* weights packed once (trm_pack_b), as the model's x W^T */
-        void *Bp = malloc(trm_packed_b_bytes(K, N, false) + 1);
+    gemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, P, ldc);
+    if (packed) { /* weights packed once (matmul_pack_b), as the model's x W^T */
+        void *Bp = malloc(matmul_packed_b_bytes(K, N, false) + 1);
         assert_non_null(Bp);
-        trm_pack_b(Bp, tb, K, N, B, ldb, false);
-        trm_gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, false);
+        matmul_pack_b(Bp, tb, K, N, B, ldb, false);
+        gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, false);
         free(Bp);
     } else if (inside_parallel) {
         #pragma omp parallel num_threads(2)
         {
             #pragma omp single
-            trm_gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, false);
+            gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, false);
         }
     } else {
-        trm_gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, false);
+        gemm_simd(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, false);
     }
     double maxref = 0.0, maxe = 0.0;
     for (int i = 0; i < M; i++)
@@ -120,15 +120,15 @@ static void test_gemm(void **state) {
     }
     /* K = 0 and alpha = 0: C = beta C */
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
-    trm_gemm_simd(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, false);
+    gemm_simd(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, false);
     for (int i = 0; i < 6; i++) assert_true(C[i] == 0.5f * (i + 1));
-    trm_gemm_simd(false, false, 2, 3, 1, 0.0f, A, 1, B, 3, 0.0f, C, 3, false);
+    gemm_simd(false, false, 2, 3, 1, 0.0f, A, 1, B, 3, 0.0f, C, 3, false);
     for (int i = 0; i < 6; i++) assert_true(C[i] == 0.0f);
     printf("    neon gemm: %d cases, worst rel %.2e against portable (tol 1e-5)\n", cases, worst);
 }
 
 /* The dispatch: neon is the ISA of an ARM64 build (TRM_CPU=neon accepted),
- * its tables are trm_vec() / trm_gemm_isa(), TRM_MATMUL_NEON its backend
+ * its tables are vec_kernels() / gemm_isa(), TRM_MATMUL_NEON its backend
  * (the default without BLAS; "neon" in the one name parser) with packed
  * weights; TRM_CPU=portable turns all of it off. */
 static void test_dispatch(void **state) {
@@ -139,21 +139,21 @@ static void test_dispatch(void **state) {
     assert_int_equal(trm_cpu_check_env(&e), 0);
     unsetenv("TRM_CPU");
     assert_string_equal(trm_cpu_isa_active(), "neon");
-    assert_non_null(trm_vec());
-    assert_non_null(trm_gemm_isa());
+    assert_non_null(vec_kernels());
+    assert_non_null(gemm_isa());
     trm_matmul_backend b = TRM_MATMUL_PORTABLE;
     assert_int_equal(trm_matmul_backend_parse("neon", &b), 0);
     assert_int_equal(b, TRM_MATMUL_NEON);
     assert_int_equal(trm_matmul_set_backend(TRM_MATMUL_NEON), TRM_MATMUL_NEON);
     assert_string_equal(trm_matmul_backend_name(TRM_MATMUL_NEON), "neon");
-    assert_true(trm_matmul_wants_packed(1)); /* gemm.c's pre-packed weights */
+    assert_true(matmul_wants_packed(1)); /* gemm.c's pre-packed weights */
     float A[6] = {1, 2, 3, 4, 5, 6}, B[6] = {1, 0, 0, 1, 1, 1}, C[4];
-    trm_gemm(false, false, 2, 2, 3, 1.0f, A, 3, B, 2, 0.0f, C, 2);
+    gemm_f32(false, false, 2, 2, 3, 1.0f, A, 3, B, 2, 0.0f, C, 2);
     assert_true(C[0] == 4 && C[1] == 5 && C[2] == 10 && C[3] == 11);
-    assert_int_equal(trm_cpu_set_isa(TRM_ISA_PORTABLE), TRM_ISA_PORTABLE);
-    assert_null(trm_vec());
+    assert_int_equal(cpu_set_isa(TRM_ISA_PORTABLE), TRM_ISA_PORTABLE);
+    assert_null(vec_kernels());
     assert_int_not_equal(trm_matmul_get_backend(), TRM_MATMUL_NEON); /* follows the ISA */
-    assert_int_equal(trm_cpu_set_isa(TRM_ISA_NEON), TRM_ISA_NEON);
+    assert_int_equal(cpu_set_isa(TRM_ISA_NEON), TRM_ISA_NEON);
 }
 
 static int ulp_diff(float a, float b) {
@@ -184,7 +184,7 @@ static void test_exp(void **state) {
     float *x = gc_alloc(N), *y = gc_alloc(N);
     for (int i = 0; i < N; i++) x[i] = -103.0f + 191.0f * (float)i / (N - 1);
     x[0] = -150.0f; x[1] = 0.0f; x[2] = -0.0f; x[3] = 1e-30f; x[4] = 88.7f;
-    trm_vec()->exp(y, x, N);
+    vec_kernels()->exp(y, x, N);
     int worst = 0, differ = 0;
     for (int i = 0; i < N; i++) {
         if (memcmp(&y[i], &(float){exp_replica(x[i])}, 4))
@@ -239,7 +239,7 @@ static void test_swiglu(void **state) {
         gc_fill_random(&r, g, I, -9, 9);
         gc_fill_random(&r, u, I, -2, 2);
         gc_fill_random(&r, d, I, -2, 2);
-        trm_vec()->swiglu_row(m, g, u, I);
+        vec_kernels()->swiglu_row(m, g, u, I);
         for (int i = 0; i < I; i++) mr[i] = g[i] * sig(g[i]) * u[i];
         CHECK_REL("swiglu forward", I, m, mr, 4e-6);
         for (int add = 0; add < 2; add++) {
@@ -250,7 +250,7 @@ static void test_swiglu(void **state) {
                 dgr[i] = (add ? dg[i] : 0.0f) + d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
                 dur[i] = (add ? du[i] : 0.0f) + d[i] * g[i] * s;
             }
-            trm_vec()->swiglu_bwd_row(dg, du, d, g, u, I, add);
+            vec_kernels()->swiglu_bwd_row(dg, du, d, g, u, I, add);
             CHECK_REL("swiglu backward dg", I, dg, dgr, 4e-6);
             CHECK_REL("swiglu backward du", I, du, dur, 4e-6);
         }
@@ -279,7 +279,7 @@ static void test_rmsnorm(void **state) {
             float rr = (float)(1.0 / sqrt(ss / C + 1e-5f));
             for (int c = 0; c < C; c++) yr[c] *= rr;
             memcpy(y, x, sizeof(float) * C); /* y aliases x */
-            float rv = trm_vec()->add_rmsnorm_row(y, y, with_res ? res : NULL, C, 1e-5f);
+            float rv = vec_kernels()->add_rmsnorm_row(y, y, with_res ? res : NULL, C, 1e-5f);
             assert_true(fabsf(rv - rr) <= 1e-6f * rr);
             CHECK_REL("add_rmsnorm forward", C, y, yr, 1e-6);
         }
@@ -291,7 +291,7 @@ static void test_rmsnorm(void **state) {
             for (int c = 0; c < C; c++) dot += (double)dy[c] * yr[c];
             float mean = (float)(dot / C);
             for (int c = 0; c < C; c++) dxr[c] = (add ? dx[c] : 0.0f) + 0.7f * (dy[c] - yr[c] * mean);
-            trm_vec()->rmsnorm_bwd_row(dx, dy, yr, 0.7f, C, add);
+            vec_kernels()->rmsnorm_bwd_row(dx, dy, yr, 0.7f, C, add);
             /* dy - y mean(dy y) cancels when C is small (C = 1: dy (1 - y^2), y^2 = 1) */
             CHECK_REL_FLOOR("rmsnorm backward", C, dx, dxr, 1e-6, 1.0);
         }
@@ -316,14 +316,14 @@ static void test_softmax(void **state) {
         for (int c = 1; c < C; c++) mx = sr[c] > mx ? sr[c] : mx;
         for (int c = 0; c < C; c++) sum += (sr[c] = expf(sr[c] - mx));
         for (int c = 0; c < C; c++) sr[c] *= 1.0f / sum;
-        trm_vec()->softmax_row(s, C);
+        vec_kernels()->softmax_row(s, C);
         CHECK_REL("softmax", C, s, sr, 1e-6);
         gc_fill_random(&r, d, C, -1, 1);
         memcpy(dr, d, sizeof(float) * C);
         float dot = 0.0f;
         for (int c = 0; c < C; c++) dot += sr[c] * dr[c];
         for (int c = 0; c < C; c++) dr[c] = 0.125f * sr[c] * (dr[c] - dot);
-        trm_vec()->softmax_bwd_row(d, sr, C, 0.125f);
+        vec_kernels()->softmax_bwd_row(d, sr, C, 0.125f);
         CHECK_REL("softmax backward", C, d, dr, 1e-5); /* d - dot cancels */
         free(s); free(sr); free(d); free(dr);
     }
@@ -338,7 +338,7 @@ static void test_atan2(void **state) {
     NEED_NEON();
     double worst;
     char msg[256];
-    if (vref_check_atan2(trm_vec()->atan2_nonneg_x, 100003, &worst, msg, sizeof msg)) fail_msg("%s", msg);
+    if (vref_check_atan2(vec_kernels()->atan2_nonneg_x, 100003, &worst, msg, sizeof msg)) fail_msg("%s", msg);
     printf("    neon atan2 (x >= 0): 100003 values, worst %.2f ulp (tol 3), bit-equal to the scalar replica\n",
            worst);
 }
@@ -350,7 +350,7 @@ static void test_atan2(void **state) {
 static void test_adam_atan2(void **state) {
     (void)state;
     NEED_NEON();
-    const trm_vec_kernels *v = trm_vec();
+    const trm_vec_kernels *v = vec_kernels();
     gc_rng r;
     gc_seed(&r, 17);
     for (size_t l = 0; l < N_LENS; l++) {
@@ -405,7 +405,7 @@ static void test_transpose(void **state) {
             memcpy(want, out, sizeof(float) * no);
             for (int i = 0; i < R; i++)
                 for (int j = 0; j < C; j++) want[(size_t)j * ldo + i] = in[(size_t)i * ldi + j];
-            trm_vec()->transpose(out, ldo, in, ldi, R, C);
+            vec_kernels()->transpose(out, ldo, in, ldi, R, C);
             if (memcmp(out, want, sizeof(float) * no)) fail_msg("neon transpose %d x %d differs", R, C);
             free(in); free(out); free(want);
             cases++;

@@ -964,7 +964,7 @@ static double gemm_check(bool ta, bool tb, int M, int N, int K, float alpha, flo
             ref[(size_t)i * N + j] = alpha * s + beta * c0;
             maxref = fmax(maxref, fabs(ref[(size_t)i * N + j]));
         }
-    trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < N; j++) {
             double e = fabs(C[(size_t)i * ldc + j] - ref[(size_t)i * N + j]);
@@ -972,7 +972,7 @@ static double gemm_check(bool ta, bool tb, int M, int N, int K, float alpha, flo
         }
         /* the padding past N is untouched */
         if (memcmp(C + (size_t)i * ldc + N, C0 + (size_t)i * ldc + N, (size_t)(ldc - N) * sizeof(float)))
-            fail_msg("trm_gemm wrote past column N (ta %d tb %d)", ta, tb);
+            fail_msg("gemm_f32 wrote past column N (ta %d tb %d)", ta, tb);
     }
     free(A); free(B); free(C); free(C0); free(ref);
     return maxe / fmax(maxref, 1e-3);
@@ -980,7 +980,7 @@ static double gemm_check(bool ta, bool tb, int M, int N, int K, float alpha, flo
 
 /* Our kernels' backend on the group's ISA, else OpenBLAS (or portable). */
 static trm_matmul_backend own_backend(void) {
-    trm_isa isa = trm_cpu_isa();
+    trm_isa isa = cpu_isa();
     return isa == TRM_ISA_AVX512 ? TRM_MATMUL_AVX512 : isa == TRM_ISA_AVX2 ? TRM_MATMUL_AVX2
          : isa == TRM_ISA_NEON ? TRM_MATMUL_NEON : TRM_MATMUL_BLAS;
 }
@@ -1012,16 +1012,16 @@ static void test_matmul(void **state) {
                     double e = gemm_check(t & 1, t >> 1, sizes[s][0], sizes[s][1], sizes[s][2],
                                           ab[k][0], ab[k][1], seed++);
                     if (!(e < 1e-5))
-                        fail_msg("trm_gemm %s ta %d tb %d M %d N %d K %d alpha %g beta %g: rel err %g",
+                        fail_msg("gemm_f32 %s ta %d tb %d M %d N %d K %d alpha %g beta %g: rel err %g",
                                  trm_matmul_backend_name(backends[be]), t & 1, t >> 1, sizes[s][0],
                                  sizes[s][1], sizes[s][2], ab[k][0], ab[k][1], e);
                     worst = fmax(worst, e);
                 }
         /* K = 0: C = beta C */
         float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
-        trm_gemm(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3);
+        gemm_f32(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3);
         for (int i = 0; i < 6; i++) assert_near(C[i], 0.5f * (i + 1), 0.0f);
-        printf("    trm_gemm %-9s 24 cases (4 trans x 3 alpha/beta x 2 sizes) rel %.2e (tol 1e-5)\n",
+        printf("    gemm_f32 %-9s 24 cases (4 trans x 3 alpha/beta x 2 sizes) rel %.2e (tol 1e-5)\n",
                trm_matmul_backend_name(trm_matmul_get_backend()), worst);
     }
     trm_matmul_set_backend(own_backend());
@@ -1034,7 +1034,7 @@ static trm_isa g_group_isa;
 
 static int setup_isa(void **state) {
     (void)state;
-    if (trm_cpu_set_isa(g_group_isa) != g_group_isa) return -1;
+    if (cpu_set_isa(g_group_isa) != g_group_isa) return -1;
     trm_matmul_set_backend(own_backend());
     return 0;
 }
@@ -1060,12 +1060,12 @@ int main(void) {
     };
     int rc = 0;
     for (int i = 0; i < TRM_ISA_COUNT; i++) {
-        if (!trm_cpu_isa_supported((trm_isa)i)) {
-            printf("ok - ops on %s # SKIP this CPU lacks %s\n", trm_cpu_isa_name((trm_isa)i), trm_cpu_isa_name((trm_isa)i));
+        if (!cpu_isa_supported((trm_isa)i)) {
+            printf("ok - ops on %s # SKIP this CPU lacks %s\n", cpu_isa_name((trm_isa)i), cpu_isa_name((trm_isa)i));
             continue;
         }
         char name[64];
-        snprintf(name, sizeof name, "ops on %s", trm_cpu_isa_name((trm_isa)i));
+        snprintf(name, sizeof name, "ops on %s", cpu_isa_name((trm_isa)i));
         g_group_isa = (trm_isa)i;
         rc |= cmocka_run_group_tests_name(name, tests, setup_isa, NULL);
     }

@@ -725,8 +725,8 @@ static void test_muon_ns5(void **st) {
         double *want = malloc(sizeof(double) * (size_t)g->numel);
         memcpy(want, want_t->data, want_t->nbytes);
         float *out = malloc(sizeof(float) * (size_t)g->numel);
-        float *work = malloc(sizeof(float) * trm_muon_work_floats(r, c));
-        trm_muon_ns(G, r, c, *steps, out, work);
+        float *work = malloc(sizeof(float) * muon_work_floats(r, c));
+        muon_ns(G, r, c, *steps, out, work);
         double dmax = 0, wmax = 0;
         for (int64_t i = 0; i < g->numel; i++) {
             double d = fabs(out[i] - want[i]);
@@ -748,16 +748,16 @@ static void test_muon_ns5(void **st) {
  * fp32 result. */
 static void test_muon_ns_bf16_precision(void **st) {
     (void)st;
-    if (!trm_cpu_has_avx512()) skip(); /* bf16 needs AVX-512 (trm.h); named in the TAP output */
+    if (!cpu_has_avx512()) skip(); /* bf16 needs AVX-512 (trm.h); named in the TAP output */
     const int r = 40, c = 24;
     float *G = malloc(sizeof(float) * r * c), *a = malloc(sizeof(float) * r * c), *b = malloc(sizeof(float) * r * c);
-    float *work = malloc(sizeof(float) * trm_muon_work_floats(r, c));
+    float *work = malloc(sizeof(float) * muon_work_floats(r, c));
     for (int i = 0; i < r * c; i++) G[i] = sinf(0.37f * (float)i) + 0.01f * (float)(i % 13);
     trm_precision before = trm_matmul_get_precision();
     trm_matmul_set_precision(TRM_PRECISION_FP32);
-    trm_muon_ns(G, r, c, 5, a, work);
+    muon_ns(G, r, c, 5, a, work);
     assert_int_equal(trm_matmul_set_precision(TRM_PRECISION_BF16), TRM_PRECISION_BF16);
-    trm_muon_ns(G, r, c, 5, b, work);
+    muon_ns(G, r, c, 5, b, work);
     assert_int_equal(trm_matmul_get_precision(), TRM_PRECISION_BF16); /* restored */
     trm_matmul_set_precision(before);
     assert_memory_equal(a, b, sizeof(float) * r * c);

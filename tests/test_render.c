@@ -85,7 +85,7 @@ static char *render_text(const trm_task *t, int seq_len, const int32_t *q, const
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     assert_non_null(m);
-    trm_render_text(m, t, seq_len, q, truth, b, n, color);
+    render_board_text(m, t, seq_len, q, truth, b, n, color);
     assert_int_equal(fclose(m), 0);
     return buf;
 }
@@ -181,7 +181,7 @@ static void test_png_sudoku4(void **state) {
     sudoku4_setup(&c);
     trm_err e;
     const char *path = tpath("s4.png");
-    assert_int_equal(trm_render_png(path, trm_task_by_name("sudoku4"), 16, c.q, c.a, c.b, 3, &e), 0);
+    assert_int_equal(render_board_png(path, trm_task_by_name("sudoku4"), 16, c.q, c.a, c.b, 3, &e), 0);
     image im = read_png(path);
     assert_int_equal(im.w, P3 + 85 + M);
     assert_int_equal(im.h, M + BAND + 85 + M);
@@ -224,7 +224,7 @@ static void test_png_sudoku9_size(void **state) {
                               81, q, NULL, &has, &e), 0);
     trm_board_view b[1] = {{q, "a puzzle"}};
     const char *path = tpath("s9.png");
-    assert_int_equal(trm_render_png(path, t, 81, NULL, NULL, b, 1, &e), 0);
+    assert_int_equal(render_board_png(path, t, 81, NULL, NULL, b, 1, &e), 0);
     image im = read_png(path);
     assert_int_equal(im.w, M + 9 * PITCH + 1 + M);
     assert_int_equal(im.h, M + BAND + 9 * PITCH + 1 + M);
@@ -238,10 +238,10 @@ static void test_png_errors_name_file(void **state) {
     sudoku4_setup(&c);
     trm_err e;
     const char *path = tpath("no/such/dir/x.png");
-    assert_int_equal(trm_render_png(path, trm_task_by_name("sudoku4"), 16, c.q, c.a, c.b, 3, &e), -1);
+    assert_int_equal(render_board_png(path, trm_task_by_name("sudoku4"), 16, c.q, c.a, c.b, 3, &e), -1);
     assert_contains(e.msg, path);
     /* a length the task has no board for */
-    assert_int_equal(trm_render_png(tpath("y.png"), trm_task_by_name("sudoku4"), 15, c.q, c.a, c.b, 3, &e), -1);
+    assert_int_equal(render_board_png(tpath("y.png"), trm_task_by_name("sudoku4"), 15, c.q, c.a, c.b, 3, &e), -1);
     assert_contains(e.msg, "15");
     assert_int_equal(access(tpath("y.png"), F_OK), -1);
 }
@@ -288,7 +288,7 @@ static void test_maze_text_30(void **state) {
     assert_int_equal(count_of(s, "*"), 1);
     free(s);
     const char *path = tpath("maze.png");
-    assert_int_equal(trm_render_png(path, t, L, qt, at, b, 3, &e), 0);
+    assert_int_equal(render_board_png(path, t, L, qt, at, b, 3, &e), 0);
     image im = read_png(path);
     assert_int_equal(im.h, M + BAND + N * 13 + 1 + M); /* 12 px cells for 30x30 */
     assert_true(has_color(&im, 220, 0, 0));
@@ -321,7 +321,7 @@ static void test_arc_crop(void **state) {
     free(s);
     trm_err e;
     const char *path = tpath("arc.png");
-    assert_int_equal(trm_render_png(path, t, 900, in, truth, b, 3, &e), 0);
+    assert_int_equal(render_board_png(path, t, 900, in, truth, b, 3, &e), 0);
     image im = read_png(path);
     assert_int_equal(im.h, M + BAND + 3 * PITCH + 1 + M);
     free(im.px);
@@ -345,7 +345,7 @@ static void test_plot_svg(void **state) {
     const char *in = tpath("m.jsonl"), *out = tpath("curves.svg");
     tu_write_text(in, METRICS);
     trm_err e;
-    assert_int_equal(trm_plot_metrics(in, out, &e), 0);
+    assert_int_equal(plot_metrics(in, out, &e), 0);
     char *s = slurp(out);
     assert_true(!strncmp(s, "<?xml", 5));
     assert_contains(s, "<svg xmlns=\"http://www.w3.org/2000/svg\"");
@@ -370,7 +370,7 @@ static void test_plot_png(void **state) {
     const char *in = tpath("m2.jsonl"), *out = tpath("curves.png");
     tu_write_text(in, METRICS);
     trm_err e;
-    assert_int_equal(trm_plot_metrics(in, out, &e), 0);
+    assert_int_equal(plot_metrics(in, out, &e), 0);
     image im = read_png(out);
     assert_int_equal(im.w, 1920);
     assert_int_equal(im.h, 1200);
@@ -386,7 +386,7 @@ static void test_plot_nonfinite(void **state) {
     tu_write_text(in, "{\"step\":1,\"lm_loss\":nan,\"q_halt_loss\":-nan,\"accuracy\":0.5,\"exact_accuracy\":inf}\n"
                    "{\"step\":2,\"lm_loss\":1.5,\"q_halt_loss\":0.5,\"accuracy\":0.6,\"exact_accuracy\":0,\"note\":\"nan\"}\n");
     trm_err e;
-    if (trm_plot_metrics(in, out, &e)) fail_msg("%s", e.msg);
+    if (plot_metrics(in, out, &e)) fail_msg("%s", e.msg);
     char *s = slurp(out);
     assert_contains(s, "data-series=\"train lm_loss\" points=\"");
     assert_null(strstr(s, "nan,"));
@@ -421,7 +421,7 @@ static void test_plot_resumed_log(void **state) {
     tu_write_text(in, "{\"step\":10,\"lm_loss\":3}\n{\"step\":20,\"lm_loss\":2}\n{\"step\":30,\"lm_loss\":1.5}\n"
                    "{\"step\":20,\"lm_loss\":2.1}\n{\"step\":30,\"lm_loss\":1.4}\n{\"step\":40,\"lm_loss\":1}\n");
     trm_err e;
-    if (trm_plot_metrics(in, out, &e)) fail_msg("%s", e.msg);
+    if (plot_metrics(in, out, &e)) fail_msg("%s", e.msg);
     char *s = slurp(out);
     double xs[16];
     int n = polyline_xs(s, "train lm_loss", xs, 16);
@@ -435,7 +435,7 @@ static void expect_error(const char *name, const char *text, const char *want) {
     const char *in = tpath(name), *out = tpath("bad.svg");
     tu_write_text(in, text);
     trm_err e;
-    assert_int_equal(trm_plot_metrics(in, out, &e), -1);
+    assert_int_equal(plot_metrics(in, out, &e), -1);
     char where[256];
     snprintf(where, sizeof where, "%s%s", in, want);
     assert_contains(e.msg, where);
@@ -452,10 +452,10 @@ static void test_plot_errors(void **state) {
     expect_error("b5.jsonl", "{\"step\":1,\"eval\":3}\n", ":1: \"eval\" is not an object");
     expect_error("b6.jsonl", "\n\n", ": no train or eval records");
     trm_err e;
-    assert_int_equal(trm_plot_metrics(tpath("absent.jsonl"), tpath("x.svg"), &e), -1);
+    assert_int_equal(plot_metrics(tpath("absent.jsonl"), tpath("x.svg"), &e), -1);
     assert_contains(e.msg, "absent.jsonl: cannot open");
     tu_write_text(tpath("ok.jsonl"), METRICS);
-    assert_int_equal(trm_plot_metrics(tpath("ok.jsonl"), tpath("x.jpg"), &e), -1);
+    assert_int_equal(plot_metrics(tpath("ok.jsonl"), tpath("x.jpg"), &e), -1);
     assert_contains(e.msg, "x.jpg: unknown picture format");
 }
 
@@ -500,7 +500,7 @@ static void test_compare_svg_flops(void **state) {
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s", tpath("study.svg"));
     trm_err e;
-    if (trm_plot_compare(three_runs, NULL, 3, TRM_PLOT_X_FLOPS, out, &e)) fail_msg("%s", e.msg);
+    if (plot_compare_runs(three_runs, NULL, 3, TRM_PLOT_X_FLOPS, out, &e)) fail_msg("%s", e.msg);
     char *s = slurp(out);
     assert_contains(s, "</svg>\n");
     assert_int_equal(count_of(s, "<polyline"), 9);
@@ -541,7 +541,7 @@ static void test_compare_svg_step_labels(void **state) {
     snprintf(out, sizeof out, "%s", tpath("steps.svg"));
     const char *labels[2] = {"adam <ref>", "muon lr 0.02 with a very long name"};
     trm_err e;
-    if (trm_plot_compare(three_runs, labels, 2, TRM_PLOT_X_STEP, out, &e)) fail_msg("%s", e.msg);
+    if (plot_compare_runs(three_runs, labels, 2, TRM_PLOT_X_STEP, out, &e)) fail_msg("%s", e.msg);
     char *s = slurp(out);
     assert_int_equal(count_of(s, "<polyline"), 6);
     assert_contains(s, ">adam &lt;ref&gt;</text>");
@@ -564,7 +564,7 @@ static void test_compare_png(void **state) {
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s", tpath("study.png"));
     trm_err e;
-    if (trm_plot_compare(three_runs, NULL, 3, TRM_PLOT_X_FLOPS, out, &e)) fail_msg("%s", e.msg);
+    if (plot_compare_runs(three_runs, NULL, 3, TRM_PLOT_X_FLOPS, out, &e)) fail_msg("%s", e.msg);
     image im = read_png(out);
     assert_int_equal(im.w, 1920);
     assert_int_equal(im.h, 1600);
@@ -580,7 +580,7 @@ static void expect_compare_error(const char *const *paths, const char *const *la
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s", tpath(out_name));
     trm_err e;
-    assert_int_equal(trm_plot_compare(paths, labels, n, x, out, &e), -1);
+    assert_int_equal(plot_compare_runs(paths, labels, n, x, out, &e), -1);
     assert_contains(e.msg, want);
     assert_null(strchr(e.msg, '\n'));
     assert_int_equal(access(out, F_OK), -1);
@@ -599,7 +599,7 @@ static void test_compare_errors(void **state) {
     snprintf(want, sizeof want, "%s: the eval record of step 20 has no \"flops\" field", noflops);
     expect_compare_error(with_noflops, NULL, 2, TRM_PLOT_X_FLOPS, "e2.svg", want);
     trm_err e; /* without flops, --x step still plots */
-    if (trm_plot_compare(with_noflops, NULL, 2, TRM_PLOT_X_STEP, tpath("ok.svg"), &e)) fail_msg("%s", e.msg);
+    if (plot_compare_runs(with_noflops, NULL, 2, TRM_PLOT_X_STEP, tpath("ok.svg"), &e)) fail_msg("%s", e.msg);
     const char *absent[1] = {tpath("absent/metrics.jsonl")};
     expect_compare_error(absent, NULL, 1, TRM_PLOT_X_FLOPS, "e3.svg", "absent/metrics.jsonl: cannot open");
     const char *nine[9];
@@ -609,7 +609,7 @@ static void test_compare_errors(void **state) {
     expect_compare_error(three_runs, empty, 3, TRM_PLOT_X_FLOPS, "e5.svg", "beta/metrics.jsonl: empty label");
     expect_compare_error(three_runs, NULL, 3, TRM_PLOT_X_FLOPS, "e6.jpg", "e6.jpg: unknown picture format");
     /* eight runs is the most, and is fine */
-    if (trm_plot_compare(nine, NULL, 8, TRM_PLOT_X_FLOPS, tpath("eight.svg"), &e)) fail_msg("%s", e.msg);
+    if (plot_compare_runs(nine, NULL, 8, TRM_PLOT_X_FLOPS, tpath("eight.svg"), &e)) fail_msg("%s", e.msg);
 }
 
 int main(void) {

@@ -47,7 +47,7 @@ static void test_dihedral_table(void **state) {
     for (int id = 0; id < 8; id++) {
         int32_t out[6];
         int r, c;
-        trm_dihedral(id, a, 2, 3, out, &r, &c);
+        task_dihedral(id, a, 2, 3, out, &r, &c);
         bool swap = id == 1 || id == 3 || id == 6 || id == 7;
         assert_int_equal(r, swap ? 3 : 2);
         assert_int_equal(c, swap ? 2 : 3);
@@ -66,8 +66,8 @@ static void test_dihedral_round_trip(void **state) {
         for (int i = 0; i < R * C; i++) a[i] = rng_int(rng, 0, 11);
         for (int id = 0; id < 8; id++) {
             int r, c, r2, c2;
-            trm_dihedral(id, a, R, C, b, &r, &c);
-            trm_dihedral(trm_dihedral_inverse(id), b, r, c, back, &r2, &c2);
+            task_dihedral(id, a, R, C, b, &r, &c);
+            task_dihedral(task_dihedral_inverse(id), b, r, c, back, &r2, &c2);
             assert_int_equal(r2, R);
             assert_int_equal(c2, C);
             assert_memory_equal(back, a, sizeof(int32_t) * (size_t)(R * C));
@@ -86,7 +86,7 @@ static void test_registry(void **state) {
     assert_null(trm_task_by_name("no-such-task"));
     assert_null(trm_task_detect(11, 80));
     int n = 0;
-    for (const trm_task *const *t = trm_task_list(); *t; t++, n++) {
+    for (const trm_task *const *t = task_list(); *t; t++, n++) {
         assert_non_null((*t)->name);
         assert_non_null((*t)->board);
         assert_non_null((*t)->draw_aug);
@@ -134,7 +134,7 @@ static void test_aug_round_trip_all_tasks(void **state) {
     (void)state;
     uint64_t rng[4];
     rng_seed(rng, 11);
-    for (const trm_task *const *t = trm_task_list(); *t; t++) {
+    for (const trm_task *const *t = task_list(); *t; t++) {
         int n = some_len(*t);
         assert_true(n > 0);
         int32_t a[900], b[900], back[900];
@@ -246,7 +246,7 @@ static void test_parse_format(void **state) {
  * (trm solve, trm data) need no task names. */
 static void test_hooks_complete(void **state) {
     (void)state;
-    for (const trm_task *const *t = trm_task_list(); *t; t++) {
+    for (const trm_task *const *t = task_list(); *t; t++) {
         assert_non_null((*t)->valid_word);
         assert_non_null((*t)->invalid_word);
         assert_non_null((*t)->cells_word);

@@ -77,30 +77,46 @@ static inline const char *tu_stderr_end(void) {
         return tu_remove_dir();                     \
     }
 
-/* rel under the shared data folder: $TRM_SHARED, ../shared from the
- * working directory, or ../shared next to the repository this test binary
- * was built in (BUILD/tests/test_x); NULL when none has it (the caller
- * skips). */
-static inline const char *tu_shared_file(const char *rel) {
-    static char path[PATH_MAX];
-    const char *roots[3] = {getenv("TRM_SHARED"), "../shared", NULL};
-    char exe[PATH_MAX], alt[PATH_MAX + 16];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) { /* BUILD/tests/test_x -> repo root -> ../shared */
-        exe[n] = 0;
+/* The shared folder whose data/ the tests read: $TRM_SHARED when it is
+ * set (then only it, so TRM_SHARED=/nonexistent hides the data), else
+ * ../shared from the working directory or ../shared next to the
+ * repository this test binary was built in (BUILD/tests/test_x): the
+ * first of them that has a data/ folder. NULL when none has; tried then
+ * names the data/ folders looked for (for the skip line). */
+static inline const char *tu_shared_root(char *tried, size_t n) {
+    static char root[PATH_MAX];
+    char exe[PATH_MAX], alt[PATH_MAX + 16] = "";
+    const char *env = getenv("TRM_SHARED");
+    const char *roots[2] = {env && *env ? env : "../shared", NULL};
+    ssize_t len = env && *env ? -1 : readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) { /* BUILD/tests/test_x -> repo root -> ../shared */
+        exe[len] = 0;
         for (int up = 0; up < 3; up++) {
             char *sl = strrchr(exe, '/');
             if (sl) *sl = 0;
         }
         snprintf(alt, sizeof alt, "%s/../shared", exe);
-        roots[2] = alt;
+        roots[1] = alt;
     }
-    for (int k = 0; k < 3; k++) {
-        if (!roots[k]) continue;
-        snprintf(path, sizeof path, "%s/%s", roots[k], rel);
-        if (access(path, R_OK) == 0) return path;
+    if (tried) *tried = 0;
+    for (int k = 0; k < 2 && roots[k]; k++) {
+        char data[PATH_MAX + 32];
+        snprintf(data, sizeof data, "%s/data", roots[k]);
+        struct stat st;
+        if (stat(data, &st) == 0 && S_ISDIR(st.st_mode) && snprintf(root, sizeof root, "%s", roots[k]) < (int)sizeof root)
+            return root;
+        if (tried) snprintf(tried + strlen(tried), n - strlen(tried), "%s%s", k ? " or " : "", data);
     }
     return NULL;
+}
+
+/* rel under the shared folder (tu_shared_root) when it is readable, else
+ * NULL. */
+static inline const char *tu_shared_file(const char *rel) {
+    static char path[PATH_MAX];
+    const char *root = tu_shared_root(NULL, 0);
+    if (!root || snprintf(path, sizeof path, "%s/%s", root, rel) >= (int)sizeof path) return NULL;
+    return access(path, R_OK) == 0 ? path : NULL;
 }
 
 /* ---- error messages and files (include after <cmocka.h>) */
@@ -108,6 +124,24 @@ static inline const char *tu_shared_file(const char *rel) {
 #ifdef fail_msg
 static inline void assert_contains(const char *hay, const char *needle) {
     if (!strstr(hay, needle)) fail_msg("message \"%s\" lacks \"%s\"", hay, needle);
+}
+
+/* rel under the shared folder, for a test of the shared data: a named
+ * skip ("# SKIP no shared data at PATH", then cmocka's SKIP line) when
+ * there is no shared data folder at all (a checkout without ../shared);
+ * a failure naming the path when the folder is there but rel is not
+ * (data present but wrong is an error, not a skip). */
+static inline const char *tu_shared_need(const char *rel) {
+    char tried[2 * PATH_MAX + 64];
+    const char *root = tu_shared_root(tried, sizeof tried);
+    if (!root) {
+        printf("# SKIP no shared data at %s (set TRM_SHARED to the shared folder)\n", tried);
+        fflush(stdout);
+        skip();
+    }
+    const char *p = tu_shared_file(rel);
+    if (!p) fail_msg("%s/%s: not found or not readable in the shared data folder", root, rel);
+    return p;
 }
 
 /* Writes text to path (fails the test when it cannot). */

@@ -1,14 +1,19 @@
 """python/tests/test_trm.py - the trm Python package over libtrm.so
 (tests/python.sh runs it): loading a shipped model, solving and reading
 supervision steps, bad input raising the library's one-line message,
-building a dataset, training with progress reports, stopping and resuming.
+building a dataset, training with progress reports, stopping and resuming,
+the warning for a checkpoint with non-finite weights.
 Run: TRM_LIB=build/libtrm.so /usr/bin/python3 python/tests/test_trm.py [--tap]"""
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import json
+import re
+import struct
 import unittest
+import warnings
 
 import numpy as np
 
@@ -86,6 +91,59 @@ class SolveTest(unittest.TestCase):
             m.solve(x, puzzle_ids=[0, 0])
         with self.assertRaisesRegex(trm.TrmError, r"/nonexistent\.safetensors"):
             trm.Model.load("/nonexistent.safetensors")
+
+
+def with_nonfinite(src, dst, values):
+    """A copy of checkpoint src at dst with values {tensor name: [floats]}
+    written over the first elements of those F32 tensors."""
+    with open(src, "rb") as f:
+        blob = bytearray(f.read())
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    for name, vals in values.items():
+        t = header[name]
+        assert t["dtype"] == "F32", t
+        at = 8 + n + t["data_offsets"][0]
+        blob[at:at + 4 * len(vals)] = struct.pack("<%df" % len(vals), *vals)
+    with open(dst, "wb") as f:
+        f.write(blob)
+
+
+class NonFiniteTest(unittest.TestCase):
+    """Non-finite weights load with one RuntimeWarning naming the file and
+    the tensor (the CLI's warning line, cli_checkpoint_load)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="trm_py_nan_")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def load(self, path):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            m = trm.Model.load(path)
+        m.close()
+        return [str(x.message) for x in w if issubclass(x.category, RuntimeWarning)]
+
+    def test_finite_model_loads_quietly(self):
+        self.assertEqual(self.load(SUDOKU), [])
+
+    def test_one_tensor(self):
+        p = os.path.join(self.tmp, "nan.safetensors")
+        with_nonfinite(SUDOKU, p, {"model.inner.lm_head.weight": [float("nan"), float("inf")]})
+        self.assertEqual(self.load(p), [
+            "%s: tensor lm_head.weight has 2 NaN or infinite values of 704; "
+            "the model's outputs will not be finite" % p])
+
+    def test_several_tensors(self):
+        p = os.path.join(self.tmp, "inf.safetensors")
+        with_nonfinite(SUDOKU, p, {"model.inner.q_head.bias": [float("-inf")],
+                                   "model.inner.H_init": [float("nan")] * 3})
+        msgs = self.load(p)
+        self.assertEqual(len(msgs), 1, msgs)
+        self.assertRegex(msgs[0], r"^%s: tensor \S+ has \d+ NaN or infinite values of \d+ \(2 tensors have some\); "
+                                  r"the model's outputs will not be finite$" % re.escape(p))
 
 
 class LibraryPathTest(unittest.TestCase):

@@ -13,6 +13,7 @@ folder. Errors of the library raise trm.TrmError with its one-line message.
 import ctypes
 import json
 import os
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -68,6 +69,11 @@ class _BuildResult(ctypes.Structure):  # trm_build_result
                                              "short_groups")] + [("ratings_json", ctypes.c_void_p)]
 
 
+class _NonFinite(ctypes.Structure):  # trm_nonfinite
+    _fields_ = [("tensors", ctypes.c_int), ("first", ctypes.c_char_p),
+                ("first_count", ctypes.c_int64), ("first_numel", ctypes.c_int64)]
+
+
 _JSON_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
 _P, _E, _I, _S = ctypes.c_void_p, ctypes.POINTER(_Err), ctypes.c_int, ctypes.c_char_p
 
@@ -75,6 +81,7 @@ _P, _E, _I, _S = ctypes.c_void_p, ctypes.POINTER(_Err), ctypes.c_int, ctypes.c_c
 _SIGNATURES = {
     "trm_checkpoint_load": (_P, [_S, _E]),
     "trm_model_free": (None, [_P]),
+    "trm_model_nonfinite": (_I, [_P, ctypes.POINTER(_NonFinite)]),
     "trm_model_config": (_P, [_P]),
     "trm_config_to_json": (_P, [_P]),
     "trm_free": (None, [_P]),
@@ -167,8 +174,19 @@ class Model:
 
     @classmethod
     def load(cls, path):
-        """Loads a checkpoint (trm_checkpoint_load)."""
-        return cls(_call(_L().trm_checkpoint_load, _b(path)))
+        """Loads a checkpoint (trm_checkpoint_load). Weights holding NaN or
+        infinite values load (a diverged run's checkpoint is worth reading)
+        with a RuntimeWarning naming the file and the tensor, the warning
+        trm's commands print."""
+        m = cls(_call(_L().trm_checkpoint_load, _b(path)))
+        nf = _NonFinite()
+        if _L().trm_model_nonfinite(m._m, ctypes.byref(nf)):
+            msg = "%s: tensor %s has %d NaN or infinite values of %d" % (
+                os.fsdecode(path), (nf.first or b"?").decode(errors="replace"), nf.first_count, nf.first_numel)
+            if nf.tensors > 1:
+                msg += " (%d tensors have some)" % nf.tensors
+            warnings.warn(msg + "; the model's outputs will not be finite", RuntimeWarning, stacklevel=2)
+        return m
 
     def close(self):
         """Frees the model (also at the end of a with block, or when collected)."""

@@ -9,22 +9,22 @@
 
 int opt_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
     trm_err e;
-    return trm_parse_int(opt, s, lo, hi, out, &e) ? die(cmd, "%s", e.msg) : 0;
+    return util_parse_int(opt, s, lo, hi, out, &e) ? die(cmd, "%s", e.msg) : 0;
 }
 
 int opt_ll(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out) {
     trm_err e;
-    return trm_parse_ll(opt, s, lo, hi, out, &e) ? die(cmd, "%s", e.msg) : 0;
+    return util_parse_ll(opt, s, lo, hi, out, &e) ? die(cmd, "%s", e.msg) : 0;
 }
 
 int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
     trm_err e;
-    return trm_parse_u64(opt, s, out, &e) ? die(cmd, "%s", e.msg) : 0;
+    return util_parse_u64(opt, s, out, &e) ? die(cmd, "%s", e.msg) : 0;
 }
 
 int opt_double(const char *cmd, const char *opt, const char *s, double lo, double hi, bool lo_open, double *out) {
     trm_err e;
-    return trm_parse_double(opt, s, lo, hi, lo_open, out, &e) ? die(cmd, "%s", e.msg) : 0;
+    return util_parse_double(opt, s, lo, hi, lo_open, out, &e) ? die(cmd, "%s", e.msg) : 0;
 }
 
 static double table_values(const trm_config *c) {
@@ -50,7 +50,7 @@ double cli_solve_bytes(const trm_config *c, int64_t params, int batch) {
 
 int cli_memory_check(const char *cmd, double need, const char *what, bool ignore) {
     trm_err e;
-    if (ignore || trm_mem_check(need, what, &e) == 0) return 0;
+    if (ignore || util_mem_check(need, what, &e) == 0) return 0;
     return die(cmd, "%s", e.msg);
 }
 

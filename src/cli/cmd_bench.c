@@ -98,7 +98,7 @@ __attribute__((target("avx2,fma"))) static double fma_loop_256(long iters) {
 /* Peak fp32 FMA GFLOP/s of all threads running at once (best of 3). */
 static double measure_fma_peak(int *lanes) {
 #if BENCH_X86
-    bool w512 = trm_cpu_has_avx512();
+    bool w512 = cpu_has_avx512();
     *lanes = w512 ? 16 : 8;
     long iters = 4000000;
     double best = 0, sink = 0;
@@ -138,7 +138,7 @@ static dnnl_bf16_fn g_dnnl_bf16;
 static void load_dnnl(void) {
     static int tried;
     if (tried++) return;
-    if (!(g_dnnl_sgemm = trm_onednn_sgemm())) return;
+    if (!(g_dnnl_sgemm = matmul_onednn_sgemm())) return;
     void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
     if (h) *(void **)&g_dnnl_bf16 = dlsym(h, "dnnl_gemm_bf16bf16f32");
 }
@@ -157,10 +157,10 @@ static bool gemm_be_ok(gemm_be b) {
         trm_matmul_set_backend(prev);
         return ok;
     }
-    case GB_AVX512: return trm_gemm_isa() != NULL; /* our kernels on the active ISA (avx2, avx512, neon) */
-    case GB_AVX512_BF16: return trm_cpu_has_avx512();
+    case GB_AVX512: return gemm_isa() != NULL; /* our kernels on the active ISA (avx2, avx512, neon) */
+    case GB_AVX512_BF16: return cpu_has_avx512();
     case GB_DNNL: load_dnnl(); return g_dnnl_sgemm != NULL;
-    case GB_DNNL_BF16: load_dnnl(); return g_dnnl_bf16 != NULL && trm_cpu_has_avx512bf16();
+    case GB_DNNL_BF16: load_dnnl(); return g_dnnl_bf16 != NULL && cpu_has_avx512bf16();
     default: return true;
     }
 }
@@ -175,8 +175,8 @@ static double time_gemm(gemm_be b, bool ta, bool tb, int M, int N, int K, int re
     if (b == GB_DNNL_BF16) {
         Ah = malloc(sizeof(uint16_t) * (size_t)M * K);
         Bh = malloc(sizeof(uint16_t) * (size_t)K * N);
-        for (size_t i = 0; i < (size_t)M * K; i++) Ah[i] = trm_f32_to_bf16(A[i]);
-        for (size_t i = 0; i < (size_t)K * N; i++) Bh[i] = trm_f32_to_bf16(B[i]);
+        for (size_t i = 0; i < (size_t)M * K; i++) Ah[i] = matmul_f32_to_bf16(A[i]);
+        for (size_t i = 0; i < (size_t)K * N; i++) Bh[i] = matmul_f32_to_bf16(B[i]);
     }
     int lda = ta ? M : K, ldb = tb ? K : N;
     trm_matmul_backend prev = trm_matmul_get_backend();
@@ -187,11 +187,11 @@ static double time_gemm(gemm_be b, bool ta, bool tb, int M, int N, int K, int re
         double t0 = bench_now();
         switch (b) {
         case GB_OPENBLAS: trm_matmul_set_backend(TRM_MATMUL_BLAS); trm_matmul_set_precision(TRM_PRECISION_FP32);
-            trm_gemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
+            gemm_f32(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
         case GB_PORTABLE: trm_matmul_set_backend(TRM_MATMUL_PORTABLE); trm_matmul_set_precision(TRM_PRECISION_FP32);
-            trm_gemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
-        case GB_AVX512: trm_gemm_simd(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, false); break;
-        case GB_AVX512_BF16: trm_gemm_simd(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, true); break;
+            gemm_f32(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
+        case GB_AVX512: gemm_simd(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, false); break;
+        case GB_AVX512_BF16: gemm_simd(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N, true); break;
         case GB_DNNL: g_dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1, A, lda, B, ldb, 0, C, N); break;
         case GB_DNNL_BF16: g_dnnl_bf16(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1, Ah, lda, Bh, ldb, 0, C, N); break;
         default: break;
@@ -257,7 +257,7 @@ static int bench_train(const trm_config *c, int B, int steps, int warmup, bool p
     int rc = -1;
     if (!a || !in || !lab || !pid || !t) { if (a) trm_errf(e, "out of memory"); goto out; }
     for (int s = -warmup; s < steps; s++) {
-        if (s == 0) { trm_prof_reset(); trm_prof_enabled = profile; }
+        if (s == 0) { prof_reset(); prof_enabled = profile; }
         double t0 = trm_prof_now();
         PROF(PROF_DATA, random_batch(c, B, in, lab, pid));
         trm_batch bt = {B, in, lab, pid};
@@ -271,10 +271,10 @@ static int bench_train(const trm_config *c, int B, int steps, int warmup, bool p
         if (s >= 0) t[s] = trm_prof_now() - t0;
         if (!isfinite(mt.total)) { trm_errf(e, "loss is not finite"); goto out; }
     }
-    trm_prof_enabled = false;
+    prof_enabled = false;
     double total = 0;
     for (int s = 0; s < steps; s++) total += t[s];
-    for (int k = 0; k < PROF_N; k++) r->prof[k] = trm_prof_seconds[k] / steps;
+    for (int k = 0; k < PROF_N; k++) r->prof[k] = prof_seconds[k] / steps;
     r->prof_total = total / steps;
     r->step_s = median(t, steps);
     r->ex_per_s = B / r->step_s;
@@ -283,7 +283,7 @@ static int bench_train(const trm_config *c, int B, int steps, int warmup, bool p
     r->ok = true;
     rc = 0;
 out:
-    trm_prof_enabled = false;
+    prof_enabled = false;
     free(in); free(lab); free(pid); free(t);
     trm_act_free(a);
     trm_ema_free(ema);
@@ -309,17 +309,17 @@ static int bench_solve(const trm_config *c, int B, int steps, int warmup, int su
     trm_solve_opts so = {.max_steps = sup_steps};
     trm_solve_out sout = {.tokens = pred};
     for (int s = -warmup; s < steps; s++) {
-        if (s == 0) { trm_prof_reset(); trm_prof_enabled = profile; }
+        if (s == 0) { prof_reset(); prof_enabled = profile; }
         random_batch(c, B, in, lab, pid);
         trm_batch bt = {B, in, NULL, pid};
         double t0 = trm_prof_now();
         if (trm_solve(m, a, &bt, &so, &sout, e)) goto out;
         if (s >= 0) t[s] = trm_prof_now() - t0;
     }
-    trm_prof_enabled = false;
+    prof_enabled = false;
     double total = 0;
     for (int s = 0; s < steps; s++) total += t[s];
-    for (int k = 0; k < PROF_N; k++) r->prof[k] = trm_prof_seconds[k] / steps;
+    for (int k = 0; k < PROF_N; k++) r->prof[k] = prof_seconds[k] / steps;
     r->prof_total = total / steps;
     r->step_s = median(t, steps);
     r->ex_per_s = B / r->step_s;
@@ -328,7 +328,7 @@ static int bench_solve(const trm_config *c, int B, int steps, int warmup, int su
     r->ok = true;
     rc = 0;
 out:
-    trm_prof_enabled = false;
+    prof_enabled = false;
     free(in); free(lab); free(pid); free(pred); free(t);
     trm_act_free(a);
     trm_model_free(m);
@@ -388,7 +388,7 @@ static void print_result(const char *what, const run_result *r, int B, double pe
             printf(",\"profile\":{");
             double covered = 0;
             for (int k = 0; k < PROF_N; k++) {
-                printf("\"%s\":%.4f,", trm_prof_name(k), r->prof[k]);
+                printf("\"%s\":%.4f,", prof_name(k), r->prof[k]);
                 covered += r->prof[k];
             }
             printf("\"other\":%.4f}", r->prof_total - covered);
@@ -404,7 +404,7 @@ static void print_result(const char *what, const run_result *r, int B, double pe
         printf("       profile (s per %s):", !strcmp(what, "train") ? "step" : "solve");
         for (int k = 0; k < PROF_N; k++) {
             if (r->prof[k] <= 0) continue;
-            printf(" %s %.3f (%.0f%%)", trm_prof_name(k), r->prof[k], 100 * r->prof[k] / r->prof_total);
+            printf(" %s %.3f (%.0f%%)", prof_name(k), r->prof[k], 100 * r->prof[k] / r->prof_total);
             covered += r->prof[k];
         }
         printf(" other %.3f\n", r->prof_total - covered);
@@ -476,7 +476,7 @@ int cmd_bench(int argc, char **argv) {
         if (trm_matmul_set_backend(want) != want) return die("bench", "--matmul %s: not available in this build or CPU", mm);
     }
     const char *cputime = getenv("TRM_BENCH_CPUTIME"); /* set and not "0": CPU time */
-    if (cputime && *cputime && strcmp(cputime, "0")) trm_prof_clock = CLOCK_PROCESS_CPUTIME_ID;
+    if (cputime && *cputime && strcmp(cputime, "0")) prof_clock = CLOCK_PROCESS_CPUTIME_ID;
     trm_err e;
     trm_config c;
     if (trm_config_preset(&c, preset, &e)) return die("bench", "%s", e.msg);
@@ -496,7 +496,7 @@ int cmd_bench(int argc, char **argv) {
     if (!no_peak) {
         peak = measure_fma_peak(&lanes);
         bool bf = trm_matmul_get_precision() == TRM_PRECISION_BF16;
-        double g_own = trm_gemm_isa() ? time_gemm(bf ? GB_AVX512_BF16 : GB_AVX512, false, true, 2048, 1536, 512, 3) : 0;
+        double g_own = gemm_isa() ? time_gemm(bf ? GB_AVX512_BF16 : GB_AVX512, false, true, 2048, 1536, 512, 3) : 0;
         double g_blas = gemm_be_ok(GB_OPENBLAS) ? time_gemm(GB_OPENBLAS, false, true, 2048, 1536, 512, 3) : 0;
         double g_dnnl = !bf && gemm_be_ok(GB_DNNL) ? time_gemm(GB_DNNL, false, true, 2048, 1536, 512, 3) : 0;
         ceil = g_own > g_blas ? g_own : g_blas;
@@ -509,7 +509,7 @@ int cmd_bench(int argc, char **argv) {
     if (!json)
         printf("preset %s, kernels %s, matmul %s, precision %s, %d steps (median) after %d warm-up, %s time\n", preset,
                trm_cpu_isa_active(), trm_matmul_backend_name(trm_matmul_get_backend()), prec, steps, warmup,
-               trm_prof_clock == CLOCK_MONOTONIC ? "wall-clock" : "CPU");
+               prof_clock == CLOCK_MONOTONIC ? "wall-clock" : "CPU");
     else
         printf("{\"preset\":\"%s\",\"isa\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f,"
                "\"sgemm_gflops\":%.1f", preset, trm_cpu_isa_active(), trm_matmul_backend_name(trm_matmul_get_backend()), prec,

@@ -141,9 +141,9 @@ static int parse_walls(const char *s, float *lo, float *hi) {
     if (n >= sizeof a) return -1;
     snprintf(a, sizeof a, "%.*s", (int)n, s);
     double l, h;
-    if (trm_parse_double("", a, 0, 1, false, &l, NULL)) return -1;
+    if (util_parse_double("", a, 0, 1, false, &l, NULL)) return -1;
     h = l;
-    if (dash && trm_parse_double("", dash + 1, l, 1, false, &h, NULL)) return -1;
+    if (dash && util_parse_double("", dash + 1, l, 1, false, &h, NULL)) return -1;
     if (!(h < 1)) return -1;
     *lo = (float)l, *hi = (float)h;
     return 0;

@@ -140,7 +140,7 @@ static int render_row(row_ctx *c, const trm_eval_row *r, trm_err *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/wrong-%06lld.png", c->png_dir, (long long)r->index);
     trm_board_view v[3] = {{r->input, "input"}, {r->pred, "prediction"}, {truth, "truth"}};
-    int rc = trm_render_png(path, c->task, S, r->input, truth, v, 3, err);
+    int rc = render_board_png(path, c->task, S, r->input, truth, v, 3, err);
     free(truth);
     c->cur->rendered += rc == 0;
     return rc;
@@ -165,7 +165,7 @@ static int on_row(void *ctx, const trm_eval_row *r, trm_err *err) {
 /* The task whose dataset scoring takes this dataset (ARC's voting), of
  * --task when given; NULL if none. */
 static const trm_task *scoring_task(const eval_args *a, const trm_dataset_meta *meta) {
-    for (const trm_task *const *t = trm_task_list(); *t; t++)
+    for (const trm_task *const *t = task_list(); *t; t++)
         if ((*t)->scorer && (!a->task_name || !strcmp(a->task_name, (*t)->name)) &&
             (*t)->scorer->accepts(a->data, meta))
             return *t;
@@ -176,7 +176,7 @@ static const trm_task *scoring_task(const eval_args *a, const trm_dataset_meta *
 static int no_submission(const eval_args *a) {
     char what[1024] = "";
     size_t n = 0;
-    for (const trm_task *const *t = trm_task_list(); *t && n < sizeof what; t++)
+    for (const trm_task *const *t = task_list(); *t && n < sizeof what; t++)
         if ((*t)->scorer && (*t)->scorer->write_submission)
             n += (size_t)snprintf(what + n, sizeof what - n, "%s%s", n ? " or " : "", (*t)->scorer->what);
     return die("eval", "--submission: %s is not %s", a->data, n ? what : "a dataset any task writes one for");

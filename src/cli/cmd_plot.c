@@ -97,7 +97,7 @@ static int plot_one(int argc, char **argv, const char *out) {
         out = def_out;
     }
     trm_err e;
-    if (trm_plot_metrics(metrics, out, &e)) return die("plot", "%s", e.msg);
+    if (plot_metrics(metrics, out, &e)) return die("plot", "%s", e.msg);
     printf("%s\n", out);
     return 0;
 }
@@ -120,7 +120,7 @@ static int plot_compare(int argc, char **argv, const plot_args *a) {
         paths[i] = metrics[i];
     }
     trm_err e;
-    if (trm_plot_compare(paths, a->n_labels ? a->labels : NULL, n, a->x, a->out, &e)) return die("plot", "%s", e.msg);
+    if (plot_compare_runs(paths, a->n_labels ? a->labels : NULL, n, a->x, a->out, &e)) return die("plot", "%s", e.msg);
     printf("%s\n", a->out);
     return 0;
 }

@@ -76,7 +76,7 @@ static int draw_example(const render_opts *o, const trm_task *t, const trm_split
     trm_board_view v[2] = {{in, "input"}, {lab, "label"}};
     if (!o->png && !o->png_dir) {
         printf("%sexample %lld\n", i > o->index ? "\n" : "", (long long)i);
-        trm_render_text(stdout, t, m->seq_len, in, NULL, v, 2,
+        render_board_text(stdout, t, m->seq_len, in, NULL, v, 2,
                         !strcmp(o->color, "always") || (!strcmp(o->color, "auto") && isatty(1)));
         return 0;
     }
@@ -84,7 +84,7 @@ static int draw_example(const render_opts *o, const trm_task *t, const trm_split
     if (o->png) snprintf(path, sizeof path, "%s", o->png);
     else snprintf(path, sizeof path, "%s/example-%06lld.png", o->png_dir, (long long)i);
     trm_err e;
-    if (trm_render_png(path, t, m->seq_len, in, NULL, v, 2, &e)) return die("render", "%s", e.msg);
+    if (render_board_png(path, t, m->seq_len, in, NULL, v, 2, &e)) return die("render", "%s", e.msg);
     printf("%s\n", path);
     return 0;
 }

@@ -160,7 +160,7 @@ static int prepare_model(trm_model *m, int n, bool no_memcheck, trm_act **a, trm
     B = B < 1 ? 1 : B;
     char what[64];
     snprintf(what, sizeof what, "solving at batch %d", B);
-    if (!no_memcheck && trm_mem_check((double)trm_act_memory_bytes(trm_model_config(m), B, TRM_EVAL), what, err)) return -1;
+    if (!no_memcheck && util_mem_check((double)trm_act_memory_bytes(trm_model_config(m), B, TRM_EVAL), what, err)) return -1;
     *a = trm_act_new(m, B, TRM_EVAL, 0, err);
     return *a ? 0 : -1;
 }
@@ -239,13 +239,13 @@ static size_t line_cap(int S) {
 
 static int read_puzzles(const trm_task *t, const char *src, puzzle_list *p) {
     trm_err e;
-    FILE *f = trm_open_text(src, &e);
+    FILE *f = util_open_text(src, &e);
     if (!f) return die("solve", "%s", e.msg);
     size_t cap = line_cap(p->S);
     char *line = malloc(cap);
     int lineno = 0, rc = line ? 0 : die("solve", "out of memory"), got;
     p->src = src;
-    while (rc == 0 && (got = trm_read_line(f, line, cap, &e)) != 0) {
+    while (rc == 0 && (got = util_read_line(f, line, cap, &e)) != 0) {
         lineno++;
         if (got < 0 || read_line(t, p, line, lineno, &e)) rc = die("solve", "%s:%d: %s", src, lineno, e.msg);
     }
@@ -294,7 +294,7 @@ static int draw_png(const solve_opts *o, const trm_task *t, int S, int idx, cons
     if (!png_path(o, idx, path, sizeof path)) return 0;
     trm_board_view v[3] = {{in, "input"}, {pred, "prediction"}, {lab, "truth"}};
     trm_err e;
-    if (trm_render_png(path, t, S, in, has ? lab : NULL, v, has ? 3 : 2, &e)) return die("solve", "%s", e.msg);
+    if (render_board_png(path, t, S, in, has ? lab : NULL, v, has ? 3 : 2, &e)) return die("solve", "%s", e.msg);
     return 0;
 }
 
@@ -305,7 +305,7 @@ static void print_board(const trm_task *t, int S, const int32_t *in, const int32
         return;
     }
     trm_board_view v[2] = {{in, "input"}, {pred, "prediction"}};
-    trm_render_text(stdout, t, S, in, has ? lab : NULL, v, 2, color);
+    render_board_text(stdout, t, S, in, has ? lab : NULL, v, 2, color);
 }
 
 /* ,"key":v with null for NaN and infinities (a diverged model's q_halt). */
@@ -416,13 +416,13 @@ static int solve_lines(trm_model *m, const trm_task *t, const solve_opts *o) {
     float *q = rc ? NULL : malloc(sizeof(float) * (size_t)p.n);
     if (rc == 0 && (!pred || !q)) rc = die("solve", "out of memory");
     if (rc == 0 && prepare_model(m, p.n, o->no_memcheck, &a, &e)) rc = die("solve", "%s", e.msg);
-    double t0 = trm_now_s();
+    double t0 = util_now_s();
     trm_search_result *sr = NULL; /* --search: the search replaces the plain batch runner */
     trm_search_stats sst = {0};
     int64_t budget = 0;
     if (rc == 0 && o->search.on) rc = search_lines(m, t, a, &p, o, steps, pred, q, &sr, &sst, &budget);
     else if (rc == 0 && solve_rows(m, a, p.n, p.in, NULL, steps, pred, q, &e)) rc = die("solve", "%s", e.msg);
-    double secs = trm_now_s() - t0;
+    double secs = util_now_s() - t0;
     tally tl = {0};
     for (int i = 0; rc == 0 && i < p.n; i++)
         rc = report(t, &p, i, pred + (size_t)i * p.S, q[i], sr ? (int)sr[i].evals : steps, o, &tl, sr ? &sr[i] : NULL);
@@ -442,7 +442,7 @@ static int file_draw(const solve_opts *o, const trm_task *t, int S, const trm_ta
     trm_board_view v[4];
     for (int k = 0; k < a->n_boards; k++) v[k] = (trm_board_view){a->board[k], a->label[k]};
     if (text) {
-        trm_render_text(stdout, t, S, a->given, a->truth, v, a->n_boards, o->color);
+        render_board_text(stdout, t, S, a->given, a->truth, v, a->n_boards, o->color);
         return 0;
     }
     char path[4096];
@@ -450,7 +450,7 @@ static int file_draw(const solve_opts *o, const trm_task *t, int S, const trm_ta
     else if (o->png_dir) snprintf(path, sizeof path, "%s/%s.png", o->png_dir, a->name);
     else return 0;
     trm_err e;
-    if (trm_render_png(path, t, S, a->given, a->truth, v, a->n_boards, &e)) return die("solve", "%s", e.msg);
+    if (render_board_png(path, t, S, a->given, a->truth, v, a->n_boards, &e)) return die("solve", "%s", e.msg);
     return 0;
 }
 

@@ -320,7 +320,7 @@ static void refresh_curves(const reporter *c) {
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", c->out_dir);
     snprintf(svg, sizeof svg, "%s/curves.svg", c->out_dir);
     if (stat(metrics, &st) || st.st_size == 0) return; /* nothing logged yet */
-    if (trm_plot_metrics(metrics, svg, &e))
+    if (plot_metrics(metrics, svg, &e))
         fprintf(stderr, "%swarning: training curves not drawn: %s\n", c->quiet ? "" : "\n", e.msg);
 }
 

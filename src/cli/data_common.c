@@ -17,12 +17,12 @@
  * own messages (ranges such as "K1-K2"). */
 int data_parse_long(const char *s, long lo, long hi, long *out) {
     long long v;
-    if (trm_parse_ll("", s, lo, hi, &v, NULL)) return -1;
+    if (util_parse_ll("", s, lo, hi, &v, NULL)) return -1;
     *out = (long)v;
     return 0;
 }
 
-int data_parse_u64(const char *s, uint64_t *out) { return trm_parse_u64("", s, out, NULL); }
+int data_parse_u64(const char *s, uint64_t *out) { return util_parse_u64("", s, out, NULL); }
 
 void data_print_summary(long train_groups, long train_examples, long test_examples, const char *out) {
     data_print_summary_extra(train_groups, train_examples, test_examples, out, NULL);
@@ -80,7 +80,7 @@ static void note_line(void *ctx, const char *line) { fprintf(stderr, "%s%s\n", (
 static void progress_line(void *ctx, const char *line, long done, long total) {
     static double last;
     if (!isatty(2)) return;
-    double t = trm_now_s();
+    double t = util_now_s();
     if (done != total && t - last < 0.25) return;
     last = t;
     fprintf(stderr, "\r%s%s   ", (const char *)ctx, line);

@@ -21,7 +21,7 @@ static int parse_budget(const char *s, long long *out, bool *times) {
     if (*times) n--;
     if (n >= sizeof num) return -1;
     snprintf(num, sizeof num, "%.*s", (int)n, s);
-    return trm_parse_ll("--budget", num, 1, 100000000, out, NULL);
+    return util_parse_ll("--budget", num, 1, 100000000, out, NULL);
 }
 
 /* "T,n": both in 1..TRM_MAX_CYCLES, nothing else on the line. */
@@ -34,7 +34,7 @@ static int parse_cycles(trm_search_cli *c, const char *arg, trm_err *err) {
     if (ok) {
         memcpy(head, arg, len);
         head[len] = 0;
-        ok = !trm_parse_ll("", head, 1, TRM_MAX_CYCLES, &T, NULL) && !trm_parse_ll("", comma + 1, 1, TRM_MAX_CYCLES, &n, NULL);
+        ok = !util_parse_ll("", head, 1, TRM_MAX_CYCLES, &T, NULL) && !util_parse_ll("", comma + 1, 1, TRM_MAX_CYCLES, &n, NULL);
     }
     if (!ok)
         return trm_errf(err, "--cycles: expected T,n (H_cycles,L_cycles) with 1 <= T, n <= %d, e.g. 3,6; got '%s'",
@@ -60,7 +60,7 @@ int trm_search_cli_parse(trm_search_cli *c, int code, const char *arg, trm_err *
         break;
     case 2: {
         double t;
-        if (trm_parse_double("--search-time", arg, 0, 1e9, true, &t, NULL))
+        if (util_parse_double("--search-time", arg, 0, 1e9, true, &t, NULL))
             return trm_errf(err, "--search-time: expected seconds > 0 (at most 1e9), got '%s'", arg);
         c->o.time_limit = t;
         break;
@@ -71,26 +71,26 @@ int trm_search_cli_parse(trm_search_cli *c, int code, const char *arg, trm_err *
         break;
     }
     case 4:
-        if (trm_parse_ll("--patience", arg, 0, 1000000, &v, err)) return -1;
+        if (util_parse_ll("--patience", arg, 0, 1000000, &v, err)) return -1;
         c->o.patience = (int)v;
         break;
     case 5:
-        if (trm_parse_ll("--branch-steps", arg, 0, 1000000, &v, err)) return -1;
+        if (util_parse_ll("--branch-steps", arg, 0, 1000000, &v, err)) return -1;
         c->o.branch_steps = (int)v;
         break;
     case 6:
-        if (trm_parse_u64("--search-seed", arg, &c->o.seed, err)) return -1;
+        if (util_parse_u64("--search-seed", arg, &c->o.seed, err)) return -1;
         break;
     case 7: c->o.commit_fresh = true; break;
     case 8: c->o.share_lanes = false; break;
     case 9:
-        if (trm_parse_ll("--rollouts", arg, 1, TRM_SEARCH_MAX_ROLLOUTS, &v, NULL))
+        if (util_parse_ll("--rollouts", arg, 1, TRM_SEARCH_MAX_ROLLOUTS, &v, NULL))
             return trm_errf(err, "--rollouts: expected lanes per puzzle in 1..%d, got '%s'", TRM_SEARCH_MAX_ROLLOUTS, arg);
         c->o.rollouts = (int)v;
         break;
     case 10: {
         double t;
-        if (trm_parse_double("--noise", arg, 0, TRM_SEARCH_MAX_NOISE, false, &t, NULL))
+        if (util_parse_double("--noise", arg, 0, TRM_SEARCH_MAX_NOISE, false, &t, NULL))
             return trm_errf(err, "--noise: expected a standard deviation in [0, %g], got '%s'", (double)TRM_SEARCH_MAX_NOISE, arg);
         c->o.noise = (float)t;
         c->noise_set = true;

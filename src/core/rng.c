@@ -38,7 +38,7 @@ int rng_int(uint64_t s[4], int lo, int hi) {
 
 /* Giles' single-precision-style initial guess refined by two Newton
  * steps on erf, which brings it to double accuracy. */
-double trm_erfinv(double x) {
+double rng_erfinv(double x) {
     if (x <= -1.0) return -INFINITY;
     if (x >= 1.0) return INFINITY;
     double w = -log((1.0 - x) * (1.0 + x)), p;
@@ -82,7 +82,7 @@ void rng_trunc_normal(uint64_t s[4], float *out, long n, double std) {
     const double c = std * 1.1368472343385565;
     for (long i = 0; i < n; i++) {
         double u = a + (b - a) * ((double)(rng_next(s) >> 11) * 0x1.0p-53);
-        double v = M_SQRT2 * trm_erfinv(u) * c;
+        double v = M_SQRT2 * rng_erfinv(u) * c;
         if (v < -2.0 * c) v = -2.0 * c;
         if (v > 2.0 * c) v = 2.0 * c;
         out[i] = (float)v;

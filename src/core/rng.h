@@ -12,7 +12,7 @@ float rng_uniform(uint64_t s[4]);
 /* Uniform integer in [lo, hi] (inclusive), unbiased. */
 int rng_int(uint64_t s[4], int lo, int hi);
 /* Inverse error function, double precision. */
-double trm_erfinv(double x);
+double rng_erfinv(double x);
 /* Standard normal truncated to [-2, 2], rescaled so the std is std, and
  * clipped to +-2 * 1.1368472343385565 * std (spec 1.7). */
 void rng_trunc_normal(uint64_t s[4], float *out, long n, double std);

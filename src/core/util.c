@@ -27,7 +27,7 @@ static int range_error(const char *name, const char *s, long long lo, long long 
     return trm_errf(err, "%s: expected an integer in %lld..%lld, got '%s'", name, lo, hi, s ? s : "");
 }
 
-int trm_parse_ll(const char *name, const char *s, long long lo, long long hi, long long *out, trm_err *err) {
+int util_parse_ll(const char *name, const char *s, long long lo, long long hi, long long *out, trm_err *err) {
     if (!s || !(isdigit((unsigned char)s[0]) || ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))))
         return range_error(name, s, lo, hi, err);
     char *end;
@@ -38,14 +38,14 @@ int trm_parse_ll(const char *name, const char *s, long long lo, long long hi, lo
     return 0;
 }
 
-int trm_parse_int(const char *name, const char *s, int lo, int hi, int *out, trm_err *err) {
+int util_parse_int(const char *name, const char *s, int lo, int hi, int *out, trm_err *err) {
     long long v;
-    if (trm_parse_ll(name, s, lo, hi, &v, err)) return -1;
+    if (util_parse_ll(name, s, lo, hi, &v, err)) return -1;
     *out = (int)v;
     return 0;
 }
 
-int trm_parse_u64(const char *name, const char *s, uint64_t *out, trm_err *err) {
+int util_parse_u64(const char *name, const char *s, uint64_t *out, trm_err *err) {
     /* no sign: strtoull would negate "-1" into 2^64 - 1 silently */
     if (!s || !isdigit((unsigned char)s[0]))
         return trm_errf(err, "%s: expected an integer in 0..%llu, got '%s'", name, (unsigned long long)UINT64_MAX,
@@ -59,7 +59,7 @@ int trm_parse_u64(const char *name, const char *s, uint64_t *out, trm_err *err) 
     return 0;
 }
 
-int trm_parse_double(const char *name, const char *s, double lo, double hi, bool lo_open, double *out,
+int util_parse_double(const char *name, const char *s, double lo, double hi, bool lo_open, double *out,
                      trm_err *err) {
     char *end = NULL;
     errno = 0;
@@ -71,7 +71,7 @@ int trm_parse_double(const char *name, const char *s, double lo, double hi, bool
     return 0;
 }
 
-double trm_now_s(void) {
+double util_now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
@@ -79,7 +79,7 @@ double trm_now_s(void) {
 
 /* ------------------------------------------------------------ text files */
 
-int trm_read_line(FILE *f, char *buf, size_t cap, trm_err *err) {
+int util_read_line(FILE *f, char *buf, size_t cap, trm_err *err) {
     size_t n = 0;
     int ch;
     while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
@@ -101,7 +101,7 @@ static const char *kind_of(mode_t m) {
 }
 
 /* fd must be a regular file; closes it and fails otherwise. */
-int trm_require_regular(int fd, const char *path, size_t *size, trm_err *err) {
+int util_require_regular(int fd, const char *path, size_t *size, trm_err *err) {
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
@@ -117,18 +117,18 @@ int trm_require_regular(int fd, const char *path, size_t *size, trm_err *err) {
     return 0;
 }
 
-int trm_open_regular(const char *path, size_t *size, trm_err *err) {
+int util_open_regular(const char *path, size_t *size, trm_err *err) {
     /* O_NONBLOCK: open() of a FIFO without a writer would otherwise wait */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return trm_errf(err, "%s: cannot open: %s", path, strerror(errno));
-    if (trm_require_regular(fd, path, size, err)) return -1;
+    if (util_require_regular(fd, path, size, err)) return -1;
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     return fd;
 }
 
-FILE *trm_fopen_regular(const char *path, trm_err *err) {
-    int fd = trm_open_regular(path, NULL, err);
+FILE *util_fopen_regular(const char *path, trm_err *err) {
+    int fd = util_open_regular(path, NULL, err);
     if (fd < 0) return NULL;
     FILE *f = fdopen(fd, "rb");
     if (!f) {
@@ -138,14 +138,14 @@ FILE *trm_fopen_regular(const char *path, trm_err *err) {
     return f;
 }
 
-FILE *trm_open_text(const char *path, trm_err *err) {
+FILE *util_open_text(const char *path, trm_err *err) {
     if (!strcmp(path, "-")) return stdin;
-    return trm_fopen_regular(path, err);
+    return util_fopen_regular(path, err);
 }
 
 /* ------------------------------------------------------------ memory */
 
-uint64_t trm_mem_available(void) {
+uint64_t util_mem_available(void) {
     FILE *f = fopen("/proc/meminfo", "r");
     if (f) {
         char line[256];
@@ -161,10 +161,10 @@ uint64_t trm_mem_available(void) {
     return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
 }
 
-int trm_mem_check(double need, const char *what, trm_err *err) {
+int util_mem_check(double need, const char *what, trm_err *err) {
     const char *off = getenv("TRM_NO_MEMCHECK");
     if (off && !strcmp(off, "1")) return 0;
-    uint64_t avail = trm_mem_available();
+    uint64_t avail = util_mem_available();
     if (avail == 0 || need <= (double)avail) return 0;
     return trm_errf(err, "%s needs about %.1f GB of memory (estimate, as trm info --batch prints) but %.1f GB is "
                     "available; use a smaller batch, or --ignore-memory-check (or TRM_NO_MEMCHECK=1) to try anyway",

@@ -45,7 +45,7 @@ static int join_path(char *buf, size_t cap, const char *a, const char *b, trm_er
 
 /* The whole file as a NUL-terminated string (dataset.json is tiny). */
 static char *read_text(const char *path, trm_err *err) {
-    FILE *fp = trm_fopen_regular(path, err);
+    FILE *fp = util_fopen_regular(path, err);
     if (!fp) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
@@ -434,13 +434,13 @@ struct trm_split_writer {
     int64_t n_ex, n_puz, n_grp;
     int32_t max_id;
     bool count_puzzles;              /* dataset.json total_puzzles = n_puz (else n_grp) */
-    /* streaming (trm_split_writer_open): inputs/labels go to files in tmp */
+    /* streaming (split_writer_open): inputs/labels go to files in tmp */
     FILE *stream[2];                 /* inputs, labels; NULL when collecting */
     char dir[PATH_MAX], split[64], tmp[PATH_MAX];
     uint8_t *row;                    /* [2 * seq_len] scratch */
 };
 
-trm_split_writer *trm_split_writer_new(int seq_len, int vocab_size) {
+trm_split_writer *split_writer_new(int seq_len, int vocab_size) {
     if (seq_len < 1 || vocab_size < 1 || vocab_size > 256)
         return NULL; /* tokens are stored as uint8 */
     trm_split_writer *w = calloc(1, sizeof *w);
@@ -449,14 +449,14 @@ trm_split_writer *trm_split_writer_new(int seq_len, int vocab_size) {
     w->seq_len = seq_len, w->vocab_size = vocab_size, w->max_id = -1;
     /* the leading 0 of both offset arrays */
     if (push_i32(&w->puzzle_indices, 0) || push_i32(&w->group_indices, 0)) {
-        trm_split_writer_free(w);
+        split_writer_free(w);
         return NULL;
     }
     return w;
 }
 
 
-void trm_split_writer_free(trm_split_writer *w) {
+void split_writer_free(trm_split_writer *w) {
     if (!w)
         return;
     if (w->tmp[0]) { /* a stream not finished: the partial split goes */
@@ -476,17 +476,17 @@ void trm_split_writer_free(trm_split_writer *w) {
 
 /* The last offset of each array is the running end of the open group /
  * puzzle, so the arrays are always in their final on-disk form. */
-int trm_split_writer_group(trm_split_writer *w, trm_err *err) {
+int split_writer_group(trm_split_writer *w, trm_err *err) {
     if (push_i32(&w->group_indices, (int32_t)w->n_puz))
         return trm_errf(err, "dataset writer: out of memory");
     w->n_grp++;
     return 0;
 }
 
-int trm_split_writer_puzzle(trm_split_writer *w, int32_t puzzle_id, trm_err *err) {
+int split_writer_puzzle(trm_split_writer *w, int32_t puzzle_id, trm_err *err) {
     if (w->n_grp == 0)
         return trm_errf(err, "dataset writer: puzzle before any group (call "
-                        "trm_split_writer_group first)");
+                        "split_writer_group first)");
     if (puzzle_id < 0)
         return trm_errf(err, "dataset writer: puzzle %lld: negative id %d", (long long)w->n_puz,
                         puzzle_id);
@@ -526,11 +526,11 @@ static int stream_example(trm_split_writer *w, const int32_t *inputs, const int3
     return 0;
 }
 
-int trm_split_writer_example(trm_split_writer *w, const int32_t *inputs, const int32_t *labels,
+int split_writer_example(trm_split_writer *w, const int32_t *inputs, const int32_t *labels,
                              trm_err *err) {
     if (w->n_puz == 0)
         return trm_errf(err, "dataset writer: example before any puzzle (call "
-                        "trm_split_writer_puzzle first)");
+                        "split_writer_puzzle first)");
     if (check_row(w, inputs, "input", err) || check_row(w, labels, "label", err))
         return -1;
     if (w->n_ex >= INT32_MAX)
@@ -693,24 +693,24 @@ static size_t stream_header(const trm_split_writer *w, uint8_t *buf, size_t cap)
     return numpy_header(buf, cap, "|u1", 2, shape);
 }
 
-trm_split_writer *trm_split_writer_open(const char *dir, const char *split, int seq_len,
+trm_split_writer *split_writer_open(const char *dir, const char *split, int seq_len,
                                         int vocab_size, trm_err *err) {
     if (!split[0] || strlen(split) >= 32 || strchr(split, '/') || !strcmp(split, ".") ||
         !strcmp(split, "..")) {
         trm_errf(err, "%s: bad split name '%s'", dir, split);
         return NULL;
     }
-    trm_split_writer *w = trm_split_writer_new(seq_len, vocab_size);
+    trm_split_writer *w = split_writer_new(seq_len, vocab_size);
     if (!w || !(w->row = malloc(2 * (size_t)seq_len))) {
         trm_errf(err, "%s/%s: dataset writer: out of memory", dir, split);
-        trm_split_writer_free(w);
+        split_writer_free(w);
         return NULL;
     }
     char path[PATH_MAX];
     snprintf(w->split, sizeof w->split, "%s", split);
     if (snprintf(w->dir, sizeof w->dir, "%s", dir) >= (int)sizeof w->dir || io_mkdir_p(dir, NULL, err) ||
         make_tmp_dir(w->tmp, sizeof w->tmp, dir, split, err)) {
-        trm_split_writer_free(w);
+        split_writer_free(w);
         return NULL;
     }
     uint8_t head[256];
@@ -720,7 +720,7 @@ trm_split_writer *trm_split_writer_open(const char *dir, const char *split, int 
                                                                                    : fopen(path, "wb");
         if (!w->stream[i] || fwrite(head, 1, hn, w->stream[i]) != hn) {
             trm_errf(err, "%s: cannot write: %s", path, strerror(errno));
-            trm_split_writer_free(w); /* removes tmp */
+            split_writer_free(w); /* removes tmp */
             return NULL;
         }
         setvbuf(w->stream[i], NULL, _IOFBF, 1 << 20);
@@ -728,7 +728,7 @@ trm_split_writer *trm_split_writer_open(const char *dir, const char *split, int 
     return w;
 }
 
-void trm_split_writer_count_puzzles(trm_split_writer *w, bool puzzles) { w->count_puzzles = puzzles; }
+void split_writer_count_puzzles(trm_split_writer *w, bool puzzles) { w->count_puzzles = puzzles; }
 
 /* Final header in place, flushed to disk, closed. */
 static int close_stream(trm_split_writer *w, int i, trm_err *err) {
@@ -785,7 +785,7 @@ static int stream_finish(trm_split_writer *w, const char *dir, const char *split
     return 0;
 }
 
-int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *split,
+int split_writer_finish(trm_split_writer *w, const char *dir, const char *split,
                             int num_puzzle_identifiers, trm_err *err) {
     if (!split[0] || strchr(split, '/') || !strcmp(split, ".") || !strcmp(split, ".."))
         return trm_errf(err, "%s: bad split name '%s'", dir, split);
@@ -807,7 +807,7 @@ int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *sp
     return 0;
 }
 
-int trm_write_identifiers(const char *dir, const char *const *names, int n, trm_err *err) {
+int dataset_write_identifiers(const char *dir, const char *const *names, int n, trm_err *err) {
     char path[PATH_MAX];
     if (io_mkdir_p(dir, NULL, err) || join_path(path, sizeof path, dir, "identifiers.json", err))
         return -1;
@@ -893,7 +893,7 @@ static void train_bounds(const trm_split *s, int64_t *largest, int64_t *epoch_ma
     }
 }
 
-trm_loader *trm_loader_new(const trm_split *s, int batch, bool train, uint64_t seed, trm_err *err) {
+trm_loader *loader_new(const trm_split *s, int batch, bool train, uint64_t seed, trm_err *err) {
     if (batch < 1) {
         trm_errf(err, "%s: batch size %d must be positive", s->dir, batch);
         return NULL;
@@ -914,16 +914,16 @@ trm_loader *trm_loader_new(const trm_split *s, int batch, bool train, uint64_t s
         l->pick = malloc((size_t)largest * sizeof *l->pick);
     }
     if (!l || !l->perm || !l->pick) {
-        trm_loader_free(l);
+        loader_free(l);
         trm_errf(err, "%s: out of memory for the loader", s->dir);
         return NULL;
     }
     l->s = s, l->batch = batch, l->train = train, l->seed = seed;
-    trm_loader_rewind(l);
+    loader_rewind(l);
     return l;
 }
 
-void trm_loader_free(trm_loader *l) {
+void loader_free(trm_loader *l) {
     if (!l)
         return;
     free(l->perm);
@@ -932,7 +932,7 @@ void trm_loader_free(trm_loader *l) {
 }
 
 /* Back to the state of a new loader. */
-void trm_loader_rewind(trm_loader *l) {
+void loader_rewind(trm_loader *l) {
     l->epoch = 0, l->cursor = 0, l->perm_epoch = -1;
     /* a stream apart from the per-epoch permutation streams */
     rng_seed(l->rng, l->seed ^ 0xD1B54A32D192ED03ull);
@@ -999,7 +999,7 @@ static int next_train(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *
     return 0;
 }
 
-void trm_loader_set_iteration(trm_loader *l, int64_t epochs) {
+void loader_set_iteration(trm_loader *l, int64_t epochs) {
     l->epochs_per_iteration = epochs > 0 ? epochs : 0;
 }
 
@@ -1021,12 +1021,12 @@ static int next_test(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *i
     return n;
 }
 
-int trm_loader_next(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *puzzle_ids) {
+int loader_next(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *puzzle_ids) {
     return l->train ? next_train(l, inputs, labels, puzzle_ids)
                     : next_test(l, inputs, labels, puzzle_ids);
 }
 
-int64_t trm_batch_reveal(int32_t *inputs, const int32_t *labels, int rows, int seq_len, double max_frac,
+int64_t dataset_batch_reveal(int32_t *inputs, const int32_t *labels, int rows, int seq_len, double max_frac,
                          uint64_t rng[4]) {
     int64_t revealed = 0;
     for (int b = 0; b < rows; b++) {
@@ -1042,18 +1042,18 @@ int64_t trm_batch_reveal(int32_t *inputs, const int32_t *labels, int rows, int s
     return revealed;
 }
 
-double trm_loader_epoch_progress(const trm_loader *l) {
+double loader_epoch_progress(const trm_loader *l) {
     int64_t n = l->train ? l->s->n_grp : l->s->n_ex;
     return n ? (double)l->cursor / (double)n : 1.0;
 }
 
-void trm_loader_get_state(const trm_loader *l, trm_loader_state *st) {
+void loader_get_state(const trm_loader *l, trm_loader_state *st) {
     st->epoch = l->epoch;
     st->cursor = l->cursor;
     memcpy(st->rng, l->rng, sizeof st->rng);
 }
 
-int trm_loader_set_state(trm_loader *l, const trm_loader_state *st, trm_err *err) {
+int loader_set_state(trm_loader *l, const trm_loader_state *st, trm_err *err) {
     int64_t n = l->train ? l->s->n_grp : l->s->n_ex;
     if (st->epoch < 0 || st->cursor < 0 || st->cursor > n)
         return trm_errf(err, "%s: loader state: epoch %lld / cursor %lld out of range (cursor "

@@ -27,14 +27,14 @@
 typedef struct trm_split_writer trm_split_writer;
 
 /* Collects one split in memory; nothing touches disk before finish. */
-trm_split_writer *trm_split_writer_new(int seq_len, int vocab_size);
-void trm_split_writer_free(trm_split_writer *w);
+trm_split_writer *split_writer_new(int seq_len, int vocab_size);
+void split_writer_free(trm_split_writer *w);
 /* Structure: begin_group, then per augmented version add_puzzle(id), then
  * its examples. Tokens must be in [0, 256) (stored as uint8 like the
  * reference); labels use 0 (= pad = ignore) for ignored cells. */
-int trm_split_writer_group(trm_split_writer *w, trm_err *err);
-int trm_split_writer_puzzle(trm_split_writer *w, int32_t puzzle_id, trm_err *err);
-int trm_split_writer_example(trm_split_writer *w, const int32_t *inputs, const int32_t *labels,
+int split_writer_group(trm_split_writer *w, trm_err *err);
+int split_writer_puzzle(trm_split_writer *w, int32_t puzzle_id, trm_err *err);
+int split_writer_example(trm_split_writer *w, const int32_t *inputs, const int32_t *labels,
                              trm_err *err);
 /* The streaming writer, for splits larger than memory (ARC: 3.6M examples,
  * 6.5 GB): inputs and labels go straight to DIR/<split>.tmp.<pid>/ as they
@@ -43,19 +43,19 @@ int trm_split_writer_example(trm_split_writer *w, const int32_t *inputs, const i
  * removes it. Its .npy headers are the ones numpy >= 1.23 writes (with the
  * growth-axis padding that lets the row count be patched in place), so a
  * split equals np.save's bytes. */
-trm_split_writer *trm_split_writer_open(const char *dir, const char *split, int seq_len,
+trm_split_writer *split_writer_open(const char *dir, const char *split, int seq_len,
                                         int vocab_size, trm_err *err);
 /* dataset.json's total_puzzles: the number of puzzles (as the reference's
  * ARC builder writes it) instead of the number of groups (its Sudoku and
  * Maze builders; the default). */
-void trm_split_writer_count_puzzles(trm_split_writer *w, bool puzzles);
+void split_writer_count_puzzles(trm_split_writer *w, bool puzzles);
 /* Writes DIR/<split>/ (dataset.json + the five arrays) through a temporary
  * directory renamed into place; an existing split is replaced only on
  * success. num_puzzle_identifiers as the metadata field (>= max id + 1). */
-int trm_split_writer_finish(trm_split_writer *w, const char *dir, const char *split,
+int split_writer_finish(trm_split_writer *w, const char *dir, const char *split,
                             int num_puzzle_identifiers, trm_err *err);
 /* DIR/identifiers.json: names[0] should be "<blank>". Atomic. */
-int trm_write_identifiers(const char *dir, const char *const *names, int n, trm_err *err);
+int dataset_write_identifiers(const char *dir, const char *const *names, int n, trm_err *err);
 
 /* ------------------------------------------------------------ batching */
 
@@ -64,7 +64,7 @@ int trm_write_identifiers(const char *dir, const char *const *names, int n, trm_
  * examples (in random order) go into the batch, truncated at the batch
  * end (the rest is dropped); batches continue across epochs, and the
  * incomplete batch at the end of an iteration of epochs is dropped (see
- * trm_loader_set_iteration). Test: examples in file order, the last batch
+ * loader_set_iteration). Test: examples in file order, the last batch
  * padded (inputs pad_id, labels -100, puzzle id blank_identifier_id). */
 typedef struct trm_loader trm_loader;
 
@@ -74,24 +74,24 @@ typedef struct {
     uint64_t rng[4];
 } trm_loader_state;
 
-trm_loader *trm_loader_new(const trm_split *s, int batch, bool train, uint64_t seed, trm_err *err);
-void trm_loader_free(trm_loader *l);
+trm_loader *loader_new(const trm_split *s, int batch, bool train, uint64_t seed, trm_err *err);
+void loader_free(trm_loader *l);
 /* Train mode: batches run on across epochs; every `epochs` epochs (the
  * reference's eval_interval, one "iteration") the partial last batch is
  * dropped. 0 (the default): never dropped. */
-void trm_loader_set_iteration(trm_loader *l, int64_t epochs);
+void loader_set_iteration(trm_loader *l, int64_t epochs);
 /* Fills the next batch ([batch, seq_len] inputs/labels, [batch] ids) and
  * returns the number of real (non-padding) rows. Train never ends (it
  * moves to the next epoch); test returns 0 after the last batch (and
- * trm_loader_rewind starts over). */
-int trm_loader_next(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *puzzle_ids);
-void trm_loader_rewind(trm_loader *l);
+ * loader_rewind starts over). */
+int loader_next(trm_loader *l, int32_t *inputs, int32_t *labels, int32_t *puzzle_ids);
+void loader_rewind(trm_loader *l);
 /* Epoch progress for logs: fraction of the current epoch consumed. */
-double trm_loader_epoch_progress(const trm_loader *l);
+double loader_epoch_progress(const trm_loader *l);
 /* Exact resume: a loader restored from a saved state yields the same
  * batches as the original would have. */
-void trm_loader_get_state(const trm_loader *l, trm_loader_state *st);
-int trm_loader_set_state(trm_loader *l, const trm_loader_state *st, trm_err *err);
+void loader_get_state(const trm_loader *l, trm_loader_state *st);
+int loader_set_state(trm_loader *l, const trm_loader_state *st, trm_err *err);
 
 /* Hints (training key hint_schedule, docs/training.md "Hints"): shows part
  * of each row's answer in its question, so training also sees easier
@@ -99,7 +99,7 @@ int trm_loader_set_state(trm_loader *l, const trm_loader_state *st, trm_err *err
  * cell whose question token differs from its answer (labels >= 0) then
  * takes the answer token with probability u. Meaningful where question and
  * answer align cell by cell (Sudoku, Maze). Returns the cells revealed. */
-int64_t trm_batch_reveal(int32_t *inputs, const int32_t *labels, int rows, int seq_len, double max_frac,
+int64_t dataset_batch_reveal(int32_t *inputs, const int32_t *labels, int rows, int seq_len, double max_frac,
                          uint64_t rng[4]);
 
 #endif

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/rng.h"
-#include "core/util.h" /* trm_now_s */
+#include "core/util.h" /* util_now_s */
 #include "dist/ddp.h"
 #include "dist/dist.h"
 #include "model/model.h" /* the gradients and the carry's rows */
@@ -98,9 +98,9 @@ const trm_explore *ddp_draws(ddp *d, trm_act *a, const trm_config *c) {
 
 int ddp_reduce_metrics(ddp *d, trm_metrics *mt, trm_err *err) {
     if (!d) return 0;
-    double t0 = trm_now_s();
+    double t0 = util_now_s();
     int rc = dist_sum_f64((double *)mt, sizeof *mt / sizeof(double), err);
-    g_comm.s += trm_now_s() - t0;
+    g_comm.s += util_now_s() - t0;
     g_comm.bytes += sizeof *mt;
     return rc;
 }
@@ -110,7 +110,7 @@ int ddp_optim_step(ddp *d, trm_optim *o, trm_model *m, const trm_act *a, int *sk
         *skipped = trm_optim_step(o, m, a);
         return 0;
     }
-    double t0 = trm_now_s();
+    double t0 = util_now_s();
     /* SUM, as the reference: backward already divided by the global batch */
     for (int i = 0; i < m->n_tensors; i++) {
         trm_tensor *t = &m->tensors[i];
@@ -123,7 +123,7 @@ int ddp_optim_step(ddp *d, trm_optim *o, trm_model *m, const trm_act *a, int *sk
               dist_gather(g, d->pgrad, (size_t)d->rows * (size_t)d->nd, 4, true, err)))
         return -1;
     if (g) g_comm.bytes += 4.0 * d->rows * (1.0 + d->nd);
-    g_comm.s += trm_now_s() - t0;
+    g_comm.s += util_now_s() - t0;
     g_comm.steps++;
     *skipped = trm_optim_step_rows(o, m, g ? d->ids : NULL, g ? d->pgrad : NULL, d->B);
     return 0;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "eval/arc_eval.h"
-#include "io/fileio.h" /* io_write_atomic, trm_fopen_regular */
+#include "io/fileio.h" /* io_write_atomic, util_fopen_regular */
 #include "io/jsonout.h" /* json_nul_escape_at */
 
 const int arc_eval_ks[ARC_EVAL_NK] = {1, 2, 5, 10, 100, 1000};
@@ -135,7 +135,7 @@ void arc_names_free(arc_names *n) {
 }
 
 static char *read_text(const char *path, size_t *len, trm_err *err) {
-    FILE *f = trm_fopen_regular(path, err);
+    FILE *f = util_fopen_regular(path, err);
     if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);

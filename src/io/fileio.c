@@ -181,7 +181,7 @@ FILE *io_fopen_log(const char *path, bool truncate, trm_err *err) {
         return NULL;
     }
     /* truncated only once known to be a regular file */
-    if (trm_require_regular(fd, path, NULL, err)) return NULL;
+    if (util_require_regular(fd, path, NULL, err)) return NULL;
     if (truncate && ftruncate(fd, 0)) {
         trm_errf(err, "%s: cannot truncate: %s", path, strerror(errno));
         close(fd);

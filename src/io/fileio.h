@@ -18,7 +18,7 @@
 
 #include "trm.h"
 
-/* Reading: trm_open_regular / trm_fopen_regular in core/util.h. */
+/* Reading: util_open_regular / util_fopen_regular in core/util.h. */
 #include "core/util.h"
 
 /* ---------------------------------------------------------------- writing */

@@ -92,7 +92,7 @@ static uint64_t ld64(const uint8_t *p) {
 /* ---------------------------------------------------------------- mapping */
 
 int st_map_file(const char *path, void **map, size_t *size, trm_err *err) {
-    int fd = trm_open_regular(path, size, err);
+    int fd = util_open_regular(path, size, err);
     if (fd < 0)
         return -1;
     *map = NULL;

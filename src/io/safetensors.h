@@ -95,7 +95,7 @@ float st_bf16_to_f32(uint16_t h);
 /* Opens and maps path read-only (private, PROT_READ); release with munmap.
  * An empty file yields map NULL, size 0 so that callers can word the error
  * for their own format. Anything but a regular file is an error (a FIFO
- * is refused without blocking: trm_open_regular). */
+ * is refused without blocking: util_open_regular). */
 int st_map_file(const char *path, void **map, size_t *size, trm_err *err);
 
 #endif /* TRM_IO_SAFETENSORS_H */

@@ -7,8 +7,8 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_X86 1
-extern const trm_vec_kernels trm_vec_avx512, trm_vec_avx2;
-extern const trm_gemm_kernels trm_gemm_avx512_kernels, trm_gemm_avx2_kernels;
+extern const trm_vec_kernels vec_kernels_avx512, vec_kernels_avx2;
+extern const trm_gemm_kernels gemm_avx512_kernels, gemm_avx2_kernels;
 #else
 #define HAVE_X86 0
 #endif
@@ -30,7 +30,7 @@ static const char *const FEATURES[TRM_ISA_COUNT] = {"nothing", "AVX2 + FMA", "AV
 static int g_hw = -1;     /* bit per supported ISA; bit 8: avx512bf16 */
 static int g_isa = -1;    /* -1: not chosen yet */
 static int g_no_bf16;     /* TRM_CPU=noavx512bf16 */
-static int g_limit = TRM_ISA_COUNT - 1; /* trm_cpu_limit: the best ISA the CPU may claim */
+static int g_limit = TRM_ISA_COUNT - 1; /* cpu_limit: the best ISA the CPU may claim */
 
 static int hw(void) {
     if (g_hw < 0) {
@@ -49,18 +49,18 @@ static int hw(void) {
     return g_hw;
 }
 
-bool trm_cpu_isa_supported(trm_isa isa) {
+bool cpu_isa_supported(trm_isa isa) {
     return (unsigned)isa <= (unsigned)g_limit && (hw() & 1 << isa);
 }
 
 
 static trm_isa best(void) {
     for (int i = TRM_ISA_COUNT - 1; i > 0; i--)
-        if (trm_cpu_isa_supported((trm_isa)i)) return (trm_isa)i;
+        if (cpu_isa_supported((trm_isa)i)) return (trm_isa)i;
     return TRM_ISA_PORTABLE;
 }
 
-void trm_cpu_limit(trm_isa max) {
+void cpu_limit(trm_isa max) {
     g_limit = (unsigned)max < TRM_ISA_COUNT ? (int)max : TRM_ISA_COUNT - 1;
     if (g_isa > g_limit) g_isa = (int)best();
 }
@@ -75,23 +75,23 @@ static int env_isa(void) {
     return -2;
 }
 
-trm_isa trm_cpu_isa(void) {
+trm_isa cpu_isa(void) {
     if (g_isa < 0) {
         int want = env_isa();
         const char *e = getenv("TRM_CPU");
         g_no_bf16 = e && !strcmp(e, "noavx512bf16");
-        g_isa = want >= 0 && trm_cpu_isa_supported((trm_isa)want) ? want : (int)best();
+        g_isa = want >= 0 && cpu_isa_supported((trm_isa)want) ? want : (int)best();
     }
     return (trm_isa)g_isa;
 }
 
-trm_isa trm_cpu_set_isa(trm_isa isa) {
-    trm_cpu_isa();
-    if (trm_cpu_isa_supported(isa)) g_isa = (int)isa;
-    return trm_cpu_isa();
+trm_isa cpu_set_isa(trm_isa isa) {
+    cpu_isa();
+    if (cpu_isa_supported(isa)) g_isa = (int)isa;
+    return cpu_isa();
 }
 
-const char *trm_cpu_isa_name(trm_isa isa) {
+const char *cpu_isa_name(trm_isa isa) {
     return (unsigned)isa < TRM_ISA_COUNT ? NAMES[isa] : "unknown";
 }
 
@@ -100,21 +100,21 @@ int trm_cpu_check_env(trm_err *err) {
     const char *e = getenv("TRM_CPU");
     if (want == -2)
         return trm_errf(err, "TRM_CPU=%s: expected native, avx512, avx2, neon, portable or noavx512bf16", e);
-    if (want >= 0 && !trm_cpu_isa_supported((trm_isa)want))
+    if (want >= 0 && !cpu_isa_supported((trm_isa)want))
         return trm_errf(err, "TRM_CPU=%s: this CPU lacks %s (the best it runs is %s)", e, FEATURES[want],
                         NAMES[best()]);
     return 0;
 }
 
-bool trm_cpu_has_avx512(void) { return trm_cpu_isa() == TRM_ISA_AVX512; }
+bool cpu_has_avx512(void) { return cpu_isa() == TRM_ISA_AVX512; }
 
-bool trm_cpu_has_avx512bf16(void) { return trm_cpu_has_avx512() && (hw() & 1 << 8) && !g_no_bf16; }
+bool cpu_has_avx512bf16(void) { return cpu_has_avx512() && (hw() & 1 << 8) && !g_no_bf16; }
 
-const trm_vec_kernels *trm_vec(void) {
-    switch (trm_cpu_isa()) {
+const trm_vec_kernels *vec_kernels(void) {
+    switch (cpu_isa()) {
 #if HAVE_X86
-    case TRM_ISA_AVX512: return &trm_vec_avx512;
-    case TRM_ISA_AVX2: return &trm_vec_avx2;
+    case TRM_ISA_AVX512: return &vec_kernels_avx512;
+    case TRM_ISA_AVX2: return &vec_kernels_avx2;
 #endif
 #if HAVE_NEON
     case TRM_ISA_NEON: return &trm_vec_neon;
@@ -123,11 +123,11 @@ const trm_vec_kernels *trm_vec(void) {
     }
 }
 
-const trm_gemm_kernels *trm_gemm_isa(void) {
-    switch (trm_cpu_isa()) {
+const trm_gemm_kernels *gemm_isa(void) {
+    switch (cpu_isa()) {
 #if HAVE_X86
-    case TRM_ISA_AVX512: return &trm_gemm_avx512_kernels;
-    case TRM_ISA_AVX2: return &trm_gemm_avx2_kernels;
+    case TRM_ISA_AVX512: return &gemm_avx512_kernels;
+    case TRM_ISA_AVX2: return &gemm_avx2_kernels;
 #endif
 #if HAVE_NEON
     case TRM_ISA_NEON: return &trm_gemm_neon_kernels;
@@ -136,4 +136,4 @@ const trm_gemm_kernels *trm_gemm_isa(void) {
     }
 }
 
-const char *trm_cpu_isa_active(void) { return trm_cpu_isa_name(trm_cpu_isa()); }
+const char *trm_cpu_isa_active(void) { return cpu_isa_name(cpu_isa()); }

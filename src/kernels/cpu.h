@@ -1,10 +1,10 @@
 /* cpu.h - which instruction set the kernels run on, chosen once per
  * process at run time (the binary itself runs on any x86-64).
  *
- * trm_cpu_isa() is the one switch every SIMD kernel follows: the GEMM
+ * cpu_isa() is the one switch every SIMD kernel follows: the GEMM
  * (gemm.c's driver with the per-ISA packing and micro-kernels of
- * gemm_avx512.c / gemm_avx2.c: trm_gemm_isa()) and the element-wise rows
- * (trm_vec(): one table of function pointers per ISA, vec_avx512.c /
+ * gemm_avx512.c / gemm_avx2.c: gemm_isa()) and the element-wise rows
+ * (vec_kernels(): one table of function pointers per ISA, vec_avx512.c /
  * vec_avx2.c / vec_neon.c; NULL means ops.c's portable loops). A new ISA
  * adds an enum value, its detection in cpu.c and its two tables (NEON:
  * gemm_neon.c, vec_neon.c).
@@ -36,24 +36,24 @@ typedef enum {
 } trm_isa;
 
 /* The ISA the kernels run on now. */
-trm_isa trm_cpu_isa(void);
+trm_isa cpu_isa(void);
 /* Whether this CPU can run `isa` (whatever TRM_CPU says). */
-bool trm_cpu_isa_supported(trm_isa isa);
+bool cpu_isa_supported(trm_isa isa);
 /* Switches the kernels to `isa` when the CPU supports it (tests loop over
  * the paths this way); returns the ISA in effect. Weights packed under
- * one ISA (trm_pack_b) must be packed again after a switch. */
-trm_isa trm_cpu_set_isa(trm_isa isa);
-const char *trm_cpu_isa_name(trm_isa isa);
+ * one ISA (matmul_pack_b) must be packed again after a switch. */
+trm_isa cpu_set_isa(trm_isa isa);
+const char *cpu_isa_name(trm_isa isa);
 /* 0 when TRM_CPU is unset or names an ISA this CPU runs, else -1 with one
  * line in err. */
 int trm_cpu_check_env(trm_err *err);
 /* Tests: act as if the CPU ran nothing better than `max` (TRM_ISA_COUNT - 1
  * lifts the limit), to check the refusals of a smaller CPU on any one. */
-void trm_cpu_limit(trm_isa max);
+void cpu_limit(trm_isa max);
 /* True when the AVX-512 kernels run (TRM_CPU permitting). */
-bool trm_cpu_has_avx512(void);
+bool cpu_has_avx512(void);
 /* True when the AVX-512 kernels run and the CPU has AVX512-BF16. */
-bool trm_cpu_has_avx512bf16(void);
+bool cpu_has_avx512bf16(void);
 
 /* Element-wise row kernels of one ISA (semantics: vec_avx512.h). */
 typedef struct {
@@ -72,7 +72,7 @@ typedef struct {
 } trm_vec_kernels;
 
 /* The active ISA's table, NULL on the portable path. */
-const trm_vec_kernels *trm_vec(void);
+const trm_vec_kernels *vec_kernels(void);
 
 /* GEMM building blocks of one ISA, driven by gemm.c (Goto / van de Geijn
  * blocking). mode: 0 fp32, 1 bf16 pairs (vdpbf16ps), 2 bf16-rounded fp32;
@@ -91,6 +91,6 @@ typedef struct {
 } trm_gemm_kernels;
 
 /* The active ISA's GEMM kernels, NULL on the portable path. */
-const trm_gemm_kernels *trm_gemm_isa(void);
+const trm_gemm_kernels *gemm_isa(void);
 
 #endif

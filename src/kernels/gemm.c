@@ -1,6 +1,6 @@
 /* gemm.c - the project's GEMM driver, the same for every ISA; the packing
  * and register-tile micro-kernels come from the active ISA's table
- * (trm_gemm_isa(): gemm_avx512.c's 14x32 tile, gemm_avx2.c's 6x16).
+ * (gemm_isa(): gemm_avx512.c's 14x32 tile, gemm_avx2.c's 6x16).
  *
  * Layout (the textbook scheme of Goto & van de Geijn): C[M,N] = alpha
  * op(A) op(B) + beta C is cut into K blocks of kc; for each, op(B)'s rows
@@ -32,7 +32,7 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /* ------------------------------------------------------------ bf16 */
 
-uint16_t trm_f32_to_bf16(float x) {
+uint16_t matmul_f32_to_bf16(float x) {
     uint32_t u;
     memcpy(&u, &x, 4);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
@@ -71,13 +71,13 @@ static size_t sliver_bytes(int mode, int rows, int kc) {
 /* mode: 0 fp32, 1 bf16 (vdpbf16ps), 2 bf16-rounded operands through fp32 */
 static int pick_mode(const trm_gemm_kernels *k, bool bf16) {
     if (!bf16 || !k->bf16) return 0;
-    return trm_cpu_has_avx512bf16() ? 1 : 2;
+    return cpu_has_avx512bf16() ? 1 : 2;
 }
 
 static int kc_max(const trm_gemm_kernels *k, int mode) { return mode == 1 ? k->kcb : k->kc; }
 
-size_t trm_packed_b_bytes(int K, int N, bool bf16) {
-    const trm_gemm_kernels *k = trm_gemm_isa();
+size_t matmul_packed_b_bytes(int K, int N, bool bf16) {
+    const trm_gemm_kernels *k = gemm_isa();
     if (!k) return 0;
     int mode = pick_mode(k, bf16), kcmax = kc_max(k, mode);
     size_t total = 0;
@@ -90,8 +90,8 @@ size_t trm_packed_b_bytes(int K, int N, bool bf16) {
 }
 
 /* Packs all of op(B) [K, N] in the driver's block order. */
-void trm_pack_b(void *dst, bool tb, int K, int N, const float *B, int ldb, bool bf16) {
-    const trm_gemm_kernels *k = trm_gemm_isa();
+void matmul_pack_b(void *dst, bool tb, int K, int N, const float *B, int ldb, bool bf16) {
+    const trm_gemm_kernels *k = gemm_isa();
     if (!k) return;
     int mode = pick_mode(k, bf16), kcmax = kc_max(k, mode), NR = k->nr;
     char *d = dst;
@@ -193,7 +193,7 @@ static void gemm_body(const gemm_ctx *g, int t, int n) {
     }
 }
 
-/* The driver; Bpre is op(B) packed by trm_pack_b (same bf16 flag) or NULL.
+/* The driver; Bpre is op(B) packed by matmul_pack_b (same bf16 flag) or NULL.
  * One parallel region per call (barriers between phases); none at all
  * for small products or inside a parallel region. */
 static void gemm_run(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
@@ -201,8 +201,8 @@ static void gemm_run(bool ta, bool tb, int M, int N, int K, float alpha, const f
                      int ldc, bool bf16) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) { scale_c(M, N, beta, C, ldc); return; }
-    const trm_gemm_kernels *k = trm_gemm_isa();
-    if (!k) abort(); /* callers check trm_matmul_wants_packed / the backend first */
+    const trm_gemm_kernels *k = gemm_isa();
+    if (!k) abort(); /* callers check matmul_wants_packed / the backend first */
     int mode = pick_mode(k, bf16), kcmax = kc_max(k, mode);
     bool par = !omp_in_parallel() && (double)M * N * K > 4e6 && omp_get_max_threads() > 1;
     char *Ap = buf_get(&tl_a, (size_t)cdiv(M, k->mr) * sliver_bytes(mode, k->mr, kcmax));
@@ -218,12 +218,12 @@ static void gemm_run(bool ta, bool tb, int M, int N, int K, float alpha, const f
     }
 }
 
-void trm_gemm_simd(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+void gemm_simd(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                    int lda, const float *B, int ldb, float beta, float *C, int ldc, bool bf16) {
     gemm_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc, bf16);
 }
 
-void trm_gemm_simd_packed(bool ta, int M, int N, int K, float alpha, const float *A, int lda,
+void gemm_simd_packed(bool ta, int M, int N, int K, float alpha, const float *A, int lda,
                           const void *Bp, float beta, float *C, int ldc, bool bf16) {
     gemm_run(ta, false, M, N, K, alpha, A, lda, NULL, 0, Bp, beta, C, ldc, bf16);
 }

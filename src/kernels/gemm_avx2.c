@@ -1,6 +1,6 @@
 /* gemm_avx2.c - the GEMM's packing and micro-kernel for AVX2 + FMA CPUs
  * (16 ymm registers); gemm.c drives them. Compiled with function-level
- * target attributes: the binary runs on any x86-64, and trm_gemm_isa()
+ * target attributes: the binary runs on any x86-64, and gemm_isa()
  * (kernels/cpu.h) calls these only when the ISA is avx2.
  *
  * op(B)'s rows are packed into slivers of NR = 16 columns ([kc][16], zero
@@ -120,5 +120,5 @@ static void ukr(int mode, int kc, const void *a, const void *b, float *c, int ld
     else ukr_6x8(kc, a, b, c, ldc, mr, nr, alpha, beta);
 }
 
-const trm_gemm_kernels trm_gemm_avx2_kernels = {MR, NR, KC, KC, MC, false, pack_b_sliver, pack_a_sliver, ukr};
+const trm_gemm_kernels gemm_avx2_kernels = {MR, NR, KC, KC, MC, false, pack_b_sliver, pack_a_sliver, ukr};
 #endif

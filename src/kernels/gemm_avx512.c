@@ -282,5 +282,5 @@ static void ukr(int mode, int kc, const void *a, const void *b, float *c, int ld
     }
 }
 
-const trm_gemm_kernels trm_gemm_avx512_kernels = {MR, NR, KC, KCB, MC, true, pack_b_sliver, pack_a_sliver, ukr};
+const trm_gemm_kernels gemm_avx512_kernels = {MR, NR, KC, KCB, MC, true, pack_b_sliver, pack_a_sliver, ukr};
 #endif

@@ -1,6 +1,6 @@
 /* gemm_neon.c - the GEMM's packing and micro-kernel for ARM64 (AdvSIMD);
  * gemm.c drives them (blocking, threads, pre-packed weights), as it does
- * gemm_avx512.c's and gemm_avx2.c's. trm_gemm_isa() (kernels/cpu.h) hands
+ * gemm_avx512.c's and gemm_avx2.c's. gemm_isa() (kernels/cpu.h) hands
  * this table out on an ARM64 build; off ARM64 nothing here is compiled.
  *
  * op(B) is packed into slivers of NR = 8 columns ([kc][8], zero padded),

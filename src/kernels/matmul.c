@@ -58,7 +58,7 @@ static int g_bf16 = -1;         /* -1: not chosen yet (TRM_PRECISION=bf16 sets i
 static trm_dnnl_sgemm_fn g_dnnl;
 static int g_dnnl_tried;
 
-trm_dnnl_sgemm_fn trm_onednn_sgemm(void) {
+trm_dnnl_sgemm_fn matmul_onednn_sgemm(void) {
     if (!g_dnnl_tried) {
         g_dnnl_tried = 1;
         const char *e = getenv("TRM_MATMUL");
@@ -66,7 +66,7 @@ trm_dnnl_sgemm_fn trm_onednn_sgemm(void) {
         /* TRM_CPU=avx2 on a wider CPU: oneDNN too is held to AVX2, so the
          * forced path measures what an AVX2 machine runs (a user's own
          * setting wins) */
-        if (trm_cpu_isa() == TRM_ISA_AVX2 && trm_cpu_isa_supported(TRM_ISA_AVX512))
+        if (cpu_isa() == TRM_ISA_AVX2 && cpu_isa_supported(TRM_ISA_AVX512))
             setenv("DNNL_MAX_CPU_ISA", "AVX2", 0);
         void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
         if (h) *(void **)&g_dnnl = dlsym(h, "dnnl_sgemm");
@@ -113,7 +113,7 @@ static bool own_kernels(trm_matmul_backend b) {
 
 /* The backend of our kernels on the active ISA, else the fallback. */
 static trm_matmul_backend own_backend(void) {
-    switch (trm_cpu_isa()) {
+    switch (cpu_isa()) {
     case TRM_ISA_AVX512: return TRM_MATMUL_AVX512;
     case TRM_ISA_AVX2: return TRM_MATMUL_AVX2;
 #ifndef TRM_HAVE_BLAS
@@ -131,10 +131,10 @@ static trm_matmul_backend own_backend(void) {
 static bool backend_ok(trm_matmul_backend b) {
     switch (b) {
     case TRM_MATMUL_PORTABLE: return true;
-    case TRM_MATMUL_AVX512: return trm_cpu_isa() == TRM_ISA_AVX512;
-    case TRM_MATMUL_AVX2: return trm_cpu_isa() == TRM_ISA_AVX2;
-    case TRM_MATMUL_NEON: return trm_cpu_isa() == TRM_ISA_NEON;
-    case TRM_MATMUL_ONEDNN: return trm_onednn_sgemm() != NULL;
+    case TRM_MATMUL_AVX512: return cpu_isa() == TRM_ISA_AVX512;
+    case TRM_MATMUL_AVX2: return cpu_isa() == TRM_ISA_AVX2;
+    case TRM_MATMUL_NEON: return cpu_isa() == TRM_ISA_NEON;
+    case TRM_MATMUL_ONEDNN: return matmul_onednn_sgemm() != NULL;
 #ifdef TRM_HAVE_BLAS
     case TRM_MATMUL_BLAS: return true;
 #endif
@@ -143,7 +143,7 @@ static bool backend_ok(trm_matmul_backend b) {
 }
 
 static trm_matmul_backend backend(void) {
-    /* our kernels' backend follows an ISA switched since (trm_cpu_set_isa) */
+    /* our kernels' backend follows an ISA switched since (cpu_set_isa) */
     if (own_kernels((trm_matmul_backend)g_backend) && !backend_ok((trm_matmul_backend)g_backend))
         g_backend = (int)own_backend();
     if (g_backend < 0) {
@@ -188,27 +188,27 @@ const char *trm_matmul_backend_name(trm_matmul_backend b) {
 }
 
 trm_precision trm_matmul_set_precision(trm_precision p) {
-    g_bf16 = p == TRM_PRECISION_BF16 && trm_cpu_has_avx512();
+    g_bf16 = p == TRM_PRECISION_BF16 && cpu_has_avx512();
     return trm_matmul_get_precision();
 }
 
-bool trm_matmul_bf16(void) {
+bool matmul_bf16(void) {
     if (g_bf16 < 0) {
         const char *e = getenv("TRM_PRECISION");
-        g_bf16 = e && !strcmp(e, "bf16") && trm_cpu_has_avx512();
+        g_bf16 = e && !strcmp(e, "bf16") && cpu_has_avx512();
     }
     return g_bf16 == 1;
 }
 
 trm_precision trm_matmul_get_precision(void) {
-    return trm_matmul_bf16() ? TRM_PRECISION_BF16 : TRM_PRECISION_FP32;
+    return matmul_bf16() ? TRM_PRECISION_BF16 : TRM_PRECISION_FP32;
 }
 
-bool trm_matmul_wants_packed(int rows) {
+bool matmul_wants_packed(int rows) {
     trm_matmul_backend be = backend();
-    if (trm_matmul_bf16()) return true;
+    if (matmul_bf16()) return true;
     if (own_kernels(be)) return true;
-    return be == TRM_MATMUL_ONEDNN && trm_gemm_isa() && rows < ONEDNN_MIN_ROWS;
+    return be == TRM_MATMUL_ONEDNN && gemm_isa() && rows < ONEDNN_MIN_ROWS;
 }
 
 /* ------------------------------------------------------------ portable */
@@ -249,12 +249,12 @@ static void gemm_portable(bool ta, bool tb, int M, int N, int K, float alpha,
     }
 }
 
-void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+void gemm_f32(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     trm_matmul_backend be = backend();
-    bool bf16 = trm_matmul_bf16();
+    bool bf16 = matmul_bf16();
     if (be == TRM_MATMUL_ONEDNN && !bf16) {
         if (K > 0 && onednn_takes(M, N, K)) {
             onednn_call(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -264,7 +264,7 @@ void trm_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
         be = own_backend();
     }
     if (own_kernels(be) || bf16) {
-        trm_gemm_simd(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
+        gemm_simd(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bf16);
         return;
     }
 #ifdef TRM_HAVE_BLAS

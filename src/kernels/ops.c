@@ -18,7 +18,7 @@
 
 void op_linear_forward(float *out, const float *in, const float *W, const float *b,
                     int N, int I, int O) {
-    trm_gemm(false, true, N, O, I, 1.0f, in, I, W, I, 0.0f, out, O);
+    gemm_f32(false, true, N, O, I, 1.0f, in, I, W, I, 0.0f, out, O);
     if (b) {
         long work = (long)N * O;
         OMP_FOR
@@ -29,19 +29,19 @@ void op_linear_forward(float *out, const float *in, const float *W, const float 
 
 void op_linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
                            int N, int I, int O) {
-    trm_gemm_simd_packed(false, N, O, I, 1.0f, in, I, Wp, 0.0f, out, O, bf16);
+    gemm_simd_packed(false, N, O, I, 1.0f, in, I, Wp, 0.0f, out, O, bf16);
 }
 
 void op_linear_backward_set(float *din, float *dW, const float *dout, const float *in,
                          const float *W, int N, int I, int O) {
-    trm_gemm(false, false, N, I, O, 1.0f, dout, O, W, I, 0.0f, din, I);
-    if (dW) trm_gemm(true, false, O, I, N, 1.0f, dout, O, in, I, 1.0f, dW, I);
+    gemm_f32(false, false, N, I, O, 1.0f, dout, O, W, I, 0.0f, din, I);
+    if (dW) gemm_f32(true, false, O, I, N, 1.0f, dout, O, in, I, 1.0f, dW, I);
 }
 
 void op_linear_backward(float *din, float *dW, float *db, const float *dout,
                      const float *in, const float *W, int N, int I, int O) {
-    if (din) trm_gemm(false, false, N, I, O, 1.0f, dout, O, W, I, 1.0f, din, I);
-    if (dW) trm_gemm(true, false, O, I, N, 1.0f, dout, O, in, I, 1.0f, dW, I);
+    if (din) gemm_f32(false, false, N, I, O, 1.0f, dout, O, W, I, 1.0f, din, I);
+    if (dW) gemm_f32(true, false, O, I, N, 1.0f, dout, O, in, I, 1.0f, dW, I);
     if (db)
         for (int n = 0; n < N; n++)
             for (int o = 0; o < O; o++) db[o] += dout[(size_t)n * O + o];
@@ -64,7 +64,7 @@ void op_embedding_backward(float *dtable, const float *dout, const int32_t *ids,
 void op_add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const float *res,
                          int N, int C, float eps) {
     long work = (long)N * C;
-    const trm_vec_kernels *v = trm_vec();
+    const trm_vec_kernels *v = vec_kernels();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C, *rs = res ? res + (size_t)n * C : NULL;
@@ -88,7 +88,7 @@ void op_add_rmsnorm_forward(float *out, float *inv_rms, const float *in, const f
 static void rmsnorm_bwd(float *din, const float *dout, const float *out,
                         const float *inv_rms, int N, int C, bool add) {
     long work = (long)N * C;
-    const trm_vec_kernels *v = trm_vec();
+    const trm_vec_kernels *v = vec_kernels();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *dy = dout + (size_t)n * C, *y = out + (size_t)n * C;
@@ -117,7 +117,7 @@ static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void op_swiglu_forward(float *m, const float *gu, int N, int I) {
     long work = (long)N * I;
-    const trm_vec_kernels *v = trm_vec();
+    const trm_vec_kernels *v = vec_kernels();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I;
@@ -129,7 +129,7 @@ void op_swiglu_forward(float *m, const float *gu, int N, int I) {
 
 static void swiglu_bwd(float *dgu, const float *dm, const float *gu, int N, int I, bool add) {
     long work = (long)N * I;
-    const trm_vec_kernels *v = trm_vec();
+    const trm_vec_kernels *v = vec_kernels();
     OMP_FOR
     for (int n = 0; n < N; n++) {
         const float *g = gu + (size_t)n * 2 * I, *u = g + I, *d = dm + (size_t)n * I;
@@ -199,7 +199,7 @@ void op_rope_backward(float *dx, int rows, int L, int n_heads, int hd, int row_s
 /* ------------------------------------------------------------ attention */
 
 static void softmax_rows(float *S, int R, int C) {
-    const trm_vec_kernels *v = trm_vec();
+    const trm_vec_kernels *v = vec_kernels();
     if (v) {
         for (int r = 0; r < R; r++) v->softmax_row(S + (size_t)r * C, C);
         return;
@@ -236,17 +236,17 @@ static float *thread_scratch(int which, size_t n) {
 static void *att_pack(int slot, bool tb, int K, int N, const float *B, int ldb) {
     /* per-head products are small (and run inside a parallel region, so
      * never on oneDNN): the question is whether our kernels run them */
-    if (!trm_matmul_wants_packed(0)) return NULL;
-    bool bf16 = trm_matmul_bf16();
-    void *p = thread_scratch(slot, (trm_packed_b_bytes(K, N, bf16) + 3) / 4);
-    if (p) trm_pack_b(p, tb, K, N, B, ldb, bf16);
+    if (!matmul_wants_packed(0)) return NULL;
+    bool bf16 = matmul_bf16();
+    void *p = thread_scratch(slot, (matmul_packed_b_bytes(K, N, bf16) + 3) / 4);
+    if (p) matmul_pack_b(p, tb, K, N, B, ldb, bf16);
     return p;
 }
 
 static void att_gemm(bool ta, int M, int N, int K, float alpha, const float *A, int lda,
                      const void *Bp, bool tb, const float *B, int ldb, float beta, float *C, int ldc) {
-    if (Bp) trm_gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, trm_matmul_bf16());
-    else trm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (Bp) gemm_simd_packed(ta, M, N, K, alpha, A, lda, Bp, beta, C, ldc, matmul_bf16());
+    else gemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* Attention runs per (batch, head) and, inside one, per block of ATT_ROWS
@@ -285,7 +285,7 @@ void op_attention_forward(float *out, float *probs, const float *qkv, int B, int
 static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
                           const float *probs, int B, int L, int H, int hd, float beta) {
     int D = H * hd, ld = 3 * D;
-    const trm_vec_kernels *vec = trm_vec();
+    const trm_vec_kernels *vec = vec_kernels();
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel if (!omp_in_parallel() && (long)B * H * L * L * hd > (1L << 21))
     {
@@ -312,7 +312,7 @@ static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
                     }
                     const float *dO = dout + ((size_t)b * L + r0) * D + (size_t)h * hd;
                     /* dV += P^T dO ; dP = dO V^T */
-                    trm_gemm(true, false, L, hd, R, 1.0f, P, L, dO, D, bkv, dv, ld);
+                    gemm_f32(true, false, L, hd, R, 1.0f, P, L, dO, D, bkv, dv, ld);
                     att_gemm(false, R, L, hd, 1.0f, dO, D, vT, true, v, ld, 0.0f, dP, L);
                     /* dS = P * (dP - rowsum(P * dP)), times the score scale */
                     if (vec) for (int i = 0; i < R; i++) vec->softmax_bwd_row(dP + (size_t)i * L, P + (size_t)i * L, L, scale);
@@ -324,7 +324,7 @@ static void attention_bwd(float *dqkv, const float *dout, const float *qkv,
                     }
                     /* dQ (this block's rows) += dS K ; dK += dS^T Q */
                     att_gemm(false, R, hd, L, 1.0f, dP, L, kp, false, k, ld, beta, dq + (size_t)r0 * ld, ld);
-                    trm_gemm(true, false, L, hd, R, 1.0f, dP, L, qb, ld, bkv, dk, ld);
+                    gemm_f32(true, false, L, hd, R, 1.0f, dP, L, qb, ld, bkv, dk, ld);
                 }
             }
     }
@@ -344,7 +344,7 @@ void op_attention_backward_set(float *dqkv, const float *dout, const float *qkv,
 
 void op_transpose_last2(float *out, const float *in, int B, int R, int C) {
     long work = (long)B * R * C;
-    const trm_vec_kernels *v = trm_vec();
+    const trm_vec_kernels *v = vec_kernels();
     if (v) {
         /* batch 1 has one matrix: split it in row bands so both threads work */
         int bands = B == 1 && R >= 64 ? 4 : 1;

@@ -17,7 +17,7 @@
 /* Linear layer: out[N,O] = in[N,I] . W[O,I]^T (+ b[O]). */
 void op_linear_forward(float *out, const float *in, const float *W, const float *b,
                     int N, int I, int O);
-/* The same with W^T pre-packed by trm_pack_b(tb = true, K = I, N = O)
+/* The same with W^T pre-packed by matmul_pack_b(tb = true, K = I, N = O)
  * under the same bf16 flag (kernels/matmul.h). */
 void op_linear_forward_packed(float *out, const float *in, const void *Wp, bool bf16,
                            int N, int I, int O);

@@ -22,27 +22,27 @@ typedef enum {
     PROF_N
 } trm_prof_cat;
 
-extern bool trm_prof_enabled;
+extern bool prof_enabled;
 /* CLOCK_MONOTONIC (default) or CLOCK_PROCESS_CPUTIME_ID (`trm bench` with
  * TRM_BENCH_CPUTIME=1: on a shared, overloaded machine, single-threaded
  * runs are then timed by the CPU they got, not by the wall clock). */
-extern clockid_t trm_prof_clock;
-extern double trm_prof_seconds[PROF_N];
-const char *trm_prof_name(int cat);
-void trm_prof_reset(void);
+extern clockid_t prof_clock;
+extern double prof_seconds[PROF_N];
+const char *prof_name(int cat);
+void prof_reset(void);
 
 static inline double trm_prof_now(void) {
     struct timespec t;
-    clock_gettime(trm_prof_clock, &t);
+    clock_gettime(prof_clock, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 #define PROF(cat, stmt)                                              \
     do {                                                             \
-        if (trm_prof_enabled) {                                      \
+        if (prof_enabled) {                                      \
             double prof_t0_ = trm_prof_now();                        \
             stmt;                                                    \
-            trm_prof_seconds[cat] += trm_prof_now() - prof_t0_;      \
+            prof_seconds[cat] += trm_prof_now() - prof_t0_;      \
         } else {                                                     \
             stmt;                                                    \
         }                                                            \

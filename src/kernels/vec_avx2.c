@@ -2,7 +2,7 @@
  * kernels in 8-lane vectors (semantics in vec_avx512.h), for CPUs without
  * AVX-512 (Zen 1-3, Haswell..Comet Lake) and TRM_CPU=avx2. Compiled with
  * function-level target attributes, so the binary runs on any x86-64 and
- * only trm_vec() (kernels/cpu.h) decides to call them.
+ * only vec_kernels() (kernels/cpu.h) decides to call them.
  *
  * SwiGLU, AdamATan2 with its atan2 and the exp polynomials are
  * vec_simd.h's (the code the AVX-512 and NEON paths run too), instantiated
@@ -219,7 +219,7 @@ TGT static void v256_transpose(float *out, int ldo, const float *in, int ldi, in
     }
 }
 
-const trm_vec_kernels trm_vec_avx2 = {
+const trm_vec_kernels vec_kernels_avx2 = {
     v256_exp,         vs_swiglu_row,        vs_swiglu_bwd_row, v256_add_rmsnorm_row, v256_rmsnorm_bwd_row,
     v256_softmax_row, v256_softmax_bwd_row, vs_adam_atan2,     vs_atan2_nonneg_x,    v256_transpose,
 };

@@ -1,5 +1,5 @@
 /* vec_avx512.c - AVX-512 versions of the element-wise ops (ops.c calls
- * them through trm_vec() when the ISA is avx512; the portable loops stay
+ * them through vec_kernels() when the ISA is avx512; the portable loops stay
  * the reference, and vec_avx2.c / vec_neon.c have every one in 8 and 4
  * lanes). SwiGLU, AdamATan2 with its atan2, and the exp polynomials are
  * vec_simd.h's, written once for the three ISAs; this file defines its
@@ -188,7 +188,7 @@ TGT void v512_transpose(float *out, int ldo, const float *in, int ldi, int R, in
     }
 }
 
-const trm_vec_kernels trm_vec_avx512 = {
+const trm_vec_kernels vec_kernels_avx512 = {
     v512_exp,         vs_swiglu_row,        vs_swiglu_bwd_row, v512_add_rmsnorm_row, v512_rmsnorm_bwd_row,
     v512_softmax_row, v512_softmax_bwd_row, vs_adam_atan2,     vs_atan2_nonneg_x,    v512_transpose,
 };

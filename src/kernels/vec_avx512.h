@@ -1,7 +1,7 @@
-/* vec_avx512.h - AVX-512 row kernels behind ops.c (through trm_vec(),
+/* vec_avx512.h - AVX-512 row kernels behind ops.c (through vec_kernels(),
  * kernels/cpu.h; x86-64 only, call only when the ISA is avx512).
  * Semantics equal the portable loops in ops.c up to rounding; they are
- * those of every ISA's trm_vec() table (vec_avx2.c, vec_neon.c), whose
+ * those of every ISA's vec_kernels() table (vec_avx2.c, vec_neon.c), whose
  * width-independent entries are vec_simd.h's vs_* functions. */
 #ifndef TRM_VEC_AVX512_H
 #define TRM_VEC_AVX512_H

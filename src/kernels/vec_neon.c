@@ -1,5 +1,5 @@
 /* vec_neon.c - ARM64 (AdvSIMD) versions of the element-wise ops, the
- * counterparts of vec_avx512.c / vec_avx2.c: the NEON table of trm_vec()
+ * counterparts of vec_avx512.c / vec_avx2.c: the NEON table of vec_kernels()
  * (kernels/cpu.h; semantics in vec_avx512.h). The portable loops of ops.c
  * stay the reference. SwiGLU, AdamATan2 with its atan2 and the exp
  * polynomials are vec_simd.h's, the code of the x86 paths, instantiated

@@ -219,8 +219,8 @@ static void input_embedding_backward(trm_model *m, trm_act *a, const float *dx) 
  * blocks use the plain product. */
 static void pack_weights(const trm_model *m, trm_act_work *w, int B) {
     const trm_config *c = &m->cfg;
-    bool bf16 = trm_matmul_bf16();
-    if (!trm_matmul_wants_packed(B * m->L)) { free(w->packed); w->packed = NULL; return; }
+    bool bf16 = matmul_bf16();
+    if (!matmul_wants_packed(B * m->L)) { free(w->packed); w->packed = NULL; return; }
     int layers = c->L_layers, D = c->hidden_size, L = m->L, I = m->I, It = m->It;
     /* (K, N) of each packed W^T, in block_packed's member order */
     int kn[6][2] = {{D, 3 * D}, {D, D}, {L, 2 * It}, {It, L}, {D, 2 * I}, {I, D}};
@@ -228,7 +228,7 @@ static void pack_weights(const trm_model *m, trm_act_work *w, int B) {
     size_t need = 0;
     for (int l = 0; l < layers; l++)
         for (int k = 0; k < 6; k++)
-            if (use[k]) need += (trm_packed_b_bytes(kn[k][0], kn[k][1], bf16) + 63) & ~(size_t)63;
+            if (use[k]) need += (matmul_packed_b_bytes(kn[k][0], kn[k][1], bf16) + 63) & ~(size_t)63;
     if (!w->packed) w->packed = calloc(layers > 0 ? (size_t)layers : 1, sizeof(block_packed)); /* layers >= 1 (validated); says so to gcc */
     if (need > w->pack_cap) {
         free(w->pack_buf);
@@ -245,9 +245,9 @@ static void pack_weights(const trm_model *m, trm_act_work *w, int B) {
         for (int k = 0; k < 6; k++) {
             *slot[k] = NULL;
             if (!use[k]) continue;
-            trm_pack_b(dst, true, kn[k][0], kn[k][1], W[k], kn[k][0], bf16);
+            matmul_pack_b(dst, true, kn[k][0], kn[k][1], W[k], kn[k][0], bf16);
             *slot[k] = dst;
-            dst += (trm_packed_b_bytes(kn[k][0], kn[k][1], bf16) + 63) & ~(size_t)63;
+            dst += (matmul_packed_b_bytes(kn[k][0], kn[k][1], bf16) + 63) & ~(size_t)63;
         }
     }
 }
@@ -470,8 +470,8 @@ static void heads_backward(trm_model *m, trm_act *a, float s) {
         float *dyb = w->d_y + (size_t)b * L * D;
         const float *dl = w->d_logits + (size_t)b * S * V;
         /* dy[P:] += s dl W_lm ; dW_lm += s dl^T y[P:] */
-        trm_gemm(false, false, S, D, V, s, dl, V, m->lm_head, D, 1.0f, dyb + (size_t)m->P * D, D);
-        trm_gemm(true, false, V, D, S, s, dl, V, yb + (size_t)m->P * D, D, 1.0f, g_lm, D);
+        gemm_f32(false, false, S, D, V, s, dl, V, m->lm_head, D, 1.0f, dyb + (size_t)m->P * D, D);
+        gemm_f32(true, false, V, D, S, s, dl, V, yb + (size_t)m->P * D, D, 1.0f, g_lm, D);
         float dq = s * w->d_q[b]; /* q_continue has no loss in TRM */
         for (int d = 0; d < D; d++) {
             dyb[d] += dq * m->q_head_w[d];

@@ -124,7 +124,7 @@ void block_grads_free(block_grads *g) {
 /* out = in W^T, from the packed weight when there is one. */
 #define LINEAR(pkw, out, in, W, N, I, O)                                                   \
     do {                                                                                  \
-        if (pkw) PROF(PROF_MATMUL, op_linear_forward_packed(out, in, pkw, trm_matmul_bf16(), N, I, O)); \
+        if (pkw) PROF(PROF_MATMUL, op_linear_forward_packed(out, in, pkw, matmul_bf16(), N, I, O)); \
         else PROF(PROF_MATMUL, op_linear_forward(out, in, W, NULL, N, I, O));                \
     } while (0)
 

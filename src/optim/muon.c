@@ -21,7 +21,7 @@ static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
 
 /* X, Y [r, c] and A, B [r, r] with r = min(rows, cols). */
-size_t trm_muon_work_floats(int rows, int cols) {
+size_t muon_work_floats(int rows, int cols) {
     size_t r = (size_t)imin(rows, cols), c = (size_t)imax(rows, cols);
     return 2 * r * c + 2 * r * r;
 }
@@ -40,7 +40,7 @@ static void normalise(float *X, size_t n) {
     for (size_t i = 0; i < n; i++) X[i] *= inv;
 }
 
-void trm_muon_ns(const float *G, int rows, int cols, int steps, float *out, float *work) {
+void muon_ns(const float *G, int rows, int cols, int steps, float *out, float *work) {
     bool tall = rows > cols;
     int r = imin(rows, cols), c = imax(rows, cols);
     size_t n = (size_t)r * c;
@@ -49,15 +49,15 @@ void trm_muon_ns(const float *G, int rows, int cols, int steps, float *out, floa
     else memcpy(X, G, sizeof(float) * n);
     normalise(X, n);
     /* the reference runs this in bf16; ours stays fp32 (the bf16 products
-     * of trm_gemm would round X at every iteration) */
+     * of gemm_f32 would round X at every iteration) */
     trm_precision prec = trm_matmul_get_precision();
     if (prec != TRM_PRECISION_FP32) trm_matmul_set_precision(TRM_PRECISION_FP32);
     for (int s = 0; s < steps; s++) {
-        trm_gemm(false, true, r, r, c, 1.0f, X, c, X, c, 0.0f, A, r);     /* A = X X^T */
+        gemm_f32(false, true, r, r, c, 1.0f, X, c, X, c, 0.0f, A, r);     /* A = X X^T */
         for (size_t i = 0; i < (size_t)r * r; i++) B[i] = NS_B * A[i];
-        trm_gemm(false, false, r, r, r, NS_C, A, r, A, r, 1.0f, B, r);    /* B = b A + c A A */
+        gemm_f32(false, false, r, r, r, NS_C, A, r, A, r, 1.0f, B, r);    /* B = b A + c A A */
         for (size_t i = 0; i < n; i++) Y[i] = NS_A * X[i];
-        trm_gemm(false, false, r, c, r, 1.0f, B, r, X, c, 1.0f, Y, c);    /* Y = a X + B X */
+        gemm_f32(false, false, r, c, r, 1.0f, B, r, X, c, 1.0f, Y, c);    /* Y = a X + B X */
         float *t = X; X = Y; Y = t;
     }
     if (prec != TRM_PRECISION_FP32) trm_matmul_set_precision(prec);
@@ -65,7 +65,7 @@ void trm_muon_ns(const float *G, int rows, int cols, int steps, float *out, floa
     else memcpy(out, X, sizeof(float) * n);
 }
 
-void trm_muon_update(float *W, const float *G, float *M, int rows, int cols, float lr, float mu,
+void muon_update(float *W, const float *G, float *M, int rows, int cols, float lr, float mu,
                      bool nesterov, float wd, int ns_steps, float *work) {
     size_t n = (size_t)rows * cols;
     float *U = work, *ns_work = work + n;
@@ -74,7 +74,7 @@ void trm_muon_update(float *W, const float *G, float *M, int rows, int cols, flo
         M[i] += (1.0f - mu) * (G[i] - M[i]);
         U[i] = nesterov ? G[i] + mu * (M[i] - G[i]) : M[i];
     }
-    trm_muon_ns(U, rows, cols, ns_steps, U, ns_work);
+    muon_ns(U, rows, cols, ns_steps, U, ns_work);
     /* scaled so that the update's RMS grows with out/in for tall matrices,
      * as in the published Muon */
     float step = lr * sqrtf(fmaxf(1.0f, (float)rows / (float)cols)), decay = 1.0f - lr * wd;

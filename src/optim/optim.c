@@ -80,7 +80,7 @@ static int alloc_state(trm_optim *o, const trm_tensor *t, int i, size_t *work) {
         o->v[i] = calloc((size_t)t->numel, sizeof(float));
         return o->m[i] && o->v[i] ? 0 : -1;
     }
-    size_t need = (size_t)t->numel + trm_muon_work_floats((int)t->shape[0], (int)t->shape[1]);
+    size_t need = (size_t)t->numel + muon_work_floats((int)t->shape[0], (int)t->shape[1]);
     if (need > *work) *work = need;
     return o->m[i] ? 0 : -1;
 }
@@ -134,7 +134,7 @@ static void adam_atan2_tensor(trm_tensor *t, float *m, float *v, float lr, const
                               int64_t step) {
     double bc1 = 1.0 - pow(c->beta1, (double)step), bc2 = 1.0 - pow(c->beta2, (double)step);
     float step_size = (float)(lr / bc1), sqrt_bc2 = (float)sqrt(bc2), decay = 1.0f - lr * c->weight_decay;
-    const trm_vec_kernels *vk = trm_vec();
+    const trm_vec_kernels *vk = vec_kernels();
     if (vk) {
         /* scalar atan2f made this ~19 ns per parameter: 5% of a batch-8 step */
         const int64_t chunk = 4096;
@@ -217,7 +217,7 @@ const char *trm_optim_moment_name(const trm_optim *o, int tensor, int which) {
 static void dense_step(trm_optim *o, trm_tensor *t, int i, float lr, float muon_lr) {
     const trm_optim_config *c = &o->cfg;
     if (o->muon[i]) {
-        trm_muon_update(t->data, t->grad, o->m[i], (int)t->shape[0], (int)t->shape[1], muon_lr,
+        muon_update(t->data, t->grad, o->m[i], (int)t->shape[0], (int)t->shape[1], muon_lr,
                         c->muon_momentum, c->muon_nesterov, c->muon_weight_decay, c->muon_ns_steps, o->work);
         return;
     }

@@ -68,7 +68,7 @@ static void draw_board(canvas *cv, const trm_task *t, int cols_full, const int32
     canvas_text(cv, p->x, MARGIN, p->caption, CAPTION_SCALE, INK);
 }
 
-int trm_render_png(const char *path, const trm_task *t, int seq_len, const int32_t *question,
+int render_board_png(const char *path, const trm_task *t, int seq_len, const int32_t *question,
                    const int32_t *truth, const trm_board_view *boards, int n, trm_err *err) {
     int R, C;
     if (n <= 0) return trm_errf(err, "%s: no boards to draw", path);

@@ -92,7 +92,7 @@ static void draw_lines(FILE *f, const trm_task *t, int cols_full, const int32_t 
     }
 }
 
-void trm_render_text(FILE *f, const trm_task *t, int seq_len, const int32_t *question,
+void render_board_text(FILE *f, const trm_task *t, int seq_len, const int32_t *question,
                      const int32_t *truth, const trm_board_view *boards, int n, bool color) {
     int R, C;
     trm_err e;

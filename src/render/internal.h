@@ -83,7 +83,7 @@ void board_caption(const trm_task *t, const char *title, int crop_rows, int crop
 
 /* ---------------------------------------------------------------- metrics */
 
-/* The curves trm_plot_metrics draws, in drawing order: losses first. */
+/* The curves plot_metrics draws, in drawing order: losses first. */
 enum {
     SER_TRAIN_LM, SER_TRAIN_QHALT, SER_EVAL_LM, /* loss panel */
     SER_TRAIN_ACC, SER_TRAIN_EXACT, SER_EVAL_ACC, SER_EVAL_EXACT, /* accuracy panel */
@@ -98,7 +98,7 @@ typedef struct {
     int n, cap;
 } metric_series;
 
-/* Read but not drawn by trm_plot_metrics: the cumulative training FLOPs
+/* Read but not drawn by plot_metrics: the cumulative training FLOPs
  * (top-level "flops") of each eval record, y against step x, which the
  * comparison plot uses as its x axis. */
 enum { SER_EVAL_FLOPS = SER_COUNT, SER_READ };
@@ -145,7 +145,7 @@ typedef struct {
 typedef struct {
     double left, right, top, bottom;
     const char *label;
-    int first, last; /* series drawn (trm_plot_metrics) */
+    int first, last; /* series drawn (plot_metrics) */
 } plot_panel;
 
 void plot_line(plot_drawer *d, double x0, double y0, double x1, double y1, rgb8 c, double width);

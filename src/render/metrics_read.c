@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "io/fileio.h" /* trm_fopen_regular */
+#include "io/fileio.h" /* util_fopen_regular */
 #include "render/internal.h"
 
 static const char *const NAMES[SER_READ] = {
@@ -159,7 +159,7 @@ int metrics_read(const char *path, metrics_log *log, trm_err *err) {
         log->s[k].name = NAMES[k];
         log->s[k].eval = k == SER_EVAL_LM || k >= SER_EVAL_ACC;
     }
-    FILE *f = trm_fopen_regular(path, err);
+    FILE *f = util_fopen_regular(path, err);
     if (!f) return -1;
     char *line = NULL, where[4200];
     size_t cap = 0;

@@ -323,7 +323,7 @@ int plot_write(const char *out, int w, int h, plot_draw_fn draw, const void *ctx
     return svg ? write_svg(out, w, h, draw, ctx, err) : write_png(out, w, h, draw, ctx, err);
 }
 
-int trm_plot_metrics(const char *jsonl_path, const char *out_path, trm_err *err) {
+int plot_metrics(const char *jsonl_path, const char *out_path, trm_err *err) {
     bool svg;
     if (plot_format(out_path, &svg, err)) return -1;
     metrics_log log;

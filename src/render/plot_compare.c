@@ -192,7 +192,7 @@ static void draw_compare(plot_drawer *d, const void *ctx) {
               c->flops ? "training FLOPs (log scale)" : "step", 0, false, PLOT_BLACK);
 }
 
-int trm_plot_compare(const char *const *jsonl_paths, const char *const *labels, int n, trm_plot_x x,
+int plot_compare_runs(const char *const *jsonl_paths, const char *const *labels, int n, trm_plot_x x,
                      const char *out_path, trm_err *err) {
     if (n < 1 || n > TRM_PLOT_MAX_RUNS)
         return trm_errf(err, "cannot compare %d runs: give 1 to %d", n, TRM_PLOT_MAX_RUNS);

@@ -34,9 +34,9 @@ typedef struct {
  * style, else plain glyphs without trailing spaces. PNG: layout in
  * src/render/board_png.c; written to a temporary name and renamed;
  * errors name the file. */
-void trm_render_text(FILE *f, const trm_task *t, int seq_len, const int32_t *question,
+void render_board_text(FILE *f, const trm_task *t, int seq_len, const int32_t *question,
                      const int32_t *truth, const trm_board_view *boards, int n, bool color);
-int trm_render_png(const char *path, const trm_task *t, int seq_len, const int32_t *question,
+int render_board_png(const char *path, const trm_task *t, int seq_len, const int32_t *question,
                    const int32_t *truth, const trm_board_view *boards, int n, trm_err *err);
 
 /* Loss and accuracy curves of a run: reads metrics.jsonl (train and eval
@@ -45,7 +45,7 @@ int trm_render_png(const char *path, const trm_task *t, int seq_len, const int32
  * above an accuracy panel (train and eval accuracy and exact_accuracy).
  * Errors name the file and line of a bad record; a file without any
  * train or eval record is an error too. */
-int trm_plot_metrics(const char *jsonl_path, const char *out_path, trm_err *err);
+int plot_metrics(const char *jsonl_path, const char *out_path, trm_err *err);
 
 /* A study's comparison: the held-out (eval) results of n runs, one colour
  * each, in three panels - eval accuracy, eval exact_accuracy (0..1) and
@@ -54,10 +54,10 @@ int trm_plot_metrics(const char *jsonl_path, const char *out_path, trm_err *err)
  * in the legend (NULL: each run's folder name, or its file's name when
  * it is not a metrics.jsonl). Errors: more than TRM_PLOT_MAX_RUNS runs, a
  * run without eval records, an eval record without "flops" (x = flops),
- * and those of trm_plot_metrics. SVG or PNG by out_path's name. */
+ * and those of plot_metrics. SVG or PNG by out_path's name. */
 #define TRM_PLOT_MAX_RUNS 8
 typedef enum { TRM_PLOT_X_FLOPS, TRM_PLOT_X_STEP } trm_plot_x;
-int trm_plot_compare(const char *const *jsonl_paths, const char *const *labels, int n, trm_plot_x x,
+int plot_compare_runs(const char *const *jsonl_paths, const char *const *labels, int n, trm_plot_x x,
                      const char *out_path, trm_err *err);
 
 #endif

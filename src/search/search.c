@@ -9,7 +9,7 @@
 
 #include "core/rng.h"
 #include "model/model.h"
-#include "core/util.h" /* trm_now_s */
+#include "core/util.h" /* util_now_s */
 
 #define MAX_TRIED 256   /* commit candidates remembered per best state */
 #define MAX_VOTES 32    /* distinct answers voted on, for tasks without a checker */
@@ -162,7 +162,7 @@ static void puzzle_release(puzzle *p) {
 
 static bool is_identity(const trm_aug *a) {
     trm_aug id;
-    trm_aug_identity(&id);
+    task_aug_identity(&id);
     return memcmp(a, &id, sizeof id) == 0;
 }
 
@@ -238,7 +238,7 @@ static void start_branch(search *s, int li, int pi) {
     if (k == TRM_BRANCH_FIX && (!p->snap.valid || p->fixed_id == p->snap.id || fix_cells(s, p) == 0))
         k = s->task->draw_aug ? TRM_BRANCH_AUG : TRM_BRANCH_RESEED; /* nothing new to fix */
     *l = (lane){.p = pi, .kind = k, .best_score = -INFINITY, .mark = -INFINITY, .best_answer = l->best_answer};
-    trm_aug_identity(&l->aug);
+    task_aug_identity(&l->aug);
     const float *y = NULL, *z = NULL;
     if (k == TRM_BRANCH_AUG) {
         s->task->draw_aug(s->S, &l->aug, p->rng);
@@ -549,7 +549,7 @@ static int rollout_loop(search *s, int64_t first, double deadline, trm_err *err)
     int64_t jobs = (int64_t)s->n * K;
     int rc = 0;
     for (int64_t j0 = 0; rc == 0 && j0 < jobs; j0 += s->B) {
-        if (deadline > 0 && trm_now_s() > deadline) break; /* the rest keep their input as the answer */
+        if (deadline > 0 && util_now_s() > deadline) break; /* the rest keep their input as the answer */
         rc = rollout_chunk(s, j0, jobs - j0 < s->B ? (int)(jobs - j0) : s->B, steps, first, rng, err);
     }
     free(rng);
@@ -639,7 +639,7 @@ static int run_loop(search *s, double deadline, trm_err *err) {
     trm_batch bt = {s->B, s->idle_in, NULL, NULL};
     for (;;) {
         fill_idle(s, &next_new);
-        if (deadline > 0 && trm_now_s() > deadline) break;
+        if (deadline > 0 && util_now_s() > deadline) break;
         if (charge(s) == 0) {
             fill_idle(s, &next_new); /* lanes ended by the budget may free others' work */
             if (charge(s) == 0) break;
@@ -664,7 +664,7 @@ int trm_search_run(trm_model *m, trm_act *a, const trm_task *task, const int32_t
                    const trm_search_opts *o, int32_t *answers, trm_search_result *res,
                    trm_search_stats *stats, trm_err *err) {
     if (check_args(m, a, task, inputs, puzzle_ids, n, o, err)) return -1;
-    double t0 = trm_now_s();
+    double t0 = util_now_s();
     search s = {.m = m, .a = a, .task = task, .o = o, .S = m->cfg.seq_len, .V = m->cfg.vocab_size,
                 .B = a->batch, .n = n, .rowf = trm_act_row_floats(a), .stats = stats};
     s.branch_steps = o->branch_steps > 0 ? o->branch_steps : m->cfg.halt_max_steps;
@@ -677,7 +677,7 @@ int trm_search_run(trm_model *m, trm_act *a, const trm_task *task, const int32_t
     trm_act_set_step_cap(a, saved_cap);
     trm_act_reset(a);
     search_free(&s);
-    if (stats) stats->seconds += trm_now_s() - t0;
+    if (stats) stats->seconds += util_now_s() - t0;
     return rc;
 }
 
@@ -699,8 +699,8 @@ int trm_search_eval_solve(void *ctx, trm_model *m, trm_act *a, const trm_batch *
     trm_search_opts o = c->opts;
     if (o.branch_steps == 0) o.branch_steps = steps;
     if (c->opts.time_limit > 0) {
-        if (c->deadline == 0) c->deadline = trm_now_s() + c->opts.time_limit;
-        o.time_limit = c->deadline - trm_now_s();
+        if (c->deadline == 0) c->deadline = util_now_s() + c->opts.time_limit;
+        o.time_limit = c->deadline - util_now_s();
         if (o.time_limit <= 0) o.time_limit = 1e-9;
     }
     trm_search_result *res = calloc((size_t)(n > 0 ? n : 1), sizeof *res);

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "core/sha256.h"
-#include "io/fileio.h" /* trm_fopen_regular */
+#include "io/fileio.h" /* util_fopen_regular */
 #include "io/jsonout.h" /* json_nul_escape_at */
 #include "tasks/task.h"
 
@@ -62,7 +62,7 @@ static int note_skipped(arc_set *s, const char *line, trm_err *err) {
 /* ---------------------------------------------------------------- JSON reading */
 
 static char *slurp(const char *path, size_t *len, trm_err *err) {
-    FILE *f = trm_fopen_regular(path, err);
+    FILE *f = util_fopen_regular(path, err);
     if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
@@ -383,7 +383,7 @@ void arc_grid_permute(const arc_grid *in, const uint8_t perm[10], arc_grid *out)
     for (int i = 0; i < in->rows * in->cols; i++) out->cell[i] = in->cell[i] < 10 ? perm[in->cell[i]] : in->cell[i];
 }
 
-/* Spec 4.5 on uint8 cells (trm_dihedral works on int32 token boards; this
+/* Spec 4.5 on uint8 cells (task_dihedral works on int32 token boards; this
  * runs for every grid of every trial, so it avoids the conversions). */
 void arc_grid_dihedral(const arc_grid *in, int t, arc_grid *out) {
     int R = in->rows, C = in->cols;
@@ -417,7 +417,7 @@ void arc_aug_invert(const arc_grid *in, int t, const uint8_t perm[10], arc_grid 
     uint8_t inv[10];
     for (int c = 0; c < 10; c++) inv[perm[c] % 10] = (uint8_t)c;
     arc_grid tmp;
-    arc_grid_dihedral(in, trm_dihedral_inverse(t), &tmp);
+    arc_grid_dihedral(in, task_dihedral_inverse(t), &tmp);
     arc_grid_permute(&tmp, inv, out);
 }
 

@@ -127,7 +127,7 @@ void arc_grid_hash_hex(const arc_grid *g, char hex[65]);
  * memory (over 64 pairs needs a buffer). */
 int arc_pairs_hash_hex(const arc_pair *const *pairs, int n, char hex[65]);
 
-/* The ARC dataset builder (arc_build.c), trm_task_arc's build hook:
+/* The ARC dataset builder (arc_build.c), task_arc's build hook:
  * o->arc.* (subsets, test sets, versions), o->seed (NumPy's, < 2^32). */
 int arc_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err);
 void arc_build_defaults(trm_build_opts *o);

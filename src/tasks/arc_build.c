@@ -331,7 +331,7 @@ static int write_version(trm_split_writer *w, const group *g, int v, bool transl
                          np_rng *r, split_counts *cnt, trm_err *e) {
     int n = split_pairs(g, !translate, pairs);
     int keep = (int)np_randint(r, 0, n);
-    if (trm_split_writer_puzzle(w, g->ident[v], e)) return -1;
+    if (split_writer_puzzle(w, g->ident[v], e)) return -1;
     for (int k = 0; k < n; k++) {
         arc_grid in, out;
         int32_t ti[ARC_SEQ_LEN], to[ARC_SEQ_LEN];
@@ -344,7 +344,7 @@ static int write_version(trm_split_writer *w, const group *g, int v, bool transl
         }
         arc_encode(&in, r0, c0, ti);
         arc_encode(&out, r0, c0, to);
-        if (trm_split_writer_example(w, ti, to, e)) return -1;
+        if (split_writer_example(w, ti, to, e)) return -1;
         cnt->examples++;
     }
     return 0;
@@ -353,34 +353,34 @@ static int write_version(trm_split_writer *w, const group *g, int v, bool transl
 static int write_split(const trm_build_opts *o, build *b, bool test_split, np_rng *r, split_counts *cnt,
                        trm_err *err) {
     const char *name = test_split ? "test" : "train", *out = o->out;
-    trm_split_writer *w = trm_split_writer_open(out, name, ARC_SEQ_LEN, ARC_VOCAB, err);
+    trm_split_writer *w = split_writer_open(out, name, ARC_SEQ_LEN, ARC_VOCAB, err);
     if (!w) return -1;
-    trm_split_writer_count_puzzles(w, true);
+    split_writer_count_puzzles(w, true);
     memset(cnt, 0, sizeof *cnt);
     int most = 1;
     for (int k = 0; k < b->n_groups; k++) most = max_i(most, b->groups[k].task->n_train + b->groups[k].task->n_test);
     const arc_pair **pairs = malloc(sizeof *pairs * most);
     if (!pairs) {
-        trm_split_writer_free(w);
+        split_writer_free(w);
         return trm_errf(err, "out of memory");
     }
     double t0 = build_now_s();
     for (int k = 0; k < b->n_groups; k++) {
         const group *g = &b->groups[k];
         if (test_split && !g->is_test) continue;
-        if (trm_split_writer_group(w, err)) goto fail;
+        if (split_writer_group(w, err)) goto fail;
         for (int v = 0; v < g->n_ver; v++, cnt->puzzles++)
             if (write_version(w, g, v, !test_split, pairs, r, cnt, err)) goto fail;
         cnt->groups++;
         build_progress(o, k + 1, b->n_groups, "writing %s: %d/%d groups (%.0f s)", name, k + 1, b->n_groups,
                        build_now_s() - t0);
     }
-    if (trm_split_writer_finish(w, out, name, b->n_names, err)) goto fail;
-    trm_split_writer_free(w);
+    if (split_writer_finish(w, out, name, b->n_names, err)) goto fail;
+    split_writer_free(w);
     free(pairs);
     return 0;
 fail:
-    trm_split_writer_free(w);
+    split_writer_free(w);
     free(pairs);
     return -1;
 }

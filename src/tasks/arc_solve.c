@@ -1,4 +1,4 @@
-/* arc_solve.c - trm solve's ARC task files (trm_task_arc's file hooks,
+/* arc_solve.c - trm solve's ARC task files (task_arc's file hooks,
  * task.h): a task file's test inputs in every augmented version the model
  * was trained on (found in the dataset's identifiers.json), the model's
  * predictions inverted and voted on as the ARC evaluator does (spec 5.2),

@@ -37,7 +37,7 @@ static void format(const int32_t *tok, int seq_len, char *out) {
  * stay, token c + 2 -> perm[c] + 2. */
 static void draw_aug(int seq_len, trm_aug *aug, uint64_t rng[4]) {
     (void)seq_len;
-    trm_aug_identity(aug);
+    task_aug_identity(aug);
     aug->dihedral = rng_int(rng, 0, 7);
     int colours[10];
     for (int c = 0; c < 10; c++) colours[c] = c;
@@ -114,7 +114,18 @@ static void crop(const int32_t *tok, int seq_len, int *rows, int *cols) {
 extern const trm_task_file_ops arc_file_ops;     /* arc_solve.c */
 extern const trm_task_scorer_ops arc_scorer_ops; /* arc_score.c */
 
-const trm_task trm_task_arc = {
+/* The builder's own keys (trm_build_args_set). */
+static const build_key arc_keys[] = {
+    {"input_prefix", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, arc.input_prefix)},
+    {"subsets", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, arc.subsets)},
+    {"test_set", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, arc.test_set)},
+    {"test_set2", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, arc.test_set2)},
+    {"num_aug", BUILD_KEY_LONG, 0, 100000, offsetof(trm_build_opts, arc.num_aug)},
+    {"skip_bad", BUILD_KEY_BOOL, 0, 0, offsetof(trm_build_opts, arc.skip_bad)},
+    {NULL, 0, 0, 0, 0},
+};
+
+const trm_task task_arc = {
     .name = "arc",
     .description = "ARC-AGI grids on a 30x30 canvas (spec 4.4): PAD 0, EOS 1, colours 2..11; vocab 12, seq_len 900",
     .vocab_size = ARC_VOCAB,
@@ -134,4 +145,5 @@ const trm_task trm_task_arc = {
     .crop = crop,
     .build = arc_build_dataset,
     .build_defaults = arc_build_defaults,
+    .build_keys = arc_keys,
 };

@@ -120,7 +120,7 @@ void build_item_rng(uint64_t rng[4], uint64_t seed, long k) {
     rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
 }
 
-double build_now_s(void) { return trm_now_s(); }
+double build_now_s(void) { return util_now_s(); }
 
 long build_generate_all(const trm_gen_opts *o, build_item_fn make, void *ctx, size_t scratch_bytes,
                         build_gen_stats *st) {
@@ -213,8 +213,8 @@ int build_plan_sizes(const char *noun, long test_size, long train_size, int pool
 
 int build_write_dataset(const char *dir, trm_split_writer *train, trm_split_writer *test, trm_err *err) {
     static const char *const names[1] = {"<blank>"};
-    if (trm_split_writer_finish(train, dir, "train", 1, err) || trm_split_writer_finish(test, dir, "test", 1, err) ||
-        trm_write_identifiers(dir, names, 1, err))
+    if (split_writer_finish(train, dir, "train", 1, err) || split_writer_finish(test, dir, "test", 1, err) ||
+        dataset_write_identifiers(dir, names, 1, err))
         return -1;
     return 0;
 }

@@ -8,7 +8,7 @@
 
 #include "core/util.h"
 #include "core/rng.h"
-#include "io/fileio.h" /* trm_fopen_regular */
+#include "io/fileio.h" /* util_fopen_regular */
 #include "io/npy.h"
 #include "tasks/maze.h"
 
@@ -444,14 +444,14 @@ static int read_maze_line(const char *path, long ln, char *line, const csv_layou
 #define MAZE_LINE_MAX (2 * 1000 * 1000 + 1024)
 
 static int load_csv(const char *path, maze_set *s, trm_err *err) {
-    FILE *fp = trm_open_text(path, err);
+    FILE *fp = util_open_text(path, err);
     if (!fp) return -1;
     char *line = malloc(MAZE_LINE_MAX + 1);
     int cap = 0, rc = line ? 0 : trm_errf(err, "%s: out of memory", path), r;
     int32_t *buf = NULL;
     csv_layout c = {0};
     trm_err le;
-    for (long ln = 1; rc == 0 && (r = trm_read_line(fp, line, MAZE_LINE_MAX + 1, &le)) != 0; ln++) {
+    for (long ln = 1; rc == 0 && (r = util_read_line(fp, line, MAZE_LINE_MAX + 1, &le)) != 0; ln++) {
         if (r < 0) {
             rc = trm_errf(err, "%s:%ld: %s", path, ln, le.msg);
             break;

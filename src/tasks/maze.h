@@ -96,10 +96,10 @@ typedef struct {
 int maze_load(const char *path, maze_set *s, trm_err *err);
 void maze_set_free(maze_set *s);
 
-/* The Maze dataset builder (maze_build.c), trm_task_maze's build hook:
+/* The Maze dataset builder (maze_build.c), task_maze's build hook:
  * o->input (and o->test_input) CSV or npy sources, o->maze.aug. */
 int maze_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err);
-/* The maze generator (maze_build.c), trm_task_maze's generate hook:
+/* The maze generator (maze_build.c), task_maze's generate hook:
  * o->maze.* (maze_gen_opts' fields), and its defaults (maze_gen_defaults). */
 int maze_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
 void maze_gen_opts_defaults(trm_gen_opts *o);

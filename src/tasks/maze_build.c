@@ -118,7 +118,7 @@ static int pool_filter(maze_set *s, const maze_set *other, int *dups, int *overl
 /* One group per maze: the maze, then (aug) its 7 other dihedral images. */
 static trm_split_writer *build_split(const maze_set *s, const int *idx, int n, bool aug, trm_err *e) {
     int L = s->seq_len, side = maze_side(L);
-    trm_split_writer *w = trm_split_writer_new(L, MAZE_VOCAB);
+    trm_split_writer *w = split_writer_new(L, MAZE_VOCAB);
     int32_t *buf = malloc(sizeof(int32_t) * 4 * L);
     if (!w || !buf) {
         trm_errf(e, "out of memory");
@@ -127,18 +127,18 @@ static trm_split_writer *build_split(const maze_set *s, const int *idx, int n, b
     int32_t *q = buf, *a = buf + L, *tq = buf + 2 * L, *ta = buf + 3 * L;
     for (int g = 0; g < n; g++) {
         for (int i = 0; i < L; i++) q[i] = s->q[(size_t)idx[g] * L + i], a[i] = s->a[(size_t)idx[g] * L + i];
-        if (trm_split_writer_group(w, e)) goto fail;
+        if (split_writer_group(w, e)) goto fail;
         for (int t = 0; t < (aug ? 8 : 1); t++) {
-            trm_dihedral(t, q, side, side, tq, NULL, NULL);
-            trm_dihedral(t, a, side, side, ta, NULL, NULL);
-            if (trm_split_writer_puzzle(w, 0, e) || trm_split_writer_example(w, tq, ta, e)) goto fail;
+            task_dihedral(t, q, side, side, tq, NULL, NULL);
+            task_dihedral(t, a, side, side, ta, NULL, NULL);
+            if (split_writer_puzzle(w, 0, e) || split_writer_example(w, tq, ta, e)) goto fail;
         }
     }
     free(buf);
     return w;
 fail:
     free(buf);
-    trm_split_writer_free(w);
+    split_writer_free(w);
     return NULL;
 }
 
@@ -203,8 +203,8 @@ int maze_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *
     rc = 0;
 done:
     if (rc && created) build_remove_tree(o->out);
-    trm_split_writer_free(train);
-    trm_split_writer_free(test);
+    split_writer_free(train);
+    split_writer_free(test);
     free(perm);
     maze_set_free(&in.all);
     maze_set_free(&ext.all);

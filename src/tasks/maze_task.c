@@ -43,18 +43,18 @@ static void format(const int32_t *tokens, int seq_len, char *out) {
 /* The 8 dihedral transforms (spec 4.3 --aug); tokens are never relabelled. */
 static void draw_aug(int seq_len, trm_aug *aug, uint64_t rng[4]) {
     (void)seq_len;
-    trm_aug_identity(aug);
+    task_aug_identity(aug);
     aug->dihedral = rng_int(rng, 0, 7);
 }
 
 static void apply_aug(const trm_aug *aug, int seq_len, const int32_t *in, int32_t *out) {
     int n = maze_side(seq_len);
-    trm_dihedral(aug->dihedral, in, n, n, out, NULL, NULL);
+    task_dihedral(aug->dihedral, in, n, n, out, NULL, NULL);
 }
 
 static void invert_aug(const trm_aug *aug, int seq_len, const int32_t *in, int32_t *out) {
     int n = maze_side(seq_len);
-    trm_dihedral(trm_dihedral_inverse(aug->dihedral), in, n, n, out, NULL, NULL);
+    task_dihedral(task_dihedral_inverse(aug->dihedral), in, n, n, out, NULL, NULL);
 }
 
 static int verify(const int32_t *input, const int32_t *pred, int seq_len) {
@@ -85,7 +85,13 @@ static const char *impossible(const int32_t *in, const int32_t *lab, bool has, i
     return maze_solve(in, S, NULL, NULL) < 0 ? "G cannot be reached from S" : NULL;
 }
 
-const trm_task trm_task_maze = {
+/* The builder's own keys (trm_build_args_set). */
+static const build_key maze_keys[] = {
+    {"aug", BUILD_KEY_BOOL, 0, 0, offsetof(trm_build_opts, maze.aug)},
+    {NULL, 0, 0, 0, 0},
+};
+
+const trm_task task_maze = {
     .name = "maze",
     .description = "n x n mazes (spec 4.3): '#' 1, ' ' 2, 'S' 3, 'G' 4, path 'o' 5; vocab 6, seq_len n*n",
     .vocab_size = MAZE_VOCAB,
@@ -103,6 +109,7 @@ const trm_task trm_task_maze = {
     .style = style,
     .crop = NULL,
     .build = maze_build_dataset,
+    .build_keys = maze_keys,
     .generate = maze_generate_csv,
     .gen_defaults = maze_gen_opts_defaults,
 };

@@ -688,7 +688,7 @@ static int read_lines(const char *path, FILE *fp, raw_set *r, trm_err *err) {
     int lineno = 0, qcol = 0, acol = 1, rc = buf ? 0 : trm_errf(err, "%s: out of memory", path), got;
     bool first = true;
     trm_err le;
-    while (rc == 0 && (got = trm_read_line(fp, buf, TRM_LINE_MAX + 1, &le)) != 0) {
+    while (rc == 0 && (got = util_read_line(fp, buf, TRM_LINE_MAX + 1, &le)) != 0) {
         lineno++;
         if (got < 0) {
             rc = trm_errf(err, "%s:%d: %s", path, lineno, le.msg);
@@ -763,7 +763,7 @@ static int check_all(const char *path, raw_set *r, long *nodes, long *backtracks
 
 int sudoku_load(const char *path, sudoku_set *out, trm_err *err) {
     memset(out, 0, sizeof *out);
-    FILE *fp = trm_open_text(path, err);
+    FILE *fp = util_open_text(path, err);
     if (!fp) return -1;
     raw_set r = {0};
     int rc = read_lines(path, fp, &r, err);

@@ -99,8 +99,8 @@ static int sudoku4_split(trm_split_writer *w, int n, int blanks, uint64_t rng[4]
         if (keyset_add(seen, key)) continue;
         int32_t in[16], lab[16];
         for (int i = 0; i < 16; i++) in[i] = q[i] + 1, lab[i] = a[i] + 1;
-        if (trm_split_writer_group(w, e) || trm_split_writer_puzzle(w, 0, e) ||
-            trm_split_writer_example(w, in, lab, e))
+        if (split_writer_group(w, e) || split_writer_puzzle(w, 0, e) ||
+            split_writer_example(w, in, lab, e))
             return -1;
         k++;
     }
@@ -112,8 +112,8 @@ int sudoku4_build(const char *dir, long n_train, long n_test, int blanks, uint64
     uint64_t rng[4];
     rng_seed(rng, seed);
     keyset seen = {0};
-    trm_split_writer *train = trm_split_writer_new(SUDOKU4_CELLS, SUDOKU4_VOCAB);
-    trm_split_writer *test = trm_split_writer_new(SUDOKU4_CELLS, SUDOKU4_VOCAB);
+    trm_split_writer *train = split_writer_new(SUDOKU4_CELLS, SUDOKU4_VOCAB);
+    trm_split_writer *test = split_writer_new(SUDOKU4_CELLS, SUDOKU4_VOCAB);
     int rc = -1;
     if (!train || !test || keyset_init(&seen, n_train + n_test)) {
         trm_errf(err, "out of memory");
@@ -123,13 +123,13 @@ int sudoku4_build(const char *dir, long n_train, long n_test, int blanks, uint64
     if (sudoku4_split(test, (int)n_test, blanks, rng, &seen, err) ||
         sudoku4_split(train, (int)n_train, blanks, rng, &seen, err))
         goto done;
-    if (trm_split_writer_finish(train, dir, "train", 1, err) || trm_split_writer_finish(test, dir, "test", 1, err) ||
-        trm_write_identifiers(dir, names, 1, err))
+    if (split_writer_finish(train, dir, "train", 1, err) || split_writer_finish(test, dir, "test", 1, err) ||
+        dataset_write_identifiers(dir, names, 1, err))
         goto done;
     rc = 0;
 done:
     free(seen.key);
-    trm_split_writer_free(train);
-    trm_split_writer_free(test);
+    split_writer_free(train);
+    split_writer_free(test);
     return rc;
 }

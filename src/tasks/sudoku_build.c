@@ -1,5 +1,5 @@
-/* sudoku_build.c - the Sudoku dataset builders (trm_task_sudoku's and
- * trm_task_sudoku4's build hooks) and their helpers: the leak check and
+/* sudoku_build.c - the Sudoku dataset builders (task_sudoku's and
+ * task_sudoku4's build hooks) and their helpers: the leak check and
  * rating distributions (see sudoku_build.h). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,8 +270,8 @@ static int add_version(trm_split_writer *w, const int8_t q[81], const int8_t a[8
     int32_t in[81], lab[81];
     sudoku_to_tokens(q, in);
     sudoku_to_tokens(a, lab);
-    if (trm_split_writer_puzzle(w, 0, e)) return -1;
-    return trm_split_writer_example(w, in, lab, e);
+    if (split_writer_puzzle(w, 0, e)) return -1;
+    return split_writer_example(w, in, lab, e);
 }
 
 /* q = the solution a with k random cells blank and exactly one solution
@@ -313,7 +313,7 @@ static int add_version_blanked(trm_split_writer *w, const int8_t q[81], const in
 static trm_split_writer *build_split(const trm_build_opts *o, const pool *p, const int *idx, int n, long aug,
                                      const char *name, uint64_t rng[4], trm_err *e) {
     const long blanks[2] = {o->sudoku.blanks, o->sudoku.blanks_max};
-    trm_split_writer *w = trm_split_writer_new(SUDOKU_CELLS, SUDOKU_VOCAB);
+    trm_split_writer *w = split_writer_new(SUDOKU_CELLS, SUDOKU_VOCAB);
     if (!w) {
         trm_errf(e, "out of memory");
         return NULL;
@@ -321,7 +321,7 @@ static trm_split_writer *build_split(const trm_build_opts *o, const pool *p, con
     double t0 = build_now_s();
     for (int g = 0; g < n; g++) {
         const int8_t *q = p->q + (size_t)idx[g] * 81, *a = p->a + (size_t)idx[g] * 81;
-        if (trm_split_writer_group(w, e) || add_version_blanked(w, q, a, blanks, rng, e)) goto fail;
+        if (split_writer_group(w, e) || add_version_blanked(w, q, a, blanks, rng, e)) goto fail;
         for (long k = 0; k < aug; k++) {
             int8_t qa[81], aa[81];
             sudoku_augment(q, a, qa, aa, rng);
@@ -332,7 +332,7 @@ static trm_split_writer *build_split(const trm_build_opts *o, const pool *p, con
     }
     return w;
 fail:
-    trm_split_writer_free(w);
+    split_writer_free(w);
     return NULL;
 }
 
@@ -497,7 +497,7 @@ static int write_ratings_csv(FILE *rf, const sudoku_plan *pl, bool test_only) {
 /* DIR/test (and identifiers.json) alone: a held-out set for trm eval. */
 static int write_test_only(const char *dir, trm_split_writer *test, trm_err *err) {
     static const char *const names[1] = {"<blank>"};
-    if (trm_split_writer_finish(test, dir, "test", 1, err) || trm_write_identifiers(dir, names, 1, err)) return -1;
+    if (split_writer_finish(test, dir, "test", 1, err) || dataset_write_identifiers(dir, names, 1, err)) return -1;
     return 0;
 }
 
@@ -573,8 +573,8 @@ done:
     if (rf) fclose(rf);
     if (rc && o->sudoku.ratings) remove(rtmp);
     if (rc && created) build_remove_tree(o->out);
-    trm_split_writer_free(train);
-    trm_split_writer_free(test);
+    split_writer_free(train);
+    split_writer_free(test);
     plan_free(&pl);
     return rc;
 }

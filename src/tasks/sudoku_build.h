@@ -67,14 +67,14 @@ int sudoku_split_rating_json(FILE *f, const long *nodes, const long *backtracks,
 void sudoku_write_ratings_csv(FILE *f, const char *split, const int8_t *q, const int8_t *a, const long *nodes,
                               const long *backtracks, const int *idx, int n);
 
-/* The dataset builders, the build hooks of trm_task_sudoku (o->input,
- * o->test_input, o->sudoku.*) and trm_task_sudoku4 (o->train_size,
+/* The dataset builders, the build hooks of task_sudoku (o->input,
+ * o->test_input, o->sudoku.*) and task_sudoku4 (o->train_size,
  * o->test_size, o->sudoku4.blanks), with their defaults. */
 int sudoku_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err);
 void sudoku_build_defaults(trm_build_opts *o);
 int sudoku4_build_dataset(const trm_build_opts *o, trm_build_result *res, trm_err *err);
 void sudoku4_build_defaults(trm_build_opts *o);
-/* The generator, trm_task_sudoku's generate hook: o->sudoku.*. */
+/* The generator, task_sudoku's generate hook: o->sudoku.*. */
 int sudoku_generate_csv(const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
 void sudoku_gen_defaults(trm_gen_opts *o);
 

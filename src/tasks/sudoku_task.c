@@ -93,7 +93,7 @@ static void line_perm(int *perm, int side, int box, uint64_t rng[4]) {
 
 static void draw_aug(int seq_len, trm_aug *aug, uint64_t rng[4]) {
     int side = isqrt_small(seq_len), box = side == 4 ? 2 : 3;
-    trm_aug_identity(aug);
+    task_aug_identity(aug);
     int digits[10];
     for (int d = 0; d <= side; d++) digits[d] = d;
     shuffle_range(digits, 1, side + 1, rng);
@@ -214,7 +214,24 @@ static void print9(FILE *f, const int32_t *in, const int32_t *pred, const int32_
     sudoku_print(f, grid, q, has ? ans : NULL, color);
 }
 
-const trm_task trm_task_sudoku = {
+/* The builders' own keys (trm_build_args_set). */
+static const build_key sudoku_keys[] = {
+    {"aug", BUILD_KEY_LONG, 0, 1000000, offsetof(trm_build_opts, sudoku.aug)},
+    {"min_nodes", BUILD_KEY_LONG, 1, 1L << 40, offsetof(trm_build_opts, sudoku.min_nodes)},
+    {"blanks", BUILD_KEY_LONG, 0, 64, offsetof(trm_build_opts, sudoku.blanks)},
+    {"blanks_max", BUILD_KEY_LONG, 0, 64, offsetof(trm_build_opts, sudoku.blanks_max)},
+    {"holdout", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, sudoku.holdout)},
+    {"ratings", BUILD_KEY_STR, 0, 0, offsetof(trm_build_opts, sudoku.ratings)},
+    {"test_only", BUILD_KEY_BOOL, 0, 0, offsetof(trm_build_opts, sudoku.test_only)},
+    {NULL, 0, 0, 0, 0},
+};
+
+static const build_key sudoku4_keys[] = {
+    {"blanks", BUILD_KEY_INT, 1, 12, offsetof(trm_build_opts, sudoku4.blanks)},
+    {NULL, 0, 0, 0, 0},
+};
+
+const trm_task task_sudoku = {
     .name = "sudoku",
     .description = "9x9 Sudoku (spec 4.2): tokens blank 1, digits 2..10; vocab 11, seq_len 81",
     .vocab_size = SUDOKU_VOCAB,
@@ -227,6 +244,7 @@ const trm_task trm_task_sudoku = {
     .print = print9,
     .build = sudoku_build_dataset,
     .build_defaults = sudoku_build_defaults,
+    .build_keys = sudoku_keys,
     .generate = sudoku_generate_csv,
     .gen_defaults = sudoku_gen_defaults,
     .parse = parse_any,
@@ -239,7 +257,7 @@ const trm_task trm_task_sudoku = {
     .crop = NULL,
 };
 
-const trm_task trm_task_sudoku4 = {
+const trm_task task_sudoku4 = {
     .name = "sudoku4",
     .description = "4x4 Sudoku with 2x2 boxes: tokens blank 1, digits 2..5; vocab 6, seq_len 16",
     .vocab_size = SUDOKU4_VOCAB,
@@ -250,6 +268,7 @@ const trm_task trm_task_sudoku4 = {
     .impossible = impossible,
     .build = sudoku4_build_dataset,
     .build_defaults = sudoku4_build_defaults,
+    .build_keys = sudoku4_keys,
     .parse = parse_any,
     .format = format_any,
     .draw_aug = draw_aug,

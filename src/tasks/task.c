@@ -4,19 +4,19 @@
 
 #include "tasks/task.h"
 
-extern const trm_task trm_task_sudoku, trm_task_sudoku4;
-extern const trm_task trm_task_arc;
-extern const trm_task trm_task_maze;
+extern const trm_task task_sudoku, task_sudoku4;
+extern const trm_task task_arc;
+extern const trm_task task_maze;
 
 static const trm_task *const g_tasks[] = {
-    &trm_task_sudoku,
-    &trm_task_sudoku4, /* before maze: (6, 16) is 4x4 Sudoku */
-    &trm_task_maze,
-    &trm_task_arc,
+    &task_sudoku,
+    &task_sudoku4, /* before maze: (6, 16) is 4x4 Sudoku */
+    &task_maze,
+    &task_arc,
     NULL,
 };
 
-const trm_task *const *trm_task_list(void) { return g_tasks; }
+const trm_task *const *task_list(void) { return g_tasks; }
 
 const trm_task *trm_task_by_name(const char *name) {
     for (int i = 0; g_tasks[i]; i++)
@@ -32,18 +32,18 @@ const trm_task *trm_task_detect(int vocab_size, int seq_len) {
     return NULL;
 }
 
-void trm_aug_identity(trm_aug *aug) {
+void task_aug_identity(trm_aug *aug) {
     memset(aug, 0, sizeof *aug);
     for (int i = 0; i < 32; i++) aug->perm[i] = (uint8_t)i, aug->row_perm[i] = aug->col_perm[i] = i;
 }
 
-int trm_dihedral_inverse(int id) {
+int task_dihedral_inverse(int id) {
     static const int inv[8] = {0, 3, 2, 1, 4, 5, 6, 7};
     return id >= 0 && id < 8 ? inv[id] : 0;
 }
 
 /* Spec 4.5: out[i][j] in terms of A (R x C). */
-void trm_dihedral(int id, const int32_t *in, int R, int C, int32_t *out, int *out_rows,
+void task_dihedral(int id, const int32_t *in, int R, int C, int32_t *out, int *out_rows,
                   int *out_cols) {
     bool swap = id == 1 || id == 3 || id == 6 || id == 7;
     int oR = swap ? C : R, oC = swap ? R : C;

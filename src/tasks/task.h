@@ -103,6 +103,23 @@ typedef struct {
     void (*free)(trm_task_scorer *s);
 } trm_task_scorer_ops;
 
+/* One of a builder's own options, set by key (trm_build_args_set, trm.h):
+ * the field of trm_build_opts at byte offset off. A task lists its keys
+ * in build_keys, so the by-key setter names no task. */
+typedef enum {
+    BUILD_KEY_LONG, /* long in [lo, hi] */
+    BUILD_KEY_INT,  /* int in [lo, hi] */
+    BUILD_KEY_BOOL, /* bool: true, false, 1 or 0 */
+    BUILD_KEY_STR,  /* const char *: a copy that lives as long as the setter's handle */
+} build_key_kind;
+
+typedef struct {
+    const char *key;
+    build_key_kind kind;
+    long lo, hi;
+    size_t off;
+} build_key;
+
 typedef struct trm_task trm_task;
 struct trm_task {
     const char *name;          /* "sudoku", "sudoku4", "maze", "arc" */
@@ -170,6 +187,9 @@ struct trm_task {
     int (*build)(const trm_build_opts *o, trm_build_result *res, trm_err *err);
     /* The builder's defaults over trm_build_opts_init's (NULL: none). */
     void (*build_defaults)(trm_build_opts *o);
+    /* The builder's own option keys beyond the shared ones (out, input,
+     * seed, ...), ended by a {NULL} entry; NULL: none. */
+    const build_key *build_keys;
     /* Generates new puzzles as question,answer CSV (trm_generate_puzzles)
      * and its defaults; NULL when the family has no generator. */
     int (*generate)(const trm_gen_opts *o, trm_gen_result *res, trm_err *err);
@@ -183,15 +203,15 @@ const trm_task *trm_task_by_name(const char *name);
  * none. */
 const trm_task *trm_task_detect(int vocab_size, int seq_len);
 /* All tasks, NULL-terminated. */
-const trm_task *const *trm_task_list(void);
+const trm_task *const *task_list(void);
 
 /* Shared helpers for tasks on square or rectangular boards. */
 /* Dihedral transform id 0..7 (spec 4.5) of a rows x cols board of tokens;
  * out gets the transformed board, whose shape is (*out_rows, *out_cols). */
-void trm_dihedral(int id, const int32_t *in, int rows, int cols, int32_t *out, int *out_rows,
+void task_dihedral(int id, const int32_t *in, int rows, int cols, int32_t *out, int *out_rows,
                   int *out_cols);
 /* The inverse id: [0, 3, 2, 1, 4, 5, 6, 7][id]. */
-int trm_dihedral_inverse(int id);
-void trm_aug_identity(trm_aug *aug);
+int task_dihedral_inverse(int id);
+void task_aug_identity(trm_aug *aug);
 
 #endif

@@ -173,7 +173,7 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
     if (P > 1 && (o->on_row || o->solve))
         return trm_errf(err, "a split evaluation takes the plain solver and no per-row callback");
     int lo = (int)((int64_t)batch * R / P), lb = (int)((int64_t)batch * (R + 1) / P) - lo;
-    trm_loader *ld = trm_loader_new(split, batch, false, 0, err);
+    trm_loader *ld = loader_new(split, batch, false, 0, err);
     if (!ld) return -1;
     trm_act *a = trm_act_new(m, lb > 0 ? lb : 1, TRM_EVAL, 0, err);
     eval_bufs b = {0};
@@ -188,7 +188,7 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
     score_sums sums = {0};
     double loss = 0;
     int n;
-    while (rc == 0 && seen < total && !stop_now(o) && (n = trm_loader_next(ld, b.in, b.lab, b.pid)) > 0) {
+    while (rc == 0 && seen < total && !stop_now(o) && (n = loader_next(ld, b.in, b.lab, b.pid)) > 0) {
         if (seen + n > total) n = (int)(total - seen);
         int nl = n - lo < 0 ? 0 : n - lo < lb ? n - lo : lb; /* real rows in this rank's slice */
         trm_batch bt = {lb, b.in + (size_t)lo * S, b.lab + (size_t)lo * S, b.pid + lo};
@@ -211,7 +211,7 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
 done:
     bufs_free(&b);
     trm_act_free(a);
-    trm_loader_free(ld);
+    loader_free(ld);
     return rc;
 }
 

@@ -18,7 +18,7 @@ struct trm_replay {
     int32_t *tmp;              /* [S] */
 };
 
-trm_replay *trm_replay_new(int capacity, int seq_len, float ratio, const trm_task *task, bool augment,
+trm_replay *replay_new(int capacity, int seq_len, float ratio, const trm_task *task, bool augment,
                            uint64_t seed, trm_err *err) {
     if (capacity < 1 || !(ratio > 0 && ratio <= 1)) {
         trm_errf(err, "replay: capacity %d, ratio %g (expected >= 1 and (0, 1])", capacity, ratio);
@@ -36,14 +36,14 @@ trm_replay *trm_replay_new(int capacity, int seq_len, float ratio, const trm_tas
         rng_seed(r->rng, seed);
     }
     if (!r || !r->in || !r->lab || !r->pid || !r->tmp) {
-        trm_replay_free(r);
+        replay_free(r);
         trm_errf(err, "out of memory for a replay buffer of %d examples", capacity);
         return NULL;
     }
     return r;
 }
 
-void trm_replay_free(trm_replay *r) {
+void replay_free(trm_replay *r) {
     if (!r) return;
     free(r->in); free(r->lab); free(r->pid); free(r->tmp);
     free(r);
@@ -65,7 +65,7 @@ static void put_row(trm_replay *r, int k, int b, int32_t *in, int32_t *lab, int3
     pid[b] = r->pid[k];
 }
 
-void trm_replay_mix(trm_replay *r, const trm_act *a, int32_t *in, int32_t *lab, int32_t *pid) {
+void replay_mix(trm_replay *r, const trm_act *a, int32_t *in, int32_t *lab, int32_t *pid) {
     for (int b = 0; b < a->batch; b++) {
         if (!a->halted[b] || r->meta[0] == 0) continue; /* only rows that take new data */
         if (rng_uniform(r->rng) >= r->ratio) continue;
@@ -84,7 +84,7 @@ static bool row_wrong(const trm_model *m, const trm_act *a, int b) {
     return false;
 }
 
-void trm_replay_collect(trm_replay *r, const trm_model *m, const trm_act *a) {
+void replay_collect(trm_replay *r, const trm_model *m, const trm_act *a) {
     size_t S = (size_t)r->S;
     for (int b = 0; b < a->batch; b++) {
         if (!a->halted[b] || !row_wrong(m, a, b)) continue;
@@ -96,7 +96,7 @@ void trm_replay_collect(trm_replay *r, const trm_model *m, const trm_act *a) {
     }
 }
 
-int trm_replay_save(const trm_replay *r, st_writer *w, trm_err *err) {
+int replay_save(const trm_replay *r, st_writer *w, trm_err *err) {
     int64_t s2[2] = {r->cap, r->S}, s1[1] = {r->cap}, s3[1] = {3}, s4[1] = {4};
     if (st_writer_add(w, "replay.inputs", ST_I32, 2, s2, r->in, err) ||
         st_writer_add(w, "replay.labels", ST_I32, 2, s2, r->lab, err) ||
@@ -117,7 +117,7 @@ static int get(const st_file *f, const char *name, st_dtype dt, int64_t numel, v
     return 0;
 }
 
-int trm_replay_load(trm_replay *r, const st_file *f, trm_err *err) {
+int replay_load(trm_replay *r, const st_file *f, trm_err *err) {
     if (!st_find(f, "replay.meta")) { memset(r->meta, 0, sizeof r->meta); return 0; }
     int64_t n = (int64_t)r->cap * r->S;
     if (get(f, "replay.inputs", ST_I32, n, r->in, err) || get(f, "replay.labels", ST_I32, n, r->lab, err) ||

@@ -18,18 +18,18 @@ typedef struct trm_replay trm_replay;
 /* capacity examples of seq_len tokens; ratio in (0, 1]; task (may be NULL)
  * gives the augmentations, used only when augment is set (datasets whose
  * puzzle ids name augmented versions must not be re-augmented). */
-trm_replay *trm_replay_new(int capacity, int seq_len, float ratio, const trm_task *task, bool augment,
+trm_replay *replay_new(int capacity, int seq_len, float ratio, const trm_task *task, bool augment,
                            uint64_t seed, trm_err *err);
-void trm_replay_free(trm_replay *r);
+void replay_free(trm_replay *r);
 /* Before a step: each row that will load new data (a->halted) takes a kept
  * failure with probability ratio, in place in the batch in/lab/pid. */
-void trm_replay_mix(trm_replay *r, const trm_act *a, int32_t *in, int32_t *lab, int32_t *pid);
+void replay_mix(trm_replay *r, const trm_act *a, int32_t *in, int32_t *lab, int32_t *pid);
 /* After a step: keeps the rows that halted with a wrong answer (any
  * labelled token's argmax wrong). */
-void trm_replay_collect(trm_replay *r, const trm_model *m, const trm_act *a);
+void replay_collect(trm_replay *r, const trm_model *m, const trm_act *a);
 /* Training-state tensors "replay.*" (the writer borrows r's buffers). A
  * state without them (saved before the option was on) loads as empty. */
-int trm_replay_save(const trm_replay *r, st_writer *w, trm_err *err);
-int trm_replay_load(trm_replay *r, const st_file *f, trm_err *err);
+int replay_save(const trm_replay *r, st_writer *w, trm_err *err);
+int replay_load(trm_replay *r, const st_file *f, trm_err *err);
 
 #endif

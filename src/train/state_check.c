@@ -1,4 +1,4 @@
-/* state_check.c - trm_train_state_check: a training state is checked as
+/* state_check.c - train_state_check: a training state is checked as
  * strictly as a checkpoint before --resume uses any of it. A state is our
  * own output, but it may be truncated, edited or come from another run,
  * and its carry feeds straight into index arithmetic (token ids index the
@@ -190,7 +190,7 @@ static int check_replay(const st_file *f, const trm_config *c, int64_t B, trm_er
     return check_rng(f, "replay.rng", err);
 }
 
-int trm_train_state_check(const st_file *f, const trm_model *m, const trm_train_config *tc, int64_t end_step,
+int train_state_check(const st_file *f, const trm_model *m, const trm_train_config *tc, int64_t end_step,
                           int row_steps, trm_err *err) {
     const char *fmt = st_metadata(f, "format"), *arch = st_metadata(f, "config");
     if (!fmt || strcmp(fmt, "trm-train-state"))

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "core/keyval.h"
-#include "core/util.h" /* trm_now_s */
+#include "core/util.h" /* util_now_s */
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "dist/ddp.h"   /* DDP: data-parallel call sites are marked "DDP:" */
@@ -273,7 +273,7 @@ static int save_state(run *r, trm_err *err) {
     int32_t *halted = malloc(sizeof(int32_t) * (size_t)B);
     for (int b = 0; b < B && halted; b++) halted[b] = a.halted[b];
     trm_loader_state ls;
-    trm_loader_get_state(r->loader, &ls);
+    loader_get_state(r->loader, &ls);
     int64_t steps = trm_optim_steps(r->opt), counters[3] = {r->step, ls.epoch, ls.cursor};
     int64_t s3[1] = {3};
     add_name(w, "carry.", "y", ST_F32, 3, s_yz, a.y, &rc, err);
@@ -290,7 +290,7 @@ static int save_state(run *r, trm_err *err) {
     add_name(w, "run.", "flops", ST_F64, 1, s1, &r->flops, &rc, err);
     add_name(w, "nocarry.", "rng", ST_I64, 1, s4, r->warm_rng, &rc, err);
     if (!halted) rc = trm_errf(err, "out of memory");
-    if (rc == 0 && r->replay) rc = trm_replay_save(r->replay, w, err);
+    if (rc == 0 && r->replay) rc = replay_save(r->replay, w, err);
     if (rc == 0) rc = st_writer_write(w, r->path_state, err);
     st_writer_free(w);
     free(halted); free(arch); free(tcj);
@@ -325,7 +325,7 @@ static int load_state(run *r, trm_err *err) {
     st_file *f = st_open(r->path_state, err);
     if (!f) return -1;
     trm_model *m = r->m;
-    int rc = trm_train_state_check(f, m, &r->tc, r->end_step, max_row_steps(r), err);
+    int rc = train_state_check(f, m, &r->tc, r->end_step, max_row_steps(r), err);
     for (int i = 0; rc == 0 && i < m->n_tensors; i++) {
         trm_tensor *t = &m->tensors[i];
         rc = state_get(f, "live.", t->name, ST_F32, t->numel, t->data, err);
@@ -356,14 +356,14 @@ static int load_state(run *r, trm_err *err) {
     if (rc == 0) rc = state_get(f, "optim.", "steps", ST_I64, 1, &steps, err);
     if (rc == 0) rc = state_get(f, "run.", "flops", ST_F64, 1, &r->flops, err);
     if (rc == 0) rc = state_get(f, "nocarry.", "rng", ST_I64, 4, r->warm_rng, err);
-    if (rc == 0 && r->replay) rc = trm_replay_load(r->replay, f, err);
+    if (rc == 0 && r->replay) rc = replay_load(r->replay, f, err);
     if (rc == 0) {
         for (int b = 0; b < B; b++) a.halted[b] = halted[b] != 0;
         r->step = r->saved_step = counters[0];
         ls.epoch = counters[1];
         ls.cursor = counters[2];
         trm_optim_set_steps(r->opt, steps);
-        rc = trm_loader_set_state(r->loader, &ls, err);
+        rc = loader_set_state(r->loader, &ls, err);
         ddp_carry_scatter(r->dp, r->act); /* DDP */
     }
     ddp_carry_release(r->dp);
@@ -388,9 +388,9 @@ typedef struct { trm_metrics sum; int64_t steps; double t0; } log_window;
  * last one. */
 static void log_train(run *r, log_window *w, double run_t0, int64_t start_step) {
     const trm_metrics *s = &w->sum;
-    double el = trm_now_s() - w->t0, B = r->tc.global_batch_size, n = w->steps * B;
+    double el = util_now_s() - w->t0, B = r->tc.global_batch_size, n = w->steps * B;
     double cnt = s->count > 0 ? s->count : 1;
-    double total_el = trm_now_s() - run_t0;
+    double total_el = util_now_s() - run_t0;
     const trm_optim_config *oc = &r->tc.optim;
     trm_train_progress p = {
         .step = r->step, .end_step = r->end_step,
@@ -412,7 +412,7 @@ static void log_train(run *r, log_window *w, double run_t0, int64_t start_step) 
     append_jsonl(r->path_metrics, line);
     if (r->cb->on_progress) r->cb->on_progress(r->cb->ctx, &p);
     memset(w, 0, sizeof *w);
-    w->t0 = trm_now_s();
+    w->t0 = util_now_s();
 }
 
 /* ------------------------------------------------------------ phases */
@@ -533,7 +533,7 @@ static int run_graph(run *r, const trm_batch *bt, trm_err *err) {
 }
 
 /* hint_schedule: part of the fresh rows' answers shown in their questions
- * (trm_batch_reveal). The draws come from a stream seeded by the run's
+ * (dataset_batch_reveal). The draws come from a stream seeded by the run's
  * seed and the step, so a resumed run (and every rank of a data-parallel
  * one, which all hold the whole batch here) draws the same without any
  * state in state.safetensors. */
@@ -543,16 +543,16 @@ static void reveal_hints(run *r) {
     if (percent == 0) return;
     uint64_t rng[4];
     rng_seed(rng, (r->tc.seed + 5) * 0x9E3779B97F4A7C15ull + (uint64_t)r->step);
-    trm_batch_reveal(r->in, r->lab, r->tc.global_batch_size, r->arch.seq_len, percent / 100.0, rng);
+    dataset_batch_reveal(r->in, r->lab, r->tc.global_batch_size, r->arch.seq_len, percent / 100.0, rng);
 }
 
 /* One training step (spec 3.3); returns 1 past S_total (a no-op step). */
 static int train_step(run *r, log_window *w, trm_err *err) {
     int B = r->tc.global_batch_size;
     apply_phase(r);
-    trm_loader_next(r->loader, r->in, r->lab, r->pid);
+    loader_next(r->loader, r->in, r->lab, r->pid);
     reveal_hints(r);
-    if (r->replay) trm_replay_mix(r->replay, r->act, r->in, r->lab, r->pid);
+    if (r->replay) replay_mix(r->replay, r->act, r->in, r->lab, r->pid);
     trm_batch gbt = {B, r->in, r->lab, r->pid};
     trm_batch bt = ddp_slice(r->dp, &gbt, r->arch.seq_len); /* DDP: this rank's rows */
     if (run_graph(r, &bt, err)) return -1;
@@ -564,7 +564,7 @@ static int train_step(run *r, log_window *w, trm_err *err) {
         dist_same_failure(err); /* DDP: every rank stops here on the same sums */
         return -1;
     }
-    if (r->replay) trm_replay_collect(r->replay, r->m, r->act);
+    if (r->replay) replay_collect(r->replay, r->m, r->act);
     trm_model_zero_grad(r->m);
     if (trm_act_backward(r->m, r->act, 1.0f / B, err)) return -1;
     int skipped;
@@ -729,16 +729,16 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
     r->act = trm_act_new(r->m, ddp_rows(r->dp, B), TRM_TRAIN, r->tc.seed + 1, err);
     r->m->cfg = r->arch;
     if (!r->act) return -1;
-    if (!(r->loader = trm_loader_new(r->train, B, true, r->tc.seed, err))) return -1;
+    if (!(r->loader = loader_new(r->train, B, true, r->tc.seed, err))) return -1;
     /* the reference drops the partial batch once per eval_interval epochs */
-    trm_loader_set_iteration(r->loader, r->tc.eval_interval >= 1 ? (int64_t)r->tc.eval_interval : 0);
+    loader_set_iteration(r->loader, r->tc.eval_interval >= 1 ? (int64_t)r->tc.eval_interval : 0);
     if (r->tc.replay_failures > 0 && r->dp)
         return trm_errf(err, "replay_failures=%g needs a single process: failure replay is not data-parallel yet "
                         "(run without mpirun, or replay_failures=0)", r->tc.replay_failures);
     if (r->tc.replay_failures > 0) {
         /* fresh augmentations only where puzzle ids do not name augmented versions */
         const trm_task *task = trm_task_detect(arch.vocab_size, arch.seq_len);
-        if (!(r->replay = trm_replay_new(4 * B, arch.seq_len, r->tc.replay_failures, task,
+        if (!(r->replay = replay_new(4 * B, arch.seq_len, r->tc.replay_failures, task,
                                          arch.num_puzzle_identifiers <= 1, r->tc.seed + 2, err)))
             return -1;
     }
@@ -751,8 +751,8 @@ static int open_run(run *r, const trm_config *arch_in, const trm_train_run_opts 
 
 static void close_run(run *r) {
     ddp_free(r->dp);
-    trm_loader_free(r->loader);
-    trm_replay_free(r->replay);
+    loader_free(r->loader);
+    replay_free(r->replay);
     trm_split_close(r->train);
     trm_split_close(r->test);
     trm_act_free(r->act);
@@ -783,8 +783,8 @@ static void report(const run *r, trm_train_event_kind kind, int64_t start, bool 
 
 static int loop(run *r, const trm_train_run_opts *o, trm_err *err) {
     int64_t eval_every = eval_every_steps(r), start = r->step;
-    log_window w = {.t0 = trm_now_s()};
-    double t0 = trm_now_s();
+    log_window w = {.t0 = util_now_s()};
+    double t0 = util_now_s();
     int64_t stop_at = r->tc.stop_after > 0 ? start + r->tc.stop_after : INT64_MAX;
     bool stopped = false; /* DDP: a stop raised on any rank stops all of them at the same step */
     while (r->step < r->end_step && r->step < stop_at && !(stopped = dist_any(stop_raised(r)))) {
@@ -818,7 +818,7 @@ static int64_t record_step(const char *line) {
  * torn by the kill), replacing the file atomically. */
 static int truncate_metrics(const char *path, int64_t step, trm_err *err) {
     if (access(path, F_OK) != 0 && errno == ENOENT) return 0;
-    FILE *f = trm_fopen_regular(path, err); /* never a FIFO or through a link's target */
+    FILE *f = util_fopen_regular(path, err); /* never a FIFO or through a link's target */
     if (!f) return -1;
     char *buf = NULL;
     long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;

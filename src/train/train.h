@@ -23,7 +23,7 @@
  * unbounded); row_steps bounds a row's supervision-step count (0: the
  * arch's halt_max_steps; schedules and nocarry warm-ups may go further).
  * Returns -1 with one line naming the file and the tensor. */
-int trm_train_state_check(const st_file *f, const trm_model *m, const trm_train_config *tc, int64_t end_step,
+int train_state_check(const st_file *f, const trm_model *m, const trm_train_config *tc, int64_t end_step,
                           int row_steps, trm_err *err);
 
 /* Evaluation (trm_evaluate, trm_eval_opts, ...) is public: include/trm.h. */
