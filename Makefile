@@ -93,7 +93,7 @@ test: all tests
 	tests/run.sh $(BUILD)
 
 sanitize:
-	TRM_FUZZ_SECONDS= TRM_SKIP_LEARNING=1 $(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	TRM_FUZZ_SECONDS= TRM_SUITE_PASS=sanitizer $(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	        LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
 # the fuzz stage runs once, in the optimized pass (its harnesses carry

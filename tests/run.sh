@@ -54,17 +54,30 @@ check() {
 }
 
 start=$SECONDS
-check "reference: PyTorch model self-test" $PY tests/reference/trm_ref.py
-check "reference: parameter counts of spec 1.9" $PY tests/reference/check_params.py
-check "reference: safetensors reader/writer self-test" $PY tests/reference/safetensors_io.py
-check "reference: optimizer self-test (spec 9 anchors)" $PY tests/reference/optim_ref.py
-check "reference: Muon and AdamW self-test" $PY tests/reference/muon_ref.py
-check "tools: checkpoint converter round trip" $PY tests/reference/test_convert_checkpoint.py
-check "check_arc_builder.py: missing reference or data is a named skip, pydantic 1 gets the shim" \
-    $PY tests/reference/test_check_arc_builder.py
-# the ARM64 stage of make check (tests/cross_arm64.sh) names what it lacks
-check "arm64 stage: a named skip without the cross compiler" \
-    bash -c 'CROSS_ARM64=no-such- tests/cross_arm64.sh | grep -q "^ok - .*# SKIP missing: no-such-gcc"'
+# The sanitizer pass (make sanitize: TRM_SUITE_PASS=sanitizer) runs what
+# exercises the C code again under ASan + UBSan and leaves out what does not
+# or what repeats code the pass already covers: the Python-only checks, the
+# TRM_CPU=avx2 repeat of the model tests (the AVX2 kernels run under the
+# sanitizers in test_kernels / test_ops, and a whole AVX2 training step in
+# test_kernels' avx2 = avx512 test) and the ~1000-step learning tests (the
+# same training code runs in every other test). make test runs all of them.
+sanitizer_pass=0
+[ "${TRM_SUITE_PASS:-}" = sanitizer ] && sanitizer_pass=1
+if [ "$sanitizer_pass" = 1 ]; then
+    echo "# Python-only checks (reference self-tests, converter, builder shim, arm64 stage): not run in this (sanitizer) pass; make test runs them"
+else
+    check "reference: PyTorch model self-test" $PY tests/reference/trm_ref.py
+    check "reference: parameter counts of spec 1.9" $PY tests/reference/check_params.py
+    check "reference: safetensors reader/writer self-test" $PY tests/reference/safetensors_io.py
+    check "reference: optimizer self-test (spec 9 anchors)" $PY tests/reference/optim_ref.py
+    check "reference: Muon and AdamW self-test" $PY tests/reference/muon_ref.py
+    check "tools: checkpoint converter round trip" $PY tests/reference/test_convert_checkpoint.py
+    check "check_arc_builder.py: missing reference or data is a named skip, pydantic 1 gets the shim" \
+        $PY tests/reference/test_check_arc_builder.py
+    # the ARM64 stage of make check (tests/cross_arm64.sh) names what it lacks
+    check "arm64 stage: a named skip without the cross compiler" \
+        bash -c 'CROSS_ARM64=no-such- tests/cross_arm64.sh | grep -q "^ok - .*# SKIP missing: no-such-gcc"'
+fi
 
 stamp="$TRM_FIXTURES/.stamp"
 src_hash=$(cat tests/reference/*.py | sha256sum | cut -c1-16)
@@ -84,7 +97,9 @@ done
 # TRM_CPU=avx2 (also on an AVX-512 CPU): both SIMD paths are tested
 # wherever the suite runs (src/kernels/cpu.h). A named skip on a CPU
 # without AVX2 + FMA (trm refuses the setting, and says why).
-if cpu_err=$(TRM_CPU=avx2 "$BUILD/trm" info --preset tiny 2>&1 >/dev/null); then
+if [ "$sanitizer_pass" = 1 ]; then
+    echo "# test_parity, test_model (TRM_CPU=avx2): not run in this (sanitizer) pass; make test runs them"
+elif cpu_err=$(TRM_CPU=avx2 "$BUILD/trm" info --preset tiny 2>&1 >/dev/null); then
     for t in test_parity test_model; do
         [ -x "$BUILD/tests/$t" ] && tally "$t (TRM_CPU=avx2)" env TRM_CPU=avx2 CMOCKA_MESSAGE_OUTPUT=TAP "$BUILD/tests/$t"
     done
@@ -109,7 +124,7 @@ tally "python.sh" tests/python.sh "$BUILD/trm"
 # The learning test trains for ~1000 steps: it runs in the optimized build
 # only (make test); under the sanitizers (make sanitize) every other test
 # still exercises the same training code.
-if [ "${TRM_SKIP_LEARNING:-0}" = 1 ]; then
+if [ "$sanitizer_pass" = 1 ]; then
     echo "# learn.sh, learn_maze.sh, learn_recipes.sh: not run in this (sanitizer) pass; make test runs them"
 else
     tally "learn.sh" tests/learn.sh "$BUILD/trm"
