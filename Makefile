@@ -98,9 +98,13 @@ sanitize:
 
 # the fuzz stage runs once, in the optimized pass (its harnesses carry
 # their own sanitizers)
+# Builds run on every core (JOBS; the stages' scripts build the fuzz and
+# ARM64 trees with the same count), the tests themselves one after another.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+export JOBS
 check:
-	TRM_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) $(MAKE) test
-	$(MAKE) sanitize
+	TRM_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) $(MAKE) -j$(JOBS) test
+	$(MAKE) -j$(JOBS) sanitize
 	$(MAKE) test-arm64
 
 # ---- ARM64: cross build (Debian's gcc-aarch64-linux-gnu and the arm64

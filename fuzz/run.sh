@@ -25,7 +25,7 @@ if ! "$CC_F" -fopenmp -fsanitize=fuzzer "$work/probe.c" -o "$work/probe" >/dev/n
     n=$((n + 1)); echo "ok $n - fuzzing # SKIP $CC_F with libFuzzer not available (Debian: clang-14 libclang-rt-14-dev libomp-14-dev)"
     exit 0
 fi
-if ! make -s FUZZ_CC="$CC_F" FUZZ_BUILD="$FB" fuzz-build >"$work/build.log" 2>&1; then
+if ! make -s -j"${JOBS:-1}" FUZZ_CC="$CC_F" FUZZ_BUILD="$FB" fuzz-build >"$work/build.log" 2>&1; then
     tail -20 "$work/build.log"; bad "fuzz harnesses build"; exit 1
 fi
 ok "fuzz harnesses build"

@@ -41,7 +41,7 @@ passed=0 failed=0 skipped=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-if ! make -s cross-arm64 ARM64_BUILD="$BUILD" ARM64_TESTS="$TESTS" CROSS_ARM64="$CROSS" >"$log" 2>&1; then
+if ! make -s -j"${JOBS:-1}" cross-arm64 ARM64_BUILD="$BUILD" ARM64_TESTS="$TESTS" CROSS_ARM64="$CROSS" >"$log" 2>&1; then
     tail -n 30 "$log"
     echo "not ok - arm64 cross build (make cross-arm64)"
     echo "# arm64: 0 passed, 1 failed ($((SECONDS - start)) s)"
