@@ -2,7 +2,7 @@
 #   make            build build/trm and build/libtrm.a
 #   make test       build and run the test suite (tests/run.sh)
 #   make sanitize   the same suite under AddressSanitizer + UBSan (build-asan/)
-#   make check      test + sanitize + 10 s of each fuzzer + the ARM64 stage
+#   make check      test + sanitize + 5 s of each fuzzer + the ARM64 stage
 #                   (what CI runs)
 #   make cross-arm64  cross-compile build-arm64/ (aarch64-linux-gnu-gcc, BLAS=0)
 #   make test-arm64   that build's NEON kernel and model parity tests under
@@ -13,7 +13,7 @@
 #   make MPI=1|0    with / without MPI data-parallel training (docs/mpi.md);
 #                   default: with it when OpenMPI's mpicc is installed
 #   make fuzz       libFuzzer harnesses (fuzz/, clang + libFuzzer, build-fuzz/),
-#                   FUZZ_SECONDS (default 60) each; make check runs them 10 s each
+#                   FUZZ_SECONDS (default 60) each; make check runs them 5 s each
 
 CC      ?= gcc
 BUILD   ?= build
@@ -135,7 +135,7 @@ test-arm64:
 FUZZ_CC      ?= $(shell command -v clang || command -v clang-14 || echo clang)
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-CHECK_FUZZ_SECONDS ?= 10
+CHECK_FUZZ_SECONDS ?= 5
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 fuzz: fuzz-build
