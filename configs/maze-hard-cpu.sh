@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # configs/maze-hard-cpu.sh - the study's best recipe (Muon) on the shared
 # Maze-Hard data (30x30, 1000 training mazes, 1000 held-out test mazes) at a
-# size a 2-core CPU can train in about 3 hours of one thread (docs/maze.md,
+# size one thread of a 2-core CPU trains in under 2 hours (docs/maze.md,
 # "Maze-Hard on a CPU budget": measured, it learns no more than copying the
 # question at this budget; 1.6e14 FLOPs, 0 valid paths).
 #
