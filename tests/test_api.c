@@ -337,18 +337,43 @@ static void test_eval_and_search(void **state) {
     /* progress comes through on_progress after every batch, and the
      * library prints nothing itself */
     progress_rec pr = {0};
-    trm_eval_opts op = {.steps = 3, .batch = 2, .on_progress = count_progress, .progress_ctx = &pr};
+    trm_eval_opts op = {.steps = 3, .batch = 3, .on_progress = count_progress, .progress_ctx = &pr};
     trm_eval_result rp;
     tu_stderr_begin();
     int prc = trm_evaluate_opts(m, s, &op, &rp, &e);
     const char *printed = tu_stderr_end();
     assert_int_equal(prc, 0);
     assert_string_equal(printed, "");
-    assert_int_equal(pr.calls, (N_EX + 1) / 2);
+    assert_int_equal(pr.calls, (N_EX + 2) / 3); /* the last batch is partial */
     assert_int_equal(pr.seen, N_EX);
     assert_int_equal(pr.total, N_EX);
     assert_true(pr.exact == rp.exact_accuracy);
+    /* the same numbers as one batch of all rows: the rows of the last,
+     * partial batch that hold no example add nothing to the loss */
+    assert_true(rp.exact_accuracy == r.exact_accuracy);
+    assert_true(fabs(rp.accuracy - r.accuracy) <= 1e-12);
+    if (!(fabs(rp.lm_loss - r.lm_loss) <= 1e-6 * fabs(r.lm_loss)))
+        fail_msg("lm_loss at batch 3: %.9g, at batch %d: %.9g", rp.lm_loss, N_EX, r.lm_loss);
     trm_eval_result_free(&rp);
+    /* max_examples cutting a full batch short: the rows past it are not
+     * scored and add nothing to the loss (batches of 2 rows of 4, cut at
+     * 3, against one batch of those 3) */
+    trm_eval_opts o3 = {.steps = 3, .batch = 3};
+    trm_eval_opts ocut = {.steps = 3, .batch = 2, .max_examples = 3};
+    trm_eval_result r3, rcut;
+    assert_int_equal(trm_evaluate_opts(m, s, &o3, &r3, &e), 0);
+    trm_eval_opts o3only = o3;
+    o3only.max_examples = 3;
+    trm_eval_result_free(&r3);
+    assert_int_equal(trm_evaluate_opts(m, s, &o3only, &r3, &e), 0);
+    assert_int_equal(trm_evaluate_opts(m, s, &ocut, &rcut, &e), 0);
+    assert_int_equal(rcut.examples, 3);
+    assert_true(rcut.exact_accuracy == r3.exact_accuracy);
+    if (!(fabs(rcut.lm_loss - r3.lm_loss) <= 1e-6 * fabs(r3.lm_loss)))
+        fail_msg("lm_loss of 3 examples in batches of 2: %.9g, in a batch of 3: %.9g", rcut.lm_loss,
+                 r3.lm_loss);
+    trm_eval_result_free(&r3);
+    trm_eval_result_free(&rcut);
 
     /* split (data-parallel evaluation) changes nothing in a single
      * process: the per-row callback still sees every row, same result */

@@ -192,6 +192,9 @@ int trm_evaluate_opts(trm_model *m, const trm_split *split, const trm_eval_opts 
         if (seen + n > total) n = (int)(total - seen);
         int nl = n - lo < 0 ? 0 : n - lo < lb ? n - lo : lb; /* real rows in this rank's slice */
         trm_batch bt = {lb, b.in + (size_t)lo * S, b.lab + (size_t)lo * S, b.pid + lo};
+        /* rows past max_examples hold real examples the loader read ahead:
+         * solved along, but neither scored nor in the loss */
+        for (size_t i = (size_t)(lo + nl) * S; i < (size_t)(lo + lb) * S; i++) b.lab[i] = TRM_IGNORE_LABEL;
         seen += n;
         if (lb == 0) continue;
         rc = o->solve ? o->solve(o->solve_ctx, m, a, &bt, steps, b.pred, b.q, err)
