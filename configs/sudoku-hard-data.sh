@@ -10,6 +10,11 @@
 #       test:  1000 real 17-clue puzzles (a seed-0 draw)
 #   OUT/forum-1106/test/   all of forum-hardest-1106 (375): trm eval --data
 #   OUT/msolve/test/       all of msolve-hardest, repeats dropped
+#   OUT/curriculum/        only with --curriculum (the recipes cpu and
+#       curriculum of configs/sudoku-hard-study.sh): train: every 17-clue
+#       grid not held out (not in main's test, 1106 or msolve), each
+#       question its solution with 8..56 random blanks (easier puzzles from
+#       real grids, the data of models/sudoku-cpu); test: main's test split
 #   OUT/<set>.ratings.csv  per-puzzle ratings (split,question,answer,nodes,backtracks)
 #   OUT/<set>.json         trm's summary with each split's rating distribution
 #
@@ -17,6 +22,7 @@
 # solution grid, relabelled or transposed, is among the train puzzles.
 #
 # usage: configs/sudoku-hard-data.sh [OUT]          (default: data/sudoku-hard)
+#        configs/sudoku-hard-data.sh --curriculum [OUT]   (builds OUT first when missing)
 #        configs/sudoku-hard-data.sh --check-leaks TRAIN.csv HELDOUT.csv...
 #            (CSV files with an answer column; exit 1 naming any leak)
 # env: TRM (build/trm), SUDOKU_DATA (../shared/data/sudoku), N17 (1000), SEED (0)
@@ -74,6 +80,8 @@ if [ "${1:-}" = --check-leaks ]; then
     exit
 fi
 
+CURRICULUM=0
+if [ "${1:-}" = --curriculum ]; then CURRICULUM=1; shift; fi
 TRM=${TRM:-build/trm}
 D=${SUDOKU_DATA:-../shared/data/sudoku}
 OUT=${1:-data/sudoku-hard}
@@ -83,6 +91,25 @@ C17=$D/tdoku-17-clue/puzzles2_17_clue.csv
 F1905=$D/tdoku-forum-hardest-1905-11plus/puzzles5_forum_hardest_1905_11+.csv
 F1106=$D/tdoku-forum-hardest-1106/puzzles6_forum_hardest_1106.csv
 MS=$D/msolve-hardest/hardest_to_solve.csv,$D/msolve-hardest/hardest_to_verify.csv,$D/msolve-hardest/most_difficult.csv
+IFS=, read -r -a msfiles <<<"$MS"
+
+# --curriculum: the easier pool, held out exactly as main is; the same
+# independent leak check.
+if [ "$CURRICULUM" = 1 ]; then
+    [ -f "$OUT/main/test/dataset.json" ] || bash "$0" "$OUT" >&2
+    grep '^test,' "$OUT/main.ratings.csv" | cut -d, -f2,3 | sed '1i question,answer' >"$TMPK/test17.csv"
+    trap 'rm -rf "$TMPK" "$OUT/curriculum.tmp"' EXIT
+    rm -rf "$OUT/curriculum" "$OUT/curriculum.tmp"
+    "$TRM" data sudoku --input "$C17" --holdout "$TMPK/test17.csv,$F1106,$MS" --blanks 8-56 --seed "$SEED" \
+        --out "$OUT/curriculum.tmp" --ratings "$OUT/curriculum.ratings.csv" >"$OUT/curriculum.json"
+    rm -rf "$OUT/curriculum.tmp/test"
+    cp -r "$OUT/main/test" "$OUT/curriculum.tmp/test"
+    grep '^train,' "$OUT/curriculum.ratings.csv" | sed '1i split,question,answer,nodes,backtracks' >"$TMPK/train.csv"
+    check_leaks "$TMPK/train.csv" "$TMPK/test17.csv" "$F1106" "${msfiles[@]}"
+    mv "$OUT/curriculum.tmp" "$OUT/curriculum"
+    echo "curriculum: $(cat "$OUT/curriculum.json")"
+    exit
+fi
 mkdir -p "$OUT"
 
 # The held-out sets first: test-only datasets of all their puzzles.
@@ -101,6 +128,5 @@ grep '^test,' "$OUT/main.ratings.csv" | sed '1i split,question,answer,nodes,back
 groups=$(sed 's/.*"train_groups":\([0-9]*\).*/\1/' "$OUT/main.json")
 rows=$(($(wc -l <"$TMPK/train.csv") - 1))
 [ "$groups" = "$rows" ] || { echo "sudoku-hard-data: $rows train rows in main.ratings.csv, $groups train groups" >&2; exit 1; }
-IFS=, read -r -a msfiles <<<"$MS"
 check_leaks "$TMPK/train.csv" "$TMPK/test17.csv" "$F1106" "${msfiles[@]}"
 for s in main forum-1106 msolve; do echo "$s: $(cat "$OUT/$s.json")"; done

@@ -15,6 +15,12 @@
 #             best       muon + nocarry (all of the above but replay)
 #             hints      muon + hints: new rows show part of their answer as
 #                        givens, up to 60% -> 30% -> 0% of the unknown cells
+#             curriculum muon on the curriculum pool (DATA/curriculum, built
+#                        by configs/sudoku-hard-data.sh --curriculum): the
+#                        17-clue training grids as puzzles of 8..56 blanks
+#             cpu        models/sudoku-cpu's recipe (configs/sudoku-cpu.sh) on
+#                        the curriculum pool: its own small model (hidden 64,
+#                        T=2 n=3, 8 steps; HIDDEN is ignored), AdamATan2 lr 1e-3
 #   RUN_DIR   default runs/hard-RECIPE; rerun to continue (--resume)
 #   key=value extra training or model keys (e.g. stop_after=200)
 # env: TRM (build/trm), DATA (data/sudoku-hard; built by
@@ -50,13 +56,19 @@ case "$RECIPE" in
     replay) KEYS="replay_failures=0.25" ;;
     best) KEYS="$MUON $NOCARRY" ;;
     hints) KEYS="$MUON $HINTS" ;;
-    *) echo "sudoku-hard-study: unknown recipe '$RECIPE' (reference, muon, nocarry, replay, best, hints)" >&2; exit 1 ;;
+    curriculum) KEYS="$MUON" ;;
+    cpu) MODEL="--preset tiny H_cycles=2 L_cycles=3 halt_max_steps=8"
+         KEYS="lr=1e-3 lr_warmup_steps=200 weight_decay=0.1 puzzle_emb_lr=1e-3 puzzle_emb_weight_decay=0.1 ema_rate=0.998" ;;
+    *) echo "sudoku-hard-study: unknown recipe '$RECIPE' (reference, muon, nocarry, replay, best, hints, curriculum, cpu)" >&2; exit 1 ;;
 esac
+SPLIT=main
+case "$RECIPE" in curriculum | cpu) SPLIT=curriculum ;; esac
 
 # The recipe is checked first: a typo must not start the data build.
 [ -f "$DATA/main/train/dataset.json" ] || bash configs/sudoku-hard-data.sh "$DATA" >&2
+[ -f "$DATA/$SPLIT/train/dataset.json" ] || bash configs/sudoku-hard-data.sh --curriculum "$DATA" >&2
 if [ -f "$RUN/state.safetensors" ]; then
-    exec "$TRM" train --data "$DATA/main" --out "$RUN" --resume "$@"
+    exec "$TRM" train --data "$DATA/$SPLIT" --out "$RUN" --resume "$@"
 fi
 # shellcheck disable=SC2086 # word splitting of the key lists is intended
-exec "$TRM" train --data "$DATA/main" --out "$RUN" $MODEL $COMMON $KEYS "$@"
+exec "$TRM" train --data "$DATA/$SPLIT" --out "$RUN" $MODEL $COMMON $KEYS "$@"

@@ -83,12 +83,30 @@ for s in forum-1106:5 msolve:9 main:12; do
         || { bad "eval $1"; cat "$TMP/err" "$TMP/ev.json"; }
 done
 
+# the curriculum pool: main's 17-clue grids that are not held out, as
+# easier puzzles; the test split is main's (a draw of 8 leaves 4 grids)
+H8=$TMP/hard8
+expect_ok "sudoku-hard-data.sh --curriculum (builds main first)" env TRM="$TRM" SUDOKU_DATA="$D" N17=8 configs/sudoku-hard-data.sh --curriculum "$H8"
+grep -q "leak check passed: 4 train grids" "$TMP/err" && ok "curriculum: the leak check ran on its 4 train grids" \
+    || { bad "curriculum leak check"; cat "$TMP/err"; }
+$PY - "$H8" <<'PYEOF' 2>"$TMP/pyerr" && ok "curriculum: 8..56 blanks of the same grids, main's test split" || { bad "curriculum data"; cat "$TMP/pyerr"; }
+import numpy as np, sys, filecmp
+h = sys.argv[1]
+x = np.load(f"{h}/curriculum/train/all__inputs.npy"); y = np.load(f"{h}/curriculum/train/all__labels.npy")
+blanks = (x == 1).sum(1)
+assert len(x) == 4 and blanks.min() >= 8 and blanks.max() <= 56, blanks
+assert ((x == 1) | (x == y)).all()   # every given is the solution's digit
+assert filecmp.cmp(f"{h}/main/test/all__labels.npy", f"{h}/curriculum/test/all__labels.npy", shallow=False)
+PYEOF
+
 # the study's recipes (configs/sudoku-hard-study.sh) each train on the split
 # and resume when rerun (a small model, two steps, then two more)
-for r in reference muon nocarry replay best hints; do
-    if TRM=$TRM DATA=$OUT HIDDEN=32 BATCH=4 EPOCHS=1 EVAL_N=4 bash configs/sudoku-hard-study.sh $r "$TMP/study-$r" \
+for r in reference muon nocarry replay best hints curriculum cpu; do
+    DATA_R=$OUT EPOCHS_R=1 # 20 train puzzles: 5 steps
+    case $r in curriculum | cpu) DATA_R=$H8 EPOCHS_R=4 ;; esac # 4 puzzles: 4 steps
+    if TRM=$TRM DATA=$DATA_R HIDDEN=32 BATCH=4 EPOCHS=$EPOCHS_R EVAL_N=4 bash configs/sudoku-hard-study.sh $r "$TMP/study-$r" \
            halt_max_steps=2 H_cycles=1 L_cycles=2 stop_after=2 --quiet >"$TMP/out" 2>"$TMP/err" &&
-       TRM=$TRM DATA=$OUT bash configs/sudoku-hard-study.sh $r "$TMP/study-$r" stop_after=2 --quiet >"$TMP/out" 2>>"$TMP/err"; then
+       TRM=$TRM DATA=$DATA_R bash configs/sudoku-hard-study.sh $r "$TMP/study-$r" stop_after=2 --quiet >"$TMP/out" 2>>"$TMP/err"; then
         $PY - "$TMP/study-$r/metrics.jsonl" <<'PYEOF' && ok "study recipe $r trains, logs flops and resumes" || bad "study recipe $r: metrics"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -97,6 +115,17 @@ assert rows[-1]["step"] == 4 and f[0] > 0 and f[-1] > f[0] and all(b >= a for a,
 PYEOF
     else bad "study recipe $r"; cat "$TMP/err"; fi
 done
+# the one-command evaluation of a checkpoint on every held-out set: plain,
+# deeper recursion and rollouts, a row each
+if TRM=$TRM DATA=$OUT EVAL_N=3 ROLLOUTS=2 configs/sudoku-hard-eval.sh "$CK" >"$TMP/table" 2>"$TMP/err"; then
+    [ "$(grep -c '^| [a-z0-9-]* | [a-z]*: .* | 3 | [01]\.[0-9]* | [01]\.[0-9]* | [0-9.]* |$' "$TMP/table")" = 9 ] \
+        && grep -q '| forum-1106 | deeper: T,n = 4,2, 2 steps |' "$TMP/table" && grep -q '| msolve | rollouts: 2 x 2 steps, noise 1.0 |' "$TMP/table" \
+        && ok "sudoku-hard-eval.sh: 3 sets x (plain, deeper, rollouts)" || { bad "sudoku-hard-eval.sh table"; cat "$TMP/table"; }
+else bad "sudoku-hard-eval.sh"; cat "$TMP/err"; fi
+expect_err_code "sudoku-hard-eval.sh: a missing checkpoint" 1 "nope.safetensors: no such checkpoint file" \
+    configs/sudoku-hard-eval.sh "$TMP/nope.safetensors"
+expect_err_code "sudoku-hard-eval.sh: an unknown held-out set" 1 "no such held-out set" \
+    env TRM="$TRM" DATA="$OUT" SETS=easy configs/sudoku-hard-eval.sh "$CK"
 expect_err "study: an unknown recipe, before any data build" "unknown recipe 'fast'" env DATA="$TMP/no-data" bash configs/sudoku-hard-study.sh fast "$TMP/study-x"
 
 # bad combinations: one line, exit 2 (usage) or 1 (data)
