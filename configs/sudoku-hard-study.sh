@@ -26,6 +26,7 @@
 # env: TRM (build/trm), DATA (data/sudoku-hard; built by
 #      configs/sudoku-hard-data.sh when missing), HIDDEN (128), BATCH (64),
 #      EPOCHS (2: the schedule's length, 96,497 puzzles per epoch),
+#      SPLIT (the training pool: main, or curriculum; default: the recipe's),
 #      EVALS (20 evaluations over the schedule), EVAL_N (200 held-out 17-clue puzzles each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,8 +62,10 @@ case "$RECIPE" in
          KEYS="lr=1e-3 lr_warmup_steps=200 weight_decay=0.1 puzzle_emb_lr=1e-3 puzzle_emb_weight_decay=0.1 ema_rate=0.998" ;;
     *) echo "sudoku-hard-study: unknown recipe '$RECIPE' (reference, muon, nocarry, replay, best, hints, curriculum, cpu)" >&2; exit 1 ;;
 esac
-SPLIT=main
-case "$RECIPE" in curriculum | cpu) SPLIT=curriculum ;; esac
+POOL=main
+case "$RECIPE" in curriculum | cpu) POOL=curriculum ;; esac
+SPLIT=${SPLIT:-$POOL}
+case "$SPLIT" in main | curriculum) ;; *) echo "sudoku-hard-study: SPLIT=$SPLIT: expected main or curriculum" >&2; exit 1 ;; esac
 
 # The recipe is checked first: a typo must not start the data build.
 [ -f "$DATA/main/train/dataset.json" ] || bash configs/sudoku-hard-data.sh "$DATA" >&2

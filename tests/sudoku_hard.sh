@@ -127,6 +127,11 @@ expect_err_code "sudoku-hard-eval.sh: a missing checkpoint" 1 "nope.safetensors:
 expect_err_code "sudoku-hard-eval.sh: an unknown held-out set" 1 "no such held-out set" \
     env TRM="$TRM" DATA="$OUT" SETS=easy configs/sudoku-hard-eval.sh "$CK"
 expect_err "study: an unknown recipe, before any data build" "unknown recipe 'fast'" env DATA="$TMP/no-data" bash configs/sudoku-hard-study.sh fast "$TMP/study-x"
+expect_err "study: an unknown training pool" "SPLIT=easy: expected main or curriculum" env DATA="$TMP/no-data" SPLIT=easy bash configs/sudoku-hard-study.sh best "$TMP/study-x"
+# SPLIT picks the pool of any recipe: best on the curriculum pool
+TRM=$TRM DATA=$H8 SPLIT=curriculum HIDDEN=32 BATCH=4 EPOCHS=1 EVAL_N=4 bash configs/sudoku-hard-study.sh best "$TMP/study-bc" \
+    halt_max_steps=2 H_cycles=1 L_cycles=2 --quiet >"$TMP/out" 2>"$TMP/err" && grep -q '"step":1,' "$TMP/study-bc/metrics.jsonl" \
+    && ok "study: SPLIT=curriculum trains best on the curriculum pool" || { bad "study SPLIT=curriculum"; cat "$TMP/err"; }
 
 # bad combinations: one line, exit 2 (usage) or 1 (data)
 expect_err_code "--test-only with --test-input" 2 "--test-only writes only a test split" \
