@@ -133,6 +133,27 @@ TRM=$TRM DATA=$H8 SPLIT=curriculum HIDDEN=32 BATCH=4 EPOCHS=1 EVAL_N=4 bash conf
     halt_max_steps=2 H_cycles=1 L_cycles=2 --quiet >"$TMP/out" 2>"$TMP/err" && grep -q '"step":1,' "$TMP/study-bc/metrics.jsonl" \
     && ok "study: SPLIT=curriculum trains best on the curriculum pool" || { bad "study SPLIT=curriculum"; cat "$TMP/err"; }
 
+# the ship run (configs/sudoku-hard-ship.sh) spans sessions: --save copies its
+# state to SAVED, and a fresh RUN continues from that copy
+SHIP_ENV=(env TRM="$TRM" DATA="$OUT" RUN="$TMP/ship" SAVED="$TMP/ship-saved")
+SHIP_SMALL="hidden_size=32 num_heads=1 puzzle_emb_ndim=32 global_batch_size=4 eval_max_examples=4 halt_max_steps=2 H_cycles=1 L_cycles=2"
+expect_err_code "ship: --save before any run" 1 "ship/state.safetensors: no run state to save" \
+    "${SHIP_ENV[@]}" configs/sudoku-hard-ship.sh --save
+# shellcheck disable=SC2086 # SHIP_SMALL is a list of keys
+if "${SHIP_ENV[@]}" configs/sudoku-hard-ship.sh $SHIP_SMALL stop_after=2 --quiet >"$TMP/out" 2>"$TMP/err" &&
+   "${SHIP_ENV[@]}" configs/sudoku-hard-ship.sh --save 2>>"$TMP/err" && rm -r "$TMP/ship" &&
+   "${SHIP_ENV[@]}" configs/sudoku-hard-ship.sh stop_after=2 --quiet >"$TMP/out" 2>"$TMP/err2" &&
+   grep -q "continuing from $TMP/ship-saved" "$TMP/err2"; then
+    $PY - "$TMP/ship/metrics.jsonl" "$TMP/ship/state.safetensors" <<'PYEOF' && ok "ship: saved, then continued on a fresh RUN from the saved state" || bad "ship: continued run's metrics"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r["step"] for r in rows]
+assert steps == [1, 2, 3, 4], steps   # 1-2 from the saved copy, 3-4 continued
+meta = json.loads(open(sys.argv[2], "rb").read()[8:8 + int.from_bytes(open(sys.argv[2], "rb").read(8), "little")])["__metadata__"]
+assert '"hidden_size":32' in meta["config"].replace(" ", ""), meta["config"][:200]
+PYEOF
+else bad "ship: save and continue"; cat "$TMP/err" "$TMP/err2" 2>/dev/null; fi
+
 # bad combinations: one line, exit 2 (usage) or 1 (data)
 expect_err_code "--test-only with --test-input" 2 "--test-only writes only a test split" \
     "$TRM" data sudoku --input "$C17" --test-input "$F1106" --test-only --out "$TMP/x1"
