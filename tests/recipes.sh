@@ -96,6 +96,16 @@ import json, sys
 ev = [(r["step"], r["eval"]["steps"]) for r in map(json.loads, open(sys.argv[1])) if "eval" in r]
 assert ev == [(5, 2), (10, 3)], ev
 PYEOF
+# the model file records the depth the no-carry run was evaluated at as its
+# halt_max_steps (the default depth of trm eval/solve); a carry run's keeps
+# the trained one whatever eval_steps says
+"$TRM" info --checkpoint "$TMP/ev/checkpoint.safetensors" > "$TMP/ev-info.json" 2>&1
+grep -q '"halt_max_steps":3,' "$TMP/ev-info.json" \
+    && ok "nocarry eval_steps=3: checkpoint.safetensors has halt_max_steps 3" || bad "nocarry checkpoint depth: $(cat "$TMP/ev-info.json")"
+expect_ok "carry run with eval_steps=2" "$TRM" train $SMALL halt_max_steps=4 eval_interval=0.5 eval_steps=2 --out "$TMP/evc" --quiet
+"$TRM" info --checkpoint "$TMP/evc/checkpoint.safetensors" > "$TMP/evc-info.json" 2>&1
+grep -q '"halt_max_steps":4,' "$TMP/evc-info.json" \
+    && ok "carry eval_steps=2: checkpoint.safetensors keeps halt_max_steps 4" || bad "carry checkpoint depth: $(cat "$TMP/evc-info.json")"
 
 # ---- hint_schedule: carry graph, resume exact (the draws are per step, not
 # state), a 0% phase draws nothing, and the hints change what is trained

@@ -470,12 +470,26 @@ static int evaluate_and_log(run *r, trm_err *err) {
     return 0;
 }
 
+/* checkpoint.safetensors is the model to use, at the depth it was trained
+ * and evaluated at: a no-carry run with eval_steps K has learned K steps
+ * (warm-up + one), not halt_max_steps, so its file records K as
+ * halt_max_steps and `trm eval`/`trm solve` run K by default
+ * (docs/training.md, "Schedules"). */
+static int save_model(run *r, trm_err *err) {
+    trm_model *m = current_eval_model(r);
+    int kept = m->cfg.halt_max_steps;
+    if (r->tc.graph == TRM_GRAPH_NOCARRY && r->tc.eval_steps > 0) m->cfg.halt_max_steps = r->tc.eval_steps;
+    int rc = trm_checkpoint_save(m, r->path_ckpt, err);
+    m->cfg.halt_max_steps = kept;
+    return rc;
+}
+
 static int save_all(run *r, trm_err *err) {
     /* DDP: rank 0 writes, from the carry gathered from every rank; every
      * rank learns whether the save worked */
     int rc = ddp_carry_gather(r->dp, r->act, err);
     if (rc == 0 && dist_root())
-        rc = save_state(r, err) || trm_checkpoint_save(current_eval_model(r), r->path_ckpt, err) ? -1 : 0;
+        rc = save_state(r, err) || save_model(r, err) ? -1 : 0;
     ddp_carry_release(r->dp);
     if (dist_agree(rc, err)) return -1;
     r->saved_step = r->step;
