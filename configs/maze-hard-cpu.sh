@@ -3,7 +3,9 @@
 # Maze-Hard data (30x30, 1000 training mazes, 1000 held-out test mazes) at a
 # size one thread of a 2-core CPU trains in under 2 hours (docs/maze.md,
 # "Maze-Hard on a CPU budget": measured, it learns no more than copying the
-# question at this budget; 1.6e14 FLOPs, 0 valid paths).
+# question at this budget; 1.6e14 FLOPs, 0 valid paths; with the no-carry
+# graph and depth curriculum given as options, 5.7e14 FLOPs, token accuracy
+# 0.885 against the copy's 0.875, still 0 valid paths).
 #
 # Model: the maze-att architecture (RoPE attention, 2 layers, 16 puzzle
 # prefix positions) at hidden 64 / 2 heads, T = 2, n = 2, up to 4
