@@ -70,20 +70,35 @@ static const char *find_asset(const char *rel, char *buf, size_t n) {
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
-/* The default job: the shipped Sudoku model solves the bundled showcase
- * puzzles (boards, accuracy, speed); without them, the learning demo. */
+/* One shipped model solves its showcase file: trm solve over both. */
+static int solve_showcase(const char *model, const char *puzzles, const char *what) {
+    fprintf(stderr, "trm: %s: solving %s with %s\n", what, puzzles, model);
+    char *argv[] = {"solve", "--checkpoint", (char *)model, "--file", (char *)puzzles, NULL};
+    return cmd_solve(5, argv);
+}
+
+/* The default job: the shipped Sudoku models solve their bundled showcase
+ * puzzles (boards, accuracy, speed): the CPU model easy held-out puzzles,
+ * then the hard model real 17-clue and forum-hardest ones (models/README.md).
+ * Without the CPU model's files, the learning demo. */
 static int default_job(void) {
-    char mbuf[4200], pbuf[4200];
+    char mbuf[4200], pbuf[4200], hmbuf[4200], hpbuf[4200];
     const char *model = find_asset("models/sudoku-cpu.safetensors", mbuf, sizeof mbuf);
     const char *puzzles = find_asset("models/sudoku-cpu-showcase.csv", pbuf, sizeof pbuf);
     if (!model || !puzzles) {
         char *argv[] = {"demo", NULL};
         return cmd_demo(1, argv);
     }
-    fprintf(stderr, "trm: solving %s with %s (trm --help lists every command; trm demo trains a model live)\n",
-            puzzles, model);
-    char *argv[] = {"solve", "--checkpoint", (char *)model, "--file", (char *)puzzles, NULL};
-    return cmd_solve(5, argv);
+    fprintf(stderr, "trm: the shipped models solve held-out puzzles (trm --help lists every command; "
+                    "trm demo trains a model live)\n");
+    int rc = solve_showcase(model, puzzles, "easy puzzles, models/sudoku-cpu");
+    const char *hard = find_asset("models/sudoku-hard.safetensors", hmbuf, sizeof hmbuf);
+    const char *hard_puzzles = find_asset("models/sudoku-hard-showcase.csv", hpbuf, sizeof hpbuf);
+    if (rc == 0 && hard && hard_puzzles) {
+        printf("\n");
+        rc = solve_showcase(hard, hard_puzzles, "hard puzzles, models/sudoku-hard");
+    }
+    return rc;
 }
 
 int main(int argc, char **argv) {
