@@ -70,7 +70,7 @@ static const char *find_asset(const char *rel, char *buf, size_t n) {
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
-/* One shipped model solves its showcase file: trm solve over both. */
+/* One shipped model solves its showcase file, as `trm solve --file` would. */
 static int solve_showcase(const char *model, const char *puzzles, const char *what) {
     fprintf(stderr, "trm: %s: solving %s with %s\n", what, puzzles, model);
     char *argv[] = {"solve", "--checkpoint", (char *)model, "--file", (char *)puzzles, NULL};
